@@ -1,0 +1,122 @@
+package io.kmc.agent;
+
+import io.kmc.common.config.ConfigReader;
+import io.kmc.common.protocol.Limits;
+
+import java.net.URI;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The agent's configuration: where the hub is, who this cluster is, how to reach the local
+ * kube-apiserver. Read from YAML with {@code KMC_...} environment overrides; see
+ * docs/configuration.md.
+ */
+public record AgentConfig(
+    List<URI> hubUrls,
+    String cluster,
+    String token,
+    Path tokenFile,
+    Path hubCaFile,
+    boolean insecureSkipTlsVerify,
+    Duration connectTimeout,
+    Duration initialBackoff,
+    Duration maxBackoff,
+    int maxMessageBytes,
+    String kubernetesMode,
+    Path kubeconfig,
+    String kubeContext,
+    Duration kubeRequestTimeout,
+    boolean impersonate,
+    int requestWorkers,
+    int requestQueue,
+    int streamWorkers) {
+
+  public static final String CONNECT_PATH = "/agent/v1/connect";
+
+  public static AgentConfig read(ConfigReader c) {
+    List<String> urls = c.strings("hub.urls", List.of(),
+        "Hub URLs to dial, tried in turn (wss://host or wss://host/agent/v1/connect; ws:// for local use).");
+    String cluster = c.requiredString("hub.cluster", "Name of this member cluster as registered in the hub.");
+    String token = c.secret("hub.token", null, "Join token of this cluster. Prefer hub.token_file.");
+    String tokenFile = c.string("hub.token_file", null,
+        "File holding the join token; read at every dial, so a rotated Secret is picked up without a restart.");
+    String caFile = c.string("hub.ca_file", null, "PEM file with the CA (or certificate) the hub's TLS certificate must chain to.");
+    boolean insecure = c.bool("hub.insecure_skip_tls_verify", false, "Skip TLS verification of the hub (testing only).");
+    Duration connectTimeout = c.duration("hub.connect_timeout", Duration.ofSeconds(10), Duration.ofMillis(100),
+        Duration.ofMinutes(5), "Time allowed for TCP, TLS and the websocket handshake.");
+    Duration initialBackoff = c.duration("hub.reconnect.initial_backoff", Duration.ofMillis(500), Duration.ofMillis(10),
+        Duration.ofMinutes(1), "First delay before redialling; doubles on each failure, with jitter.");
+    Duration maxBackoff = c.duration("hub.reconnect.max_backoff", Duration.ofSeconds(30), Duration.ofMillis(10),
+        Duration.ofHours(1), "Largest delay between two dials.");
+    int maxMessage = c.bytes("hub.max_message_bytes", Limits.DEFAULT_MAX_FRAME_BYTES, 64 * 1024, 64 * 1024 * 1024,
+        "Largest websocket message accepted from the hub; the hub's welcome may lower it.");
+    String mode = c.oneOf("kubernetes.mode", "in-cluster",
+        "How to reach the local kube-apiserver: the pod's service account, or a kubeconfig file.", "in-cluster", "kubeconfig");
+    String kubeconfig = c.string("kubernetes.kubeconfig", null, "Kubeconfig file (mode kubeconfig).");
+    String context = c.string("kubernetes.context", null, "Kubeconfig context to use; the file's current context if empty.");
+    Duration requestTimeout = c.duration("kubernetes.request_timeout", Duration.ofSeconds(30), Duration.ofSeconds(1),
+        Duration.ofMinutes(10), "Read timeout of calls to the kube-apiserver (streams have none).");
+    boolean impersonate = c.bool("kubernetes.impersonate", false,
+        "Send the hub user as Impersonate-User/-Group so member-cluster RBAC applies too.");
+    int requestWorkers = c.integer("workers.requests", 16, 1, 1024, "Threads executing requests.");
+    int requestQueue = c.integer("workers.queue", 256, 0, 100_000, "Requests waiting for a thread before the agent answers 429.");
+    int streamWorkers = c.integer("workers.streams", Limits.DEFAULT_MAX_OPEN_STREAMS, 1, 100_000,
+        "Most streams (watches, followed logs, large bodies) open at once.");
+
+    List<URI> hubUrls = new ArrayList<>();
+    for (String url : urls) {
+      try {
+        hubUrls.add(connectUri(url));
+      } catch (IllegalArgumentException e) {
+        c.problem("hub.urls", e.getMessage());
+      }
+    }
+    if (urls.isEmpty()) {
+      c.problem("hub.urls", "is required: at least one hub URL");
+    }
+    if (token == null && tokenFile == null) {
+      c.problem("hub.token", "is required (or hub.token_file)");
+    }
+    if ("kubeconfig".equals(mode) && kubeconfig == null) {
+      c.problem("kubernetes.kubeconfig", "is required when kubernetes.mode is kubeconfig");
+    }
+    if (maxBackoff.compareTo(initialBackoff) < 0) {
+      c.problem("hub.reconnect.max_backoff", "must not be smaller than hub.reconnect.initial_backoff");
+    }
+    return new AgentConfig(List.copyOf(hubUrls), cluster, token, tokenFile == null ? null : Path.of(tokenFile),
+        caFile == null ? null : Path.of(caFile), insecure, connectTimeout, initialBackoff, maxBackoff, maxMessage,
+        mode, kubeconfig == null ? null : Path.of(kubeconfig), context, requestTimeout, impersonate,
+        requestWorkers, requestQueue, streamWorkers);
+  }
+
+  /** Accepts {@code wss://host[:port]} or a full connect URL; http(s) are taken as ws(s). */
+  static URI connectUri(String url) {
+    URI uri;
+    try {
+      uri = URI.create(url.trim());
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("'" + url + "' is not a URL");
+    }
+    String scheme = uri.getScheme() == null ? "" : uri.getScheme();
+    String wsScheme = switch (scheme) {
+      case "ws", "http" -> "ws";
+      case "wss", "https" -> "wss";
+      default -> throw new IllegalArgumentException("'" + url + "' must start with wss:// (or ws:// for local use)");
+    };
+    if (uri.getHost() == null) {
+      throw new IllegalArgumentException("'" + url + "' has no host");
+    }
+    String path = uri.getPath() == null || uri.getPath().isEmpty() || uri.getPath().equals("/")
+        ? CONNECT_PATH : uri.getPath();
+    return URI.create(wsScheme + "://" + uri.getRawAuthority() + path);
+  }
+
+  @Override
+  public String toString() {
+    return "AgentConfig[hubUrls=" + hubUrls + ", cluster=" + cluster + ", token=" + (token == null ? "unset" : "***")
+        + ", tokenFile=" + tokenFile + ", kubernetesMode=" + kubernetesMode + "]";
+  }
+}

@@ -1,0 +1,102 @@
+package io.kmc.agent.kube;
+
+import io.kubernetes.client.openapi.ApiClient;
+import io.kubernetes.client.openapi.auth.Authentication;
+import io.kubernetes.client.util.ClientBuilder;
+import io.kubernetes.client.util.KubeConfig;
+import okhttp3.OkHttpClient;
+
+import java.io.IOException;
+import java.io.Reader;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * How the agent reaches its kube-apiserver: two client-java {@link ApiClient}s built from the same
+ * credentials, one for requests (with a read timeout) and one for streams such as watches and
+ * followed logs (read timeout 0, since they are meant to stay open).
+ */
+public final class KubeAccess {
+
+  private static final String[] AUTH_NAMES = {"BearerToken"};
+
+  private final ApiClient requests;
+  private final ApiClient streams;
+  private final String basePath;
+
+  private KubeAccess(ApiClient requests, ApiClient streams) {
+    this.requests = requests;
+    this.streams = streams;
+    String base = requests.getBasePath();
+    this.basePath = base.endsWith("/") ? base.substring(0, base.length() - 1) : base;
+  }
+
+  /** The service account of the pod the agent runs in. */
+  public static KubeAccess inCluster(Duration readTimeout) {
+    try {
+      return of(ClientBuilder.cluster(), readTimeout);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read the in-cluster service account: " + e.getMessage(), e);
+    }
+  }
+
+  /** A kubeconfig file, with its current context or the named one. */
+  public static KubeAccess kubeconfig(Path file, String context, Duration readTimeout) {
+    try (Reader reader = Files.newBufferedReader(file)) {
+      KubeConfig config = KubeConfig.loadKubeConfig(reader);
+      config.setFile(file.toAbsolutePath().toFile());
+      if (context != null && !context.isBlank() && !config.setContext(context)) {
+        throw new IllegalArgumentException("kubeconfig " + file + " has no context '" + context + "'");
+      }
+      return of(ClientBuilder.kubeconfig(config), readTimeout);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read kubeconfig " + file + ": " + e.getMessage(), e);
+    }
+  }
+
+  private static KubeAccess of(ClientBuilder builder, Duration readTimeout) {
+    ApiClient requests = builder.setReadTimeout(readTimeout).build();
+    ApiClient streams = builder.setReadTimeout(Duration.ZERO).build();
+    return new KubeAccess(withoutRetries(requests), withoutRetries(streams));
+  }
+
+  /** The hub decides about retries; a replayed PATCH or POST must not happen behind its back. */
+  private static ApiClient withoutRetries(ApiClient client) {
+    OkHttpClient http = client.getHttpClient().newBuilder().retryOnConnectionFailure(false).build();
+    return client.setHttpClient(http);
+  }
+
+  public ApiClient requests() {
+    return requests;
+  }
+
+  public ApiClient streams() {
+    return streams;
+  }
+
+  public String basePath() {
+    return basePath;
+  }
+
+  /** Headers the API client's credentials add to a request (a bearer token, basic auth); may be empty. */
+  Map<String, String> authHeaders(ApiClient client, String method, URI uri) {
+    Map<String, String> headers = new HashMap<>();
+    for (String name : AUTH_NAMES) {
+      Authentication authentication = client.getAuthentication(name);
+      if (authentication != null) {
+        try {
+          authentication.applyToParams(new ArrayList<>(), headers, new HashMap<>(), "", method, uri);
+        } catch (Exception e) {
+          throw new IllegalStateException("cannot apply credentials: " + e.getMessage(), e);
+        }
+      }
+    }
+    return headers;
+  }
+}

@@ -1,0 +1,334 @@
+package io.kmc.agent.tunnel;
+
+import io.kmc.agent.AgentConfig;
+import io.kmc.agent.kube.BlockingPool;
+import io.kmc.agent.kube.KubeAccess;
+import io.kmc.agent.kube.KubeRequestExecutor;
+import io.kmc.common.KmcVersion;
+import io.kmc.common.protocol.Frame;
+import io.kmc.common.protocol.FrameCodec;
+import io.kmc.common.protocol.Limits;
+import io.kmc.common.protocol.ProtocolException;
+import io.kmc.common.protocol.ProtocolVersions;
+import io.kubernetes.client.openapi.apis.VersionApi;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.http.UpgradeRejectedException;
+import io.vertx.core.http.WebSocket;
+import io.vertx.core.http.WebSocketClient;
+import io.vertx.core.http.WebSocketClientOptions;
+import io.vertx.core.http.WebSocketConnectOptions;
+import io.vertx.core.net.PemTrustOptions;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.net.URI;
+import java.nio.file.Files;
+import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * Keeps one websocket open to the hub: dials out (trying the hub URLs in turn), authenticates with
+ * the join token in the handshake, says hello, answers the hub's requests with a
+ * {@link KubeRequestExecutor}, and watches the connection with a ping deadline. Whatever ends a
+ * connection (close, error, silence, a goaway), it redials with capped, jittered exponential
+ * backoff.
+ */
+public final class HubConnector extends VerticleBase {
+
+  private static final Logger LOG = LoggerFactory.getLogger(HubConnector.class);
+  private static final long HELLO_TIMEOUT_MILLIS = 10_000;
+  /** A websocket fragment; messages larger than this are split (and reassembled by the peer). */
+  private static final int FRAGMENT_BYTES = 64 * 1024;
+
+  private final AgentConfig config;
+  private final KubeAccess kube;
+  private final BlockingPool requestPool;
+  private final BlockingPool streamPool;
+
+  private WebSocketClient client;
+  private Session session;
+  private int urlIndex;
+  private int failedAttempts;
+  private long redialTimer = -1;
+  private boolean stopping;
+  private String kubernetesVersion = "unknown";
+
+  public HubConnector(AgentConfig config, KubeAccess kube, BlockingPool requestPool, BlockingPool streamPool) {
+    this.config = config;
+    this.kube = kube;
+    this.requestPool = requestPool;
+    this.streamPool = streamPool;
+  }
+
+  @Override
+  public Future<?> start() {
+    WebSocketClientOptions options = new WebSocketClientOptions()
+        .setMaxFrameSize(FRAGMENT_BYTES)
+        .setMaxMessageSize(config.maxMessageBytes())
+        .setConnectTimeout((int) config.connectTimeout().toMillis())
+        .setTrustAll(config.insecureSkipTlsVerify())
+        .setVerifyHost(!config.insecureSkipTlsVerify());
+    if (config.hubCaFile() != null) {
+      options.setTrustOptions(new PemTrustOptions().addCertPath(config.hubCaFile().toString()));
+    }
+    client = vertx.createWebSocketClient(options);
+    dial();
+    return Future.succeededFuture();
+  }
+
+  @Override
+  public Future<?> stop() {
+    stopping = true;
+    vertx.cancelTimer(redialTimer);
+    Session current = session;
+    session = null;
+    Future<Void> closed = current == null ? Future.succeededFuture() : current.close((short) 1001, "agent shutting down");
+    return closed.eventually(() -> client.close());
+  }
+
+  /** True once the hub has welcomed the current connection. */
+  public boolean connected() {
+    Session current = session;
+    return current != null && current.welcomed;
+  }
+
+  /** The hub URL of the current connection, or null. */
+  public URI connectedTo() {
+    Session current = session;
+    return current == null ? null : current.url;
+  }
+
+  // ---- dialling ---------------------------------------------------------------------------------
+
+  private void dial() {
+    if (stopping) {
+      return;
+    }
+    URI url = config.hubUrls().get(Math.floorMod(urlIndex, config.hubUrls().size()));
+    String token;
+    try {
+      token = readToken();
+    } catch (IOException e) {
+      LOG.error("cannot read the join token from {}: {}", config.tokenFile(), e.getMessage());
+      scheduleRedial();
+      return;
+    }
+    refreshKubernetesVersion()
+        .compose(v -> client.connect(connectOptions(url, token)))
+        .onSuccess(ws -> opened(url, ws))
+        .onFailure(e -> {
+          if (e instanceof UpgradeRejectedException rejected) {
+            String body = rejected.getBody() == null ? "" : rejected.getBody().toString();
+            LOG.error("hub {} refused the connection for cluster {}: HTTP {} {}", url, config.cluster(),
+                rejected.getStatus(), abbreviate(body));
+          } else {
+            LOG.warn("cannot connect to hub {}: {}", url, e.getMessage());
+          }
+          scheduleRedial();
+        });
+  }
+
+  private WebSocketConnectOptions connectOptions(URI url, String token) {
+    return new WebSocketConnectOptions()
+        .setAbsoluteURI(url.toString())
+        .addHeader("Authorization", "Bearer " + token)
+        .addHeader("X-Kmc-Cluster", config.cluster())
+        .addHeader("User-Agent", "kmc-agent/" + KmcVersion.current())
+        .setTimeout(config.connectTimeout().toMillis());
+  }
+
+  private String readToken() throws IOException {
+    if (config.tokenFile() != null) {
+      return Files.readString(config.tokenFile()).trim();
+    }
+    return config.token();
+  }
+
+  /** The kube-apiserver's version goes into hello; a failure is not fatal, it is reported as unknown. */
+  private Future<Void> refreshKubernetesVersion() {
+    return requestPool.submit(context, () -> new VersionApi(kube.requests()).getCode().execute().getGitVersion())
+        .map(version -> {
+          kubernetesVersion = version;
+          return (Void) null;
+        })
+        .recover(e -> {
+          LOG.warn("cannot read the Kubernetes version: {}", e.getMessage());
+          kubernetesVersion = "unknown";
+          return Future.succeededFuture();
+        });
+  }
+
+  private void scheduleRedial() {
+    if (stopping) {
+      return;
+    }
+    urlIndex++;
+    long delay = backoffMillis(failedAttempts++);
+    LOG.info("redialling the hub in {} ms", delay);
+    redialTimer = vertx.setTimer(delay, t -> dial());
+  }
+
+  /** Exponential in the number of failures, capped, with the upper half jittered. */
+  long backoffMillis(int attempt) {
+    long initial = config.initialBackoff().toMillis();
+    long cap = config.maxBackoff().toMillis();
+    long exponential = attempt >= 30 ? cap : Math.min(cap, initial << attempt);
+    long half = Math.max(1, exponential / 2);
+    return half + ThreadLocalRandom.current().nextLong(half + 1);
+  }
+
+  private void opened(URI url, WebSocket ws) {
+    if (stopping) {
+      ws.close((short) 1001, "agent shutting down");
+      return;
+    }
+    Session current = new Session(url, ws);
+    session = current;
+    current.begin();
+  }
+
+  private void ended(Session ended, String why) {
+    if (session != ended) {
+      return;
+    }
+    session = null;
+    LOG.warn("connection to hub {} ended: {}", ended.url, why);
+    if (ended.redialAfterMillis >= 0) {
+      redialTimer = vertx.setTimer(Math.max(1, ended.redialAfterMillis), t -> dial());
+      urlIndex++;
+    } else {
+      scheduleRedial();
+    }
+  }
+
+  private static String abbreviate(String text) {
+    return text.length() > 300 ? text.substring(0, 300) + "…" : text;
+  }
+
+  /** One websocket connection, from open to close. */
+  private final class Session {
+    final URI url;
+    final WebSocket ws;
+    boolean welcomed;
+    boolean ended;
+    long redialAfterMillis = -1;
+    long lastReceived = System.currentTimeMillis();
+    long lastPingSent;
+    long helloTimer = -1;
+    long heartbeatTimer = -1;
+    Limits limits;
+    KubeRequestExecutor executor;
+
+    Session(URI url, WebSocket ws) {
+      this.url = url;
+      this.ws = ws;
+    }
+
+    void begin() {
+      ws.textMessageHandler(this::received);
+      ws.binaryMessageHandler(b -> send(new Frame.Error(null, ProtocolException.MALFORMED_FRAME,
+          "protocol v1 uses text messages only")));
+      ws.exceptionHandler(e -> LOG.warn("websocket to {}: {}", url, e.getMessage()));
+      ws.closeHandler(v -> end("closed by the hub" + (ws.closeReason() == null ? "" : ": " + ws.closeReason())));
+      send(new Frame.Hello(ProtocolVersions.SUPPORTED, config.cluster(), KmcVersion.current(), kubernetesVersion,
+          List.of("stream", "chunked-body", "impersonate")));
+      helloTimer = vertx.setTimer(HELLO_TIMEOUT_MILLIS, t -> {
+        if (!welcomed) {
+          close((short) 1002, "no welcome from the hub within " + HELLO_TIMEOUT_MILLIS + " ms");
+        }
+      });
+    }
+
+    void received(String text) {
+      lastReceived = System.currentTimeMillis();
+      Frame frame;
+      try {
+        frame = FrameCodec.decode(text);
+      } catch (ProtocolException e) {
+        LOG.warn("bad frame from hub {}: {}", url, e.getMessage());
+        send(e.toFrame(null));
+        return;
+      }
+      if (frame instanceof Frame.Welcome welcome) {
+        welcomed(welcome);
+      } else if (!welcomed) {
+        close((short) 1002, "expected welcome, got " + frame.getClass().getSimpleName());
+      } else if (frame instanceof Frame.Ping ping) {
+        send(new Frame.Pong(ping.sentAtMillis()));
+      } else if (frame instanceof Frame.Pong) {
+        // lastReceived is all a pong is for
+      } else if (frame instanceof Frame.GoAway goAway) {
+        LOG.info("hub {} asked to reconnect elsewhere: {}", url, goAway.reason());
+        redialAfterMillis = goAway.reconnectAfterMillis();
+        failedAttempts = 0;
+        close((short) 1000, "going away as asked");
+      } else if (frame instanceof Frame.Error error) {
+        LOG.warn("hub {} reported {} for {}: {}", url, error.code(), error.id() == null ? "the connection" : error.id(),
+            error.message());
+      } else {
+        executor.handle(frame);
+      }
+    }
+
+    void welcomed(Frame.Welcome welcome) {
+      if (welcomed || !ProtocolVersions.SUPPORTED.contains(welcome.protocolVersion())) {
+        close((short) 1002, welcomed ? "second welcome" : "hub chose unsupported protocol version " + welcome.protocolVersion());
+        return;
+      }
+      welcomed = true;
+      failedAttempts = 0;
+      vertx.cancelTimer(helloTimer);
+      limits = welcome.limits();
+      executor = new KubeRequestExecutor(context, kube, requestPool, streamPool, limits, config.impersonate(), this::send);
+      long tick = Math.max(50, Math.min(1000, limits.pingIntervalMillis() / 2));
+      heartbeatTimer = vertx.setPeriodic(tick, t -> heartbeat());
+      LOG.info("connected to hub {} (node {}) as cluster {}", url, welcome.hubNode(), config.cluster());
+    }
+
+    /** Pings when due; gives up on a hub that has been silent past the deadline. */
+    void heartbeat() {
+      long now = System.currentTimeMillis();
+      if (now - lastReceived > limits.pingTimeoutMillis()) {
+        close((short) 1001, "no traffic from the hub for " + (now - lastReceived) + " ms");
+        return;
+      }
+      if (now - lastPingSent >= limits.pingIntervalMillis()) {
+        lastPingSent = now;
+        send(new Frame.Ping(now));
+      }
+    }
+
+    void send(Frame frame) {
+      if (!ended) {
+        ws.writeTextMessage(FrameCodec.encodeToString(frame));
+      }
+    }
+
+    /**
+     * Closes and redials at once: a socket that a load balancer dropped will not finish a close
+     * handshake, so nothing waits for one.
+     */
+    Future<Void> close(short code, String reason) {
+      Promise<Void> closed = Promise.promise();
+      ws.close(code, reason).onComplete(closed);
+      end(reason);
+      return closed.future();
+    }
+
+    void end(String why) {
+      if (ended) {
+        return;
+      }
+      ended = true;
+      vertx.cancelTimer(helloTimer);
+      vertx.cancelTimer(heartbeatTimer);
+      if (executor != null) {
+        executor.cancelAll();
+      }
+      ended(this, why);
+    }
+  }
+}

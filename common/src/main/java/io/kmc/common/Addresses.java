@@ -1,0 +1,31 @@
+package io.kmc.common;
+
+/**
+ * Event-bus addresses and message headers shared by the hub nodes. Every send to one of these uses
+ * a timeout.
+ */
+public final class Addresses {
+
+  /** Cluster-wide map of agent presence, keyed by cluster name. */
+  public static final String PRESENCE_MAP = "kmc.presence";
+  /** Published when an agent session starts, so nodes holding an older session for it close theirs. */
+  public static final String SESSION_STARTED = "kmc.hub.session-started";
+
+  /** Header naming the node that sent a request, so stream frames find their way back. */
+  public static final String HEADER_REQUESTER_NODE = "kmc-requester-node";
+  /** Header naming the node that holds the agent socket and answered a request. */
+  public static final String HEADER_OWNER_NODE = "kmc-owner-node";
+
+  private Addresses() {
+  }
+
+  /** Consumer registered by the node holding the agent socket of {@code cluster}. */
+  public static String agent(String cluster) {
+    return "kmc.agent." + cluster;
+  }
+
+  /** Consumer every hub node registers for the stream frames addressed to it. */
+  public static String node(String nodeId) {
+    return "kmc.node." + nodeId;
+  }
+}

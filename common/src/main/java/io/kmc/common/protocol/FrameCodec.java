@@ -1,0 +1,86 @@
+package io.kmc.common.protocol;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.exc.InvalidTypeIdException;
+import com.fasterxml.jackson.databind.exc.ValueInstantiationException;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+
+/** Encodes frames to JSON and back. Thread-safe. */
+public final class FrameCodec {
+
+  private static final ObjectMapper MAPPER = JsonMapper.builder()
+      .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+      .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
+      .build();
+
+  private FrameCodec() {
+  }
+
+  public static byte[] encode(Frame frame) {
+    try {
+      return MAPPER.writeValueAsBytes(frame);
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException("cannot encode " + frame.getClass().getSimpleName(), e);
+    }
+  }
+
+  public static String encodeToString(Frame frame) {
+    return new String(encode(frame), StandardCharsets.UTF_8);
+  }
+
+  /**
+   * Decodes one frame. Unknown fields are ignored (newer peers may add some); an unknown type,
+   * bad JSON or a missing required field is a {@link ProtocolException}.
+   */
+  public static Frame decode(byte[] json) {
+    if (!startsWithObject(json)) {
+      throw new ProtocolException(ProtocolException.MALFORMED_FRAME, "frame is not a JSON object");
+    }
+    try {
+      Frame frame = MAPPER.readValue(json, Frame.class);
+      if (frame == null) {
+        throw new ProtocolException(ProtocolException.MALFORMED_FRAME, "frame is JSON null");
+      }
+      return frame;
+    } catch (InvalidTypeIdException e) {
+      String type = e.getTypeId();
+      throw new ProtocolException(type == null ? ProtocolException.MALFORMED_FRAME : ProtocolException.UNKNOWN_TYPE,
+          type == null ? "frame has no type" : "unknown frame type '" + abbreviate(type) + "'");
+    } catch (ValueInstantiationException e) {
+      Throwable cause = e.getCause() == null ? e : e.getCause();
+      throw new ProtocolException(ProtocolException.MALFORMED_FRAME, cause.getMessage());
+    } catch (JsonProcessingException e) {
+      throw new ProtocolException(ProtocolException.MALFORMED_FRAME, "frame is not valid: "
+          + abbreviate(e.getOriginalMessage()));
+    } catch (IOException e) {
+      throw new ProtocolException(ProtocolException.MALFORMED_FRAME, "frame cannot be read: "
+          + abbreviate(e.getMessage()));
+    }
+  }
+
+  public static Frame decode(String json) {
+    return decode(json.getBytes(StandardCharsets.UTF_8));
+  }
+
+  private static boolean startsWithObject(byte[] json) {
+    for (byte b : json) {
+      if (b != ' ' && b != '\n' && b != '\r' && b != '\t') {
+        return b == '{';
+      }
+    }
+    return false;
+  }
+
+  private static String abbreviate(String text) {
+    if (text == null) {
+      return "";
+    }
+    String firstLine = text.lines().findFirst().orElse("");
+    return firstLine.length() > 200 ? firstLine.substring(0, 200) + "…" : firstLine;
+  }
+}

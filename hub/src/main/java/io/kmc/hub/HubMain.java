@@ -1,0 +1,75 @@
+package io.kmc.hub;
+
+import io.kmc.common.config.ConfigException;
+import io.kmc.common.config.ConfigReader;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * {@code java -jar kmc-hub.jar [config.yaml]}: reads the configuration (file, then {@code KMC_...}
+ * environment overrides), starts one hub node, and stops it cleanly on SIGTERM.
+ */
+public final class HubMain {
+
+  static {
+    // Before the first logger exists: each application ships its own logging setup.
+    if (System.getProperty("logback.configurationFile") == null) {
+      System.setProperty("logback.configurationFile", "kmc-hub-logback.xml");
+    }
+  }
+
+  private static final Logger LOG = LoggerFactory.getLogger(HubMain.class);
+
+  private HubMain() {
+  }
+
+  public static void main(String[] args) throws InterruptedException {
+    HubConfig config;
+    try {
+      config = readConfig(args);
+    } catch (ConfigException e) {
+      System.err.println(e.getMessage());
+      System.exit(2);
+      return;
+    }
+    Hub hub;
+    try {
+      hub = Hub.start(config).await(5, TimeUnit.MINUTES);
+    } catch (Exception e) {
+      LOG.error("the hub could not start: {}", e.getMessage(), e);
+      System.exit(1);
+      return;
+    }
+    CountDownLatch stopped = new CountDownLatch(1);
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      LOG.info("stopping the hub node");
+      try {
+        hub.close().await(30, TimeUnit.SECONDS);
+      } catch (Exception e) {
+        LOG.warn("the hub did not stop cleanly: {}", e.getMessage());
+      }
+      stopped.countDown();
+    }, "kmc-hub-shutdown"));
+    stopped.await();
+  }
+
+  static HubConfig readConfig(String[] args) {
+    String file = args.length > 0 ? args[0] : System.getenv("KMC_CONFIG");
+    ConfigReader reader;
+    if (file != null) {
+      reader = ConfigReader.fromFile(Path.of(file), System.getenv());
+    } else if (Files.exists(Path.of("kmc-hub.yaml"))) {
+      reader = ConfigReader.fromFile(Path.of("kmc-hub.yaml"), System.getenv());
+    } else {
+      reader = ConfigReader.fromYaml("", System.getenv());
+    }
+    HubConfig config = HubConfig.read(reader);
+    reader.finish();
+    return config;
+  }
+}

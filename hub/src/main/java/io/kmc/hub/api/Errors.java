@@ -1,0 +1,86 @@
+package io.kmc.hub.api;
+
+import io.kmc.common.KmcException;
+import io.kmc.common.KubeStatus;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.RoutingContext;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Turns any failure into one error body: a Kubernetes {@code Status} on Kubernetes paths (so
+ * kubectl and client-java show it as they would the cluster's own), {@code {"code", "reason",
+ * "message"}} elsewhere.
+ */
+public final class Errors {
+
+  private static final Logger LOG = LoggerFactory.getLogger(Errors.class);
+  public static final String KUBE_PREFIX = "/k8s/";
+
+  private Errors() {
+  }
+
+  /** The router's failure handler. */
+  public static void handle(RoutingContext ctx) {
+    respond(ctx, toKmcException(ctx));
+  }
+
+  public static void respond(RoutingContext ctx, Throwable failure) {
+    KmcException e = failure instanceof KmcException k ? k : KmcException.internal("internal error", failure);
+    if (e.status() >= 500 && e.getCause() != null) {
+      LOG.error("{} {} failed", ctx.request().method(), ctx.request().path(), e.getCause());
+    }
+    HttpServerResponse response = ctx.response();
+    if (response.headWritten()) {
+      response.reset();
+      return;
+    }
+    Buffer body;
+    if (ctx.request().path().startsWith(KUBE_PREFIX)) {
+      body = Buffer.buffer(KubeStatus.failure(e));
+    } else {
+      body = new JsonObject().put("code", e.status()).put("reason", e.reason()).put("message", e.getMessage())
+          .toBuffer();
+    }
+    if (e.status() == 401) {
+      response.putHeader("WWW-Authenticate", "Bearer realm=\"kmc\"");
+    }
+    response.setStatusCode(e.status())
+        .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
+        .end(body);
+  }
+
+  private static KmcException toKmcException(RoutingContext ctx) {
+    Throwable failure = ctx.failure();
+    if (failure instanceof KmcException e) {
+      return e;
+    }
+    int status = ctx.statusCode();
+    return switch (status) {
+      case 400 -> KmcException.badRequest(failure == null ? "bad request" : failure.getMessage());
+      case 401 -> KmcException.unauthorized("authentication required");
+      case 403 -> KmcException.forbidden("forbidden");
+      case 404 -> KmcException.notFound("no such resource: " + ctx.request().path());
+      case 405 -> new KmcException.ClientError(405, "MethodNotAllowed", ctx.request().method() + " is not allowed here");
+      case 413 -> KmcException.tooLarge("request body is larger than the hub accepts (server.max_body_bytes)");
+      case 415 -> new KmcException.ClientError(415, "UnsupportedMediaType", "unsupported content type");
+      default -> status >= 400 && status < 500
+          ? new KmcException.ClientError(status, "BadRequest", failure == null ? "bad request" : failure.getMessage())
+          : KmcException.internal("internal error", failure);
+    };
+  }
+
+  /** The token of an {@code Authorization: Bearer} header, or null. */
+  public static String bearerToken(HttpServerRequest request) {
+    String header = request.getHeader(HttpHeaders.AUTHORIZATION);
+    if (header == null || header.length() < 7 || !header.regionMatches(true, 0, "Bearer ", 0, 7)) {
+      return null;
+    }
+    String token = header.substring(7).trim();
+    return token.isEmpty() ? null : token;
+  }
+}

@@ -1,0 +1,143 @@
+package io.kmc.hub.api;
+
+import io.kmc.common.protocol.Frame;
+import io.kmc.hub.auth.Authenticator;
+import io.kmc.hub.routing.ClusterRouter;
+import io.vertx.core.MultiMap;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpServerResponse;
+import io.vertx.ext.web.RoutingContext;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * {@code /k8s/clusters/{name}/**}: forwards any Kubernetes REST call to the member cluster and
+ * returns its answer unchanged, so that kubectl and client-java work through the hub. Watches and
+ * followed logs stream back as chunked responses, paced by credits so that a slow reader holds the
+ * agent back instead of filling the hub's memory.
+ */
+public final class KubePassthrough {
+
+  public static final String PREFIX = "/k8s/clusters/";
+
+  /** What the member cluster needs to understand the request; nothing that identifies the caller to the hub. */
+  private static final Set<String> FORWARDED_HEADERS = Set.of("content-type", "accept");
+  private static final Pattern WATCH_QUERY = Pattern.compile("(^|&)watch=(true|1)(&|$)");
+  private static final Pattern FOLLOW_QUERY = Pattern.compile("(^|&)follow=(true|1)(&|$)");
+
+  private final ClusterRouter router;
+
+  public KubePassthrough(ClusterRouter router) {
+    this.router = router;
+  }
+
+  public void handle(RoutingContext ctx) {
+    HttpServerRequest request = ctx.request();
+    String cluster = ctx.pathParam("cluster");
+    String path = ctx.normalizedPath().substring(PREFIX.length() + cluster.length());
+    if (path.isEmpty()) {
+      path = "/";
+    }
+    String query = request.query();
+    Buffer body = ctx.body() == null ? null : ctx.body().buffer();
+    ClusterRouter.Outgoing outgoing = new ClusterRouter.Outgoing(request.method().name(), path, query,
+        forwardedHeaders(request.headers()), body == null || body.length() == 0 ? null : body.getBytes(),
+        Authenticator.user(ctx), isStream(path, query));
+    Relay relay = new Relay(ctx.response(), outgoing.stream());
+    router.open(cluster, outgoing, relay)
+        .onSuccess(relay::start)
+        .onFailure(ctx::fail);
+  }
+
+  static boolean isStream(String path, String query) {
+    if (path.contains("/watch/")) {
+      return true;
+    }
+    if (query == null || query.isEmpty()) {
+      return false;
+    }
+    return WATCH_QUERY.matcher(query).find() || (path.endsWith("/log") && FOLLOW_QUERY.matcher(query).find());
+  }
+
+  private static Map<String, List<String>> forwardedHeaders(MultiMap headers) {
+    Map<String, List<String>> result = new LinkedHashMap<>();
+    for (String name : headers.names()) {
+      if (FORWARDED_HEADERS.contains(name.toLowerCase(Locale.ROOT))) {
+        result.put(name, new ArrayList<>(headers.getAll(name)));
+      }
+    }
+    return result;
+  }
+
+  /** Copies one answer to the HTTP response, granting credits as the client takes the data. */
+  private static final class Relay implements ClusterRouter.StreamHandler {
+    private final HttpServerResponse response;
+    private final boolean stream;
+    private ClusterRouter.Exchange exchange;
+    private int waitingForDrain;
+
+    Relay(HttpServerResponse response, boolean stream) {
+      this.response = response;
+      this.stream = stream;
+    }
+
+    void start(ClusterRouter.Exchange exchange) {
+      this.exchange = exchange;
+      Frame.Response head = exchange.head();
+      response.setStatusCode(head.status());
+      head.headers().forEach((name, values) -> response.headers().add(name, values));
+      byte[] first = head.body() == null ? new byte[0] : head.body();
+      if (!head.more()) {
+        response.end(Buffer.buffer(first));
+        return;
+      }
+      response.setChunked(true);
+      response.closeHandler(v -> exchange.cancel("the client went away"));
+      response.drainHandler(v -> {
+        int drained = waitingForDrain;
+        waitingForDrain = 0;
+        exchange.consumed(drained);
+      });
+      if (first.length > 0) {
+        response.write(Buffer.buffer(first));
+      } else {
+        // Send the head now: a watch client waits for it before the first event.
+        response.writeHead();
+      }
+    }
+
+    @Override
+    public void data(byte[] data) {
+      if (response.closed()) {
+        return;
+      }
+      response.write(Buffer.buffer(data));
+      if (response.writeQueueFull()) {
+        waitingForDrain++;
+      } else {
+        exchange.consumed(1);
+      }
+    }
+
+    @Override
+    public void end(String error) {
+      if (response.closed() || response.ended()) {
+        return;
+      }
+      if (error == null || stream) {
+        // A watch or log stream that ends is resumed by its client, as after a server-side timeout.
+        response.end();
+      } else {
+        // Part of a body is out: the only honest signal left is a broken response.
+        response.reset();
+      }
+    }
+  }
+}

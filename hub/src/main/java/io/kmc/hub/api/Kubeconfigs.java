@@ -1,0 +1,49 @@
+package io.kmc.hub.api;
+
+import org.yaml.snakeyaml.DumperOptions;
+import org.yaml.snakeyaml.Yaml;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** Renders kubeconfig files that point kubectl at clusters through the hub. */
+public final class Kubeconfigs {
+
+  private Kubeconfigs() {
+  }
+
+  /**
+   * @param servers        context (and cluster) name → server URL
+   * @param user           user entry name
+   * @param token          bearer token of that user
+   * @param currentContext the context selected by default
+   */
+  public static String render(Map<String, String> servers, String user, String token, String currentContext) {
+    List<Object> clusters = new ArrayList<>();
+    List<Object> contexts = new ArrayList<>();
+    servers.forEach((name, server) -> {
+      clusters.add(map("name", name, "cluster", map("server", server)));
+      contexts.add(map("name", name, "context", map("cluster", name, "user", user)));
+    });
+    Map<String, Object> config = new LinkedHashMap<>();
+    config.put("apiVersion", "v1");
+    config.put("kind", "Config");
+    config.put("clusters", clusters);
+    config.put("users", List.of(map("name", user, "user", map("token", token))));
+    config.put("contexts", contexts);
+    config.put("current-context", currentContext);
+    DumperOptions options = new DumperOptions();
+    options.setDefaultFlowStyle(DumperOptions.FlowStyle.BLOCK);
+    return new Yaml(options).dump(config);
+  }
+
+  private static Map<String, Object> map(Object... keyValues) {
+    Map<String, Object> map = new LinkedHashMap<>();
+    for (int i = 0; i < keyValues.length; i += 2) {
+      map.put((String) keyValues[i], keyValues[i + 1]);
+    }
+    return map;
+  }
+}

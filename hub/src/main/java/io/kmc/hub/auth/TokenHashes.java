@@ -1,0 +1,30 @@
+package io.kmc.hub.auth;
+
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+
+/** Tokens are stored only as SHA-256 hashes and compared in constant time. */
+public final class TokenHashes {
+
+  private TokenHashes() {
+  }
+
+  public static byte[] sha256(String text) {
+    try {
+      return MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8));
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("SHA-256 is not available", e);
+    }
+  }
+
+  public static String sha256Hex(String text) {
+    return HexFormat.of().formatHex(sha256(text));
+  }
+
+  /** Whether {@code hash} (of a presented token) equals the stored hex hash, in constant time. */
+  public static boolean matches(byte[] hash, String storedHex) {
+    return hash != null && storedHex != null && MessageDigest.isEqual(hash, HexFormat.of().parseHex(storedHex));
+  }
+}

@@ -1,0 +1,128 @@
+package io.kmc.hub.direct;
+
+import io.kmc.agent.kube.BlockingPool;
+import io.kmc.agent.kube.KubeAccess;
+import io.kmc.agent.kube.KubeRequestExecutor;
+import io.kmc.common.KmcVersion;
+import io.kmc.common.protocol.Frame;
+import io.kmc.common.protocol.Limits;
+import io.kmc.common.protocol.ProtocolVersions;
+import io.kmc.hub.HubConfig.ClusterEntry;
+import io.kmc.hub.routing.AgentSession;
+import io.kmc.hub.routing.HubNodes;
+import io.kmc.hub.routing.NodeChannel;
+import io.kmc.hub.routing.Presence;
+import io.kubernetes.client.openapi.apis.VersionApi;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.buffer.Buffer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+
+/**
+ * Clusters the hub reaches itself, from a kubeconfig, without an agent: each gets an
+ * {@link AgentSession} whose link is the agent's own {@link KubeRequestExecutor}, in-process. Every
+ * hub node configured with the cluster serves it, so requests go to whichever node the event bus
+ * picks.
+ */
+public final class DirectClusters extends VerticleBase {
+
+  private static final Logger LOG = LoggerFactory.getLogger(DirectClusters.class);
+
+  private final List<ClusterEntry> clusters;
+  private final HubNodes nodes;
+  private final NodeChannel channel;
+  private final Presence presence;
+  private final Limits limits;
+  private final List<AgentSession> sessions = new ArrayList<>();
+  private BlockingPool requestPool;
+  private BlockingPool streamPool;
+
+  public DirectClusters(List<ClusterEntry> clusters, HubNodes nodes, NodeChannel channel, Presence presence,
+                        Limits limits) {
+    this.clusters = clusters;
+    this.nodes = nodes;
+    this.channel = channel;
+    this.presence = presence;
+    this.limits = limits;
+  }
+
+  @Override
+  public Future<?> start() {
+    requestPool = BlockingPool.fixed("kmc-direct-request", 16, 256);
+    streamPool = BlockingPool.elastic("kmc-direct-stream", limits.maxOpenStreams());
+    List<Future<?>> started = new ArrayList<>();
+    for (ClusterEntry cluster : clusters) {
+      started.add(serve(cluster));
+    }
+    return Future.all(started);
+  }
+
+  private Future<Void> serve(ClusterEntry cluster) {
+    Duration timeout = Duration.ofMillis(limits.requestTimeoutMillis());
+    return vertx.executeBlocking(() -> KubeAccess.kubeconfig(cluster.kubeconfig(), cluster.kubeContext(), timeout), false)
+        .compose(kube -> requestPool.submit(context, () -> kubernetesVersion(kube))
+            .recover(e -> {
+              LOG.warn("cluster {} does not answer yet: {}", cluster.name(), e.getMessage());
+              return Future.succeededFuture("unknown");
+            })
+            .map(version -> {
+          long now = System.currentTimeMillis();
+          Presence.Entry entry = new Presence.Entry(cluster.name(), nodes.nodeId(), UUID.randomUUID().toString(),
+              "direct", now, now, KmcVersion.current(), version, ProtocolVersions.V1, -1);
+          DirectLink link = new DirectLink();
+          AgentSession session = new AgentSession(vertx, context, nodes, channel, presence, limits, entry, link);
+          link.executor = new KubeRequestExecutor(context, kube, requestPool, streamPool, limits, false,
+              frame -> session.fromAgent(frame, null));
+          sessions.add(session);
+          vertx.setPeriodic(limits.pingIntervalMillis(), t -> probe(kube, session));
+          return session;
+        }))
+        .compose(AgentSession::start)
+        .onSuccess(v -> LOG.info("serving cluster {} directly from {}", cluster.name(), cluster.kubeconfig()))
+        .onFailure(e -> LOG.error("cannot serve cluster {} directly from {}: {}", cluster.name(),
+            cluster.kubeconfig(), e.getMessage()));
+  }
+
+  /** Heartbeat of a direct cluster: its API server answers. */
+  private void probe(KubeAccess kube, AgentSession session) {
+    long started = System.currentTimeMillis();
+    requestPool.submit(context, () -> kubernetesVersion(kube))
+        .onSuccess(version -> session.heard(System.currentTimeMillis() - started))
+        .onFailure(e -> LOG.warn("cluster {} does not answer: {}", session.cluster(), e.getMessage()));
+  }
+
+  private static String kubernetesVersion(KubeAccess kube) throws Exception {
+    return new VersionApi(kube.requests()).getCode().execute().getGitVersion();
+  }
+
+  @Override
+  public Future<?> stop() {
+    List<Future<Void>> closed = sessions.stream().map(s -> s.close("hub node stopping")).toList();
+    return Future.join(closed).eventually(() -> {
+      requestPool.close();
+      streamPool.close();
+      return Future.succeededFuture();
+    });
+  }
+
+  /** Frames to the "agent" go straight into the executor. */
+  private static final class DirectLink implements AgentSession.Link {
+    KubeRequestExecutor executor;
+
+    @Override
+    public void send(Frame frame, Buffer encoded) {
+      executor.handle(frame);
+    }
+
+    @Override
+    public void close(short code, String reason) {
+      executor.cancelAll();
+    }
+  }
+}

@@ -1,0 +1,193 @@
+package io.kmc.hub.gateway;
+
+import io.kmc.common.protocol.CloseCodes;
+import io.kmc.common.protocol.Frame;
+import io.kmc.common.protocol.FrameCodec;
+import io.kmc.common.protocol.Limits;
+import io.kmc.common.protocol.ProtocolException;
+import io.kmc.common.protocol.ProtocolVersions;
+import io.kmc.hub.routing.AgentSession;
+import io.kmc.hub.routing.HubNodes;
+import io.kmc.hub.routing.Presence;
+import io.vertx.core.Context;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.ServerWebSocket;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.OptionalInt;
+import java.util.UUID;
+
+/**
+ * One agent websocket on the hub: waits for hello, negotiates the protocol version, then feeds the
+ * agent's frames to its {@link AgentSession} and enforces the ping deadline. Bad frames are answered
+ * with error frames; the connection and the node carry on.
+ */
+final class AgentConnection implements AgentSession.Link {
+
+  private static final Logger LOG = LoggerFactory.getLogger(AgentConnection.class);
+
+  private final Vertx vertx;
+  private final Context context;
+  private final ServerWebSocket ws;
+  private final String cluster;
+  private final AgentGateway gateway;
+  private final Limits limits;
+  private AgentSession session;
+  private long lastReceived = System.currentTimeMillis();
+  private long lastPingSent;
+  private long helloTimer = -1;
+  private long heartbeatTimer = -1;
+  private boolean ended;
+
+  AgentConnection(Vertx vertx, ServerWebSocket ws, String cluster, AgentGateway gateway) {
+    this.vertx = vertx;
+    this.context = vertx.getOrCreateContext();
+    this.ws = ws;
+    this.cluster = cluster;
+    this.gateway = gateway;
+    this.limits = gateway.limits();
+  }
+
+  void begin() {
+    ws.textMessageHandler(this::received);
+    ws.binaryMessageHandler(b -> sendError(null, ProtocolException.MALFORMED_FRAME,
+        "protocol v1 uses text messages only"));
+    ws.exceptionHandler(this::failed);
+    ws.closeHandler(v -> end("connection closed" + (ws.closeReason() == null ? "" : ": " + ws.closeReason())));
+    helloTimer = vertx.setTimer(gateway.helloTimeoutMillis(), t -> {
+      if (session == null) {
+        close(CloseCodes.PROTOCOL_ERROR, "no hello within " + gateway.helloTimeoutMillis() + " ms");
+      }
+    });
+    long tick = Math.max(25, Math.min(1000, limits.pingIntervalMillis() / 2));
+    heartbeatTimer = vertx.setPeriodic(tick, t -> heartbeat());
+  }
+
+  private void received(String text) {
+    lastReceived = System.currentTimeMillis();
+    Frame frame;
+    try {
+      frame = FrameCodec.decode(text);
+    } catch (ProtocolException e) {
+      LOG.warn("bad frame from the agent of cluster {}: {}", cluster, e.getMessage());
+      sendError(null, e.code(), e.getMessage());
+      return;
+    }
+    if (session == null) {
+      if (frame instanceof Frame.Hello hello) {
+        hello(hello);
+      } else {
+        sendError(null, ProtocolException.UNEXPECTED_FRAME, "the first frame must be hello");
+        close(CloseCodes.PROTOCOL_ERROR, "expected hello, got " + frame.getClass().getSimpleName());
+      }
+    } else if (frame instanceof Frame.Ping ping) {
+      send(new Frame.Pong(ping.sentAtMillis()), null);
+    } else if (frame instanceof Frame.Pong pong) {
+      session.heard(Math.max(0, System.currentTimeMillis() - pong.sentAtMillis()));
+    } else if (frame instanceof Frame.Response || frame instanceof Frame.Data || frame instanceof Frame.End
+        || frame instanceof Frame.Error) {
+      session.fromAgent(frame, Buffer.buffer(text));
+    } else {
+      sendError(null, ProtocolException.UNEXPECTED_FRAME, "an agent does not send '"
+          + frame.getClass().getSimpleName().toLowerCase(java.util.Locale.ROOT) + "' frames");
+    }
+  }
+
+  private void hello(Frame.Hello hello) {
+    if (!cluster.equals(hello.cluster())) {
+      sendError(null, ProtocolException.UNEXPECTED_FRAME, "hello names cluster '" + hello.cluster()
+          + "' but the connection was authenticated for '" + cluster + "'");
+      close(CloseCodes.PROTOCOL_ERROR, "cluster mismatch");
+      return;
+    }
+    OptionalInt version = ProtocolVersions.negotiate(hello.protocolVersions());
+    if (version.isEmpty()) {
+      String message = "protocol versions " + hello.protocolVersions() + " are not supported; this hub speaks "
+          + ProtocolVersions.SUPPORTED;
+      LOG.warn("agent of cluster {} (version {}): {}", cluster, hello.agentVersion(), message);
+      sendError(null, ProtocolException.UNSUPPORTED_VERSION, message);
+      close(CloseCodes.UNSUPPORTED_VERSION, message);
+      return;
+    }
+    vertx.cancelTimer(helloTimer);
+    long now = System.currentTimeMillis();
+    Presence.Entry entry = new Presence.Entry(cluster, gateway.nodes().nodeId(), UUID.randomUUID().toString(),
+        "agent", now, now, hello.agentVersion(), hello.kubernetesVersion(), version.getAsInt(), -1);
+    session = gateway.newSession(context, entry, this);
+    send(new Frame.Welcome(version.getAsInt(), gateway.nodes().nodeId(), limits), null);
+    session.start()
+        .onSuccess(v -> LOG.info("cluster {} connected (agent {}, Kubernetes {}) from {}", cluster,
+            hello.agentVersion(), hello.kubernetesVersion(), ws.remoteAddress()))
+        .onFailure(e -> {
+          LOG.error("cannot register the session of cluster {}: {}", cluster, e.getMessage());
+          close(CloseCodes.GOING_AWAY, "the hub could not register this connection; reconnect");
+        });
+  }
+
+  private void heartbeat() {
+    long now = System.currentTimeMillis();
+    if (now - lastReceived > limits.pingTimeoutMillis()) {
+      LOG.warn("agent of cluster {} silent for {} ms: dropping the connection", cluster, now - lastReceived);
+      close(CloseCodes.SILENT, "no traffic for " + (now - lastReceived) + " ms");
+      return;
+    }
+    if (session != null && now - lastPingSent >= limits.pingIntervalMillis()) {
+      lastPingSent = now;
+      send(new Frame.Ping(now), null);
+    }
+  }
+
+  private void failed(Throwable e) {
+    String message = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+    if (message.contains("max message size")) {
+      LOG.warn("agent of cluster {} sent a message over {} bytes", cluster, limits.maxFrameBytes());
+      sendError(null, ProtocolException.FRAME_TOO_LARGE, "message larger than " + limits.maxFrameBytes()
+          + " bytes (tunnel.max_frame_bytes); it was dropped");
+    } else {
+      LOG.warn("websocket of cluster {}: {}", cluster, message);
+    }
+  }
+
+  @Override
+  public void send(Frame frame, Buffer encoded) {
+    if (!ended) {
+      ws.writeTextMessage(encoded != null ? encoded.toString() : FrameCodec.encodeToString(frame));
+    }
+  }
+
+  private void sendError(String id, String code, String message) {
+    send(new Frame.Error(id, code, message), null);
+  }
+
+  /**
+   * Closes and cleans up at once: a socket a load balancer dropped would not complete a close
+   * handshake, and the cluster must not look connected meanwhile.
+   */
+  @Override
+  public void close(short code, String reason) {
+    if (!ended) {
+      ws.close(code, reason);
+    }
+    end(reason);
+  }
+
+  void goAway(String reason, long reconnectAfterMillis) {
+    send(new Frame.GoAway(reason, reconnectAfterMillis), null);
+  }
+
+  private void end(String reason) {
+    if (ended) {
+      return;
+    }
+    ended = true;
+    vertx.cancelTimer(helloTimer);
+    vertx.cancelTimer(heartbeatTimer);
+    if (session != null) {
+      LOG.info("cluster {} disconnected: {}", cluster, reason);
+      gateway.ended(session);
+      session.close(reason);
+    }
+  }
+}

@@ -1,0 +1,118 @@
+package io.kmc.hub.gateway;
+
+import io.kmc.common.KmcException;
+import io.kmc.common.protocol.Limits;
+import io.kmc.hub.api.Errors;
+import io.kmc.hub.routing.AgentSession;
+import io.kmc.hub.routing.HubNodes;
+import io.kmc.hub.routing.NodeChannel;
+import io.kmc.hub.routing.Presence;
+import io.kmc.hub.routing.SessionRegistry;
+import io.kmc.hub.store.ClusterRegistry;
+import io.vertx.core.Context;
+import io.vertx.core.Handler;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.ext.web.RoutingContext;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * {@code GET /agent/v1/connect}: where agents dial in. The join token is checked before the
+ * websocket upgrade, so a wrong token costs the hub one HTTP answer and no connection state.
+ */
+public final class AgentGateway implements Handler<RoutingContext> {
+
+  public static final String PATH = "/agent/v1/connect";
+  public static final String CLUSTER_HEADER = "X-Kmc-Cluster";
+
+  private static final Logger LOG = LoggerFactory.getLogger(AgentGateway.class);
+
+  private final Vertx vertx;
+  private final HubNodes nodes;
+  private final NodeChannel channel;
+  private final Presence presence;
+  private final SessionRegistry sessions;
+  private final ClusterRegistry registry;
+  private final Limits limits;
+  private final long helloTimeoutMillis;
+
+  public AgentGateway(Vertx vertx, HubNodes nodes, NodeChannel channel, Presence presence, SessionRegistry sessions,
+                      ClusterRegistry registry, Limits limits, long helloTimeoutMillis) {
+    this.vertx = vertx;
+    this.nodes = nodes;
+    this.channel = channel;
+    this.presence = presence;
+    this.sessions = sessions;
+    this.registry = registry;
+    this.limits = limits;
+    this.helloTimeoutMillis = helloTimeoutMillis;
+  }
+
+  @Override
+  public void handle(RoutingContext ctx) {
+    HttpServerRequest request = ctx.request();
+    String cluster = request.getHeader(CLUSTER_HEADER);
+    String token = Errors.bearerToken(request);
+    if (!"websocket".equalsIgnoreCase(request.getHeader(HttpHeaders.UPGRADE))) {
+      Errors.respond(ctx, KmcException.badRequest("this endpoint only accepts websocket upgrades from kmc agents"));
+      return;
+    }
+    if (cluster == null || cluster.isBlank()) {
+      Errors.respond(ctx, KmcException.badRequest("the " + CLUSTER_HEADER + " header must name the cluster"));
+      return;
+    }
+    if (token == null) {
+      Errors.respond(ctx, KmcException.unauthorized("a join token is required (Authorization: Bearer <token>)"));
+      return;
+    }
+    request.pause();
+    registry.checkJoinToken(cluster, token).onComplete(ar -> {
+      request.resume();
+      if (ar.failed()) {
+        LOG.error("cannot check the join token of cluster {}: {}", cluster, ar.cause().getMessage());
+        Errors.respond(ctx, KmcException.unavailable("cannot check join tokens right now; retry"));
+        return;
+      }
+      switch (ar.result()) {
+        case VALID -> request.toWebSocket()
+            .onSuccess(ws -> new AgentConnection(vertx, ws, cluster, this).begin())
+            .onFailure(e -> LOG.warn("websocket upgrade for cluster {} failed: {}", cluster, e.getMessage()));
+        case UNKNOWN_CLUSTER -> refuse(ctx, cluster, KmcException.notFound("cluster '" + cluster + "' is not registered"));
+        case DISABLED -> refuse(ctx, cluster, KmcException.forbidden("cluster '" + cluster + "' is disabled"));
+        case DIRECT_ONLY -> refuse(ctx, cluster, new KmcException.ClientError(409, "Conflict",
+            "cluster '" + cluster + "' is served directly by the hub and takes no agent"));
+        case INVALID_TOKEN -> refuse(ctx, cluster, KmcException.unauthorized("invalid join token for cluster '" + cluster + "'"));
+      }
+    });
+  }
+
+  private void refuse(RoutingContext ctx, String cluster, KmcException e) {
+    LOG.warn("refused an agent connection for cluster {} from {}: {}", cluster, ctx.request().remoteAddress(),
+        e.getMessage());
+    Errors.respond(ctx, e);
+  }
+
+  AgentSession newSession(Context context, Presence.Entry entry, AgentConnection connection) {
+    AgentSession session = new AgentSession(vertx, context, nodes, channel, presence, limits, entry, connection);
+    sessions.add(session, connection);
+    return session;
+  }
+
+  void ended(AgentSession session) {
+    sessions.remove(session);
+  }
+
+  HubNodes nodes() {
+    return nodes;
+  }
+
+  Limits limits() {
+    return limits;
+  }
+
+  long helloTimeoutMillis() {
+    return helloTimeoutMillis;
+  }
+}

@@ -1,0 +1,282 @@
+package io.kmc.hub.routing;
+
+import io.kmc.common.Addresses;
+import io.kmc.common.KmcException;
+import io.kmc.common.KubeStatus;
+import io.kmc.common.protocol.CloseCodes;
+import io.kmc.common.protocol.Frame;
+import io.kmc.common.protocol.FrameCodec;
+import io.kmc.common.protocol.Limits;
+import io.kmc.common.protocol.ProtocolException;
+import io.vertx.core.Context;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.eventbus.DeliveryOptions;
+import io.vertx.core.eventbus.Message;
+import io.vertx.core.eventbus.MessageConsumer;
+import io.vertx.core.json.JsonObject;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The hub's side of one agent connection, on the node that holds it: the cluster-wide consumer
+ * {@code kmc.agent.<cluster>}, the requests and streams in flight with their limits and timeouts,
+ * and the presence entry. It does not care how frames reach the agent: a websocket, or in-process
+ * for a directly served cluster ({@link Link}). Everything runs on the session's context.
+ */
+public final class AgentSession {
+
+  private static final Logger LOG = LoggerFactory.getLogger(AgentSession.class);
+
+  /** How frames reach the agent. */
+  public interface Link {
+    /** Sends a frame; {@code encoded} is its JSON when the caller already has it. */
+    void send(Frame frame, Buffer encoded);
+
+    void close(short code, String reason);
+  }
+
+  /** A request the agent has not finished answering. */
+  private static final class Pending {
+    final Frame.Request request;
+    final Message<Buffer> message;
+    final String requesterNode;
+    long timer = -1;
+    boolean headSent;
+
+    Pending(Frame.Request request, Message<Buffer> message, String requesterNode) {
+      this.request = request;
+      this.message = message;
+      this.requesterNode = requesterNode;
+    }
+
+    boolean countsAsStream() {
+      return request.stream() || headSent;
+    }
+  }
+
+  private final Vertx vertx;
+  private final Context context;
+  private final HubNodes nodes;
+  private final NodeChannel channel;
+  private final Presence presence;
+  private final Limits limits;
+  private final Link link;
+  private final Map<String, Pending> pending = new HashMap<>();
+  private Presence.Entry entry;
+  private MessageConsumer<Buffer> consumer;
+  private boolean closed;
+  private boolean presenceWriting;
+
+  public AgentSession(Vertx vertx, Context context, HubNodes nodes, NodeChannel channel, Presence presence,
+                      Limits limits, Presence.Entry entry, Link link) {
+    this.vertx = vertx;
+    this.context = context;
+    this.nodes = nodes;
+    this.channel = channel;
+    this.presence = presence;
+    this.limits = limits;
+    this.entry = entry;
+    this.link = link;
+  }
+
+  public String cluster() {
+    return entry.cluster();
+  }
+
+  public String sessionId() {
+    return entry.session();
+  }
+
+  public Presence.Entry entry() {
+    return entry;
+  }
+
+  /**
+   * Starts serving: registers the cluster's consumer, records presence, and announces the session
+   * so that a node holding an older one for the same cluster closes it.
+   */
+  public Future<Void> start() {
+    consumer = vertx.eventBus().consumer(Addresses.agent(cluster()), this::requested);
+    return consumer.completion()
+        .compose(v -> presence.put(entry))
+        .onSuccess(v -> vertx.eventBus().publish(Addresses.SESSION_STARTED, new JsonObject()
+            .put("cluster", cluster()).put("session", sessionId()).put("mode", entry.mode())
+            .put("connectedAt", entry.connectedAt())));
+  }
+
+  /** A request from any hub node, to be forwarded to the agent. */
+  private void requested(Message<Buffer> message) {
+    Frame.Request request;
+    try {
+      if (!(FrameCodec.decode(message.body().getBytes()) instanceof Frame.Request r)) {
+        message.fail(400, "only request frames are sent to an agent address");
+        return;
+      }
+      request = r;
+    } catch (ProtocolException e) {
+      message.fail(400, e.getMessage());
+      return;
+    }
+    if (closed) {
+      replyStatus(message, request.id(), KmcException.unavailable("the agent of cluster '" + cluster() + "' just disconnected"));
+      return;
+    }
+    if (pending.containsKey(request.id())) {
+      message.fail(400, "request id " + request.id() + " is already in flight");
+      return;
+    }
+    long streams = pending.values().stream().filter(Pending::countsAsStream).count();
+    if (request.stream() && streams >= limits.maxOpenStreams()) {
+      replyStatus(message, request.id(), KmcException.tooManyRequests("cluster '" + cluster() + "' has " + streams
+          + " streams open, the most allowed per agent (tunnel.max_open_streams)"));
+      return;
+    }
+    if (!request.stream() && pending.size() - streams >= limits.maxInFlightRequests()) {
+      replyStatus(message, request.id(), KmcException.tooManyRequests("cluster '" + cluster() + "' has "
+          + limits.maxInFlightRequests() + " requests in flight, the most allowed per agent (tunnel.max_in_flight_requests)"));
+      return;
+    }
+    Pending p = new Pending(request, message, message.headers().get(Addresses.HEADER_REQUESTER_NODE));
+    pending.put(request.id(), p);
+    long timeout = Math.min(limits.requestTimeoutMillis(), request.timeoutMillis() > 0 ? request.timeoutMillis() : Long.MAX_VALUE);
+    p.timer = vertx.setTimer(timeout, t -> timedOut(p, timeout));
+    link.send(request, message.body());
+  }
+
+  private void timedOut(Pending p, long timeout) {
+    if (pending.remove(p.request.id()) != p || p.headSent) {
+      return;
+    }
+    link.send(new Frame.Cancel(p.request.id(), "timed out"), null);
+    replyStatus(p.message, p.request.id(), KmcException.timeout("the agent of cluster '" + cluster() + "' did not answer "
+        + p.request.method() + " " + p.request.path() + " within " + timeout + " ms"));
+  }
+
+  /** A frame from the agent: an answer to route back, or a report about the connection. */
+  public void fromAgent(Frame frame, Buffer encoded) {
+    if (frame instanceof Frame.Response response) {
+      Pending p = pending.get(response.id());
+      if (p == null || p.headSent) {
+        return; // timed out or cancelled meanwhile
+      }
+      vertx.cancelTimer(p.timer);
+      p.headSent = true;
+      Buffer body = encoded != null ? encoded : Buffer.buffer(FrameCodec.encode(response));
+      if (response.more()) {
+        channel.routeToOwner(response.id(), context, p.requesterNode, this::fromRequester);
+      } else {
+        pending.remove(response.id());
+      }
+      p.message.reply(body, new DeliveryOptions().addHeader(Addresses.HEADER_OWNER_NODE, nodes.nodeId()));
+    } else if (frame instanceof Frame.Data || frame instanceof Frame.End) {
+      String id = ((Frame.Exchange) frame).id();
+      Pending p = pending.get(id);
+      if (p == null || !p.headSent) {
+        return;
+      }
+      if (frame instanceof Frame.End) {
+        finish(id);
+      }
+      channel.send(p.requesterNode, frame, encoded);
+    } else if (frame instanceof Frame.Error error && error.id() != null) {
+      Pending p = pending.get(error.id());
+      if (p != null) {
+        fail(p, "the agent reported " + error.code() + ": " + error.message());
+      }
+    } else if (frame instanceof Frame.Error error) {
+      LOG.warn("agent of cluster {} reported {}: {}", cluster(), error.code(), error.message());
+    }
+  }
+
+  /** Credit or cancel from the node that asked, for a stream in progress. */
+  private void fromRequester(Frame frame) {
+    if (!(frame instanceof Frame.Exchange exchange) || !pending.containsKey(exchange.id())) {
+      return;
+    }
+    if (frame instanceof Frame.Cancel) {
+      finish(exchange.id());
+    }
+    link.send(frame, null);
+  }
+
+  /** The agent sent a heartbeat answer: refresh presence, and stop if another session took over. */
+  public void heard(long latencyMillis) {
+    if (closed || presenceWriting) {
+      return; // the previous heartbeat's write is still under way; this one is not needed
+    }
+    Presence.Entry previous = entry;
+    Presence.Entry next = previous.seen(System.currentTimeMillis(), latencyMillis);
+    entry = next;
+    if (!"agent".equals(next.mode())) {
+      // Every node serving a direct cluster writes its presence; the freshest wins.
+      presence.put(next);
+      return;
+    }
+    presenceWriting = true;
+    presence.replace(previous, next).onComplete(ar -> presenceWriting = false).onSuccess(replaced -> {
+      if (!replaced && !closed) {
+        link.close(CloseCodes.REPLACED,
+            "another connection for cluster '" + cluster() + "' took over");
+      }
+    });
+  }
+
+  /** The connection is gone: answer everything in flight, withdraw the consumer and presence. */
+  public Future<Void> close(String reason) {
+    if (closed) {
+      return Future.succeededFuture();
+    }
+    closed = true;
+    List<Pending> open = new ArrayList<>(pending.values());
+    pending.clear();
+    for (Pending p : open) {
+      vertx.cancelTimer(p.timer);
+      channel.forgetOwner(p.request.id());
+      String why = "the agent of cluster '" + cluster() + "' disconnected (" + reason + ")";
+      if (p.headSent) {
+        channel.send(p.requesterNode, new Frame.End(p.request.id(), why), null);
+      } else {
+        replyStatus(p.message, p.request.id(), KmcException.unavailable(why));
+      }
+    }
+    Future<Void> unregistered = consumer == null ? Future.succeededFuture() : consumer.unregister();
+    return unregistered.eventually(() -> presence.remove(entry)).mapEmpty();
+  }
+
+  public boolean closed() {
+    return closed;
+  }
+
+  public int inFlight() {
+    return pending.size();
+  }
+
+  private void finish(String id) {
+    pending.remove(id);
+    channel.forgetOwner(id);
+  }
+
+  private void fail(Pending p, String why) {
+    finish(p.request.id());
+    vertx.cancelTimer(p.timer);
+    if (p.headSent) {
+      channel.send(p.requesterNode, new Frame.End(p.request.id(), why), null);
+    } else {
+      replyStatus(p.message, p.request.id(), KmcException.badGateway(why));
+    }
+  }
+
+  private void replyStatus(Message<Buffer> message, String id, KmcException e) {
+    Frame.Response response = new Frame.Response(id, e.status(),
+        Map.of("Content-Type", List.of("application/json")), KubeStatus.failure(e), false);
+    message.reply(Buffer.buffer(FrameCodec.encode(response)),
+        new DeliveryOptions().addHeader(Addresses.HEADER_OWNER_NODE, nodes.nodeId()));
+  }
+}

@@ -1,0 +1,128 @@
+package io.kmc.hub.routing;
+
+import io.kmc.common.Addresses;
+import io.kmc.common.protocol.Frame;
+import io.kmc.common.protocol.FrameCodec;
+import io.kmc.common.protocol.ProtocolException;
+import io.vertx.core.Context;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.eventbus.DeliveryOptions;
+import io.vertx.core.eventbus.Message;
+import io.vertx.core.eventbus.MessageConsumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Consumer;
+
+/**
+ * The stream frames that flow between two hub nodes after a request's head: data and end from the
+ * node holding the agent to the node that asked, credit and cancel the other way. Each node has one
+ * consumer at {@link Addresses#node(String)}, registered once at start, and dispatches by exchange
+ * id. Registering a consumer per stream would cost a cluster-wide registry write for every watch,
+ * and a sender could race the registration it depends on.
+ */
+public final class NodeChannel {
+
+  private static final Logger LOG = LoggerFactory.getLogger(NodeChannel.class);
+
+  /** Where frames for one exchange go, and which node is on the other side of it. */
+  private record Route(Context context, Consumer<Frame> handler, String peerNode) {
+  }
+
+  private final Vertx vertx;
+  private final HubNodes nodes;
+  private final Map<String, Route> requesterSide = new ConcurrentHashMap<>();
+  private final Map<String, Route> ownerSide = new ConcurrentHashMap<>();
+  private MessageConsumer<Buffer> consumer;
+
+  public NodeChannel(Vertx vertx, HubNodes nodes) {
+    this.vertx = vertx;
+    this.nodes = nodes;
+    nodes.onNodeLeft(this::nodeLeft);
+  }
+
+  public Future<Void> start() {
+    consumer = vertx.eventBus().consumer(Addresses.node(nodes.nodeId()), this::received);
+    return consumer.completion();
+  }
+
+  public Future<Void> stop() {
+    return consumer == null ? Future.succeededFuture() : consumer.unregister();
+  }
+
+  /** The asking side of an exchange: data and end frames for {@code id} go to {@code handler}. */
+  public void routeToRequester(String id, Context context, String ownerNode, Consumer<Frame> handler) {
+    requesterSide.put(id, new Route(context, handler, ownerNode));
+  }
+
+  /** The agent side of an exchange: credit and cancel frames for {@code id} go to {@code handler}. */
+  public void routeToOwner(String id, Context context, String requesterNode, Consumer<Frame> handler) {
+    ownerSide.put(id, new Route(context, handler, requesterNode));
+  }
+
+  public void forgetRequester(String id) {
+    requesterSide.remove(id);
+  }
+
+  public void forgetOwner(String id) {
+    ownerSide.remove(id);
+  }
+
+  /** Sends a stream frame to another node (or this one); {@code encoded} saves re-encoding when known. */
+  public void send(String node, Frame frame, Buffer encoded) {
+    Buffer body = encoded != null ? encoded : Buffer.buffer(FrameCodec.encode(frame));
+    vertx.eventBus().send(Addresses.node(node), body, new DeliveryOptions().setLocalOnly(false));
+  }
+
+  public int open() {
+    return requesterSide.size() + ownerSide.size();
+  }
+
+  private void received(Message<Buffer> message) {
+    Frame frame;
+    try {
+      frame = FrameCodec.decode(message.body().getBytes());
+    } catch (ProtocolException e) {
+      LOG.warn("dropping a bad stream frame from another node: {}", e.getMessage());
+      return;
+    }
+    if (frame instanceof Frame.Data || frame instanceof Frame.End) {
+      deliver(requesterSide, ((Frame.Exchange) frame).id(), frame);
+    } else if (frame instanceof Frame.Credit || frame instanceof Frame.Cancel) {
+      deliver(ownerSide, ((Frame.Exchange) frame).id(), frame);
+    } else {
+      LOG.warn("dropping a {} frame sent to the node channel", frame.getClass().getSimpleName());
+    }
+  }
+
+  private static void deliver(Map<String, Route> routes, String id, Frame frame) {
+    Route route = routes.get(id);
+    if (route == null) {
+      return; // the exchange ended meanwhile (cancelled, timed out): nothing wants this frame
+    }
+    if (Vertx.currentContext() == route.context()) {
+      route.handler().accept(frame);
+    } else {
+      route.context().runOnContext(v -> route.handler().accept(frame));
+    }
+  }
+
+  /** Ends every exchange whose other side was on a node that is gone. */
+  private void nodeLeft(String node) {
+    requesterSide.forEach((id, route) -> {
+      if (node.equals(route.peerNode())) {
+        deliver(requesterSide, id, new Frame.End(id, "hub node " + HubNodes.shortId(node)
+            + " holding the agent connection left the cluster"));
+      }
+    });
+    ownerSide.forEach((id, route) -> {
+      if (node.equals(route.peerNode())) {
+        deliver(ownerSide, id, new Frame.Cancel(id, "the requesting hub node left the cluster"));
+      }
+    });
+  }
+}

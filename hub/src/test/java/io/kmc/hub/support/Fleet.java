@@ -1,0 +1,290 @@
+package io.kmc.hub.support;
+
+import io.kmc.agent.Agent;
+import io.kmc.agent.AgentConfig;
+import io.kmc.agent.kube.KubeAccess;
+import io.kmc.common.config.ConfigReader;
+import io.kmc.hub.Hub;
+import io.kmc.hub.HubConfig;
+import io.kmc.hub.auth.TokenHashes;
+import io.kmc.kubesim.KubeSim;
+import io.kmc.kubesim.KubeSimOptions;
+import io.kubernetes.client.openapi.ApiClient;
+import io.kubernetes.client.util.ClientBuilder;
+import io.kubernetes.client.util.credentials.AccessTokenAuthentication;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import java.util.stream.Collectors;
+
+/**
+ * A hub cluster, simulated member clusters and real agents, all in this JVM, for end-to-end tests.
+ * Hub nodes each get their own Vert.x (as separate processes would); the simulated clusters and
+ * the agents share another one, standing for the member side of the network.
+ */
+public final class Fleet implements AutoCloseable {
+
+  public static final String ADMIN_TOKEN = "kmc-test-admin-token";
+  /** Watch events each simulated cluster keeps; older resource versions get 410 Gone. */
+  public static final int WATCH_HISTORY = 100;
+
+  private final Vertx memberVertx = Vertx.vertx();
+  private final String hazelcastCluster = "kmc-test-" + UUID.randomUUID();
+  private final Map<String, KubeSim> sims = new LinkedHashMap<>();
+  private final Map<String, String> joinTokens = new LinkedHashMap<>();
+  private final Map<String, Agent> agents = new LinkedHashMap<>();
+  private final List<Hub> hubs = new ArrayList<>();
+  private final List<Integer> hazelcastPorts = new ArrayList<>();
+  private final Path workDir;
+  private final HttpClient http = HttpClient.newHttpClient();
+  private String extraHubYaml = "";
+
+  public Fleet() {
+    try {
+      workDir = Files.createTempDirectory("kmc-fleet");
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** Appended to every hub node's configuration, for tests that tune limits. */
+  public Fleet hubYaml(String yaml) {
+    this.extraHubYaml = yaml;
+    return this;
+  }
+
+  /** Starts a simulated member cluster and registers it for agents (the hub nodes started after see it). */
+  public KubeSim cluster(String name) {
+    KubeSim sim = await(KubeSim.start(memberVertx, new KubeSimOptions().seed(true).controllerDelayMillis(10)
+        .logLineIntervalMillis(50).watchHistory(WATCH_HISTORY)));
+    sims.put(name, sim);
+    joinTokens.put(name, "join-" + name + "-" + UUID.randomUUID());
+    return sim;
+  }
+
+  public KubeSim sim(String name) {
+    return sims.get(name);
+  }
+
+  public String joinToken(String cluster) {
+    return joinTokens.get(cluster);
+  }
+
+  /** Starts {@code count} clustered hub nodes that know each other. */
+  public List<Hub> hubs(int count) {
+    for (int i = 0; i < count; i++) {
+      hazelcastPorts.add(freePort());
+    }
+    List<Hub> started = new ArrayList<>();
+    for (int i = 0; i < count; i++) {
+      started.add(startHub(hazelcastPorts.get(i)));
+    }
+    return started;
+  }
+
+  /** Starts one more hub node (clustered with the others) on the given Hazelcast port. */
+  public Hub startHub(int hazelcastPort) {
+    String members = hazelcastPorts.stream().map(p -> "\"127.0.0.1:" + p + "\"").collect(Collectors.joining(", "));
+    StringBuilder yaml = new StringBuilder("""
+        server:
+          host: 127.0.0.1
+          port: 0
+        cluster:
+          enabled: true
+          name: %s
+          host: 127.0.0.1
+          port: %d
+          members: [%s]
+        tunnel:
+          ping_interval: 500ms
+          ping_timeout: 2s
+          request_timeout: 10s
+        auth:
+          tokens:
+            - user: admin
+              groups: [kmc:admins]
+              token_sha256: %s
+        clusters:
+        """.formatted(hazelcastCluster, hazelcastPort, members, TokenHashes.sha256Hex(ADMIN_TOKEN)));
+    joinTokens.forEach((name, token) -> yaml.append("""
+          - name: %s
+            token_sha256: %s
+            labels: {env: test}
+        """.formatted(name, TokenHashes.sha256Hex(token))));
+    yaml.append(extraHubYaml);
+    Hub hub = await(Hub.start(hubConfig(yaml.toString())));
+    hubs.add(hub);
+    return hub;
+  }
+
+  public static HubConfig hubConfig(String yaml) {
+    ConfigReader reader = ConfigReader.fromYaml(yaml, Map.of());
+    HubConfig config = HubConfig.read(reader);
+    reader.finish();
+    return config;
+  }
+
+  public int hazelcastPort(Hub hub) {
+    return hazelcastPorts.get(hubs.indexOf(hub));
+  }
+
+  /** Starts the agent of {@code cluster}, dialling the given hub nodes in that order. */
+  public Agent agent(String cluster, Hub... dial) {
+    KubeSim sim = sims.get(cluster);
+    Path kubeconfig = workDir.resolve(cluster + ".kubeconfig");
+    try {
+      Files.writeString(kubeconfig, sim.kubeconfig(cluster));
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    String urls = java.util.Arrays.stream(dial).map(h -> "\"ws://127.0.0.1:" + h.port() + "\"")
+        .collect(Collectors.joining(", "));
+    ConfigReader reader = ConfigReader.fromYaml("""
+        hub:
+          urls: [%s]
+          cluster: %s
+          token: %s
+          reconnect:
+            initial_backoff: 50ms
+            max_backoff: 500ms
+        kubernetes:
+          mode: kubeconfig
+          kubeconfig: %s
+        """.formatted(urls, cluster, joinTokens.get(cluster), kubeconfig), Map.of());
+    AgentConfig config = AgentConfig.read(reader);
+    reader.finish();
+    Agent agent = await(Agent.start(memberVertx, config, KubeAccess.kubeconfig(kubeconfig, null, Duration.ofSeconds(10))));
+    agents.put(cluster, agent);
+    return agent;
+  }
+
+  public void stopAgent(String cluster) {
+    Agent agent = agents.remove(cluster);
+    if (agent != null) {
+      await(agent.stop());
+    }
+  }
+
+  public void stopHub(Hub hub) {
+    hubs.remove(hub);
+    await(hub.close());
+  }
+
+  /** A client-java client that reaches {@code cluster} through hub node {@code via}. */
+  public static ApiClient kubeClient(Hub via, String cluster, Duration readTimeout) {
+    ApiClient client = new ClientBuilder()
+        .setBasePath("http://127.0.0.1:" + via.port() + "/k8s/clusters/" + cluster)
+        .setAuthentication(new AccessTokenAuthentication(ADMIN_TOKEN))
+        .setReadTimeout(readTimeout)
+        .build();
+    return client;
+  }
+
+  /** GET on the hub's API with the admin token; returns status and body. */
+  public HttpResponse<String> api(Hub via, String path) {
+    return send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + via.port() + path))
+        .header("Authorization", "Bearer " + ADMIN_TOKEN).GET().build());
+  }
+
+  public HttpResponse<String> send(HttpRequest request) {
+    try {
+      return http.send(request, HttpResponse.BodyHandlers.ofString());
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** The connection object of a cluster as the hub's API reports it. */
+  public JsonObject connection(Hub via, String cluster) {
+    HttpResponse<String> response = api(via, "/api/v1/clusters/" + cluster);
+    if (response.statusCode() != 200) {
+      throw new AssertionError("GET cluster " + cluster + ": " + response.statusCode() + " " + response.body());
+    }
+    return new JsonObject(response.body()).getJsonObject("connection");
+  }
+
+  public void awaitConnected(Hub via, String cluster) {
+    eventually(Duration.ofSeconds(20), () -> connection(via, cluster).getBoolean("connected"),
+        "cluster " + cluster + " connected as seen from node " + via.nodeId());
+  }
+
+  public void awaitDisconnected(Hub via, String cluster) {
+    eventually(Duration.ofSeconds(20), () -> !connection(via, cluster).getBoolean("connected"),
+        "cluster " + cluster + " disconnected as seen from node " + via.nodeId());
+  }
+
+  public Path workDir() {
+    return workDir;
+  }
+
+  public static void eventually(Duration timeout, BooleanSupplier condition, String what) {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    AssertionError last = null;
+    while (System.nanoTime() < deadline) {
+      try {
+        if (condition.getAsBoolean()) {
+          return;
+        }
+      } catch (AssertionError | RuntimeException e) {
+        last = e instanceof AssertionError a ? a : new AssertionError(e.getMessage(), e);
+      }
+      try {
+        Thread.sleep(25);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new AssertionError("interrupted waiting for " + what);
+      }
+    }
+    throw new AssertionError("timed out waiting for " + what + (last == null ? "" : ": " + last.getMessage()), last);
+  }
+
+  public static <T> T await(io.vertx.core.Future<T> future) {
+    try {
+      return future.await(60, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      throw new IllegalStateException(e.getMessage(), e);
+    }
+  }
+
+  public static int freePort() {
+    try (ServerSocket socket = new ServerSocket(0)) {
+      return socket.getLocalPort();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  @Override
+  public void close() {
+    new ArrayList<>(agents.keySet()).forEach(this::stopAgent);
+    for (Hub hub : new ArrayList<>(hubs)) {
+      try {
+        await(hub.close());
+      } catch (RuntimeException e) {
+        // keep closing the rest
+      }
+    }
+    sims.values().forEach(sim -> await(sim.close()));
+    await(memberVertx.close());
+  }
+}
