@@ -51,7 +51,9 @@ public final class Agent {
   }
 
   public Future<Void> stop() {
-    Future<Void> undeployed = deployment == null ? Future.succeededFuture() : vertx.undeploy(deployment);
+    String id = deployment;
+    deployment = null;
+    Future<Void> undeployed = id == null ? Future.succeededFuture() : vertx.undeploy(id);
     return undeployed.eventually(() -> {
       requestPool.close();
       streamPool.close();

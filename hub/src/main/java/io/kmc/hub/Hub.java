@@ -16,6 +16,7 @@ import io.kmc.hub.routing.NodeChannel;
 import io.kmc.hub.routing.Presence;
 import io.kmc.hub.routing.SessionRegistry;
 import io.kmc.hub.store.ClusterRegistry;
+import io.kmc.hub.tls.TlsMaterial;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -133,6 +134,26 @@ public final class Hub {
   }
 
   private Future<Void> deploy() {
+    return vertx.executeBlocking(this::tlsMaterial, false).compose(this::deploy);
+  }
+
+  /** Reads or generates the certificate (file I/O and key generation: not on an event loop). */
+  private TlsMaterial tlsMaterial() {
+    HubConfig.Tls tls = config.server().tls();
+    return switch (tls.mode()) {
+      case "off" -> null;
+      case "files" -> TlsMaterial.fromFiles(tls.certFile(), tls.keyFile(), tls.caFile());
+      default -> {
+        List<String> hosts = new ArrayList<>(tls.hosts());
+        if (config.server().publicUrl() != null) {
+          hosts.add(java.net.URI.create(config.server().publicUrl()).getHost());
+        }
+        yield TlsMaterial.selfSigned(config.dataDir().resolve("tls"), hosts);
+      }
+    };
+  }
+
+  private Future<Void> deploy(TlsMaterial tls) {
     ClusterRegistry registry = new ClusterRegistry(config.clusters());
     Presence presence = new Presence(vertx, nodes);
     ClusterRouter router = new ClusterRouter(vertx, nodes, channel, registry, config.tunnel().limits());
@@ -140,8 +161,10 @@ public final class Hub {
         config.tunnel().limits(), config.tunnel().helloTimeout().toMillis());
     ApiVerticle.Routes routes = new ApiVerticle.Routes(gateway, new Authenticator(config.tokens()),
         new KubePassthrough(router),
-        new ClustersApi(registry, presence, config.tunnel().limits().pingTimeoutMillis(), config.server().publicUrl()),
-        new HealthApi(nodes, serving::get), config.server().maxBodyBytes(), config.tunnel().limits().maxFrameBytes());
+        new ClustersApi(registry, presence, config.tunnel().limits().pingTimeoutMillis(), config.server().publicUrl(),
+            tls == null ? null : tls.clientTrustBase64()),
+        new HealthApi(nodes, serving::get), config.server().maxBodyBytes(), config.tunnel().limits().maxFrameBytes(),
+        tls);
     int instances = Math.max(1, Runtime.getRuntime().availableProcessors());
 
     return channel.start()
@@ -164,8 +187,8 @@ public final class Hub {
         })
         .onSuccess(v -> {
           serving.set(true);
-          LOG.info("hub node {} serving on {}:{} ({} cluster(s) configured, {})", HubNodes.shortId(nodes.nodeId()),
-              config.server().host(), port, config.clusters().size(),
+          LOG.info("hub node {} serving {} on {}:{} ({} cluster(s) configured, {})", HubNodes.shortId(nodes.nodeId()),
+              tls == null ? "plain HTTP" : "HTTPS", config.server().host(), port, config.clusters().size(),
               nodes.clustered() ? "clustered" : "single node");
         })
         .mapEmpty();

@@ -16,10 +16,20 @@ import java.util.Set;
  * The hub's configuration, read from YAML with {@code KMC_...} environment overrides. Every key is
  * listed in docs/configuration.md (a test keeps the two in step).
  */
-public record HubConfig(Server server, Clustering cluster, Tunnel tunnel, List<StaticToken> tokens,
+public record HubConfig(Path dataDir, Server server, Clustering cluster, Tunnel tunnel, List<StaticToken> tokens,
                         List<ClusterEntry> clusters) {
 
-  public record Server(String host, int port, String publicUrl, int maxBodyBytes) {
+  public record Server(String host, int port, String publicUrl, int maxBodyBytes, Tls tls) {
+  }
+
+  /**
+   * TLS of the API port. kubectl only sends credentials over TLS, so it is on by default, with a
+   * self-signed certificate kept under the data directory unless certificate files are given.
+   */
+  public record Tls(String mode, Path certFile, Path keyFile, Path caFile, List<String> hosts) {
+    public boolean enabled() {
+      return !"off".equals(mode);
+    }
   }
 
   /** How hub nodes find each other. Disabled: a single node with a local event bus. */
@@ -47,13 +57,29 @@ public record HubConfig(Server server, Clustering cluster, Tunnel tunnel, List<S
   }
 
   public static HubConfig read(ConfigReader c) {
+    Path dataDir = Path.of(c.string("data.dir", "./kmc-data", "Directory for the hub's own files (generated TLS certificate)."));
+    String tlsMode = c.oneOf("server.tls.mode", "self-signed",
+        "TLS of the API port: a generated self-signed certificate, certificate files, or off (plain HTTP).",
+        "self-signed", "files", "off");
+    String certFile = c.string("server.tls.cert_file", null, "PEM certificate (chain) for mode files.");
+    String keyFile = c.string("server.tls.key_file", null, "PEM private key for mode files.");
+    String caFile = c.string("server.tls.ca_file", null,
+        "PEM CA bundle clients should trust, put into kubeconfigs; leave empty for a publicly trusted certificate.");
+    List<String> tlsHosts = c.strings("server.tls.hosts", List.of(),
+        "Extra host names and addresses for the self-signed certificate (localhost and this host are always in).");
+    if ("files".equals(tlsMode) && (certFile == null || keyFile == null)) {
+      c.problem("server.tls.mode", "files needs server.tls.cert_file and server.tls.key_file");
+    }
+    Tls tls = new Tls(tlsMode, certFile == null ? null : Path.of(certFile), keyFile == null ? null : Path.of(keyFile),
+        caFile == null ? null : Path.of(caFile), tlsHosts);
     Server server = new Server(
         c.string("server.host", "0.0.0.0", "Address the API, pass-through and agent endpoint listen on."),
         c.integer("server.port", 8080, 0, 65535, "Port of the API, pass-through and agent endpoint (0 picks a free one)."),
         c.string("server.public_url", null,
             "URL users and agents reach the hub at (put in kubeconfigs); derived from the request if unset."),
         c.bytes("server.max_body_bytes", Limits.DEFAULT_MAX_BODY_BYTES, 1024, 64 * 1024 * 1024,
-            "Largest request body accepted (the kube-apiserver's own limit is 3MiB)."));
+            "Largest request body accepted (the kube-apiserver's own limit is 3MiB)."),
+        tls);
 
     Clustering cluster = new Clustering(
         c.bool("cluster.enabled", false, "Join other hub nodes in one Vert.x cluster (Hazelcast)."),
@@ -132,7 +158,7 @@ public record HubConfig(Server server, Clustering cluster, Tunnel tunnel, List<S
           hash == null ? null : hash.toLowerCase(Locale.ROOT), kubeconfig == null ? null : Path.of(kubeconfig),
           context, enabled, labels));
     }
-    return new HubConfig(server, cluster, tunnel, List.copyOf(tokens), List.copyOf(clusters));
+    return new HubConfig(dataDir, server, cluster, tunnel, List.copyOf(tokens), List.copyOf(clusters));
   }
 
   private static boolean isSha256Hex(String text) {

@@ -5,6 +5,7 @@ import io.kmc.agent.kube.BlockingPool;
 import io.kmc.agent.kube.KubeAccess;
 import io.kmc.agent.kube.KubeRequestExecutor;
 import io.kmc.common.KmcVersion;
+import io.kmc.common.protocol.CloseCodes;
 import io.kmc.common.protocol.Frame;
 import io.kmc.common.protocol.FrameCodec;
 import io.kmc.common.protocol.Limits;
@@ -232,7 +233,15 @@ public final class HubConnector extends VerticleBase {
       ws.binaryMessageHandler(b -> send(new Frame.Error(null, ProtocolException.MALFORMED_FRAME,
           "protocol v1 uses text messages only")));
       ws.exceptionHandler(e -> LOG.warn("websocket to {}: {}", url, e.getMessage()));
-      ws.closeHandler(v -> end("closed by the hub" + (ws.closeReason() == null ? "" : ": " + ws.closeReason())));
+      ws.closeHandler(v -> {
+        if (Short.valueOf(CloseCodes.REPLACED).equals(ws.closeStatusCode())) {
+          // Another agent of this cluster connected; redialling at once would make the two fight.
+          LOG.warn("the hub closed this connection because another agent of cluster {} connected; "
+              + "is a second agent running? Redialling in {}", config.cluster(), config.maxBackoff());
+          redialAfterMillis = config.maxBackoff().toMillis();
+        }
+        end("closed by the hub" + (ws.closeReason() == null ? "" : ": " + ws.closeReason()));
+      });
       send(new Frame.Hello(ProtocolVersions.SUPPORTED, config.cluster(), KmcVersion.current(), kubernetesVersion,
           List.of("stream", "chunked-body", "impersonate")));
       helloTimer = vertx.setTimer(HELLO_TIMEOUT_MILLIS, t -> {

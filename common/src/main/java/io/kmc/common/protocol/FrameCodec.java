@@ -15,7 +15,6 @@ public final class FrameCodec {
 
   private static final ObjectMapper MAPPER = JsonMapper.builder()
       .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
-      .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
       .build();
 
   private FrameCodec() {
@@ -34,8 +33,9 @@ public final class FrameCodec {
   }
 
   /**
-   * Decodes one frame. Unknown fields are ignored (newer peers may add some); an unknown type,
-   * bad JSON or a missing required field is a {@link ProtocolException}.
+   * Decodes one frame. Unknown fields are ignored (newer peers may add some) and missing numbers and
+   * flags are zero and false; an unknown type, bad JSON or a missing or invalid required field is a
+   * {@link ProtocolException}.
    */
   public static Frame decode(byte[] json) {
     if (!startsWithObject(json)) {

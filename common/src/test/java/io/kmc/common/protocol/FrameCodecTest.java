@@ -61,6 +61,12 @@ class FrameCodecTest {
   }
 
   @Test
+  void missingFlagsAndCountsDefaultToFalseAndZero() {
+    Frame frame = FrameCodec.decode("{\"type\":\"response\",\"id\":\"r\",\"status\":200}");
+    assertEquals(false, ((Frame.Response) frame).more());
+  }
+
+  @Test
   void unknownTypeIsAProtocolErrorNamingTheType() {
     ProtocolException e = assertThrows(ProtocolException.class,
         () -> FrameCodec.decode("{\"type\":\"teleport\",\"id\":\"1\"}"));
@@ -74,7 +80,8 @@ class FrameCodecTest {
         "{\"type\":\"request\",\"id\":\"1\"}", "{\"type\":\"request\",\"id\":\"1\",\"method\":\"GET\",\"path\":\"no-slash\"}",
         "{\"type\":\"data\",\"id\":\"1\",\"data\":\"%%%not-base64\"}",
         "{\"type\":\"credit\",\"id\":\"1\",\"credits\":0}",
-        "{\"type\":\"hello\",\"protocolVersions\":[],\"cluster\":\"a\"}")) {
+        "{\"type\":\"hello\",\"protocolVersions\":[],\"cluster\":\"a\"}",
+        "{\"type\":\"response\",\"id\":\"r\"}")) {
       ProtocolException e = assertThrows(ProtocolException.class,
           () -> FrameCodec.decode(bad.getBytes(StandardCharsets.UTF_8)), bad);
       assertEquals(ProtocolException.MALFORMED_FRAME, e.code(), bad + " -> " + e.getMessage());

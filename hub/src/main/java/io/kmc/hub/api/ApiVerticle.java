@@ -2,10 +2,13 @@ package io.kmc.hub.api;
 
 import io.kmc.hub.auth.Authenticator;
 import io.kmc.hub.gateway.AgentGateway;
+import io.kmc.hub.tls.TlsMaterial;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
+import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.net.PemKeyCertOptions;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.handler.BodyHandler;
 
@@ -17,7 +20,8 @@ public final class ApiVerticle extends VerticleBase {
 
   /** What every instance serves; built once per node. */
   public record Routes(AgentGateway gateway, Authenticator authenticator, KubePassthrough passthrough,
-                       ClustersApi clusters, HealthApi health, int maxBodyBytes, int maxWebSocketMessageBytes) {
+                       ClustersApi clusters, HealthApi health, int maxBodyBytes, int maxWebSocketMessageBytes,
+                       TlsMaterial tls) {
   }
 
   private static final int WEBSOCKET_FRAGMENT_BYTES = 64 * 1024;
@@ -64,6 +68,11 @@ public final class ApiVerticle extends VerticleBase {
         .setMaxWebSocketFrameSize(WEBSOCKET_FRAGMENT_BYTES)
         .setMaxWebSocketMessageSize(routes.maxWebSocketMessageBytes())
         .setDecompressionSupported(true);
+    if (routes.tls() != null) {
+      options.setSsl(true).setKeyCertOptions(new PemKeyCertOptions()
+          .addCertValue(Buffer.buffer(routes.tls().certificatePem()))
+          .addKeyValue(Buffer.buffer(routes.tls().privateKeyPem())));
+    }
     server = vertx.createHttpServer(options).requestHandler(router);
     return server.listen();
   }

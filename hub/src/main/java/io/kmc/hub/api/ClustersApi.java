@@ -22,12 +22,15 @@ public final class ClustersApi {
   private final Presence presence;
   private final long pingTimeoutMillis;
   private final String publicUrl;
+  private final String caData;
 
-  public ClustersApi(ClusterRegistry registry, Presence presence, long pingTimeoutMillis, String publicUrl) {
+  public ClustersApi(ClusterRegistry registry, Presence presence, long pingTimeoutMillis, String publicUrl,
+                     String caData) {
     this.registry = registry;
     this.presence = presence;
     this.pingTimeoutMillis = pingTimeoutMillis;
     this.publicUrl = publicUrl;
+    this.caData = caData;
   }
 
   public void list(RoutingContext ctx) {
@@ -54,7 +57,7 @@ public final class ClustersApi {
       String server = baseUrl(ctx) + KubePassthrough.PREFIX + name;
       String user = "kmc-" + Authenticator.user(ctx).name();
       String token = ctx.get(Authenticator.TOKEN_KEY);
-      String yaml = Kubeconfigs.render(Map.of(name, server), user, token, name);
+      String yaml = Kubeconfigs.render(Map.of(name, server), user, token, name, caData);
       ctx.response()
           .putHeader(HttpHeaders.CONTENT_TYPE, "application/yaml")
           .putHeader("Content-Disposition", "attachment; filename=\"" + name + ".kubeconfig\"")

@@ -19,12 +19,18 @@ public final class Kubeconfigs {
    * @param user           user entry name
    * @param token          bearer token of that user
    * @param currentContext the context selected by default
+   * @param caData         base64 PEM of the CA that signed the hub's certificate, or null
    */
-  public static String render(Map<String, String> servers, String user, String token, String currentContext) {
+  public static String render(Map<String, String> servers, String user, String token, String currentContext,
+                              String caData) {
     List<Object> clusters = new ArrayList<>();
     List<Object> contexts = new ArrayList<>();
     servers.forEach((name, server) -> {
-      clusters.add(map("name", name, "cluster", map("server", server)));
+      Map<String, Object> cluster = map("server", server);
+      if (caData != null) {
+        cluster.put("certificate-authority-data", caData);
+      }
+      clusters.add(map("name", name, "cluster", cluster));
       contexts.add(map("name", name, "context", map("cluster", name, "user", user)));
     });
     Map<String, Object> config = new LinkedHashMap<>();

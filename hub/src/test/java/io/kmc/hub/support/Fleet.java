@@ -53,8 +53,9 @@ public final class Fleet implements AutoCloseable {
   private final List<Hub> hubs = new ArrayList<>();
   private final List<Integer> hazelcastPorts = new ArrayList<>();
   private final Path workDir;
-  private final HttpClient http = HttpClient.newHttpClient();
+  private HttpClient http;
   private String extraHubYaml = "";
+  private boolean tls;
 
   public Fleet() {
     try {
@@ -62,6 +63,21 @@ public final class Fleet implements AutoCloseable {
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
+  }
+
+  /** Hub nodes serve HTTPS with a self-signed certificate (shared through the work directory). */
+  public Fleet tls() {
+    this.tls = true;
+    return this;
+  }
+
+  /** The hub's certificate, which agents and clients pin when {@link #tls()} is on. */
+  public Path hubCertificate() {
+    return workDir.resolve("tls").resolve("hub.crt");
+  }
+
+  public String scheme() {
+    return tls ? "https" : "http";
   }
 
   /** Appended to every hub node's configuration, for tests that tune limits. */
@@ -103,9 +119,13 @@ public final class Fleet implements AutoCloseable {
   public Hub startHub(int hazelcastPort) {
     String members = hazelcastPorts.stream().map(p -> "\"127.0.0.1:" + p + "\"").collect(Collectors.joining(", "));
     StringBuilder yaml = new StringBuilder("""
+        data:
+          dir: %s
         server:
           host: 127.0.0.1
           port: 0
+          tls:
+            mode: %s
         cluster:
           enabled: true
           name: %s
@@ -122,7 +142,8 @@ public final class Fleet implements AutoCloseable {
               groups: [kmc:admins]
               token_sha256: %s
         clusters:
-        """.formatted(hazelcastCluster, hazelcastPort, members, TokenHashes.sha256Hex(ADMIN_TOKEN)));
+        """.formatted(workDir, tls ? "self-signed" : "off", hazelcastCluster, hazelcastPort, members,
+        TokenHashes.sha256Hex(ADMIN_TOKEN)));
     joinTokens.forEach((name, token) -> yaml.append("""
           - name: %s
             token_sha256: %s
@@ -147,6 +168,12 @@ public final class Fleet implements AutoCloseable {
 
   /** Starts the agent of {@code cluster}, dialling the given hub nodes in that order. */
   public Agent agent(String cluster, Hub... dial) {
+    String scheme = tls ? "wss" : "ws";
+    return agent(cluster, java.util.Arrays.stream(dial).map(h -> scheme + "://127.0.0.1:" + h.port()).toList());
+  }
+
+  /** Starts the agent of {@code cluster}, dialling the given URLs in that order. */
+  public Agent agent(String cluster, List<String> hubUrls) {
     KubeSim sim = sims.get(cluster);
     Path kubeconfig = workDir.resolve(cluster + ".kubeconfig");
     try {
@@ -154,8 +181,7 @@ public final class Fleet implements AutoCloseable {
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
-    String urls = java.util.Arrays.stream(dial).map(h -> "\"ws://127.0.0.1:" + h.port() + "\"")
-        .collect(Collectors.joining(", "));
+    String urls = hubUrls.stream().map(url -> "\"" + url + "\"").collect(Collectors.joining(", "));
     ConfigReader reader = ConfigReader.fromYaml("""
         hub:
           urls: [%s]
@@ -164,10 +190,12 @@ public final class Fleet implements AutoCloseable {
           reconnect:
             initial_backoff: 50ms
             max_backoff: 500ms
+          %s
         kubernetes:
           mode: kubeconfig
           kubeconfig: %s
-        """.formatted(urls, cluster, joinTokens.get(cluster), kubeconfig), Map.of());
+        """.formatted(urls, cluster, joinTokens.get(cluster), tls ? "ca_file: " + hubCertificate() : "",
+        kubeconfig), Map.of());
     AgentConfig config = AgentConfig.read(reader);
     reader.finish();
     Agent agent = await(Agent.start(memberVertx, config, KubeAccess.kubeconfig(kubeconfig, null, Duration.ofSeconds(10))));
@@ -187,23 +215,25 @@ public final class Fleet implements AutoCloseable {
     await(hub.close());
   }
 
-  /** A client-java client that reaches {@code cluster} through hub node {@code via}. */
+  /** A client-java client that reaches {@code cluster} through hub node {@code via} (plain HTTP fleets). */
   public static ApiClient kubeClient(Hub via, String cluster, Duration readTimeout) {
-    ApiClient client = new ClientBuilder()
+    return new ClientBuilder()
         .setBasePath("http://127.0.0.1:" + via.port() + "/k8s/clusters/" + cluster)
         .setAuthentication(new AccessTokenAuthentication(ADMIN_TOKEN))
         .setReadTimeout(readTimeout)
         .build();
-    return client;
   }
 
   /** GET on the hub's API with the admin token; returns status and body. */
   public HttpResponse<String> api(Hub via, String path) {
-    return send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + via.port() + path))
+    return send(HttpRequest.newBuilder(URI.create(scheme() + "://127.0.0.1:" + via.port() + path))
         .header("Authorization", "Bearer " + ADMIN_TOKEN).GET().build());
   }
 
   public HttpResponse<String> send(HttpRequest request) {
+    if (http == null) {
+      http = tls ? HttpClient.newBuilder().sslContext(trusting(hubCertificate())).build() : HttpClient.newHttpClient();
+    }
     try {
       return http.send(request, HttpResponse.BodyHandlers.ofString());
     } catch (IOException e) {
@@ -233,8 +263,29 @@ public final class Fleet implements AutoCloseable {
         "cluster " + cluster + " disconnected as seen from node " + via.nodeId());
   }
 
+  public Vertx memberVertx() {
+    return memberVertx;
+  }
+
   public Path workDir() {
     return workDir;
+  }
+
+  /** An SSL context trusting exactly the given PEM certificate. */
+  public static javax.net.ssl.SSLContext trusting(Path certificate) {
+    try (var in = Files.newInputStream(certificate)) {
+      var cert = java.security.cert.CertificateFactory.getInstance("X.509").generateCertificate(in);
+      var store = java.security.KeyStore.getInstance(java.security.KeyStore.getDefaultType());
+      store.load(null, null);
+      store.setCertificateEntry("hub", cert);
+      var trust = javax.net.ssl.TrustManagerFactory.getInstance(javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
+      trust.init(store);
+      var context = javax.net.ssl.SSLContext.getInstance("TLS");
+      context.init(null, trust.getTrustManagers(), null);
+      return context;
+    } catch (IOException | java.security.GeneralSecurityException e) {
+      throw new IllegalStateException("cannot trust " + certificate + ": " + e.getMessage(), e);
+    }
   }
 
   public static void eventually(Duration timeout, BooleanSupplier condition, String what) {

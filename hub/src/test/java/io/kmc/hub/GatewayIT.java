@@ -1,0 +1,229 @@
+package io.kmc.hub;
+
+import io.kmc.common.protocol.Frame;
+import io.kmc.common.protocol.ProtocolException;
+import io.kmc.hub.support.Fleet;
+import io.kmc.hub.support.RawAgent;
+import io.vertx.core.http.UpgradeRejectedException;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import java.net.URI;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Hostile and broken input at the agent endpoint and the pass-through: each gets a clear error, and
+ * the node keeps serving the healthy cluster throughout.
+ */
+@Timeout(value = 120, unit = TimeUnit.SECONDS)
+class GatewayIT {
+
+  private static Fleet fleet;
+  private static Hub hub;
+
+  @BeforeAll
+  static void start() {
+    fleet = new Fleet().hubYaml("""
+        tunnel:
+          max_frame_bytes: 1MiB
+          max_in_flight_requests: 2
+          request_timeout: 1500ms
+          hello_timeout: 1s
+          ping_interval: 500ms
+          ping_timeout: 2s
+        server:
+          max_body_bytes: 256KiB
+        """);
+    fleet.cluster("healthy");
+    fleet.cluster("fake");
+    hub = fleet.hubs(1).get(0);
+    fleet.agent("healthy", hub);
+    fleet.awaitConnected(hub, "healthy");
+  }
+
+  @AfterAll
+  static void stop() {
+    fleet.close();
+  }
+
+  @Test
+  void handshakeRefusesMissingOrWrongTokensAndUnknownClusters() {
+    assertEquals(401, rejected("fake", null));
+    assertEquals(401, rejected("fake", "not-the-token"));
+    assertEquals(401, rejected("fake", fleet.joinToken("healthy")));
+    assertEquals(404, rejected("nowhere", "whatever"));
+    HttpResponse<String> plain = fleet.send(HttpRequest.newBuilder(
+        URI.create("http://127.0.0.1:" + hub.port() + "/agent/v1/connect")).GET().build());
+    assertEquals(400, plain.statusCode());
+    assertTrue(plain.body().contains("websocket"), plain.body());
+    stillServing();
+  }
+
+  @Test
+  void malformedUnknownAndOversizedFramesGetErrorFramesAndTheConnectionLives() throws Exception {
+    try (RawAgent agent = connect()) {
+      agent.hello("fake");
+
+      agent.sendText("this is not json");
+      assertError(agent.next(5), ProtocolException.MALFORMED_FRAME);
+      agent.sendText("{\"type\":\"teleport\",\"id\":\"x\"}");
+      assertError(agent.next(5), ProtocolException.UNKNOWN_TYPE);
+      agent.sendText("{\"type\":\"response\",\"id\":\"x\",\"status\":999}");
+      assertError(agent.next(5), ProtocolException.MALFORMED_FRAME);
+      agent.send(new Frame.Request("r", "GET", "/api", null, null, null, null, false, 1, 1));
+      assertError(agent.next(5), ProtocolException.UNEXPECTED_FRAME);
+      agent.sendText("{\"type\":\"ping\",\"sentAtMillis\":1,\"pad\":\"" + "x".repeat(2 * 1024 * 1024) + "\"}");
+      assertError(agent.next(5), ProtocolException.FRAME_TOO_LARGE);
+
+      agent.send(new Frame.Ping(42));
+      assertEquals(new Frame.Pong(42), agent.next(5));
+    }
+    stillServing();
+  }
+
+  @Test
+  void unknownProtocolVersionIsRefusedWithAReason() throws Exception {
+    try (RawAgent agent = connect()) {
+      agent.send(new Frame.Hello(List.of(7, 8), "fake", "future-agent", "v1.40.0", List.of()));
+      Frame error = agent.next(5);
+      assertError(error, ProtocolException.UNSUPPORTED_VERSION);
+      assertTrue(((Frame.Error) error).message().contains("[1]"), error.toString());
+      String closed = agent.closedWith(5);
+      assertTrue(closed.startsWith("4001"), closed);
+    }
+    stillServing();
+  }
+
+  @Test
+  void silenceBeforeHelloAndAWrongFirstFrameCloseTheConnection() throws Exception {
+    try (RawAgent quiet = connect()) {
+      assertTrue(quiet.closedWith(5).startsWith("1002"));
+    }
+    try (RawAgent rude = connect()) {
+      rude.send(new Frame.Ping(1));
+      assertError(rude.next(5), ProtocolException.UNEXPECTED_FRAME);
+      assertTrue(rude.closedWith(5).startsWith("1002"));
+    }
+    try (RawAgent impostor = connect()) {
+      impostor.send(new Frame.Hello(List.of(1), "healthy", "x", "v1", List.of()));
+      assertError(impostor.next(5), ProtocolException.UNEXPECTED_FRAME);
+      assertTrue(impostor.closedWith(5).startsWith("1002"));
+    }
+    stillServing();
+  }
+
+  @Test
+  void anAgentThatNeverAnswersGives504AndTheInFlightLimitGives429() throws Exception {
+    try (RawAgent agent = connect()) {
+      agent.hello("fake");
+      fleet.awaitConnected(hub, "fake");
+      // Two requests fill the in-flight limit of this hub; the agent sits on them.
+      List<java.util.concurrent.CompletableFuture<HttpResponse<String>>> slow = List.of(
+          getAsync("/k8s/clusters/fake/api/v1/namespaces"), getAsync("/k8s/clusters/fake/api/v1/pods"));
+      Frame first = agent.next(5);
+      Frame second = agent.next(5);
+      assertInstanceOf(Frame.Request.class, first);
+      assertInstanceOf(Frame.Request.class, second);
+
+      HttpResponse<String> refused = get("/k8s/clusters/fake/api/v1/services");
+      assertEquals(429, refused.statusCode());
+      assertTrue(refused.body().contains("\"reason\":\"TooManyRequests\""), refused.body());
+
+      for (var response : slow) {
+        HttpResponse<String> timedOut = response.get(10, TimeUnit.SECONDS);
+        assertEquals(504, timedOut.statusCode());
+        assertTrue(timedOut.body().contains("\"kind\":\"Status\""), timedOut.body());
+      }
+      // The hub told the agent to stop working on them.
+      assertInstanceOf(Frame.Cancel.class, agent.next(5));
+      assertInstanceOf(Frame.Cancel.class, agent.next(5));
+
+      // A late answer to a request that timed out is ignored, not misrouted.
+      agent.send(new Frame.Response(((Frame.Request) first).id(), 200, null, "{}".getBytes(), false));
+    }
+    stillServing();
+  }
+
+  @Test
+  void passthroughRefusesBadCallsWithKubernetesStatuses() {
+    HttpResponse<String> noToken = fleet.send(HttpRequest.newBuilder(
+        URI.create("http://127.0.0.1:" + hub.port() + "/k8s/clusters/healthy/api/v1/namespaces")).GET().build());
+    assertEquals(401, noToken.statusCode());
+    assertTrue(noToken.body().contains("\"kind\":\"Status\""), noToken.body());
+
+    HttpResponse<String> badToken = fleet.send(HttpRequest.newBuilder(
+            URI.create("http://127.0.0.1:" + hub.port() + "/k8s/clusters/healthy/api/v1/namespaces"))
+        .header("Authorization", "Bearer forged").GET().build());
+    assertEquals(401, badToken.statusCode());
+
+    HttpResponse<String> unknown = get("/k8s/clusters/atlantis/api/v1/namespaces");
+    assertEquals(404, unknown.statusCode());
+    assertTrue(unknown.body().contains("not registered"), unknown.body());
+
+    HttpResponse<String> huge = fleet.send(HttpRequest.newBuilder(
+            URI.create("http://127.0.0.1:" + hub.port() + "/k8s/clusters/healthy/api/v1/namespaces/default/configmaps"))
+        .header("Authorization", "Bearer " + Fleet.ADMIN_TOKEN)
+        .header("Content-Type", "application/json")
+        .POST(HttpRequest.BodyPublishers.ofString("{\"data\":\"" + "x".repeat(512 * 1024) + "\"}")).build());
+    assertEquals(413, huge.statusCode());
+    assertTrue(huge.body().contains("\"kind\":\"Status\""), huge.body());
+
+    HttpResponse<String> apiNoToken = fleet.send(HttpRequest.newBuilder(
+        URI.create("http://127.0.0.1:" + hub.port() + "/api/v1/clusters")).GET().build());
+    assertEquals(401, apiNoToken.statusCode());
+    assertTrue(apiNoToken.body().contains("\"reason\":\"Unauthorized\""), apiNoToken.body());
+    stillServing();
+  }
+
+  private static void assertError(Frame frame, String code) {
+    assertNotNull(frame, "expected an error frame " + code + ", got nothing");
+    Frame.Error error = assertInstanceOf(Frame.Error.class, frame);
+    assertEquals(code, error.code(), error.message());
+  }
+
+  private static int rejected(String cluster, String token) {
+    UpgradeRejectedException e = assertThrows(UpgradeRejectedException.class, () -> {
+      try {
+        Fleet.await(RawAgent.connect(fleet.memberVertx(), hub, cluster, token)).close();
+      } catch (IllegalStateException wrapped) {
+        throw wrapped.getCause();
+      }
+    });
+    return e.getStatus();
+  }
+
+  private static RawAgent connect() {
+    return Fleet.await(RawAgent.connect(fleet.memberVertx(), hub, "fake", fleet.joinToken("fake")));
+  }
+
+  private static HttpResponse<String> get(String path) {
+    return fleet.send(request(path));
+  }
+
+  private static java.util.concurrent.CompletableFuture<HttpResponse<String>> getAsync(String path) {
+    return java.net.http.HttpClient.newHttpClient().sendAsync(request(path), HttpResponse.BodyHandlers.ofString());
+  }
+
+  private static HttpRequest request(String path) {
+    return HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + hub.port() + path))
+        .header("Authorization", "Bearer " + Fleet.ADMIN_TOKEN).timeout(Duration.ofSeconds(20)).GET().build();
+  }
+
+  /** The healthy cluster answers through the same node. */
+  private static void stillServing() {
+    HttpResponse<String> response = get("/k8s/clusters/healthy/api/v1/namespaces/default");
+    assertEquals(200, response.statusCode(), response.body());
+  }
+}

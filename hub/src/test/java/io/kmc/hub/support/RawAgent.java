@@ -1,0 +1,98 @@
+package io.kmc.hub.support;
+
+import io.kmc.common.protocol.Frame;
+import io.kmc.common.protocol.FrameCodec;
+import io.kmc.hub.Hub;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.WebSocket;
+import io.vertx.core.http.WebSocketClient;
+import io.vertx.core.http.WebSocketClientOptions;
+import io.vertx.core.http.WebSocketConnectOptions;
+
+import java.util.List;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A hand-driven agent for protocol tests: it sends exactly the frames (or bytes) a test gives it
+ * and records everything the hub sends back.
+ */
+public final class RawAgent implements AutoCloseable {
+
+  private final WebSocketClient client;
+  private final WebSocket ws;
+  private final BlockingQueue<String> received = new LinkedBlockingQueue<>();
+  private final CompletableFuture<String> closed = new CompletableFuture<>();
+
+  private RawAgent(WebSocketClient client, WebSocket ws) {
+    this.client = client;
+    this.ws = ws;
+    ws.textMessageHandler(received::add);
+    ws.closeHandler(v -> closed.complete(ws.closeStatusCode() + " " + ws.closeReason()));
+  }
+
+  public static Future<RawAgent> connect(Vertx vertx, Hub hub, String cluster, String token) {
+    WebSocketClient client = vertx.createWebSocketClient(new WebSocketClientOptions()
+        .setMaxFrameSize(64 * 1024).setMaxMessageSize(64 * 1024 * 1024));
+    WebSocketConnectOptions options = new WebSocketConnectOptions()
+        .setAbsoluteURI("ws://127.0.0.1:" + hub.port() + "/agent/v1/connect")
+        .addHeader("X-Kmc-Cluster", cluster);
+    if (token != null) {
+      options.addHeader("Authorization", "Bearer " + token);
+    }
+    return client.connect(options).map(ws -> new RawAgent(client, ws));
+  }
+
+  /** Sends hello for protocol v1 and returns the welcome. */
+  public Frame.Welcome hello(String cluster) throws InterruptedException {
+    send(new Frame.Hello(List.of(1), cluster, "raw-test", "v1.30.0", List.of()));
+    Frame frame = next(5);
+    if (!(frame instanceof Frame.Welcome welcome)) {
+      throw new AssertionError("expected welcome, got " + frame);
+    }
+    return welcome;
+  }
+
+  public void send(Frame frame) {
+    ws.writeTextMessage(FrameCodec.encodeToString(frame));
+  }
+
+  public void sendText(String text) {
+    ws.writeTextMessage(text);
+  }
+
+  /** The next frame the hub sent, skipping pings (which are answered); null after the timeout. */
+  public Frame next(int seconds) throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+    while (true) {
+      String text = received.poll(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+      if (text == null) {
+        return null;
+      }
+      Frame frame = FrameCodec.decode(text);
+      if (frame instanceof Frame.Ping ping) {
+        send(new Frame.Pong(ping.sentAtMillis()));
+        continue;
+      }
+      return frame;
+    }
+  }
+
+  /** Waits for the hub to close the connection; returns "code reason". */
+  public String closedWith(int seconds) throws Exception {
+    return closed.get(seconds, TimeUnit.SECONDS);
+  }
+
+  public boolean isClosed() {
+    return closed.isDone();
+  }
+
+  @Override
+  public void close() {
+    ws.close();
+    client.close();
+  }
+}
