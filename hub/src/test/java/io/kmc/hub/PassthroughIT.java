@@ -51,6 +51,7 @@ class PassthroughIT {
   private static Fleet fleet;
   private static Hub nodeA;
   private static Hub nodeB;
+  private static io.kmc.agent.Agent westAgent;
 
   @BeforeAll
   static void startFleet() {
@@ -61,7 +62,7 @@ class PassthroughIT {
     nodeA = hubs.get(0);
     nodeB = hubs.get(1);
     fleet.agent("east", nodeA);
-    fleet.agent("west", nodeB);
+    westAgent = fleet.agent("west", nodeB);
     fleet.awaitConnected(nodeA, "east");
     fleet.awaitConnected(nodeA, "west");
   }
@@ -292,6 +293,21 @@ class PassthroughIT {
     V1ConfigMapList list = core.listNamespacedConfigMap("bulk").execute();
     assertEquals(40, list.getItems().size());
     assertTrue(list.getItems().stream().allMatch(cm -> filler.equals(cm.getData().get("filler"))));
+  }
+
+  @Test
+  void closingAWatchReleasesItAllTheWayToTheAgent() throws Exception {
+    java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+    java.net.http.HttpRequest request = java.net.http.HttpRequest.newBuilder(java.net.URI.create(
+            "http://127.0.0.1:" + nodeA.port() + "/k8s/clusters/west/api/v1/namespaces/default/configmaps?watch=true"))
+        .header("Authorization", "Bearer " + Fleet.ADMIN_TOKEN).build();
+    java.net.http.HttpResponse<java.io.InputStream> response =
+        http.send(request, java.net.http.HttpResponse.BodyHandlers.ofInputStream());
+    assertEquals(200, response.statusCode());
+    Fleet.eventually(Duration.ofSeconds(5), () -> westAgent.inProgress() >= 1, "the agent holds the watch");
+
+    response.body().close();
+    Fleet.eventually(Duration.ofSeconds(10), () -> westAgent.inProgress() == 0, "the agent let the watch go");
   }
 
   static V1Deployment deployment(String name, String image, Map<String, String> labels) {

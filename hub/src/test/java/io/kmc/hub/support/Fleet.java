@@ -49,6 +49,7 @@ public final class Fleet implements AutoCloseable {
   private final String hazelcastCluster = "kmc-test-" + UUID.randomUUID();
   private final Map<String, KubeSim> sims = new LinkedHashMap<>();
   private final Map<String, String> joinTokens = new LinkedHashMap<>();
+  private final Map<String, Path> directClusters = new LinkedHashMap<>();
   private final Map<String, Agent> agents = new LinkedHashMap<>();
   private final List<Hub> hubs = new ArrayList<>();
   private final List<Integer> hazelcastPorts = new ArrayList<>();
@@ -92,6 +93,21 @@ public final class Fleet implements AutoCloseable {
         .logLineIntervalMillis(50).watchHistory(WATCH_HISTORY)));
     sims.put(name, sim);
     joinTokens.put(name, "join-" + name + "-" + UUID.randomUUID());
+    return sim;
+  }
+
+  /** Starts a simulated member cluster that hub nodes serve directly from its kubeconfig. */
+  public KubeSim directCluster(String name) {
+    KubeSim sim = await(KubeSim.start(memberVertx, new KubeSimOptions().seed(true).controllerDelayMillis(10)
+        .logLineIntervalMillis(50).watchHistory(WATCH_HISTORY)));
+    sims.put(name, sim);
+    Path kubeconfig = workDir.resolve(name + "-direct.kubeconfig");
+    try {
+      Files.writeString(kubeconfig, sim.kubeconfig(name));
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    directClusters.put(name, kubeconfig);
     return sim;
   }
 
@@ -149,6 +165,10 @@ public final class Fleet implements AutoCloseable {
             token_sha256: %s
             labels: {env: test}
         """.formatted(name, TokenHashes.sha256Hex(token))));
+    directClusters.forEach((name, kubeconfig) -> yaml.append("""
+          - name: %s
+            kubeconfig: %s
+        """.formatted(name, kubeconfig)));
     yaml.append(extraHubYaml);
     Hub hub = await(Hub.start(hubConfig(yaml.toString())));
     hubs.add(hub);

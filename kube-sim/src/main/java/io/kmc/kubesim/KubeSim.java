@@ -1,0 +1,162 @@
+package io.kmc.kubesim;
+
+import io.vertx.core.Context;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.json.JsonObject;
+import java.util.List;
+import java.util.function.Function;
+
+/**
+ * An in-JVM Kubernetes API server for tests, the demo and benchmarks: discovery, CRUD with
+ * resourceVersions, selectors and paging, watches over chunked HTTP, JSON/merge/strategic merge
+ * patches, server-side apply, status/scale/log subresources, CRDs, Tables, and a tiny controller.
+ * Good enough for unmodified kubectl and client-java (informers included).
+ *
+ * <p>Each instance is one verticle on the caller's {@link Vertx}: its state lives on that
+ * verticle's event-loop context, it owns no threads, and starting or closing one takes
+ * milliseconds, so hundreds can share a JVM.
+ */
+public final class KubeSim {
+
+  private final Vertx vertx;
+  private final String deploymentId;
+  private final SimVerticle verticle;
+  private final KubeSimOptions options;
+
+  private KubeSim(Vertx vertx, String deploymentId, SimVerticle verticle, KubeSimOptions options) {
+    this.vertx = vertx;
+    this.deploymentId = deploymentId;
+    this.verticle = verticle;
+    this.options = options;
+  }
+
+  /** Binds the server (port 0 picks a free one) and seeds it if asked. */
+  public static Future<KubeSim> start(Vertx vertx, KubeSimOptions options) {
+    SimVerticle verticle = new SimVerticle(options);
+    return vertx.deployVerticle(verticle).map(id -> new KubeSim(vertx, id, verticle, options));
+  }
+
+  public int port() {
+    return verticle.server.actualPort();
+  }
+
+  /** The base URL, e.g. {@code http://127.0.0.1:40123}. */
+  public String url() {
+    return "http://" + options.host() + ":" + port();
+  }
+
+  /** The gitVersion served at /version. */
+  public String version() {
+    return options.gitVersion();
+  }
+
+  /** A kubeconfig whose current context (named {@code contextName}) points at {@link #url()}. */
+  public String kubeconfig(String contextName) {
+    return Kubeconfig.render(contextName, url(), options.token());
+  }
+
+  /** Stops the server; open watches and followed logs end, controller timers stop. */
+  public Future<Void> close() {
+    return vertx.undeploy(deploymentId);
+  }
+
+  /** How many requests with this Kubernetes verb (get, list, watch, create, update, patch, delete...) hit the path. */
+  public long requestCount(String verb, String path) {
+    return verticle.counter.get(verb, path);
+  }
+
+  /** How many requests with this verb hit any path. */
+  public long requestCount(String verb) {
+    return verticle.counter.total(verb);
+  }
+
+  /**
+   * Creates an object directly (no HTTP), as a test fixture would; its apiVersion and kind pick
+   * the resource. Fails with the same errors the API gives (e.g. AlreadyExists).
+   */
+  public Future<JsonObject> create(JsonObject object) {
+    return onContext(registry -> {
+      ResourceType type = typeOf(registry, object);
+      return registry.create(type, Json.namespace(object), object, Registry.WriteOptions.internal("kube-sim"));
+    });
+  }
+
+  /** Reads an object directly (no HTTP); completes with null when it does not exist. */
+  public Future<JsonObject> get(String apiVersion, String kind, String namespace, String name) {
+    return onContext(registry -> {
+      ResourceType type = registry.catalog().findByKind(apiVersion, kind)
+          .orElseThrow(() -> new IllegalArgumentException("not served: " + apiVersion + " " + kind));
+      return registry.find(type, namespace, name);
+    });
+  }
+
+  private static ResourceType typeOf(Registry registry, JsonObject object) {
+    String apiVersion = object.getString("apiVersion", "");
+    String kind = object.getString("kind", "");
+    return registry.catalog().findByKind(apiVersion, kind)
+        .orElseThrow(() -> new IllegalArgumentException("not served: " + apiVersion + " " + kind));
+  }
+
+  /** Runs on the simulator's context, where all state lives; API errors fail the future with their Status message. */
+  private <T> Future<T> onContext(Function<Registry, T> action) {
+    Promise<T> promise = Promise.promise();
+    verticle.context().runOnContext(v -> {
+      try {
+        promise.complete(action.apply(verticle.registry));
+      } catch (KubeApiException e) {
+        promise.fail(new IllegalStateException(e.code() + " " + e.reason() + ": " + e.getMessage()));
+      } catch (RuntimeException e) {
+        promise.fail(e);
+      }
+    });
+    return promise.future();
+  }
+
+  /** The simulator as a verticle, so that undeploying it closes the server and cancels its timers. */
+  private static final class SimVerticle extends VerticleBase {
+    private final KubeSimOptions options;
+    private final RequestCounter counter = new RequestCounter();
+    private volatile HttpServer server;
+    private Registry registry;
+    private ApiServer api;
+    private WorkloadController controller;
+
+    SimVerticle(KubeSimOptions options) {
+      this.options = options;
+    }
+
+    Context context() {
+      return context;
+    }
+
+    @Override
+    public Future<?> start() {
+      registry = new Registry(new ResourceCatalog(), new ObjectStore(options.watchHistory()));
+      controller = new WorkloadController(vertx, context, registry, options.controllerDelayMillis(),
+          options.podsPerDeployment());
+      registry.store().addListener(controller);
+      Seed.namespaces(registry, List.of("default", "kube-system", "kube-public", "kube-node-lease"));
+      if (options.seed()) {
+        Seed.cluster(registry, options.gitVersion());
+      }
+      api = new ApiServer(vertx, options, registry, counter, () -> options.host() + ":" + server.actualPort());
+      return vertx.createHttpServer(new HttpServerOptions().setHost(options.host()).setPort(options.port())
+              .setCompressionSupported(false))
+          .requestHandler(api.router())
+          .listen()
+          .onSuccess(bound -> server = bound);
+    }
+
+    @Override
+    public Future<?> stop() {
+      controller.stop();
+      api.endStreams();
+      return server.close();
+    }
+  }
+}

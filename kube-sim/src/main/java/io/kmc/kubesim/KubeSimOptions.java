@@ -1,0 +1,153 @@
+package io.kmc.kubesim;
+
+/**
+ * How a {@link KubeSim} behaves. Fluent setters; the defaults suit tests (random port on loopback,
+ * no token, a lively but fast controller).
+ */
+public final class KubeSimOptions {
+
+  private String host = "127.0.0.1";
+  private int port = 0;
+  private boolean seed = false;
+  private String token = null;
+  private long controllerDelayMillis = 50;
+  private boolean podsPerDeployment = true;
+  private int watchHistory = 1000;
+  private long logLineIntervalMillis = 200;
+  private String gitVersion = "v1.30.0";
+  private int maxBodyBytes = 3 * 1024 * 1024;
+  private long bookmarkIntervalMillis = 30_000;
+  private int defaultLogLines = 10;
+
+  public String host() {
+    return host;
+  }
+
+  /** Address to bind; loopback by default. */
+  public KubeSimOptions host(String host) {
+    this.host = host;
+    return this;
+  }
+
+  public int port() {
+    return port;
+  }
+
+  /** Port to bind; 0 (the default) picks a free one, read it with {@link KubeSim#port()}. */
+  public KubeSimOptions port(int port) {
+    this.port = port;
+    return this;
+  }
+
+  public boolean seed() {
+    return seed;
+  }
+
+  /** Whether to start with namespaces, a few ConfigMaps, a coredns-like Deployment and the kubernetes Service. */
+  public KubeSimOptions seed(boolean seed) {
+    this.seed = seed;
+    return this;
+  }
+
+  public String token() {
+    return token;
+  }
+
+  /** When set, every request must carry {@code Authorization: Bearer <token>}, else 401. */
+  public KubeSimOptions token(String token) {
+    this.token = token;
+    return this;
+  }
+
+  public long controllerDelayMillis() {
+    return controllerDelayMillis;
+  }
+
+  /** How long after a workload change its status (and pods) follow; 0 reconciles on the next event-loop turn. */
+  public KubeSimOptions controllerDelayMillis(long controllerDelayMillis) {
+    this.controllerDelayMillis = controllerDelayMillis;
+    return this;
+  }
+
+  public boolean podsPerDeployment() {
+    return podsPerDeployment;
+  }
+
+  /** Whether Deployments get (fake, Running) pods so that {@code kubectl get pods} and logs have something to show. */
+  public KubeSimOptions podsPerDeployment(boolean podsPerDeployment) {
+    this.podsPerDeployment = podsPerDeployment;
+    return this;
+  }
+
+  public int watchHistory() {
+    return watchHistory;
+  }
+
+  /** How many recent events are kept for watches that resume from a resourceVersion; older ones get 410. */
+  public KubeSimOptions watchHistory(int watchHistory) {
+    if (watchHistory < 1) {
+      throw new IllegalArgumentException("watchHistory must be at least 1, was " + watchHistory);
+    }
+    this.watchHistory = watchHistory;
+    return this;
+  }
+
+  public long logLineIntervalMillis() {
+    return logLineIntervalMillis;
+  }
+
+  /** Interval between generated log lines of a followed pod log. */
+  public KubeSimOptions logLineIntervalMillis(long logLineIntervalMillis) {
+    this.logLineIntervalMillis = Math.max(1, logLineIntervalMillis);
+    return this;
+  }
+
+  public String gitVersion() {
+    return gitVersion;
+  }
+
+  /** The gitVersion served at /version (major and minor are derived from it). */
+  public KubeSimOptions gitVersion(String gitVersion) {
+    this.gitVersion = gitVersion;
+    return this;
+  }
+
+  public int maxBodyBytes() {
+    return maxBodyBytes;
+  }
+
+  /** Request bodies above this size get 413 (the real apiserver's limit is 3 MiB). */
+  public KubeSimOptions maxBodyBytes(int maxBodyBytes) {
+    this.maxBodyBytes = maxBodyBytes;
+    return this;
+  }
+
+  public long bookmarkIntervalMillis() {
+    return bookmarkIntervalMillis;
+  }
+
+  /** How often watches that allow bookmarks receive one. */
+  public KubeSimOptions bookmarkIntervalMillis(long bookmarkIntervalMillis) {
+    this.bookmarkIntervalMillis = Math.max(1, bookmarkIntervalMillis);
+    return this;
+  }
+
+  public int defaultLogLines() {
+    return defaultLogLines;
+  }
+
+  /** How many lines a non-followed pod log returns when tailLines is not given. */
+  public KubeSimOptions defaultLogLines(int defaultLogLines) {
+    this.defaultLogLines = defaultLogLines;
+    return this;
+  }
+
+  @Override
+  public String toString() {
+    return "KubeSimOptions{host=" + host + ", port=" + port + ", seed=" + seed
+        + ", token=" + (token == null ? "none" : "***")
+        + ", controllerDelayMillis=" + controllerDelayMillis + ", podsPerDeployment=" + podsPerDeployment
+        + ", watchHistory=" + watchHistory + ", logLineIntervalMillis=" + logLineIntervalMillis
+        + ", gitVersion=" + gitVersion + ", maxBodyBytes=" + maxBodyBytes + "}";
+  }
+}

@@ -1,0 +1,142 @@
+package io.kmc.kubesim;
+
+import java.io.File;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+
+/**
+ * Test support: runs a real kubectl against a kubeconfig, always with a deadline (a hung kubectl
+ * must never hang the build) and with its cache and HOME inside a temporary directory. Used by this
+ * module's tests and by the hub's; CI installs kubectl (Debian package kubernetes-client).
+ */
+public final class Kubectl {
+
+  /** One finished run. */
+  public record Result(int exitCode, String output) {
+  }
+
+  private static final long DEADLINE_SECONDS = 30;
+
+  private final Path binary;
+  private final Path kubeconfig;
+  private final Path workDir;
+  private final Map<Process, Path> outputs = new ConcurrentHashMap<>();
+
+  public Kubectl(Path binary, Path kubeconfig, Path workDir) {
+    this.binary = binary;
+    this.kubeconfig = kubeconfig;
+    this.workDir = workDir;
+  }
+
+  /**
+   * Every kubectl to test: {@code $KMC_KUBECTL}, {@code kubectl} on the PATH, and Debian's 1.20 in
+   * /opt if present; duplicates (same real file) once.
+   */
+  public static List<Path> available() {
+    Set<Path> found = new LinkedHashSet<>();
+    String configured = System.getenv("KMC_KUBECTL");
+    if (configured != null && !configured.isBlank()) {
+      addIfExecutable(found, Path.of(configured));
+    }
+    String path = System.getenv("PATH");
+    if (path != null) {
+      for (String dir : path.split(File.pathSeparator)) {
+        if (!dir.isEmpty() && addIfExecutable(found, Path.of(dir, "kubectl"))) {
+          break;
+        }
+      }
+    }
+    addIfExecutable(found, Path.of("/opt/kubectl-1.20/usr/bin/kubectl"));
+    return List.copyOf(found);
+  }
+
+  private static boolean addIfExecutable(Set<Path> found, Path candidate) {
+    if (Files.isRegularFile(candidate) && Files.isExecutable(candidate)) {
+      try {
+        return found.add(candidate.toRealPath());
+      } catch (IOException e) {
+        return false;
+      }
+    }
+    return false;
+  }
+
+  public Result run(String... args) throws IOException, InterruptedException {
+    Process process = start(args);
+    if (!process.waitFor(DEADLINE_SECONDS, TimeUnit.SECONDS)) {
+      process.destroyForcibly();
+      throw new AssertionError("kubectl " + String.join(" ", args) + " did not finish within " + DEADLINE_SECONDS
+          + " s; output so far:\n" + output(process));
+    }
+    return new Result(process.exitValue(), output(process));
+  }
+
+  /** Runs and fails the test unless kubectl exits 0; returns its output. */
+  public String ok(String... args) throws IOException, InterruptedException {
+    Result result = run(args);
+    if (result.exitCode() != 0) {
+      throw new AssertionError("kubectl " + String.join(" ", args) + " exited " + result.exitCode() + ":\n"
+          + result.output());
+    }
+    return result.output();
+  }
+
+  /** Starts kubectl in the background; its output goes to a file, read with {@link #output(Process)}. */
+  public Process start(String... args) throws IOException {
+    List<String> command = new ArrayList<>();
+    command.add(binary.toString());
+    command.add("--kubeconfig=" + kubeconfig);
+    command.add("--cache-dir=" + workDir.resolve("cache"));
+    command.addAll(List.of(args));
+    Path out = Files.createTempFile(workDir, "kubectl", ".out");
+    ProcessBuilder builder = new ProcessBuilder(command).directory(workDir.toFile()).redirectErrorStream(true)
+        .redirectOutput(out.toFile());
+    builder.environment().put("HOME", workDir.toString());
+    builder.environment().remove("KUBECONFIG");
+    Process process = builder.start();
+    outputs.put(process, out);
+    return process;
+  }
+
+  public String output(Process process) {
+    try {
+      return Files.readString(outputs.get(process), StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      return "<unreadable: " + e + ">";
+    }
+  }
+
+  /** Waits until the background process has printed what {@code done} looks for; kills it in any case. */
+  public String readUntil(Process process, Predicate<String> done, long seconds)
+      throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+    try {
+      while (System.nanoTime() < deadline) {
+        String output = output(process);
+        if (done.test(output)) {
+          return output;
+        }
+        Thread.sleep(20);
+      }
+      throw new AssertionError("kubectl did not print what was expected within " + seconds + " s; output:\n"
+          + output(process));
+    } finally {
+      process.destroyForcibly();
+      process.waitFor(5, TimeUnit.SECONDS);
+    }
+  }
+
+  public Path write(String fileName, String content) throws IOException {
+    return Files.writeString(workDir.resolve(fileName), content, StandardCharsets.UTF_8);
+  }
+}
