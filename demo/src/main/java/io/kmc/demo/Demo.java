@@ -1,0 +1,200 @@
+package io.kmc.demo;
+
+import io.kmc.agent.Agent;
+import io.kmc.agent.AgentConfig;
+import io.kmc.agent.kube.KubeAccess;
+import io.kmc.common.config.ConfigReader;
+import io.kmc.hub.Hub;
+import io.kmc.hub.HubConfig;
+import io.kmc.hub.api.Kubeconfigs;
+import io.kmc.hub.auth.TokenHashes;
+import io.kmc.kubesim.KubeSim;
+import io.kmc.kubesim.KubeSimOptions;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One hub, two simulated member clusters and a real agent for each, in this JVM: everything a
+ * newcomer needs to point kubectl at kmc. The agents dial the hub over TLS websockets exactly as
+ * they would from a remote cluster.
+ */
+public final class Demo {
+
+  public static final List<String> CLUSTERS = List.of("demo-a", "demo-b");
+
+  /** Where the demo listens and writes its files. */
+  public record Options(String host, int port, Path dataDir, Path kubeconfigFile) {
+  }
+
+  private final Vertx members;
+  private final Hub hub;
+  private final List<KubeSim> sims;
+  private final List<Agent> agents;
+  private final String adminToken;
+  private final Path kubeconfigFile;
+  private final Path certificate;
+
+  private Demo(Vertx members, Hub hub, List<KubeSim> sims, List<Agent> agents, String adminToken, Path kubeconfigFile,
+               Path certificate) {
+    this.members = members;
+    this.hub = hub;
+    this.sims = sims;
+    this.agents = agents;
+    this.adminToken = adminToken;
+    this.kubeconfigFile = kubeconfigFile;
+    this.certificate = certificate;
+  }
+
+  /** Starts everything and waits until both agents are connected. Blocking: call it from main. */
+  public static Demo start(Options options) throws Exception {
+    Files.createDirectories(options.dataDir());
+    String adminToken = randomToken();
+    Map<String, String> joinTokens = new LinkedHashMap<>();
+    CLUSTERS.forEach(cluster -> joinTokens.put(cluster, randomToken()));
+
+    Vertx members = Vertx.vertx();
+    List<KubeSim> sims = new ArrayList<>();
+    for (String cluster : CLUSTERS) {
+      sims.add(await(KubeSim.start(members, new KubeSimOptions().seed(true).gitVersion("v1.32.0"))));
+    }
+    Hub hub = await(Hub.start(hubConfig(options, adminToken, joinTokens)));
+    Path certificate = options.dataDir().resolve("tls").resolve("hub.crt");
+    List<Agent> agents = new ArrayList<>();
+    for (int i = 0; i < CLUSTERS.size(); i++) {
+      String cluster = CLUSTERS.get(i);
+      Path simKubeconfig = options.dataDir().resolve(cluster + "-sim.kubeconfig");
+      Files.writeString(simKubeconfig, sims.get(i).kubeconfig(cluster));
+      AgentConfig agentConfig = agentConfig(options, hub.port(), cluster, joinTokens.get(cluster), certificate,
+          simKubeconfig);
+      agents.add(await(Agent.start(members, agentConfig,
+          KubeAccess.kubeconfig(simKubeconfig, null, agentConfig.kubeRequestTimeout()))));
+    }
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    while (!agents.stream().allMatch(Agent::connected)) {
+      if (System.nanoTime() > deadline) {
+        throw new IllegalStateException("the demo agents did not connect within 30 s");
+      }
+      Thread.sleep(20);
+    }
+
+    Map<String, String> servers = new LinkedHashMap<>();
+    String base = "https://" + displayHost(options.host()) + ":" + hub.port();
+    CLUSTERS.forEach(cluster -> servers.put(cluster, base + "/k8s/clusters/" + cluster));
+    String caData = Base64.getEncoder().encodeToString(Files.readAllBytes(certificate));
+    Files.writeString(options.kubeconfigFile(),
+        Kubeconfigs.render(servers, "kmc-admin", adminToken, CLUSTERS.get(0), caData));
+    return new Demo(members, hub, sims, agents, adminToken, options.kubeconfigFile(), certificate);
+  }
+
+  private static HubConfig hubConfig(Options options, String adminToken, Map<String, String> joinTokens) {
+    StringBuilder yaml = new StringBuilder("""
+        data:
+          dir: "%s"
+        server:
+          host: "%s"
+          port: %d
+          tls:
+            mode: self-signed
+        auth:
+          tokens:
+            - user: admin
+              groups: ["kmc:admins"]
+              token_sha256: %s
+        clusters:
+        """.formatted(options.dataDir(), options.host(), options.port(), TokenHashes.sha256Hex(adminToken)));
+    joinTokens.forEach((cluster, token) -> yaml.append("""
+          - name: %s
+            display_name: "Demo cluster %s"
+            token_sha256: %s
+            labels: {env: demo}
+        """.formatted(cluster, cluster.substring(cluster.length() - 1).toUpperCase(), TokenHashes.sha256Hex(token))));
+    ConfigReader reader = ConfigReader.fromYaml(yaml.toString(), Map.of());
+    HubConfig config = HubConfig.read(reader);
+    reader.finish();
+    return config;
+  }
+
+  private static AgentConfig agentConfig(Options options, int hubPort, String cluster, String token, Path certificate,
+                                         Path kubeconfig) {
+    ConfigReader reader = ConfigReader.fromYaml("""
+        hub:
+          urls: ["wss://%s:%d"]
+          cluster: %s
+          token: %s
+          ca_file: "%s"
+        kubernetes:
+          mode: kubeconfig
+          kubeconfig: "%s"
+        """.formatted(displayHost(options.host()), hubPort, cluster, token, certificate, kubeconfig), Map.of());
+    AgentConfig config = AgentConfig.read(reader);
+    reader.finish();
+    return config;
+  }
+
+  /** A wildcard bind address is not something a client can dial. */
+  private static String displayHost(String host) {
+    return "0.0.0.0".equals(host) || "::".equals(host) ? "127.0.0.1" : host;
+  }
+
+  private static String randomToken() {
+    byte[] bytes = new byte[24];
+    new SecureRandom().nextBytes(bytes);
+    return Base64.getUrlEncoder().withoutPadding().encodeToString(bytes);
+  }
+
+  public int port() {
+    return hub.port();
+  }
+
+  public String adminToken() {
+    return adminToken;
+  }
+
+  public Path kubeconfigFile() {
+    return kubeconfigFile;
+  }
+
+  public void stop() throws Exception {
+    for (Agent agent : agents) {
+      agent.stop().await(10, TimeUnit.SECONDS);
+    }
+    hub.close().await(30, TimeUnit.SECONDS);
+    for (KubeSim sim : sims) {
+      sim.close().await(10, TimeUnit.SECONDS);
+    }
+    members.close().await(10, TimeUnit.SECONDS);
+  }
+
+  private static <T> T await(Future<T> future) throws Exception {
+    return future.await(60, TimeUnit.SECONDS);
+  }
+
+  static String readme(Demo demo) {
+    return """
+
+        kmc demo is running: one hub on https://127.0.0.1:%1$d, two simulated clusters (demo-a, demo-b),
+        each with a real agent connected over a websocket.
+
+          kubeconfig:   %2$s  (contexts demo-a and demo-b, through the hub)
+          admin token:  %3$s
+
+        Try:
+          kubectl --kubeconfig %2$s --context demo-a get ns
+          kubectl --kubeconfig %2$s --context demo-b get deployments -A -w
+          curl --cacert %4$s -H "Authorization: Bearer %3$s" https://127.0.0.1:%1$d/api/v1/clusters
+
+        Ctrl-C stops everything.
+        """.formatted(demo.port(), demo.kubeconfigFile(), demo.adminToken(), demo.certificate);
+  }
+}
