@@ -46,6 +46,11 @@ public final class Agent {
     return connector.connected();
   }
 
+  /** Requests and streams in progress on the current connection. */
+  public int inProgress() {
+    return connector.inProgress();
+  }
+
   public URI connectedTo() {
     return connector.connectedTo();
   }

@@ -52,7 +52,7 @@ public record AgentConfig(
     Duration maxBackoff = c.duration("hub.reconnect.max_backoff", Duration.ofSeconds(30), Duration.ofMillis(10),
         Duration.ofHours(1), "Largest delay between two dials.");
     int maxMessage = c.bytes("hub.max_message_bytes", Limits.DEFAULT_MAX_FRAME_BYTES, 64 * 1024, 64 * 1024 * 1024,
-        "Largest websocket message accepted from the hub; the hub's welcome may lower it.");
+        "Largest websocket message accepted from the hub.");
     String mode = c.oneOf("kubernetes.mode", "in-cluster",
         "How to reach the local kube-apiserver: the pod's service account, or a kubeconfig file.", "in-cluster", "kubeconfig");
     String kubeconfig = c.string("kubernetes.kubeconfig", null, "Kubeconfig file (mode kubeconfig).");

@@ -96,6 +96,12 @@ public final class HubConnector extends VerticleBase {
     return current != null && current.welcomed;
   }
 
+  /** Requests and streams the agent is working on. */
+  public int inProgress() {
+    Session current = session;
+    return current == null || current.executor == null ? 0 : current.executor.inProgress();
+  }
+
   /** The hub URL of the current connection, or null. */
   public URI connectedTo() {
     Session current = session;

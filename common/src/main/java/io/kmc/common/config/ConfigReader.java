@@ -1,9 +1,13 @@
 package io.kmc.common.config;
 
+import org.yaml.snakeyaml.DumperOptions;
 import org.yaml.snakeyaml.LoaderOptions;
 import org.yaml.snakeyaml.Yaml;
 import org.yaml.snakeyaml.constructor.SafeConstructor;
 import org.yaml.snakeyaml.error.YAMLException;
+import org.yaml.snakeyaml.nodes.Tag;
+import org.yaml.snakeyaml.representer.Representer;
+import org.yaml.snakeyaml.resolver.Resolver;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -80,7 +84,9 @@ public final class ConfigReader {
   @SuppressWarnings("unchecked")
   private static Map<String, Object> parseYaml(String text, String source) {
     try {
-      Object document = new Yaml(new SafeConstructor(new LoaderOptions())).load(text);
+      LoaderOptions options = new LoaderOptions();
+      Object document = new Yaml(new SafeConstructor(options), new Representer(new DumperOptions()),
+          new DumperOptions(), options, new ScalarsAsText()).load(text);
       if (document == null) {
         return Map.of();
       }
@@ -90,6 +96,19 @@ public final class ConfigReader {
       return (Map<String, Object>) document;
     } catch (YAMLException e) {
       throw new ConfigException(List.of(source + " is not valid YAML: " + e.getMessage()));
+    }
+  }
+
+  /**
+   * Keeps every scalar as the text that was written (only {@code ~}, {@code null} and empty are
+   * null), and leaves typing to the getters: YAML 1.1 would otherwise read {@code off} as false and
+   * an all-digit token hash as a number that loses its leading zeros.
+   */
+  private static final class ScalarsAsText extends Resolver {
+    @Override
+    protected void addImplicitResolvers() {
+      addImplicitResolver(Tag.NULL, NULL, "~nN\0");
+      addImplicitResolver(Tag.NULL, EMPTY, null);
     }
   }
 
@@ -158,7 +177,20 @@ public final class ConfigReader {
   /** A size such as {@code 64KiB}, {@code 6MiB}; a bare number is bytes. */
   public int bytes(String key, int defaultValue, int min, int max, String description) {
     Long value = value(key, "size", (long) defaultValue, description, false, ConfigReader::parseSize);
+    String path = path(key).replaceAll("\\[\\d+]", "[]");
+    keys.computeIfPresent(path, (k, documented) -> new Key(k, documented.type(), formatSize(defaultValue),
+        documented.description(), false));
     return (int) inRange(key, value, min, max, defaultValue);
+  }
+
+  public static String formatSize(long bytes) {
+    if (bytes > 0 && bytes % (1024 * 1024) == 0) {
+      return bytes / (1024 * 1024) + "MiB";
+    }
+    if (bytes > 0 && bytes % 1024 == 0) {
+      return bytes / 1024 + "KiB";
+    }
+    return String.valueOf(bytes);
   }
 
   /** A list of strings; from the environment, comma-separated. */

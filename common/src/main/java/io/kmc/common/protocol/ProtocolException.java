@@ -8,9 +8,6 @@ public final class ProtocolException extends RuntimeException {
   public static final String FRAME_TOO_LARGE = "frame-too-large";
   public static final String UNSUPPORTED_VERSION = "unsupported-version";
   public static final String UNEXPECTED_FRAME = "unexpected-frame";
-  public static final String TOO_MANY_REQUESTS = "too-many-requests";
-  public static final String TOO_MANY_STREAMS = "too-many-streams";
-  public static final String UNKNOWN_ID = "unknown-id";
 
   private final String code;
 

@@ -76,6 +76,23 @@ class ConfigReaderTest {
   }
 
   @Test
+  void unquotedOffIsTheWordOffNotABoolean() {
+    ConfigReader reader = ConfigReader.fromYaml("server:\n  tls:\n    mode: off\n", Map.of());
+    assertEquals("off", reader.oneOf("server.tls.mode", "self-signed", "TLS", "self-signed", "files", "off"));
+    reader.finish();
+  }
+
+  @Test
+  void digitsKeepTheirLeadingZerosAsText() {
+    ConfigReader reader = ConfigReader.fromYaml("hash: 0012\ncount: 007\nflag: yes\nnothing: ~\n", Map.of());
+    assertEquals("0012", reader.string("hash", null, "hash"));
+    assertEquals(7, reader.integer("count", 0, 0, 100, "count"));
+    assertTrue(reader.bool("flag", false, "flag"));
+    assertEquals("dflt", reader.string("nothing", "dflt", "nothing"));
+    reader.finish();
+  }
+
+  @Test
   void emptyDocumentIsAnEmptyConfiguration() {
     ConfigReader reader = ConfigReader.fromYaml("", Map.of());
     assertEquals(8080, reader.integer("server.port", 8080, 1, 65535, "port"));

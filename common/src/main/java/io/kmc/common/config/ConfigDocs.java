@@ -1,0 +1,44 @@
+package io.kmc.common.config;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * Renders the keys an application reads as the Markdown table of docs/configuration.md, so that a
+ * test can check the document against the code.
+ */
+public final class ConfigDocs {
+
+  private ConfigDocs() {
+  }
+
+  public static String table(List<ConfigReader.Key> keys) {
+    StringBuilder table = new StringBuilder()
+        .append("| key | environment | type | default | meaning |\n")
+        .append("| --- | --- | --- | --- | --- |\n");
+    for (ConfigReader.Key key : keys) {
+      boolean listOfSections = key.path().endsWith("[]") || key.path().contains("[].");
+      table.append("| `").append(key.path()).append("` | ")
+          .append(listOfSections ? "–" : "`" + ConfigReader.envName(key.path()) + "`").append(" | ")
+          .append(key.type()).append(" | ")
+          .append(key.defaultValue().isEmpty() ? "–" : "`" + key.defaultValue() + "`").append(" | ")
+          .append(key.description().replace("|", "\\|")).append(" |\n");
+    }
+    return table.toString();
+  }
+
+  /** The text between {@code <!-- name:start -->} and {@code <!-- name:end -->} in a document. */
+  public static String section(Path document, String name) throws IOException {
+    String text = Files.readString(document);
+    String start = "<!-- " + name + ":start -->\n";
+    String end = "<!-- " + name + ":end -->";
+    int from = text.indexOf(start);
+    int to = text.indexOf(end);
+    if (from < 0 || to < from) {
+      throw new IllegalStateException(document + " has no section " + name);
+    }
+    return text.substring(from + start.length(), to);
+  }
+}
