@@ -15,6 +15,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -35,17 +36,12 @@ class GatewayIT {
 
   @BeforeAll
   static void start() {
-    fleet = new Fleet().hubYaml("""
-        tunnel:
-          max_frame_bytes: 1MiB
-          max_in_flight_requests: 2
-          request_timeout: 1500ms
-          hello_timeout: 1s
-          ping_interval: 500ms
-          ping_timeout: 2s
-        server:
-          max_body_bytes: 256KiB
-        """);
+    fleet = new Fleet().hubSettings(Map.of(
+        "KMC_TUNNEL_MAX_FRAME_BYTES", "1MiB",
+        "KMC_TUNNEL_MAX_IN_FLIGHT_REQUESTS", "2",
+        "KMC_TUNNEL_REQUEST_TIMEOUT", "1500ms",
+        "KMC_TUNNEL_HELLO_TIMEOUT", "1s",
+        "KMC_SERVER_MAX_BODY_BYTES", "256KiB"));
     fleet.cluster("healthy");
     fleet.cluster("fake");
     hub = fleet.hubs(1).get(0);

@@ -1,6 +1,7 @@
 package io.kmc.kubesim;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -360,11 +361,11 @@ class ClientJavaIT {
     assertEquals(99, statusUpdated.getStatus().getReplicas());
     assertEquals(generation, statusUpdated.getMetadata().getGeneration());
 
+    // The controller keeps rewriting the status meanwhile, so only the status sent here is known not to stick.
     V1Deployment mainUpdate = apps.readNamespacedDeployment("web", "scaled").execute();
-    Integer statusBefore = mainUpdate.getStatus().getReplicas();
     mainUpdate.setStatus(new V1DeploymentStatus().replicas(7));
     mainUpdate.getMetadata().setResourceVersion(null);
-    assertEquals(statusBefore, apps.replaceNamespacedDeployment("web", "scaled", mainUpdate).execute().getStatus()
+    assertNotEquals(7, apps.replaceNamespacedDeployment("web", "scaled", mainUpdate).execute().getStatus()
         .getReplicas(), "the main resource ignores status");
   }
 

@@ -85,6 +85,7 @@ public final class ConfigReader {
   private static Map<String, Object> parseYaml(String text, String source) {
     try {
       LoaderOptions options = new LoaderOptions();
+      options.setAllowDuplicateKeys(false);
       Object document = new Yaml(new SafeConstructor(options), new Representer(new DumperOptions()),
           new DumperOptions(), options, new ScalarsAsText()).load(text);
       if (document == null) {

@@ -105,5 +105,8 @@ class ConfigReaderTest {
     assertTrue(e.getMessage().contains("top level must be a mapping"), e.getMessage());
     ConfigException bad = assertThrows(ConfigException.class, () -> ConfigReader.fromYaml("a: [", Map.of()));
     assertTrue(bad.getMessage().contains("not valid YAML"), bad.getMessage());
+    ConfigException twice = assertThrows(ConfigException.class,
+        () -> ConfigReader.fromYaml("server:\n  port: 1\nserver:\n  host: x\n", Map.of()));
+    assertTrue(twice.getMessage().contains("duplicate key server"), twice.getMessage());
   }
 }

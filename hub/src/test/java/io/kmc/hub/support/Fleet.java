@@ -55,7 +55,7 @@ public final class Fleet implements AutoCloseable {
   private final List<Integer> hazelcastPorts = new ArrayList<>();
   private final Path workDir;
   private HttpClient http;
-  private String extraHubYaml = "";
+  private Map<String, String> hubSettings = Map.of();
   private boolean tls;
 
   public Fleet() {
@@ -81,9 +81,9 @@ public final class Fleet implements AutoCloseable {
     return tls ? "https" : "http";
   }
 
-  /** Appended to every hub node's configuration, for tests that tune limits. */
-  public Fleet hubYaml(String yaml) {
-    this.extraHubYaml = yaml;
+  /** Settings for every hub node, as environment overrides ({@code KMC_TUNNEL_REQUEST_TIMEOUT=2s}). */
+  public Fleet hubSettings(Map<String, String> settings) {
+    this.hubSettings = Map.copyOf(settings);
     return this;
   }
 
@@ -169,14 +169,13 @@ public final class Fleet implements AutoCloseable {
           - name: %s
             kubeconfig: %s
         """.formatted(name, kubeconfig)));
-    yaml.append(extraHubYaml);
-    Hub hub = await(Hub.start(hubConfig(yaml.toString())));
+    Hub hub = await(Hub.start(hubConfig(yaml.toString(), hubSettings)));
     hubs.add(hub);
     return hub;
   }
 
-  public static HubConfig hubConfig(String yaml) {
-    ConfigReader reader = ConfigReader.fromYaml(yaml, Map.of());
+  public static HubConfig hubConfig(String yaml, Map<String, String> env) {
+    ConfigReader reader = ConfigReader.fromYaml(yaml, env);
     HubConfig config = HubConfig.read(reader);
     reader.finish();
     return config;
