@@ -29,7 +29,6 @@ public record AgentConfig(
     Path kubeconfig,
     String kubeContext,
     Duration kubeRequestTimeout,
-    boolean impersonate,
     int requestWorkers,
     int requestQueue,
     int streamWorkers) {
@@ -59,8 +58,6 @@ public record AgentConfig(
     String context = c.string("kubernetes.context", null, "Kubeconfig context to use; the file's current context if empty.");
     Duration requestTimeout = c.duration("kubernetes.request_timeout", Duration.ofSeconds(30), Duration.ofSeconds(1),
         Duration.ofMinutes(10), "Read timeout of calls to the kube-apiserver (streams have none).");
-    boolean impersonate = c.bool("kubernetes.impersonate", false,
-        "Send the hub user as Impersonate-User/-Group so member-cluster RBAC applies too.");
     int requestWorkers = c.integer("workers.requests", 16, 1, 1024, "Threads executing requests.");
     int requestQueue = c.integer("workers.queue", 256, 0, 100_000, "Requests waiting for a thread before the agent answers 429.");
     int streamWorkers = c.integer("workers.streams", Limits.DEFAULT_MAX_OPEN_STREAMS, 1, 100_000,
@@ -88,7 +85,7 @@ public record AgentConfig(
     }
     return new AgentConfig(List.copyOf(hubUrls), cluster, token, tokenFile == null ? null : Path.of(tokenFile),
         caFile == null ? null : Path.of(caFile), insecure, connectTimeout, initialBackoff, maxBackoff, maxMessage,
-        mode, kubeconfig == null ? null : Path.of(kubeconfig), context, requestTimeout, impersonate,
+        mode, kubeconfig == null ? null : Path.of(kubeconfig), context, requestTimeout,
         requestWorkers, requestQueue, streamWorkers);
   }
 

@@ -8,12 +8,22 @@ import io.kmc.hub.Hub;
 import io.kmc.hub.HubConfig;
 import io.kmc.hub.api.Kubeconfigs;
 import io.kmc.hub.auth.TokenHashes;
+import io.vertx.core.json.JsonObject;
 import io.kmc.kubesim.KubeSim;
 import io.kmc.kubesim.KubeSimOptions;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Files;
+import java.security.KeyStore;
+import java.security.cert.CertificateFactory;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManagerFactory;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Duration;
@@ -41,12 +51,14 @@ public final class Demo {
   private final Hub hub;
   private final List<KubeSim> sims;
   private final List<Agent> agents;
+  private final String adminPassword;
   private final String adminToken;
   private final Path kubeconfigFile;
   private final Path certificate;
 
-  private Demo(Vertx members, Hub hub, List<KubeSim> sims, List<Agent> agents, String adminToken, Path kubeconfigFile,
-               Path certificate) {
+  private Demo(Vertx members, Hub hub, List<KubeSim> sims, List<Agent> agents, String adminPassword,
+               String adminToken, Path kubeconfigFile, Path certificate) {
+    this.adminPassword = adminPassword;
     this.members = members;
     this.hub = hub;
     this.sims = sims;
@@ -59,17 +71,21 @@ public final class Demo {
   /** Starts everything and waits until both agents are connected. Blocking: call it from main. */
   public static Demo start(Options options) throws Exception {
     Files.createDirectories(options.dataDir());
-    String adminToken = randomToken();
+    String adminPassword = rememberedSecret(options.dataDir().resolve("admin-password"));
     Map<String, String> joinTokens = new LinkedHashMap<>();
-    CLUSTERS.forEach(cluster -> joinTokens.put(cluster, randomToken()));
+    for (String cluster : CLUSTERS) {
+      joinTokens.put(cluster, rememberedSecret(options.dataDir().resolve(cluster + "-join-token")));
+    }
 
     Vertx members = Vertx.vertx();
     List<KubeSim> sims = new ArrayList<>();
     for (String cluster : CLUSTERS) {
       sims.add(await(KubeSim.start(members, new KubeSimOptions().seed(true).gitVersion("v1.32.0"))));
     }
-    Hub hub = await(Hub.start(hubConfig(options, adminToken, joinTokens)));
+    Hub hub = await(Hub.start(hubConfig(options, adminPassword, joinTokens)));
     Path certificate = options.dataDir().resolve("tls").resolve("hub.crt");
+    String base = "https://" + displayHost(options.host()) + ":" + hub.port();
+    String adminToken = adminApiToken(base, certificate, adminPassword);
     List<Agent> agents = new ArrayList<>();
     for (int i = 0; i < CLUSTERS.size(); i++) {
       String cluster = CLUSTERS.get(i);
@@ -89,15 +105,14 @@ public final class Demo {
     }
 
     Map<String, String> servers = new LinkedHashMap<>();
-    String base = "https://" + displayHost(options.host()) + ":" + hub.port();
     CLUSTERS.forEach(cluster -> servers.put(cluster, base + "/k8s/clusters/" + cluster));
     String caData = Base64.getEncoder().encodeToString(Files.readAllBytes(certificate));
     Files.writeString(options.kubeconfigFile(),
         Kubeconfigs.render(servers, "kmc-admin", adminToken, CLUSTERS.get(0), caData));
-    return new Demo(members, hub, sims, agents, adminToken, options.kubeconfigFile(), certificate);
+    return new Demo(members, hub, sims, agents, adminPassword, adminToken, options.kubeconfigFile(), certificate);
   }
 
-  private static HubConfig hubConfig(Options options, String adminToken, Map<String, String> joinTokens) {
+  private static HubConfig hubConfig(Options options, String adminPassword, Map<String, String> joinTokens) {
     StringBuilder yaml = new StringBuilder("""
         data:
           dir: "%s"
@@ -107,12 +122,9 @@ public final class Demo {
           tls:
             mode: self-signed
         auth:
-          tokens:
-            - user: admin
-              groups: ["kmc:admins"]
-              token_sha256: %s
+          admin_password: "%s"
         clusters:
-        """.formatted(options.dataDir(), options.host(), options.port(), TokenHashes.sha256Hex(adminToken)));
+        """.formatted(options.dataDir(), options.host(), options.port(), adminPassword));
     joinTokens.forEach((cluster, token) -> yaml.append("""
           - name: %s
             display_name: "Demo cluster %s"
@@ -147,10 +159,54 @@ public final class Demo {
     return "0.0.0.0".equals(host) || "::".equals(host) ? "127.0.0.1" : host;
   }
 
-  private static String randomToken() {
-    byte[] bytes = new byte[24];
+  /**
+   * A secret generated at the first start and kept in the demo's data directory: the hub's
+   * database remembers the admin and the join tokens across restarts, so the demo must too.
+   */
+  private static String rememberedSecret(Path file) throws IOException {
+    if (Files.exists(file)) {
+      return Files.readString(file).trim();
+    }
+    byte[] bytes = new byte[18];
     new SecureRandom().nextBytes(bytes);
-    return Base64.getUrlEncoder().withoutPadding().encodeToString(bytes);
+    String secret = Base64.getUrlEncoder().withoutPadding().encodeToString(bytes);
+    Files.writeString(file, secret + "\n");
+    return secret;
+  }
+
+  /** Logs in as admin through the hub's API and creates the API token the kubeconfig carries. */
+  private static String adminApiToken(String base, Path certificate, String password) throws Exception {
+    HttpClient http = HttpClient.newBuilder().sslContext(trusting(certificate)).build();
+    HttpResponse<String> login = http.send(HttpRequest.newBuilder(URI.create(base + "/api/v1/auth/login"))
+        .header("Content-Type", "application/json")
+        .POST(HttpRequest.BodyPublishers.ofString(new JsonObject().put("username", "admin").put("password", password)
+            .encode())).build(), HttpResponse.BodyHandlers.ofString());
+    if (login.statusCode() != 200) {
+      throw new IllegalStateException("the demo cannot log in as admin (HTTP " + login.statusCode() + "); "
+          + "if kmc-demo-data was made by another version, delete it and start again");
+    }
+    String access = new JsonObject(login.body()).getString("accessToken");
+    HttpResponse<String> token = http.send(HttpRequest.newBuilder(URI.create(base + "/api/v1/tokens"))
+        .header("Content-Type", "application/json").header("Authorization", "Bearer " + access)
+        .POST(HttpRequest.BodyPublishers.ofString(new JsonObject().put("name", "kmc-demo kubeconfig")
+            .put("expiresIn", "30d").encode())).build(), HttpResponse.BodyHandlers.ofString());
+    if (token.statusCode() != 201) {
+      throw new IllegalStateException("the demo cannot create an API token: HTTP " + token.statusCode());
+    }
+    return new JsonObject(token.body()).getString("token");
+  }
+
+  private static SSLContext trusting(Path certificate) throws Exception {
+    try (var in = Files.newInputStream(certificate)) {
+      KeyStore store = KeyStore.getInstance(KeyStore.getDefaultType());
+      store.load(null, null);
+      store.setCertificateEntry("hub", CertificateFactory.getInstance("X.509").generateCertificate(in));
+      TrustManagerFactory trust = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+      trust.init(store);
+      SSLContext context = SSLContext.getInstance("TLS");
+      context.init(null, trust.getTrustManagers(), null);
+      return context;
+    }
   }
 
   public int port() {
@@ -159,6 +215,10 @@ public final class Demo {
 
   public String adminToken() {
     return adminToken;
+  }
+
+  public String adminPassword() {
+    return adminPassword;
   }
 
   public Path kubeconfigFile() {
@@ -187,7 +247,8 @@ public final class Demo {
         each with a real agent connected over a websocket.
 
           kubeconfig:   %2$s  (contexts demo-a and demo-b, through the hub)
-          admin token:  %3$s
+          admin token:  %3$s  (an API token, also in the kubeconfig)
+          login:        admin / %5$s
 
         Try:
           kubectl --kubeconfig %2$s --context demo-a get ns
@@ -195,6 +256,6 @@ public final class Demo {
           curl --cacert %4$s -H "Authorization: Bearer %3$s" https://127.0.0.1:%1$d/api/v1/clusters
 
         Ctrl-C stops everything.
-        """.formatted(demo.port(), demo.kubeconfigFile(), demo.adminToken(), demo.certificate);
+        """.formatted(demo.port(), demo.kubeconfigFile(), demo.adminToken(), demo.certificate, demo.adminPassword);
   }
 }

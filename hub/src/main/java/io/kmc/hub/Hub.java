@@ -3,11 +3,28 @@ package io.kmc.hub;
 import com.hazelcast.config.Config;
 import com.hazelcast.config.JoinConfig;
 import com.hazelcast.config.NetworkConfig;
+import io.kmc.common.protocol.CloseCodes;
+import io.kmc.common.protocol.Limits;
+import io.kmc.hub.api.AgentManifest;
 import io.kmc.hub.api.ApiVerticle;
+import io.kmc.hub.api.AuditApi;
+import io.kmc.hub.api.AuthApi;
 import io.kmc.hub.api.ClustersApi;
 import io.kmc.hub.api.HealthApi;
 import io.kmc.hub.api.KubePassthrough;
+import io.kmc.hub.api.RbacApi;
+import io.kmc.hub.api.UsersApi;
+import io.kmc.hub.audit.AuditLog;
+import io.kmc.hub.audit.Audits;
+import io.kmc.hub.auth.AdminAccount;
 import io.kmc.hub.auth.Authenticator;
+import io.kmc.hub.auth.Authorizer;
+import io.kmc.hub.auth.LoginGuard;
+import io.kmc.hub.auth.RbacService;
+import io.kmc.hub.auth.TokenService;
+import io.kmc.hub.cache.LocalSharedState;
+import io.kmc.hub.cache.RedisSharedState;
+import io.kmc.hub.cache.SharedState;
 import io.kmc.hub.direct.DirectClusters;
 import io.kmc.hub.gateway.AgentGateway;
 import io.kmc.hub.routing.ClusterRouter;
@@ -16,6 +33,8 @@ import io.kmc.hub.routing.NodeChannel;
 import io.kmc.hub.routing.Presence;
 import io.kmc.hub.routing.SessionRegistry;
 import io.kmc.hub.store.ClusterRegistry;
+import io.kmc.hub.store.Database;
+import io.kmc.hub.store.IdentityStore;
 import io.kmc.hub.tls.TlsMaterial;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
@@ -28,6 +47,7 @@ import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.net.URI;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -50,6 +70,12 @@ public final class Hub {
   private final AtomicBoolean serving = new AtomicBoolean();
   private final List<String> deployments = new ArrayList<>();
   private int port;
+  private Database database;
+  private SharedState shared;
+  private AuditLog audit;
+  private TokenService tokens;
+  private RbacService rbac;
+  private ClusterRegistry registry;
 
   private Hub(HubConfig config, Vertx vertx, HubNodes nodes) {
     this.config = config;
@@ -134,7 +160,11 @@ public final class Hub {
   }
 
   private Future<Void> deploy() {
-    return vertx.executeBlocking(this::tlsMaterial, false).compose(this::deploy);
+    return vertx.executeBlocking(this::tlsMaterial, false)
+        .compose(tls -> Database.start(vertx, config.database(), config.dataDir()).compose(db -> {
+          database = db;
+          return deploy(tls);
+        }));
   }
 
   /** Reads or generates the certificate (file I/O and key generation: not on an event loop). */
@@ -146,7 +176,7 @@ public final class Hub {
       default -> {
         List<String> hosts = new ArrayList<>(tls.hosts());
         if (config.server().publicUrl() != null) {
-          hosts.add(java.net.URI.create(config.server().publicUrl()).getHost());
+          hosts.add(URI.create(config.server().publicUrl()).getHost());
         }
         yield TlsMaterial.selfSigned(config.dataDir().resolve("tls"), hosts);
       }
@@ -154,44 +184,89 @@ public final class Hub {
   }
 
   private Future<Void> deploy(TlsMaterial tls) {
-    ClusterRegistry registry = new ClusterRegistry(config.clusters());
+    HubConfig.Redis redis = config.redis();
+    shared = redis.configured()
+        ? RedisSharedState.create(vertx, redis.url(), redis.password(), redis.keyPrefix())
+        : new LocalSharedState(vertx);
+    ClusterRegistry registry = new ClusterRegistry(vertx, database.pool());
+    registry.onRevoked((cluster, reason) -> sessions.closeCluster(cluster, CloseCodes.REVOKED, reason));
+    IdentityStore identities = new IdentityStore(database.pool());
+    audit = new AuditLog(vertx, database.pool(), config.audit());
     Presence presence = new Presence(vertx, nodes);
-    ClusterRouter router = new ClusterRouter(vertx, nodes, channel, registry, config.tunnel().limits());
-    AgentGateway gateway = new AgentGateway(vertx, nodes, channel, presence, sessions, registry,
-        config.tunnel().limits(), config.tunnel().helloTimeout().toMillis());
-    ApiVerticle.Routes routes = new ApiVerticle.Routes(gateway, new Authenticator(config.tokens()),
-        new KubePassthrough(router),
-        new ClustersApi(registry, presence, config.tunnel().limits().pingTimeoutMillis(), config.server().publicUrl(),
-            tls == null ? null : tls.clientTrustBase64()),
-        new HealthApi(nodes, serving::get), config.server().maxBodyBytes(), config.tunnel().limits().maxFrameBytes(),
-        tls);
-    int instances = Math.max(1, Runtime.getRuntime().availableProcessors());
+    Limits limits = config.tunnel().limits();
 
-    return channel.start()
-        .compose(v -> sessions.start())
-        .compose(v -> vertx.deployVerticle(new DirectClusters(registry.direct(), nodes, channel, presence,
-            config.tunnel().limits())).onSuccess(deployments::add))
+    return shared.ping()
+        .recover(e -> Future.failedFuture("Redis at " + redis.url() + " does not answer: " + e.getMessage()))
+        .compose(v -> registry.start())
+        .compose(v -> registry.upsert(config.clusters()))
+        .compose(v -> TokenService.start(vertx, identities, shared, config.auth()))
+        .compose(started -> {
+          tokens = started;
+          return AdminAccount.ensure(vertx, identities, tokens, config.auth().adminPassword(), config.dataDir());
+        })
+        .compose(v -> vertx.executeBlocking(() -> new String[] {
+            Resources.read(config.rbac().modelFile(), "auth/rbac-model.conf"),
+            Resources.read(config.rbac().policiesFile(), "auth/rbac-policies.csv")}, false))
+        .compose(files -> {
+          rbac = new RbacService(vertx, database.pool(), files[0]);
+          return rbac.start(files[1]);
+        })
         .compose(v -> {
-          // Port 0 becomes -1: Vert.x then binds one random port that all instances share.
-          int requested = config.server().port() == 0 ? -1 : config.server().port();
-          List<ApiVerticle> instancesStarted = new ArrayList<>();
-          return vertx.deployVerticle(() -> {
-            ApiVerticle verticle = new ApiVerticle(routes, config.server().host(), requested);
-            instancesStarted.add(verticle);
-            return verticle;
-          }, new DeploymentOptions().setInstances(instances)).map(id -> {
-            deployments.add(id);
-            port = instancesStarted.get(0).actualPort();
-            return id;
-          });
-        })
-        .onSuccess(v -> {
-          serving.set(true);
-          LOG.info("hub node {} serving {} on {}:{} ({} cluster(s) configured, {})", HubNodes.shortId(nodes.nodeId()),
-              tls == null ? "plain HTTP" : "HTTPS", config.server().host(), port, config.clusters().size(),
-              nodes.clustered() ? "clustered" : "single node");
-        })
-        .mapEmpty();
+          audit.start();
+          Authorizer authorizer = new Authorizer(rbac);
+          ClusterRouter router = new ClusterRouter(vertx, nodes, channel, registry, limits);
+          AgentGateway gateway = new AgentGateway(vertx, nodes, channel, presence, sessions, registry, limits,
+              config.tunnel().helloTimeout().toMillis());
+          String caPem = tls == null ? null : tls.clientTrustPem();
+          HealthApi health = new HealthApi(nodes, serving::get)
+              .check("database", database::ping)
+              .check(redis.configured() ? "redis" : "shared-state", shared::ping);
+          ApiVerticle.Routes routes = new ApiVerticle.Routes(gateway,
+              new Authenticator(tokens, shared, config.auth().requestsPerMinute()), authorizer, Audits.recorder(audit),
+              new KubePassthrough(router),
+              new ClustersApi(registry, presence, authorizer, tokens, limits.pingTimeoutMillis(),
+                  config.server().publicUrl(), caPem, config.auth().kubeconfigTokenLifetime(),
+                  new AgentManifest(config.server().agentImage(), caPem), config.rbac().impersonate()),
+              new AuthApi(tokens, identities, new LoginGuard(vertx, shared, config.auth().loginAttempts(),
+                  config.auth().loginWindow()), authorizer, audit),
+              new UsersApi(identities, tokens), new RbacApi(rbac), new AuditApi(audit), health,
+              config.server().maxBodyBytes(), limits.maxFrameBytes(), tls);
+          this.registry = registry;
+          return channel.start()
+              .compose(x -> sessions.start())
+              .compose(x -> vertx.deployVerticle(new DirectClusters(directClusters(), nodes, channel, presence, limits))
+                  .onSuccess(deployments::add))
+              .compose(x -> deployApi(routes))
+              .onSuccess(x -> {
+                serving.set(true);
+                LOG.info("hub node {} serving {} on {}:{} ({} cluster(s) registered, {}, {} database, {})",
+                    HubNodes.shortId(nodes.nodeId()), tls == null ? "plain HTTP" : "HTTPS", config.server().host(),
+                    port, registry.list().size(), nodes.clustered() ? "clustered" : "single node",
+                    config.database().embedded() ? "embedded" : "external",
+                    redis.configured() ? "Redis" : "in-process shared state");
+              });
+        });
+  }
+
+  /** Direct clusters from the configuration that are still registered and enabled. */
+  private List<HubConfig.ClusterEntry> directClusters() {
+    return config.clusters().stream().filter(HubConfig.ClusterEntry::direct).toList();
+  }
+
+  private Future<Void> deployApi(ApiVerticle.Routes routes) {
+    int instances = Math.max(1, Runtime.getRuntime().availableProcessors());
+    // Port 0 becomes -1: Vert.x then binds one random port that all instances share.
+    int requested = config.server().port() == 0 ? -1 : config.server().port();
+    List<ApiVerticle> started = new ArrayList<>();
+    return vertx.deployVerticle(() -> {
+      ApiVerticle verticle = new ApiVerticle(routes, config.server().host(), requested);
+      started.add(verticle);
+      return verticle;
+    }, new DeploymentOptions().setInstances(instances)).map(id -> {
+      deployments.add(id);
+      port = started.get(0).actualPort();
+      return null;
+    });
   }
 
   /** Stops serving, closes agent sessions (agents reconnect elsewhere), leaves the cluster. */
@@ -203,7 +278,19 @@ public final class Hub {
     for (String id : reversed) {
       chain = chain.compose(v -> vertx.undeploy(id).recover(e -> Future.succeededFuture()));
     }
-    return chain.compose(v -> channel.stop()).eventually(vertx::close);
+    return chain.compose(v -> channel.stop())
+        .eventually(() -> audit == null ? Future.succeededFuture() : audit.close())
+        .eventually(() -> {
+          if (registry != null) {
+            registry.stop();
+          }
+          if (tokens != null) {
+            tokens.close();
+          }
+          return shared == null ? Future.succeededFuture() : shared.close();
+        })
+        .eventually(() -> database == null ? Future.succeededFuture() : database.close())
+        .eventually(vertx::close);
   }
 
   public int port() {

@@ -16,10 +16,10 @@ import java.util.Set;
  * The hub's configuration, read from YAML with {@code KMC_...} environment overrides. Every key is
  * listed in docs/configuration.md (a test keeps the two in step).
  */
-public record HubConfig(Path dataDir, Server server, Clustering cluster, Tunnel tunnel, List<StaticToken> tokens,
-                        List<ClusterEntry> clusters) {
+public record HubConfig(Path dataDir, Server server, Clustering cluster, Tunnel tunnel, Database database, Redis redis,
+                        Auth auth, Rbac rbac, Audit audit, List<ClusterEntry> clusters) {
 
-  public record Server(String host, int port, String publicUrl, int maxBodyBytes, Tls tls) {
+  public record Server(String host, int port, String publicUrl, int maxBodyBytes, Tls tls, String agentImage) {
   }
 
   /**
@@ -38,16 +38,48 @@ public record HubConfig(Path dataDir, Server server, Clustering cluster, Tunnel 
                            String kubernetesNamespace, int eventBusPort) {
   }
 
-  public record Tunnel(Limits limits, Duration helloTimeout, Duration sessionAnnounceGrace) {
+  public record Tunnel(Limits limits, Duration helloTimeout) {
   }
 
-  /** A bearer token for the hub's API, stored as the SHA-256 of the token. */
-  public record StaticToken(String user, List<String> groups, String tokenSha256) {
+  /** PostgreSQL; with no host, an embedded server whose data lives under the data directory. */
+  public record Database(String host, int port, String name, String user, String password, int poolSize,
+                         String sslMode, int embeddedPort) {
+    public boolean embedded() {
+      return host == null;
+    }
+  }
+
+  /** Redis for shared, rebuildable state; with no URL, an in-process store (single node only). */
+  public record Redis(String url, String password, String keyPrefix) {
+    public boolean configured() {
+      return url != null;
+    }
+  }
+
+  public record Auth(String adminPassword, String issuer, String audience, Duration accessTokenLifetime,
+                     Duration refreshTokenLifetime, Duration apiTokenMaxLifetime, Duration kubeconfigTokenLifetime,
+                     Path signingKeyFile, int loginAttempts, Duration loginWindow, int requestsPerMinute,
+                     Oidc oidc) {
+  }
+
+  /** An external OpenID Connect issuer whose tokens the hub accepts, verified against its JWKS. */
+  public record Oidc(String issuer, String audience, String jwksUrl, String usernameClaim, String groupsClaim,
+                     Duration jwksRefresh) {
+    public boolean enabled() {
+      return jwksUrl != null;
+    }
+  }
+
+  public record Rbac(Path modelFile, Path policiesFile, boolean impersonate) {
+  }
+
+  public record Audit(Duration retention, Duration flushInterval, int batchSize, int queueSize) {
   }
 
   /**
-   * A member cluster. With {@code kubeconfig} the hub serves it directly; otherwise an agent
-   * connects with the join token whose SHA-256 is {@code tokenSha256}.
+   * A member cluster declared in the configuration (upserted into the registry at start). With
+   * {@code kubeconfig} the hub serves it directly; otherwise an agent connects with the join token
+   * whose SHA-256 is {@code tokenSha256}.
    */
   public record ClusterEntry(String name, String displayName, String tokenSha256, Path kubeconfig,
                              String kubeContext, boolean enabled, Map<String, String> labels) {
@@ -57,7 +89,44 @@ public record HubConfig(Path dataDir, Server server, Clustering cluster, Tunnel 
   }
 
   public static HubConfig read(ConfigReader c) {
-    Path dataDir = Path.of(c.string("data.dir", "./kmc-data", "Directory for the hub's own files (generated TLS certificate)."));
+    Path dataDir = Path.of(c.string("data.dir", "./kmc-data",
+        "Directory for the hub's own files: the embedded database and the generated TLS certificate."));
+    Server server = readServer(c);
+    Clustering cluster = readClustering(c);
+    Tunnel tunnel = readTunnel(c, server);
+    Database database = readDatabase(c);
+    Redis redis = new Redis(
+        c.string("redis.url", null, "Redis URL (redis://host:6379/0, rediss:// for TLS); unset: an in-process store."),
+        c.secret("redis.password", null, "Redis password, if not in the URL."),
+        c.string("redis.key_prefix", "kmc:", "Prefix of every key the hub writes."));
+    Auth auth = readAuth(c);
+    Rbac rbac = new Rbac(
+        path(c.string("rbac.model_file", null, "casbin model file; the built-in config/rbac-model.conf if unset.")),
+        path(c.string("rbac.policies_file", null,
+            "Policies loaded into an empty database at first start; the built-in config/rbac-policies.csv if unset.")),
+        c.bool("rbac.impersonate", false,
+            "Default for new clusters: the agent impersonates the hub user so member-cluster RBAC applies too."));
+    Audit audit = new Audit(
+        c.duration("audit.retention", Duration.ofDays(90), Duration.ofHours(1), Duration.ofDays(3650),
+            "How long audit records are kept."),
+        c.duration("audit.flush_interval", Duration.ofSeconds(1), Duration.ofMillis(10), Duration.ofMinutes(1),
+            "Audit records are written in batches at least this often."),
+        c.integer("audit.batch_size", 500, 1, 10_000, "Most audit records written in one batch."),
+        c.integer("audit.queue_size", 100_000, 100, 10_000_000,
+            "Audit records waiting to be written; beyond this the oldest are dropped and counted."));
+    List<ClusterEntry> clusters = readClusters(c);
+
+    if (cluster.enabled() && database.embedded()) {
+      c.problem("database.host", "is required when cluster.enabled is true: every hub node must share one database");
+    }
+    if (cluster.enabled() && !redis.configured()) {
+      c.problem("redis.url", "is required when cluster.enabled is true: token revocations and rate limits "
+          + "must be shared by every hub node");
+    }
+    return new HubConfig(dataDir, server, cluster, tunnel, database, redis, auth, rbac, audit, clusters);
+  }
+
+  private static Server readServer(ConfigReader c) {
     String tlsMode = c.oneOf("server.tls.mode", "self-signed",
         "TLS of the API port: a generated self-signed certificate, certificate files, or off (plain HTTP).",
         "self-signed", "files", "off");
@@ -70,18 +139,21 @@ public record HubConfig(Path dataDir, Server server, Clustering cluster, Tunnel 
     if ("files".equals(tlsMode) && (certFile == null || keyFile == null)) {
       c.problem("server.tls.mode", "files needs server.tls.cert_file and server.tls.key_file");
     }
-    Tls tls = new Tls(tlsMode, certFile == null ? null : Path.of(certFile), keyFile == null ? null : Path.of(keyFile),
-        caFile == null ? null : Path.of(caFile), tlsHosts);
-    Server server = new Server(
+    Tls tls = new Tls(tlsMode, path(certFile), path(keyFile), path(caFile), tlsHosts);
+    return new Server(
         c.string("server.host", "0.0.0.0", "Address the API, pass-through and agent endpoint listen on."),
         c.integer("server.port", 8080, 0, 65535, "Port of the API, pass-through and agent endpoint (0 picks a free one)."),
         c.string("server.public_url", null,
-            "URL users and agents reach the hub at (put in kubeconfigs); derived from the request if unset."),
+            "URL users and agents reach the hub at (put in kubeconfigs and agent manifests); derived from the request if unset."),
         c.bytes("server.max_body_bytes", Limits.DEFAULT_MAX_BODY_BYTES, 1024, 64 * 1024 * 1024,
             "Largest request body accepted (the kube-apiserver's own limit is 3MiB)."),
-        tls);
+        tls,
+        c.string("server.agent_image", "ghcr.io/kmc-project/kmc-agent:" + io.kmc.common.KmcVersion.current(),
+            "Container image put into the agent manifests the hub serves."));
+  }
 
-    Clustering cluster = new Clustering(
+  private static Clustering readClustering(ConfigReader c) {
+    return new Clustering(
         c.bool("cluster.enabled", false, "Join other hub nodes in one Vert.x cluster (Hazelcast)."),
         c.string("cluster.name", "kmc", "Hazelcast cluster name; nodes with other names do not join."),
         c.string("cluster.host", "127.0.0.1", "Interface Hazelcast and the event bus bind to."),
@@ -92,7 +164,9 @@ public record HubConfig(Path dataDir, Server server, Clustering cluster, Tunnel 
         c.string("cluster.kubernetes.service_name", "kmc-hub-hazelcast", "Headless Service selecting the hub pods."),
         c.string("cluster.kubernetes.namespace", null, "Namespace of that Service; the pod's own if unset."),
         c.integer("cluster.event_bus_port", 0, 0, 65535, "Event-bus TCP port (0 picks a free one)."));
+  }
 
+  private static Tunnel readTunnel(ConfigReader c, Server server) {
     Limits defaults = Limits.DEFAULTS;
     int maxFrame = c.bytes("tunnel.max_frame_bytes", defaults.maxFrameBytes(), 64 * 1024, 256 * 1024 * 1024,
         "Largest websocket message accepted from an agent; larger ones get a frame-too-large error.");
@@ -119,22 +193,60 @@ public record HubConfig(Path dataDir, Server server, Clustering cluster, Tunnel 
     } catch (IllegalArgumentException e) {
       c.problem("tunnel", e.getMessage());
     }
-    Tunnel tunnel = new Tunnel(limits, helloTimeout, Duration.ofSeconds(5));
+    return new Tunnel(limits, helloTimeout);
+  }
 
-    List<StaticToken> tokens = new ArrayList<>();
-    for (ConfigReader t : c.sections("auth.tokens", "Static API bearer tokens (user, groups, token_sha256).")) {
-      String user = t.requiredString("user", "User name the token authenticates as.");
-      List<String> groups = t.strings("groups", List.of(), "Groups of that user.");
-      String hash = t.requiredString("token_sha256", "Hex SHA-256 of the token (sha256sum of the token text).");
-      if (hash != null && !isSha256Hex(hash)) {
-        t.problem("token_sha256", "must be 64 hexadecimal characters");
-      }
-      tokens.add(new StaticToken(user, groups, hash == null ? null : hash.toLowerCase(Locale.ROOT)));
+  private static Database readDatabase(ConfigReader c) {
+    return new Database(
+        c.string("database.host", null, "PostgreSQL host; unset: an embedded PostgreSQL under data.dir/postgres."),
+        c.integer("database.port", 5432, 1, 65535, "PostgreSQL port."),
+        c.string("database.name", "kmc", "Database name."),
+        c.string("database.user", "kmc", "Database user."),
+        c.secret("database.password", null, "Database password."),
+        c.integer("database.pool_size", 8, 1, 1000, "Connections per hub node."),
+        c.oneOf("database.ssl_mode", "disable", "TLS to PostgreSQL.", "disable", "require", "verify-full"),
+        c.integer("database.embedded.port", 0, 0, 65535, "Port of the embedded PostgreSQL (0 picks a free one)."));
+  }
+
+  private static Auth readAuth(ConfigReader c) {
+    Duration access = c.duration("auth.access_token_lifetime", Duration.ofMinutes(15), Duration.ofMinutes(1),
+        Duration.ofDays(1), "Lifetime of the access tokens (JWT) login and refresh hand out.");
+    Duration refresh = c.duration("auth.refresh_token_lifetime", Duration.ofHours(12), Duration.ofMinutes(5),
+        Duration.ofDays(90), "Lifetime of a login session; refreshing does not extend it.");
+    Oidc oidc = new Oidc(
+        c.string("auth.oidc.issuer", null, "Issuer (iss) of the external OIDC tokens accepted."),
+        c.string("auth.oidc.audience", null, "Audience (aud) those tokens must carry."),
+        c.string("auth.oidc.jwks_url", null, "JWKS URL of that issuer; setting it turns OIDC on."),
+        c.string("auth.oidc.username_claim", "preferred_username", "Claim holding the user name."),
+        c.string("auth.oidc.groups_claim", "groups", "Claim holding the user's groups."),
+        c.duration("auth.oidc.jwks_refresh", Duration.ofMinutes(10), Duration.ofSeconds(10), Duration.ofDays(1),
+            "How often the JWKS is fetched again (key rotation)."));
+    if (oidc.enabled() && (oidc.issuer() == null || oidc.audience() == null)) {
+      c.problem("auth.oidc", "jwks_url needs issuer and audience too");
     }
+    String adminPassword = c.secret("auth.admin_password", null,
+        "Password of the first admin at first start (or KMC_ADMIN_PASSWORD); generated into data.dir if neither is set.");
+    return new Auth(adminPassword,
+        c.string("auth.issuer", "kmc", "Issuer (iss) of the hub's own tokens."),
+        c.string("auth.audience", "kmc", "Audience (aud) of the hub's own tokens."),
+        access, refresh,
+        c.duration("auth.api_token_max_lifetime", Duration.ofDays(365), Duration.ofMinutes(1), Duration.ofDays(3650),
+            "Longest lifetime an API token may be given."),
+        c.duration("auth.kubeconfig_token_lifetime", Duration.ofDays(30), Duration.ofMinutes(5), Duration.ofDays(3650),
+            "Lifetime of the API token put into a kubeconfig the hub hands out."),
+        path(c.string("auth.signing_key_file", null,
+            "PEM EC P-256 private key signing the hub's tokens; unset: generated once and kept in the database.")),
+        c.integer("auth.login_attempts", 5, 1, 1000, "Failed logins per user (and per source address) within auth.login_window before 429."),
+        c.duration("auth.login_window", Duration.ofMinutes(15), Duration.ofSeconds(1), Duration.ofDays(1),
+            "Window of auth.login_attempts."),
+        c.integer("auth.requests_per_minute", 1200, 1, 10_000_000, "Requests per minute per user or API token before 429."),
+        oidc);
+  }
 
+  private static List<ClusterEntry> readClusters(ConfigReader c) {
     List<ClusterEntry> clusters = new ArrayList<>();
     Set<String> names = new HashSet<>();
-    for (ConfigReader e : c.sections("clusters", "Member clusters (agent-connected or direct).")) {
+    for (ConfigReader e : c.sections("clusters", "Member clusters upserted into the registry at start.")) {
       String name = e.requiredString("name", "Cluster name: lowercase letters, digits and '-', at most 63.");
       String display = e.string("display_name", null, "Human-friendly name.");
       String hash = e.string("token_sha256", null, "Hex SHA-256 of the agent's join token.");
@@ -155,10 +267,13 @@ public record HubConfig(Path dataDir, Server server, Clustering cluster, Tunnel 
         e.problem("token_sha256", "must be 64 hexadecimal characters");
       }
       clusters.add(new ClusterEntry(name, display == null ? name : display,
-          hash == null ? null : hash.toLowerCase(Locale.ROOT), kubeconfig == null ? null : Path.of(kubeconfig),
-          context, enabled, labels));
+          hash == null ? null : hash.toLowerCase(Locale.ROOT), path(kubeconfig), context, enabled, labels));
     }
-    return new HubConfig(dataDir, server, cluster, tunnel, List.copyOf(tokens), List.copyOf(clusters));
+    return List.copyOf(clusters);
+  }
+
+  private static Path path(String value) {
+    return value == null ? null : Path.of(value);
   }
 
   private static boolean isSha256Hex(String text) {

@@ -7,6 +7,8 @@ import org.slf4j.LoggerFactory;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
@@ -60,13 +62,18 @@ public final class HubMain {
 
   static HubConfig readConfig(String[] args) {
     String file = args.length > 0 ? args[0] : System.getenv("KMC_CONFIG");
+    Map<String, String> env = new HashMap<>(System.getenv());
+    // The documented short name of the first admin's password.
+    if (env.containsKey("KMC_ADMIN_PASSWORD")) {
+      env.putIfAbsent("KMC_AUTH_ADMIN_PASSWORD", env.get("KMC_ADMIN_PASSWORD"));
+    }
     ConfigReader reader;
     if (file != null) {
-      reader = ConfigReader.fromFile(Path.of(file), System.getenv());
+      reader = ConfigReader.fromFile(Path.of(file), env);
     } else if (Files.exists(Path.of("kmc-hub.yaml"))) {
-      reader = ConfigReader.fromFile(Path.of("kmc-hub.yaml"), System.getenv());
+      reader = ConfigReader.fromFile(Path.of("kmc-hub.yaml"), env);
     } else {
-      reader = ConfigReader.fromYaml("", System.getenv());
+      reader = ConfigReader.fromYaml("", env);
     }
     HubConfig config = HubConfig.read(reader);
     reader.finish();

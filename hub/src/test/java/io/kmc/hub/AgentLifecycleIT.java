@@ -38,7 +38,7 @@ class AgentLifecycleIT {
     List<Hub> hubs = fleet.hubs(2);
     fleet.agent("edge", hubs.get(1));
     fleet.awaitConnected(hubs.get(0), "edge");
-    CoreV1Api core = new CoreV1Api(Fleet.kubeClient(hubs.get(0), "edge", Duration.ofSeconds(30)));
+    CoreV1Api core = new CoreV1Api(fleet.kubeClient(hubs.get(0), "edge", Duration.ofSeconds(30)));
     core.createNamespacedConfigMap("default", configMap("before")).execute();
 
     fleet.stopAgent("edge");
@@ -69,7 +69,7 @@ class AgentLifecycleIT {
     Fleet.eventually(Duration.ofSeconds(20), () -> fleet.connection(nodeA, "edge").getBoolean("connected")
         && nodeA.nodeId().equals(fleet.connection(nodeA, "edge").getString("node")), "agent reconnected to node A");
     assertTrue(agent.connectedTo().toString().contains(":" + nodeA.port() + "/"), String.valueOf(agent.connectedTo()));
-    CoreV1Api core = new CoreV1Api(Fleet.kubeClient(nodeA, "edge", Duration.ofSeconds(30)));
+    CoreV1Api core = new CoreV1Api(fleet.kubeClient(nodeA, "edge", Duration.ofSeconds(30)));
     core.createNamespacedConfigMap("default", configMap("after-failover")).execute();
     assertEquals("after-failover", core.readNamespacedConfigMap("after-failover", "default").execute()
         .getMetadata().getName());
@@ -91,7 +91,7 @@ class AgentLifecycleIT {
 
       lb.relay();
       fleet.awaitConnected(hub, "edge");
-      CoreV1Api core = new CoreV1Api(Fleet.kubeClient(hub, "edge", Duration.ofSeconds(30)));
+      CoreV1Api core = new CoreV1Api(fleet.kubeClient(hub, "edge", Duration.ofSeconds(30)));
       assertFalse(core.listNamespacedConfigMap("default").execute().getItems().isEmpty());
     }
   }
@@ -115,7 +115,7 @@ class AgentLifecycleIT {
           "presence moved to the newer connection");
       Fleet.eventually(Duration.ofSeconds(10), () -> hubs.get(0).sessions().all().isEmpty(),
           "older session closed on node A");
-      CoreV1Api core = new CoreV1Api(Fleet.kubeClient(hubs.get(0), "edge", Duration.ofSeconds(30)));
+      CoreV1Api core = new CoreV1Api(fleet.kubeClient(hubs.get(0), "edge", Duration.ofSeconds(30)));
       core.listNamespacedConfigMap("default").execute();
       assertTrue(second.connected());
     } finally {

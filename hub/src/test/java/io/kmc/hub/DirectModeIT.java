@@ -51,7 +51,7 @@ class DirectModeIT {
   @Test
   void requestsAndWatchesWorkFromEitherNode() throws Exception {
     for (Hub via : hubs) {
-      ApiClient client = Fleet.kubeClient(via, "lab", Duration.ZERO);
+      ApiClient client = fleet.kubeClient(via, "lab", Duration.ZERO);
       CoreV1Api core = new CoreV1Api(client);
       String name = "direct-" + via.port();
       String rv = core.listNamespacedConfigMap("default").execute().getMetadata().getResourceVersion();

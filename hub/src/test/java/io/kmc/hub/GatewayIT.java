@@ -78,7 +78,7 @@ class GatewayIT {
       assertError(agent.next(5), ProtocolException.UNKNOWN_TYPE);
       agent.sendText("{\"type\":\"response\",\"id\":\"x\",\"status\":999}");
       assertError(agent.next(5), ProtocolException.MALFORMED_FRAME);
-      agent.send(new Frame.Request("r", "GET", "/api", null, null, null, null, false, 1, 1));
+      agent.send(new Frame.Request("r", "GET", "/api", null, null, null, null, false, false, 1, 1));
       assertError(agent.next(5), ProtocolException.UNEXPECTED_FRAME);
       agent.sendText("{\"type\":\"ping\",\"sentAtMillis\":1,\"pad\":\"" + "x".repeat(2 * 1024 * 1024) + "\"}");
       assertError(agent.next(5), ProtocolException.FRAME_TOO_LARGE);
@@ -170,7 +170,7 @@ class GatewayIT {
 
     HttpResponse<String> huge = fleet.send(HttpRequest.newBuilder(
             URI.create("http://127.0.0.1:" + hub.port() + "/k8s/clusters/healthy/api/v1/namespaces/default/configmaps"))
-        .header("Authorization", "Bearer " + Fleet.ADMIN_TOKEN)
+        .header("Authorization", "Bearer " + fleet.adminToken())
         .header("Content-Type", "application/json")
         .POST(HttpRequest.BodyPublishers.ofString("{\"data\":\"" + "x".repeat(512 * 1024) + "\"}")).build());
     assertEquals(413, huge.statusCode());
@@ -214,7 +214,7 @@ class GatewayIT {
 
   private static HttpRequest request(String path) {
     return HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + hub.port() + path))
-        .header("Authorization", "Bearer " + Fleet.ADMIN_TOKEN).timeout(Duration.ofSeconds(20)).GET().build();
+        .header("Authorization", "Bearer " + fleet.adminToken()).timeout(Duration.ofSeconds(20)).GET().build();
   }
 
   /** The healthy cluster answers through the same node. */

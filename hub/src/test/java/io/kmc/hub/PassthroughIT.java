@@ -81,7 +81,7 @@ class PassthroughIT {
 
   @Test
   void deploymentsCreateGetListPatchReplaceDeleteAcrossNodes() throws Exception {
-    ApiClient client = Fleet.kubeClient(nodeA, "west", Duration.ofSeconds(30));
+    ApiClient client = fleet.kubeClient(nodeA, "west", Duration.ofSeconds(30));
     AppsV1Api apps = new AppsV1Api(client);
     new CoreV1Api(client).createNamespace(new V1Namespace().metadata(new V1ObjectMeta().name("shop"))).execute();
 
@@ -133,7 +133,7 @@ class PassthroughIT {
   void configMapsThroughTheLocalAgentAndTheRemoteOneAgree() throws Exception {
     for (Hub via : List.of(nodeA, nodeB)) {
       for (String cluster : List.of("east", "west")) {
-        CoreV1Api core = new CoreV1Api(Fleet.kubeClient(via, cluster, Duration.ofSeconds(30)));
+        CoreV1Api core = new CoreV1Api(fleet.kubeClient(via, cluster, Duration.ofSeconds(30)));
         String name = "cm-" + via.port() + "-" + cluster;
         core.createNamespacedConfigMap("default", new V1ConfigMap()
             .metadata(new V1ObjectMeta().name(name).putLabelsItem("via", String.valueOf(via.port())))
@@ -152,7 +152,7 @@ class PassthroughIT {
 
   @Test
   void conflictsAndMissingObjectsKeepTheirKubernetesMeaning() throws Exception {
-    CoreV1Api core = new CoreV1Api(Fleet.kubeClient(nodeA, "west", Duration.ofSeconds(30)));
+    CoreV1Api core = new CoreV1Api(fleet.kubeClient(nodeA, "west", Duration.ofSeconds(30)));
     V1ConfigMap first = core.createNamespacedConfigMap("default", new V1ConfigMap()
         .metadata(new V1ObjectMeta().name("conflicted")).putDataItem("v", "1")).execute();
 
@@ -174,7 +174,7 @@ class PassthroughIT {
 
   @Test
   void watchDeliversAddedModifiedDeletedInOrder() throws Exception {
-    ApiClient client = Fleet.kubeClient(nodeA, "west", Duration.ZERO);
+    ApiClient client = fleet.kubeClient(nodeA, "west", Duration.ZERO);
     CoreV1Api core = new CoreV1Api(client);
     core.createNamespace(new V1Namespace().metadata(new V1ObjectMeta().name("watched"))).execute();
     String rv = core.listNamespacedConfigMap("watched").execute().getMetadata().getResourceVersion();
@@ -214,7 +214,7 @@ class PassthroughIT {
 
   @Test
   void expiredResourceVersionGets410() throws Exception {
-    ApiClient client = Fleet.kubeClient(nodeA, "west", Duration.ZERO);
+    ApiClient client = fleet.kubeClient(nodeA, "west", Duration.ZERO);
     CoreV1Api core = new CoreV1Api(client);
     // The member cluster keeps a bounded history; more writes than it keeps make the first version too old.
     String oldVersion = core.listNamespacedConfigMap("default").execute().getMetadata().getResourceVersion();
@@ -237,7 +237,7 @@ class PassthroughIT {
 
   @Test
   void informerSeesAddUpdateDeleteThroughTheHub() throws Exception {
-    ApiClient client = Fleet.kubeClient(nodeA, "west", Duration.ZERO);
+    ApiClient client = fleet.kubeClient(nodeA, "west", Duration.ZERO);
     CoreV1Api core = new CoreV1Api(client);
     core.createNamespace(new V1Namespace().metadata(new V1ObjectMeta().name("informed"))).execute();
     SharedInformerFactory factory = new SharedInformerFactory(client);
@@ -265,7 +265,7 @@ class PassthroughIT {
     factory.startAllRegisteredInformers();
     try {
       Fleet.eventually(Duration.ofSeconds(10), informer::hasSynced, "informer synced");
-      CoreV1Api writer = new CoreV1Api(Fleet.kubeClient(nodeB, "west", Duration.ofSeconds(30)));
+      CoreV1Api writer = new CoreV1Api(fleet.kubeClient(nodeB, "west", Duration.ofSeconds(30)));
       writer.createNamespacedConfigMap("informed", new V1ConfigMap().metadata(new V1ObjectMeta().name("i"))
           .putDataItem("v", "1")).execute();
       assertEquals("add i", events.poll(5, TimeUnit.SECONDS));
@@ -282,7 +282,7 @@ class PassthroughIT {
 
   @Test
   void largeListsArriveWholeInChunks() throws Exception {
-    CoreV1Api core = new CoreV1Api(Fleet.kubeClient(nodeA, "west", Duration.ofSeconds(30)));
+    CoreV1Api core = new CoreV1Api(fleet.kubeClient(nodeA, "west", Duration.ofSeconds(30)));
     core.createNamespace(new V1Namespace().metadata(new V1ObjectMeta().name("bulk"))).execute();
     String filler = "x".repeat(8 * 1024);
     for (int i = 0; i < 40; i++) {
@@ -300,7 +300,7 @@ class PassthroughIT {
     java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
     java.net.http.HttpRequest request = java.net.http.HttpRequest.newBuilder(java.net.URI.create(
             "http://127.0.0.1:" + nodeA.port() + "/k8s/clusters/west/api/v1/namespaces/default/configmaps?watch=true"))
-        .header("Authorization", "Bearer " + Fleet.ADMIN_TOKEN).build();
+        .header("Authorization", "Bearer " + fleet.adminToken()).build();
     java.net.http.HttpResponse<java.io.InputStream> response =
         http.send(request, java.net.http.HttpResponse.BodyHandlers.ofInputStream());
     assertEquals(200, response.statusCode());

@@ -62,18 +62,16 @@ public final class KubeRequestExecutor {
   private final BlockingPool requestPool;
   private final BlockingPool streamPool;
   private final Limits limits;
-  private final boolean impersonate;
   private final FrameSink sink;
   private final Map<String, Exchange> exchanges = new ConcurrentHashMap<>();
 
   public KubeRequestExecutor(Context context, KubeAccess kube, BlockingPool requestPool, BlockingPool streamPool,
-                             Limits limits, boolean impersonate, FrameSink sink) {
+                             Limits limits, FrameSink sink) {
     this.context = context;
     this.kube = kube;
     this.requestPool = requestPool;
     this.streamPool = streamPool;
     this.limits = limits;
-    this.impersonate = impersonate;
     this.sink = sink;
   }
 
@@ -231,7 +229,7 @@ public final class KubeRequestExecutor {
         }
       }
     }
-    if (impersonate && request.user() != null) {
+    if (request.impersonate() && request.user() != null) {
       addImpersonation(builder, request.user());
     }
     kube.authHeaders(client, request.method(), httpUrl.uri()).forEach(builder::header);

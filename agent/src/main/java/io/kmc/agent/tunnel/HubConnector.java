@@ -297,7 +297,7 @@ public final class HubConnector extends VerticleBase {
       failedAttempts = 0;
       vertx.cancelTimer(helloTimer);
       limits = welcome.limits();
-      executor = new KubeRequestExecutor(context, kube, requestPool, streamPool, limits, config.impersonate(), this::send);
+      executor = new KubeRequestExecutor(context, kube, requestPool, streamPool, limits, this::send);
       long tick = Math.max(50, Math.min(1000, limits.pingIntervalMillis() / 2));
       heartbeatTimer = vertx.setPeriodic(tick, t -> heartbeat());
       LOG.info("connected to hub {} (node {}) as cluster {}", url, welcome.hubNode(), config.cluster());

@@ -68,7 +68,7 @@ class KubeRequestExecutorMockTest {
       streams = BlockingPool.elastic("test-stream", 4);
       Limits limits = new Limits(Limits.DEFAULT_MAX_FRAME_BYTES, Limits.DEFAULT_MAX_BODY_BYTES, CHUNK, 10, 10, 2,
           5_000, 1_000, 3_000);
-      executor = new KubeRequestExecutor(vertx.getOrCreateContext(), kube, requests, streams, limits, false, frames::add);
+      executor = new KubeRequestExecutor(vertx.getOrCreateContext(), kube, requests, streams, limits, frames::add);
     }
 
     Frame next() throws InterruptedException {
@@ -87,7 +87,7 @@ class KubeRequestExecutorMockTest {
 
   private static Frame.Request get(String path, String query, boolean stream) {
     return new Frame.Request("t-" + ids.incrementAndGet(), "GET", path, query,
-        Map.of("Accept", List.of("application/json")), null, null, stream, 2, 5_000);
+        Map.of("Accept", List.of("application/json")), null, null, false, stream, 2, 5_000);
   }
 
   @Test
@@ -191,7 +191,7 @@ class KubeRequestExecutorMockTest {
     BlockingQueue<Frame> frames = new LinkedBlockingQueue<>();
     try (BlockingPool requests = BlockingPool.fixed("dead", 1, 1); BlockingPool streams = BlockingPool.elastic("dead-s", 1)) {
       KubeRequestExecutor executor = new KubeRequestExecutor(vertx.getOrCreateContext(), dead, requests, streams,
-          Limits.DEFAULTS, false, frames::add);
+          Limits.DEFAULTS, frames::add);
       executor.handle(get("/api/v1/namespaces", null, false));
       Frame.Response response = assertInstanceOf(Frame.Response.class, frames.poll(10, TimeUnit.SECONDS));
       assertEquals(502, response.status());

@@ -55,13 +55,14 @@ public sealed interface Frame {
   }
 
   /**
-   * Hub → agent: execute one Kubernetes REST call. With {@code stream} the answer is a stream
-   * (watch, logs with follow) read without a timeout; otherwise it is one response, whose body may
-   * still arrive in chunks. {@code credits} is how many data frames the agent may send before it
-   * must wait for a {@link Credit}.
+   * Hub → agent: execute one Kubernetes REST call on behalf of {@code user}, as that user when
+   * {@code impersonate} is set. With {@code stream} the answer is a stream (watch, logs with follow)
+   * read without a timeout; otherwise it is one response, whose body may still arrive in chunks.
+   * {@code credits} is how many data frames the agent may send before it must wait for a
+   * {@link Credit}.
    */
   record Request(String id, String method, String path, String query, Map<String, List<String>> headers,
-                 byte[] body, ActingUser user, boolean stream, int credits, long timeoutMillis)
+                 byte[] body, ActingUser user, boolean impersonate, boolean stream, int credits, long timeoutMillis)
       implements Exchange {
     public Request {
       require(id != null && !id.isEmpty(), "request.id is required");

@@ -19,7 +19,7 @@ class FrameCodecTest {
     byte[] body = {0, 1, 2, (byte) 0xff, '{', '}'};
     Frame.Request request = new Frame.Request("r-1", "PATCH", "/apis/apps/v1/namespaces/a/deployments/web",
         "fieldManager=kubectl", Map.of("Content-Type", List.of("application/strategic-merge-patch+json")),
-        body, new ActingUser("alice", List.of("dev")), false, 8, 30_000);
+        body, new ActingUser("alice", List.of("dev")), true, false, 8, 30_000);
 
     Frame decoded = FrameCodec.decode(FrameCodec.encode(request));
 
@@ -31,6 +31,7 @@ class FrameCodecTest {
     assertArrayEquals(body, copy.body());
     assertEquals("alice", copy.user().name());
     assertEquals(8, copy.credits());
+    assertTrue(copy.impersonate());
   }
 
   @Test

@@ -1,27 +1,33 @@
 package io.kmc.hub.api;
 
+import io.kmc.hub.audit.Audits;
 import io.kmc.hub.auth.Authenticator;
+import io.kmc.hub.auth.Authorizer;
 import io.kmc.hub.gateway.AgentGateway;
 import io.kmc.hub.tls.TlsMaterial;
 import io.vertx.core.Future;
+import io.vertx.core.Handler;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.net.PemKeyCertOptions;
 import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
 
 /**
  * One instance of the hub's HTTP server: the API, the Kubernetes pass-through and the agent
- * endpoint share a port. Several instances share it, one per event loop.
+ * endpoint share a port. Several instances share it, one per event loop. Every API and
+ * pass-through call goes request id → audit → authentication → authorization → handler.
  */
 public final class ApiVerticle extends VerticleBase {
 
   /** What every instance serves; built once per node. */
-  public record Routes(AgentGateway gateway, Authenticator authenticator, KubePassthrough passthrough,
-                       ClustersApi clusters, HealthApi health, int maxBodyBytes, int maxWebSocketMessageBytes,
-                       TlsMaterial tls) {
+  public record Routes(AgentGateway gateway, Authenticator authenticator, Authorizer authorizer,
+                       Handler<RoutingContext> auditRecorder, KubePassthrough passthrough, ClustersApi clusters,
+                       AuthApi auth, UsersApi users, RbacApi rbac, AuditApi audit, HealthApi health,
+                       int maxBodyBytes, int maxWebSocketMessageBytes, TlsMaterial tls) {
   }
 
   private static final int WEBSOCKET_FRAGMENT_BYTES = 64 * 1024;
@@ -45,22 +51,66 @@ public final class ApiVerticle extends VerticleBase {
     router.get(AgentGateway.PATH).handler(routes.gateway());
 
     BodyHandler body = BodyHandler.create(false).setBodyLimit(routes.maxBodyBytes());
-    router.route(KubePassthrough.PREFIX + ":cluster/*")
-        .handler(body)
-        .handler(routes.authenticator())
+    for (String prefix : new String[] {"/api/*", KubePassthrough.PREFIX + "*"}) {
+      // Separate routes: Vert.x Web wants a body handler ahead of user handlers on one route.
+      router.route(prefix).handler(Audits::assignRequestId);
+      router.route(prefix).handler(routes.auditRecorder());
+      router.route(prefix).handler(body);
+    }
+
+    // Reachable without a token: logging in, and exchanging a refresh token.
+    router.post("/api/v1/auth/login").handler(routes.auth()::login);
+    router.post("/api/v1/auth/refresh").handler(routes.auth()::refresh);
+
+    router.route("/api/*").handler(routes.authenticator());
+    router.route(KubePassthrough.PREFIX + "*").handler(routes.authenticator());
+
+    router.route(KubePassthrough.PREFIX + ":cluster/*").handler(routes.authorizer()::kube)
         .handler(routes.passthrough()::handle);
-    router.route(KubePassthrough.PREFIX + ":cluster")
-        .handler(routes.authenticator())
+    router.route(KubePassthrough.PREFIX + ":cluster").handler(routes.authorizer()::kube)
         .handler(routes.passthrough()::handle);
 
-    router.route("/api/*").handler(body).handler(routes.authenticator());
+    Authorizer authz = routes.authorizer();
+    router.post("/api/v1/auth/logout").handler(routes.auth()::logout);
+    router.get("/api/v1/auth/whoami").handler(routes.auth()::whoami);
+    router.get("/api/v1/tokens").handler(routes.auth()::listTokens);
+    router.post("/api/v1/tokens").handler(routes.auth()::createToken);
+    router.delete("/api/v1/tokens/:id").handler(routes.auth()::revokeToken);
+
     router.get("/api/v1/clusters").handler(routes.clusters()::list);
-    router.get("/api/v1/clusters/:name").handler(routes.clusters()::get);
-    router.get("/api/v1/clusters/:name/kubeconfig").handler(routes.clusters()::kubeconfig);
+    router.post("/api/v1/clusters").handler(authz.require("clusters", "create")).handler(routes.clusters()::create);
+    router.get("/api/v1/clusters/:name").handler(authz.requireClusterAccess("name")).handler(routes.clusters()::get);
+    router.patch("/api/v1/clusters/:name").handler(authz.require("clusters", "update"))
+        .handler(routes.clusters()::update);
+    router.delete("/api/v1/clusters/:name").handler(authz.require("clusters", "delete"))
+        .handler(routes.clusters()::delete);
+    router.post("/api/v1/clusters/:name/token").handler(authz.require("clusters", "update"))
+        .handler(routes.clusters()::rotateToken);
+    router.get("/api/v1/clusters/:name/agent.yaml").handler(authz.require("clusters", "update"))
+        .handler(routes.clusters()::agentManifest);
+    router.get("/api/v1/clusters/:name/kubeconfig").handler(authz.requireClusterAccess("name"))
+        .handler(routes.clusters()::kubeconfig);
+
+    router.get("/api/v1/users").handler(authz.require("users", "list")).handler(routes.users()::list);
+    router.post("/api/v1/users").handler(authz.require("users", "create")).handler(routes.users()::create);
+    router.get("/api/v1/users/:name").handler(authz.require("users", "get")).handler(routes.users()::get);
+    router.patch("/api/v1/users/:name").handler(authz.require("users", "update")).handler(routes.users()::update);
+    router.delete("/api/v1/users/:name").handler(authz.require("users", "delete")).handler(routes.users()::delete);
+    router.delete("/api/v1/users/:name/sessions").handler(authz.require("users", "update"))
+        .handler(routes.users()::revokeSessions);
+
+    router.get("/api/v1/rbac/roles").handler(authz.require("rbac", "list")).handler(routes.rbac()::listRoles);
+    router.post("/api/v1/rbac/roles").handler(authz.require("rbac", "create")).handler(routes.rbac()::addRole);
+    router.delete("/api/v1/rbac/roles").handler(authz.require("rbac", "delete")).handler(routes.rbac()::removeRole);
+    router.get("/api/v1/rbac/bindings").handler(authz.require("rbac", "list")).handler(routes.rbac()::listBindings);
+    router.post("/api/v1/rbac/bindings").handler(authz.require("rbac", "create")).handler(routes.rbac()::addBinding);
+    router.delete("/api/v1/rbac/bindings").handler(authz.require("rbac", "delete"))
+        .handler(routes.rbac()::removeBinding);
+
+    router.get("/api/v1/audit").handler(authz.require("audit", "list")).handler(routes.audit()::query);
 
     router.route().last().handler(ctx -> ctx.fail(404));
     router.route().failureHandler(Errors::handle);
-    router.errorHandler(405, Errors::handle);
 
     HttpServerOptions options = new HttpServerOptions()
         .setHost(host)

@@ -1,9 +1,13 @@
 package io.kmc.hub.api;
 
 import io.kmc.common.KmcException;
-import io.kmc.hub.HubConfig.ClusterEntry;
 import io.kmc.hub.auth.Authenticator;
+import io.kmc.hub.auth.Authorizer;
+import io.kmc.hub.auth.Principal;
+import io.kmc.hub.auth.TokenHashes;
+import io.kmc.hub.auth.TokenService;
 import io.kmc.hub.routing.Presence;
+import io.kmc.hub.store.ClusterRecord;
 import io.kmc.hub.store.ClusterRegistry;
 import io.vertx.core.Future;
 import io.vertx.core.http.HttpHeaders;
@@ -11,61 +15,165 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
 
+import java.time.Duration;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
-/** {@code /api/v1/clusters}: the registered clusters with their live connection state. */
+/**
+ * {@code /api/v1/clusters}: the cluster registry (register, change, rotate the join token,
+ * disable, delete), each cluster with its live connection state, a kubeconfig that reaches it
+ * through the hub, and the manifest that installs its agent.
+ */
 public final class ClustersApi {
+
+  /** Header carrying the join token to embed in an agent manifest (never put in a URL). */
+  public static final String JOIN_TOKEN_HEADER = "X-Kmc-Join-Token";
 
   private final ClusterRegistry registry;
   private final Presence presence;
+  private final Authorizer authorizer;
+  private final TokenService tokens;
   private final long pingTimeoutMillis;
   private final String publicUrl;
   private final String caData;
+  private final Duration kubeconfigTokenLifetime;
+  private final AgentManifest manifests;
+  private final boolean impersonateByDefault;
 
-  public ClustersApi(ClusterRegistry registry, Presence presence, long pingTimeoutMillis, String publicUrl,
-                     String caData) {
+  public ClustersApi(ClusterRegistry registry, Presence presence, Authorizer authorizer, TokenService tokens,
+                     long pingTimeoutMillis, String publicUrl, String caPem, Duration kubeconfigTokenLifetime,
+                     AgentManifest manifests, boolean impersonateByDefault) {
     this.registry = registry;
     this.presence = presence;
+    this.authorizer = authorizer;
+    this.tokens = tokens;
     this.pingTimeoutMillis = pingTimeoutMillis;
     this.publicUrl = publicUrl;
-    this.caData = caData;
+    this.caData = caPem == null ? null : java.util.Base64.getEncoder().encodeToString(
+        caPem.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+    this.kubeconfigTokenLifetime = kubeconfigTokenLifetime;
+    this.manifests = manifests;
+    this.impersonateByDefault = impersonateByDefault;
   }
 
+  /** The clusters the caller has a role in (all of them for admins). */
   public void list(RoutingContext ctx) {
-    registry.list().compose(clusters -> presence.all().map(entries -> {
+    Principal principal = Authenticator.principal(ctx);
+    boolean all = authorizer.allowed(principal, "clusters", "list");
+    presence.all().onSuccess(entries -> {
       long now = System.currentTimeMillis();
       JsonArray items = new JsonArray();
-      clusters.forEach(cluster -> items.add(describe(cluster, entries.get(cluster.name()), now)));
-      return new JsonObject().put("items", items);
-    })).onSuccess(body -> json(ctx, body)).onFailure(ctx::fail);
+      registry.list().stream()
+          .filter(cluster -> all || authorizer.canSeeCluster(principal, cluster.name()))
+          .forEach(cluster -> items.add(describe(cluster, entries.get(cluster.name()), now)));
+      Bodies.json(ctx, new JsonObject().put("items", items));
+    }).onFailure(ctx::fail);
   }
 
   public void get(RoutingContext ctx) {
     String name = ctx.pathParam("name");
     found(name)
         .compose(cluster -> presence.get(name).map(entry -> describe(cluster, entry, System.currentTimeMillis())))
-        .onSuccess(body -> json(ctx, body))
+        .onSuccess(body -> Bodies.json(ctx, body))
         .onFailure(ctx::fail);
   }
 
-  /** A kubeconfig whose single context reaches the cluster through this hub with the caller's token. */
-  public void kubeconfig(RoutingContext ctx) {
+  /**
+   * {@code POST} {@code {"name", "displayName"?, "description"?, "labels"?, "enabled"?, "impersonate"?}}:
+   * registers a cluster; the answer holds its join token (shown this once) and the install command.
+   */
+  public void create(RoutingContext ctx) {
+    JsonObject body = Bodies.object(ctx);
+    String name = Bodies.string(body, "name", true);
+    Map<String, String> labels = Bodies.labels(body, "labels");
+    Boolean enabled = Bodies.bool(body, "enabled");
+    Boolean impersonate = Bodies.bool(body, "impersonate");
+    registry.create(name, Bodies.string(body, "displayName", false), Bodies.string(body, "description", false),
+            labels == null ? Map.of() : labels, enabled == null || enabled,
+            impersonate == null ? impersonateByDefault : impersonate)
+        .onSuccess(created -> Bodies.json(ctx, 201, describe(created.cluster(), null, System.currentTimeMillis())
+            .put("token", created.token())
+            .put("installCommand", installCommand(ctx, name, created.token()))))
+        .onFailure(ctx::fail);
+  }
+
+  /** {@code PATCH} with any of displayName, description, labels, enabled, impersonate. */
+  public void update(RoutingContext ctx) {
+    JsonObject body = Bodies.object(ctx);
+    ClusterRegistry.Changes changes = new ClusterRegistry.Changes(Bodies.string(body, "displayName", false),
+        Bodies.string(body, "description", false), Bodies.labels(body, "labels"), Bodies.bool(body, "enabled"),
+        Bodies.bool(body, "impersonate"));
+    registry.update(ctx.pathParam("name"), changes)
+        .onSuccess(cluster -> Bodies.json(ctx, describe(cluster, null, System.currentTimeMillis())))
+        .onFailure(ctx::fail);
+  }
+
+  public void delete(RoutingContext ctx) {
+    registry.delete(ctx.pathParam("name")).onSuccess(v -> Bodies.noContent(ctx)).onFailure(ctx::fail);
+  }
+
+  /** {@code POST /api/v1/clusters/{name}/token}: a new join token; agents using the old one are dropped. */
+  public void rotateToken(RoutingContext ctx) {
     String name = ctx.pathParam("name");
+    registry.rotateToken(name)
+        .onSuccess(token -> Bodies.json(ctx, new JsonObject().put("name", name).put("token", token)
+            .put("installCommand", installCommand(ctx, name, token))))
+        .onFailure(ctx::fail);
+  }
+
+  /**
+   * {@code GET /api/v1/clusters/{name}/agent.yaml}: the agent's install manifest. With the join token
+   * in the {@value #JOIN_TOKEN_HEADER} header (checked against the stored hash) the Secret carries
+   * it, so that {@code kubectl apply -f} of the answer is the whole install.
+   */
+  public void agentManifest(RoutingContext ctx) {
+    String name = ctx.pathParam("name");
+    String token = ctx.request().getHeader(JOIN_TOKEN_HEADER);
+    String access = ctx.queryParams().get("access");
     found(name).onSuccess(cluster -> {
-      String server = baseUrl(ctx) + KubePassthrough.PREFIX + name;
-      String user = "kmc-" + Authenticator.user(ctx).name();
-      String token = ctx.get(Authenticator.TOKEN_KEY);
-      String yaml = Kubeconfigs.render(Map.of(name, server), user, token, name, caData);
-      ctx.response()
-          .putHeader(HttpHeaders.CONTENT_TYPE, "application/yaml")
-          .putHeader("Content-Disposition", "attachment; filename=\"" + name + ".kubeconfig\"")
-          .end(yaml);
+      if (cluster.direct()) {
+        throw KmcException.badRequest("cluster '" + name + "' is served directly by the hub and needs no agent");
+      }
+      if (token != null && !TokenHashes.matches(TokenHashes.sha256(token), cluster.tokenSha256())) {
+        throw KmcException.badRequest("the " + JOIN_TOKEN_HEADER + " header is not the join token of cluster '"
+            + name + "'");
+      }
+      AgentManifest.Access level = AgentManifest.Access.parse(access, cluster.impersonate());
+      ctx.response().putHeader(HttpHeaders.CONTENT_TYPE, "application/yaml")
+          .end(manifests.render(cluster.name(), baseUrl(ctx), token, level));
     }).onFailure(ctx::fail);
   }
 
-  private Future<ClusterEntry> found(String name) {
+  /**
+   * A kubeconfig whose single context reaches the cluster through this hub, with a new API token of
+   * the caller (named after the cluster, revocable like any other).
+   */
+  public void kubeconfig(RoutingContext ctx) {
+    String name = ctx.pathParam("name");
+    Principal principal = Authenticator.principal(ctx);
+    found(name)
+        .compose(cluster -> tokens.createApiToken(principal.user(), "kubeconfig " + name + " " + Instant.now(),
+            kubeconfigTokenLifetime))
+        .onSuccess(created -> {
+          String server = baseUrl(ctx) + KubePassthrough.PREFIX + name;
+          String yaml = Kubeconfigs.render(Map.of(name, server), "kmc-" + principal.user(), created.secret(), name,
+              caData);
+          ctx.response()
+              .putHeader(HttpHeaders.CONTENT_TYPE, "application/yaml")
+              .putHeader("Content-Disposition", "attachment; filename=\"" + name + ".kubeconfig\"")
+              .end(yaml);
+        })
+        .onFailure(ctx::fail);
+  }
+
+  private String installCommand(RoutingContext ctx, String name, String token) {
+    String url = baseUrl(ctx) + "/api/v1/clusters/" + name + "/agent.yaml";
+    return "curl -fsS " + (caData == null ? "" : "--cacert hub-ca.crt ") + "-H \"Authorization: Bearer $KMC_TOKEN\" -H \""
+        + JOIN_TOKEN_HEADER + ": " + token + "\" " + url + " | kubectl apply -f -";
+  }
+
+  private Future<ClusterRecord> found(String name) {
     return registry.find(name).compose(cluster -> cluster == null
         ? Future.failedFuture(KmcException.notFound("cluster '" + name + "' is not registered"))
         : Future.succeededFuture(cluster));
@@ -79,7 +187,7 @@ public final class ClustersApi {
     return ctx.request().scheme() + "://" + host;
   }
 
-  private JsonObject describe(ClusterEntry cluster, Presence.Entry entry, long now) {
+  private JsonObject describe(ClusterRecord cluster, Presence.Entry entry, long now) {
     boolean live = presence.live(entry, pingTimeoutMillis, now);
     JsonObject connection = new JsonObject().put("connected", live);
     if (entry != null) {
@@ -94,13 +202,13 @@ public final class ClustersApi {
     return new JsonObject()
         .put("name", cluster.name())
         .put("displayName", cluster.displayName())
+        .put("description", cluster.description())
         .put("mode", cluster.direct() ? "direct" : "agent")
         .put("enabled", cluster.enabled())
+        .put("impersonate", cluster.impersonate())
         .put("labels", new JsonObject(new LinkedHashMap<String, Object>(cluster.labels())))
+        .put("createdAt", cluster.createdAt().toInstant().toString())
+        .put("updatedAt", cluster.updatedAt().toInstant().toString())
         .put("connection", connection);
-  }
-
-  static void json(RoutingContext ctx, JsonObject body) {
-    ctx.response().putHeader(HttpHeaders.CONTENT_TYPE, "application/json").end(body.toBuffer());
   }
 }

@@ -41,19 +41,22 @@ public final class KubePassthrough {
   public void handle(RoutingContext ctx) {
     HttpServerRequest request = ctx.request();
     String cluster = ctx.pathParam("cluster");
-    String path = ctx.normalizedPath().substring(PREFIX.length() + cluster.length());
-    if (path.isEmpty()) {
-      path = "/";
-    }
+    String path = kubePath(ctx);
     String query = request.query();
     Buffer body = ctx.body() == null ? null : ctx.body().buffer();
     ClusterRouter.Outgoing outgoing = new ClusterRouter.Outgoing(request.method().name(), path, query,
         forwardedHeaders(request.headers()), body == null || body.length() == 0 ? null : body.getBytes(),
-        Authenticator.user(ctx), isStream(path, query));
+        Authenticator.principal(ctx).actingUser(), isStream(path, query));
     Relay relay = new Relay(ctx.response(), outgoing.stream());
     router.open(cluster, outgoing, relay)
         .onSuccess(relay::start)
         .onFailure(ctx::fail);
+  }
+
+  /** The Kubernetes path of a pass-through call: what follows {@code /k8s/clusters/{name}}, normalized. */
+  public static String kubePath(RoutingContext ctx) {
+    String path = ctx.normalizedPath().substring(PREFIX.length() + ctx.pathParam("cluster").length());
+    return path.isEmpty() ? "/" : path;
   }
 
   static boolean isStream(String path, String query) {

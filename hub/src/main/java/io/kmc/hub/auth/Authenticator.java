@@ -1,29 +1,31 @@
 package io.kmc.hub.auth;
 
 import io.kmc.common.KmcException;
-import io.kmc.common.protocol.ActingUser;
-import io.kmc.hub.HubConfig.StaticToken;
 import io.kmc.hub.api.Errors;
-import io.vertx.core.Future;
+import io.kmc.hub.cache.SharedState;
 import io.vertx.core.Handler;
 import io.vertx.ext.web.RoutingContext;
 
-import java.util.List;
+import java.time.Duration;
 
 /**
- * Authenticates API and pass-through calls by bearer token, and puts the user into the routing
- * context for the handlers after it. Tokens are the static ones of the hub configuration, each
- * stored as a SHA-256.
+ * Authenticates API and pass-through calls by bearer token (an access token from login, an API
+ * token, or an OIDC token), applies the per-user and per-token rate limit, and puts the
+ * {@link Principal} into the routing context for the handlers after it.
  */
 public final class Authenticator implements Handler<RoutingContext> {
 
-  public static final String USER_KEY = "kmc.user";
-  public static final String TOKEN_KEY = "kmc.token";
+  public static final String PRINCIPAL_KEY = "kmc.principal";
+  private static final Duration RATE_WINDOW = Duration.ofMinutes(1);
 
-  private final List<StaticToken> tokens;
+  private final TokenService tokens;
+  private final SharedState shared;
+  private final int requestsPerMinute;
 
-  public Authenticator(List<StaticToken> tokens) {
-    this.tokens = List.copyOf(tokens);
+  public Authenticator(TokenService tokens, SharedState shared, int requestsPerMinute) {
+    this.tokens = tokens;
+    this.shared = shared;
+    this.requestsPerMinute = requestsPerMinute;
   }
 
   @Override
@@ -33,33 +35,25 @@ public final class Authenticator implements Handler<RoutingContext> {
       ctx.fail(KmcException.unauthorized("a bearer token is required (Authorization: Bearer <token>)"));
       return;
     }
-    authenticate(token).onComplete(ar -> {
-      if (ar.failed()) {
-        ctx.fail(ar.cause());
-      } else {
-        ctx.put(USER_KEY, ar.result());
-        ctx.put(TOKEN_KEY, token);
-        ctx.next();
-      }
-    });
+    tokens.authenticate(token)
+        .compose(principal -> shared.increment("ratelimit:" + principal.rateLimitKey(), RATE_WINDOW)
+            .map(count -> {
+              if (count.count() > requestsPerMinute) {
+                long retryAfter = Math.max(1, (count.resetMillis() + 999) / 1000);
+                ctx.response().putHeader("Retry-After", String.valueOf(retryAfter));
+                throw KmcException.tooManyRequests("more than " + requestsPerMinute
+                    + " requests per minute (auth.requests_per_minute); retry in " + retryAfter + " s");
+              }
+              return principal;
+            }))
+        .onSuccess(principal -> {
+          ctx.put(PRINCIPAL_KEY, principal);
+          ctx.next();
+        })
+        .onFailure(ctx::fail);
   }
 
-  public Future<ActingUser> authenticate(String token) {
-    // Every token is compared, so the time taken does not tell which one came close.
-    byte[] hash = TokenHashes.sha256(token);
-    StaticToken match = null;
-    for (StaticToken candidate : tokens) {
-      if (TokenHashes.matches(hash, candidate.tokenSha256()) && match == null) {
-        match = candidate;
-      }
-    }
-    if (match == null) {
-      return Future.failedFuture(KmcException.unauthorized("invalid or expired token"));
-    }
-    return Future.succeededFuture(new ActingUser(match.user(), match.groups()));
-  }
-
-  public static ActingUser user(RoutingContext ctx) {
-    return ctx.get(USER_KEY);
+  public static Principal principal(RoutingContext ctx) {
+    return ctx.get(PRINCIPAL_KEY);
   }
 }

@@ -77,7 +77,7 @@ public final class DirectClusters extends VerticleBase {
               "direct", now, now, KmcVersion.current(), version, ProtocolVersions.V1, -1);
           DirectLink link = new DirectLink();
           AgentSession session = new AgentSession(vertx, context, nodes, channel, presence, limits, entry, link);
-          link.executor = new KubeRequestExecutor(context, kube, requestPool, streamPool, limits, false,
+          link.executor = new KubeRequestExecutor(context, kube, requestPool, streamPool, limits,
               frame -> session.fromAgent(frame, null));
           sessions.add(session);
           vertx.setPeriodic(limits.pingIntervalMillis(), t -> probe(kube, session));

@@ -71,15 +71,15 @@ public final class ClusterRouter {
       if (!entry.enabled()) {
         return Future.failedFuture(KmcException.unavailable("cluster '" + cluster + "' is disabled"));
       }
-      return send(cluster, outgoing, handler);
+      return send(cluster, outgoing, entry.impersonate(), handler);
     });
   }
 
-  private Future<Exchange> send(String cluster, Outgoing outgoing, StreamHandler handler) {
+  private Future<Exchange> send(String cluster, Outgoing outgoing, boolean impersonate, StreamHandler handler) {
     Context context = vertx.getOrCreateContext();
     String id = idPrefix + sequence.incrementAndGet();
     Frame.Request request = new Frame.Request(id, outgoing.method(), outgoing.path(), outgoing.query(),
-        outgoing.headers(), outgoing.body(), outgoing.user(), outgoing.stream(), limits.streamCredits(),
+        outgoing.headers(), outgoing.body(), outgoing.user(), impersonate, outgoing.stream(), limits.streamCredits(),
         limits.requestTimeoutMillis());
     Exchange exchange = new Exchange(id, cluster, handler);
     channel.routeToRequester(id, context, null, exchange::frame);

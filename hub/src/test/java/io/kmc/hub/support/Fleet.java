@@ -41,12 +41,14 @@ import java.util.stream.Collectors;
  */
 public final class Fleet implements AutoCloseable {
 
-  public static final String ADMIN_TOKEN = "kmc-test-admin-token";
+  public static final String ADMIN_PASSWORD = "kmc-test-admin-password";
   /** Watch events each simulated cluster keeps; older resource versions get 410 Gone. */
   public static final int WATCH_HISTORY = 100;
 
   private final Vertx memberVertx = Vertx.vertx();
   private final String hazelcastCluster = "kmc-test-" + UUID.randomUUID();
+  private final String database = TestInfra.newDatabase();
+  private String adminToken;
   private final Map<String, KubeSim> sims = new LinkedHashMap<>();
   private final Map<String, String> joinTokens = new LinkedHashMap<>();
   private final Map<String, Path> directClusters = new LinkedHashMap<>();
@@ -152,14 +154,22 @@ public final class Fleet implements AutoCloseable {
           ping_interval: 500ms
           ping_timeout: 2s
           request_timeout: 10s
+        database:
+          host: 127.0.0.1
+          port: %d
+          name: %s
+          user: postgres
+          pool_size: 4
+        redis:
+          url: redis://127.0.0.1:%d
+          key_prefix: "%s:"
         auth:
-          tokens:
-            - user: admin
-              groups: [kmc:admins]
-              token_sha256: %s
+          admin_password: %s
+        audit:
+          flush_interval: 100ms
         clusters:
         """.formatted(workDir, tls ? "self-signed" : "off", hazelcastCluster, hazelcastPort, members,
-        TokenHashes.sha256Hex(ADMIN_TOKEN)));
+        TestInfra.postgres().getPort(), database, TestInfra.redisPort(), database, ADMIN_PASSWORD));
     joinTokens.forEach((name, token) -> yaml.append("""
           - name: %s
             token_sha256: %s
@@ -171,7 +181,55 @@ public final class Fleet implements AutoCloseable {
         """.formatted(name, kubeconfig)));
     Hub hub = await(Hub.start(hubConfig(yaml.toString(), hubSettings)));
     hubs.add(hub);
+    if (adminToken == null) {
+      adminToken = apiToken(hub, login(hub, "admin", ADMIN_PASSWORD), "fleet-admin");
+    }
     return hub;
+  }
+
+  /** An API token of the built-in admin, for the tests' calls. */
+  public String adminToken() {
+    return adminToken;
+  }
+
+  /** Logs in and returns the access token; fails the test on anything but 200. */
+  public String login(Hub via, String user, String password) {
+    HttpResponse<String> response = send(HttpRequest.newBuilder(uri(via, "/api/v1/auth/login"))
+        .header("Content-Type", "application/json")
+        .POST(HttpRequest.BodyPublishers.ofString(new JsonObject().put("username", user).put("password", password)
+            .encode())).build());
+    if (response.statusCode() != 200) {
+      throw new AssertionError("login of " + user + ": " + response.statusCode() + " " + response.body());
+    }
+    return new JsonObject(response.body()).getString("accessToken");
+  }
+
+  /** Creates an API token with the given bearer token and returns its secret. */
+  public String apiToken(Hub via, String bearer, String name) {
+    HttpResponse<String> response = call(via, "POST", "/api/v1/tokens", bearer,
+        new JsonObject().put("name", name).put("expiresIn", "1d"));
+    if (response.statusCode() != 201) {
+      throw new AssertionError("creating an API token: " + response.statusCode() + " " + response.body());
+    }
+    return new JsonObject(response.body()).getString("token");
+  }
+
+  /** Any call on the hub's API with a bearer token (null for none) and a JSON body (null for none). */
+  public HttpResponse<String> call(Hub via, String method, String path, String bearer, JsonObject body) {
+    HttpRequest.Builder request = HttpRequest.newBuilder(uri(via, path))
+        .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
+            : HttpRequest.BodyPublishers.ofString(body.encode()));
+    if (body != null) {
+      request.header("Content-Type", "application/json");
+    }
+    if (bearer != null) {
+      request.header("Authorization", "Bearer " + bearer);
+    }
+    return send(request.build());
+  }
+
+  public URI uri(Hub via, String path) {
+    return URI.create(scheme() + "://127.0.0.1:" + via.port() + path);
   }
 
   public static HubConfig hubConfig(String yaml, Map<String, String> env) {
@@ -234,19 +292,23 @@ public final class Fleet implements AutoCloseable {
     await(hub.close());
   }
 
-  /** A client-java client that reaches {@code cluster} through hub node {@code via} (plain HTTP fleets). */
-  public static ApiClient kubeClient(Hub via, String cluster, Duration readTimeout) {
+  /** A client-java client that reaches {@code cluster} through hub node {@code via} as the admin (plain HTTP fleets). */
+  public ApiClient kubeClient(Hub via, String cluster, Duration readTimeout) {
+    return kubeClient(via, cluster, readTimeout, adminToken);
+  }
+
+  /** A client-java client that reaches {@code cluster} through hub node {@code via} with the given token. */
+  public ApiClient kubeClient(Hub via, String cluster, Duration readTimeout, String token) {
     return new ClientBuilder()
         .setBasePath("http://127.0.0.1:" + via.port() + "/k8s/clusters/" + cluster)
-        .setAuthentication(new AccessTokenAuthentication(ADMIN_TOKEN))
+        .setAuthentication(new AccessTokenAuthentication(token))
         .setReadTimeout(readTimeout)
         .build();
   }
 
   /** GET on the hub's API with the admin token; returns status and body. */
   public HttpResponse<String> api(Hub via, String path) {
-    return send(HttpRequest.newBuilder(URI.create(scheme() + "://127.0.0.1:" + via.port() + path))
-        .header("Authorization", "Bearer " + ADMIN_TOKEN).GET().build());
+    return call(via, "GET", path, adminToken, null);
   }
 
   public HttpResponse<String> send(HttpRequest request) {

@@ -1,0 +1,61 @@
+package io.kmc.hub.api;
+
+import io.kmc.common.KmcException;
+import io.kmc.hub.audit.AuditLog;
+import io.vertx.core.MultiMap;
+import io.vertx.ext.web.RoutingContext;
+
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
+
+/**
+ * {@code GET /api/v1/audit?user=&cluster=&verb=&status=&since=&until=&path=&limit=&before=}: the
+ * audit log, newest first, a page at a time ({@code before} is the {@code next} of the previous page).
+ * Every filter is bound as a query parameter, never pasted into SQL.
+ */
+public final class AuditApi {
+
+  private final AuditLog audit;
+
+  public AuditApi(AuditLog audit) {
+    this.audit = audit;
+  }
+
+  public void query(RoutingContext ctx) {
+    MultiMap params = ctx.queryParams();
+    AuditLog.Filter filter = new AuditLog.Filter(params.get("user"), params.get("cluster"), params.get("verb"),
+        integer(params, "status"), instant(params, "since"), instant(params, "until"), params.get("path"),
+        longValue(params, "before"), params.get("limit") == null ? 100 : integer(params, "limit"));
+    audit.flush().recover(e -> io.vertx.core.Future.succeededFuture())
+        .compose(v -> audit.query(filter))
+        .onSuccess(page -> Bodies.json(ctx, page))
+        .onFailure(ctx::fail);
+  }
+
+  private static Integer integer(MultiMap params, String name) {
+    String value = params.get(name);
+    try {
+      return value == null ? null : Integer.valueOf(value);
+    } catch (NumberFormatException e) {
+      throw KmcException.badRequest("'" + name + "' must be a whole number");
+    }
+  }
+
+  private static Long longValue(MultiMap params, String name) {
+    String value = params.get(name);
+    try {
+      return value == null ? null : Long.valueOf(value);
+    } catch (NumberFormatException e) {
+      throw KmcException.badRequest("'" + name + "' must be a whole number");
+    }
+  }
+
+  private static Instant instant(MultiMap params, String name) {
+    String value = params.get(name);
+    try {
+      return value == null ? null : Instant.parse(value);
+    } catch (DateTimeParseException e) {
+      throw KmcException.badRequest("'" + name + "' must be a time such as 2026-11-27T12:00:00Z");
+    }
+  }
+}

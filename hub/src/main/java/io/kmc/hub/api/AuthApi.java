@@ -1,0 +1,143 @@
+package io.kmc.hub.api;
+
+import io.kmc.common.KmcException;
+import io.kmc.hub.audit.AuditLog;
+import io.kmc.hub.audit.Audits;
+import io.kmc.hub.auth.Authenticator;
+import io.kmc.hub.auth.Authorizer;
+import io.kmc.hub.auth.LoginGuard;
+import io.kmc.hub.auth.Principal;
+import io.kmc.hub.auth.TokenService;
+import io.kmc.hub.store.IdentityStore;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.RoutingContext;
+
+import java.time.Duration;
+
+/**
+ * {@code /api/v1/auth/*} (login, refresh, logout, whoami) and {@code /api/v1/tokens} (API tokens
+ * for CI, revocable).
+ */
+public final class AuthApi {
+
+  private final TokenService tokens;
+  private final IdentityStore store;
+  private final LoginGuard guard;
+  private final Authorizer authorizer;
+  private final AuditLog audit;
+
+  public AuthApi(TokenService tokens, IdentityStore store, LoginGuard guard, Authorizer authorizer, AuditLog audit) {
+    this.tokens = tokens;
+    this.store = store;
+    this.guard = guard;
+    this.authorizer = authorizer;
+    this.audit = audit;
+  }
+
+  /** {@code POST /api/v1/auth/login} {@code {"username", "password"}}. Audited whatever the outcome. */
+  public void login(RoutingContext ctx) {
+    long started = System.nanoTime();
+    JsonObject body = Bodies.object(ctx);
+    String user = Bodies.string(body, "username", true);
+    String password = Bodies.string(body, "password", true);
+    String source = Audits.source(ctx);
+    guard.check(user, source)
+        .compose(v -> tokens.login(user, password, source)
+            .recover(e -> e instanceof KmcException k && k.status() == 401
+                ? guard.failed(user, source).compose(x -> io.vertx.core.Future.failedFuture(e))
+                : io.vertx.core.Future.failedFuture(e)))
+        .onSuccess(issued -> {
+          guard.succeeded(user);
+          audit.record(Audits.event(ctx, user, null, "login", 200, started, null));
+          Bodies.json(ctx, issued.toJson());
+        })
+        .onFailure(e -> {
+          int status = e instanceof LoginGuard.TooManyAttempts ? 429 : e instanceof KmcException k ? k.status() : 500;
+          audit.record(Audits.event(ctx, user, null, "login", status, started, e.getMessage()));
+          if (e instanceof LoginGuard.TooManyAttempts tooMany) {
+            ctx.response().putHeader("Retry-After", String.valueOf(tooMany.retryAfterSeconds()));
+            ctx.fail(tooMany.asKmcException());
+          } else {
+            ctx.fail(e);
+          }
+        });
+  }
+
+  /** {@code POST /api/v1/auth/refresh} {@code {"refreshToken"}}. */
+  public void refresh(RoutingContext ctx) {
+    String refreshToken = Bodies.string(Bodies.object(ctx), "refreshToken", true);
+    tokens.refresh(refreshToken).onSuccess(issued -> Bodies.json(ctx, issued.toJson())).onFailure(ctx::fail);
+  }
+
+  /** {@code POST /api/v1/auth/logout}: ends the caller's session on every node. */
+  public void logout(RoutingContext ctx) {
+    Principal principal = Authenticator.principal(ctx);
+    if (!Principal.SESSION.equals(principal.kind())) {
+      ctx.fail(KmcException.badRequest("only a login session can log out; revoke an API token with "
+          + "DELETE /api/v1/tokens/{id}"));
+      return;
+    }
+    tokens.revokeSession(principal.credentialId()).onSuccess(v -> Bodies.noContent(ctx)).onFailure(ctx::fail);
+  }
+
+  /** {@code GET /api/v1/auth/whoami}. */
+  public void whoami(RoutingContext ctx) {
+    Principal principal = Authenticator.principal(ctx);
+    Bodies.json(ctx, new JsonObject().put("user", principal.user()).put("groups", new JsonArray(principal.groups()))
+        .put("kind", principal.kind()));
+  }
+
+  /** {@code POST /api/v1/tokens} {@code {"name", "expiresIn": "90d"}}: the token is in the answer, once. */
+  public void createToken(RoutingContext ctx) {
+    JsonObject body = Bodies.object(ctx);
+    String name = Bodies.string(body, "name", true);
+    if (name.isBlank() || name.length() > 100) {
+      throw KmcException.badRequest("'name' must be 1 to 100 characters");
+    }
+    Duration lifetime = Bodies.duration(body, "expiresIn", Duration.ofDays(90));
+    if (lifetime.isNegative() || lifetime.isZero()) {
+      throw KmcException.badRequest("'expiresIn' must be positive");
+    }
+    tokens.createApiToken(Authenticator.principal(ctx).user(), name, lifetime)
+        .onSuccess(created -> Bodies.json(ctx, 201, describe(created.token()).put("token", created.secret())))
+        .onFailure(ctx::fail);
+  }
+
+  /** {@code GET /api/v1/tokens}: the caller's tokens; {@code ?all=true} every user's, for admins. */
+  public void listTokens(RoutingContext ctx) {
+    Principal principal = Authenticator.principal(ctx);
+    boolean all = "true".equals(ctx.queryParams().get("all"));
+    if (all && !authorizer.allowed(principal, "tokens", "list")) {
+      throw KmcException.forbidden("user '" + principal.user() + "' may not list other users' tokens");
+    }
+    store.apiTokens(all ? null : principal.user()).onSuccess(list -> {
+      JsonArray items = new JsonArray();
+      list.forEach(token -> items.add(describe(token)));
+      Bodies.json(ctx, new JsonObject().put("items", items));
+    }).onFailure(ctx::fail);
+  }
+
+  /** {@code DELETE /api/v1/tokens/{id}}: the owner or an admin revokes it, on every node at once. */
+  public void revokeToken(RoutingContext ctx) {
+    Principal principal = Authenticator.principal(ctx);
+    String id = ctx.pathParam("id");
+    store.apiToken(id).compose(token -> {
+      if (token == null || (!token.user().equals(principal.user()) && !authorizer.allowed(principal, "tokens", "delete"))) {
+        return io.vertx.core.Future.failedFuture(KmcException.notFound("no API token " + id));
+      }
+      return tokens.revokeApiToken(id);
+    }).onSuccess(v -> Bodies.noContent(ctx)).onFailure(ctx::fail);
+  }
+
+  static JsonObject describe(IdentityStore.ApiToken token) {
+    return new JsonObject()
+        .put("id", token.id())
+        .put("name", token.name())
+        .put("user", token.user())
+        .put("createdAt", token.createdAt().toInstant().toString())
+        .put("expiresAt", token.expiresAt().toInstant().toString())
+        .put("revokedAt", token.revokedAt() == null ? null : token.revokedAt().toInstant().toString())
+        .put("lastUsedAt", token.lastUsedAt() == null ? null : token.lastUsedAt().toInstant().toString());
+  }
+}

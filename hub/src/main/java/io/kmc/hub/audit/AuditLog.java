@@ -1,0 +1,214 @@
+package io.kmc.hub.audit;
+
+import io.kmc.common.KmcException;
+import io.kmc.hub.HubConfig;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.Tuple;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ConcurrentLinkedDeque;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The audit trail: who did what, where, with what result. Requests only enqueue their record;
+ * batches are written to PostgreSQL in the background, so auditing never slows a request. The
+ * queue is bounded; if the database is away long enough to fill it, the oldest records are dropped
+ * and counted rather than memory growing without end. Nothing recorded is a secret: no tokens, no
+ * bodies, no query strings.
+ */
+public final class AuditLog {
+
+  private static final Logger LOG = LoggerFactory.getLogger(AuditLog.class);
+  private static final int MAX_PAGE = 500;
+  private static final String INSERT = "insert into audit_log (at, request_id, user_name, source, cluster, verb, path, "
+      + "resource, namespace, status, latency_ms, detail) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
+
+  /** One audited action. */
+  public record Event(Instant at, String requestId, String user, String source, String cluster, String verb,
+                      String path, String resource, String namespace, int status, long latencyMillis, String detail) {
+
+    Tuple tuple() {
+      return Tuple.tuple()
+          .addOffsetDateTime(OffsetDateTime.ofInstant(at, ZoneOffset.UTC))
+          .addString(requestId)
+          .addString(user)
+          .addString(source)
+          .addString(cluster)
+          .addString(verb)
+          .addString(path)
+          .addString(resource)
+          .addString(namespace)
+          .addInteger(status)
+          .addInteger((int) Math.min(Integer.MAX_VALUE, latencyMillis))
+          .addString(detail);
+    }
+  }
+
+  /** Query filters; null means any. {@code before} is the id cursor of the previous page. */
+  public record Filter(String user, String cluster, String verb, Integer status, Instant since, Instant until,
+                       String pathPrefix, Long before, int limit) {
+  }
+
+  private final Vertx vertx;
+  private final Pool pool;
+  private final HubConfig.Audit config;
+  private final ConcurrentLinkedDeque<Event> queue = new ConcurrentLinkedDeque<>();
+  private final AtomicInteger queued = new AtomicInteger();
+  private final AtomicLong dropped = new AtomicLong();
+  private long flushTimer = -1;
+  private long retentionTimer = -1;
+  private boolean flushing;
+
+  public AuditLog(Vertx vertx, Pool pool, HubConfig.Audit config) {
+    this.vertx = vertx;
+    this.pool = pool;
+    this.config = config;
+  }
+
+  public void start() {
+    flushTimer = vertx.setPeriodic(config.flushInterval().toMillis(), t -> flush());
+    retentionTimer = vertx.setPeriodic(3_600_000, t -> expire());
+    expire();
+  }
+
+  /** Enqueues a record; never blocks, never fails the caller. */
+  public void record(Event event) {
+    queue.addLast(event);
+    if (queued.incrementAndGet() > config.queueSize() && queue.pollFirst() != null) {
+      queued.decrementAndGet();
+      if (dropped.incrementAndGet() % 1000 == 1) {
+        LOG.error("the audit queue is full ({} records): dropping the oldest; {} dropped so far",
+            config.queueSize(), dropped.get());
+      }
+    }
+    if (queued.get() >= config.batchSize()) {
+      vertx.runOnContext(v -> flush());
+    }
+  }
+
+  public long dropped() {
+    return dropped.get();
+  }
+
+  public int pending() {
+    return queued.get();
+  }
+
+  /** Writes what is queued, a batch at a time. */
+  public Future<Void> flush() {
+    if (flushing || queue.isEmpty()) {
+      return Future.succeededFuture();
+    }
+    flushing = true;
+    List<Event> batch = new ArrayList<>(config.batchSize());
+    Event event;
+    while (batch.size() < config.batchSize() && (event = queue.pollFirst()) != null) {
+      queued.decrementAndGet();
+      batch.add(event);
+    }
+    return pool.preparedQuery(INSERT).executeBatch(batch.stream().map(Event::tuple).toList())
+        .<Void>mapEmpty()
+        .recover(e -> {
+          LOG.warn("cannot write {} audit records, will retry: {}", batch.size(), e.getMessage());
+          for (int i = batch.size() - 1; i >= 0; i--) {
+            queue.addFirst(batch.get(i));
+            queued.incrementAndGet();
+          }
+          return Future.failedFuture(e);
+        })
+        .eventually(() -> {
+          flushing = false;
+          return Future.succeededFuture();
+        })
+        .compose(v -> queue.isEmpty() ? Future.<Void>succeededFuture() : flush());
+  }
+
+  public Future<JsonObject> query(Filter filter) {
+    int limit = Math.max(1, Math.min(MAX_PAGE, filter.limit()));
+    List<String> where = new ArrayList<>();
+    List<Object> params = new ArrayList<>();
+    condition(where, params, "user_name = $", filter.user());
+    condition(where, params, "cluster = $", filter.cluster());
+    condition(where, params, "verb = $", filter.verb());
+    condition(where, params, "status = $", filter.status());
+    condition(where, params, "at >= $", filter.since() == null ? null : OffsetDateTime.ofInstant(filter.since(), ZoneOffset.UTC));
+    condition(where, params, "at < $", filter.until() == null ? null : OffsetDateTime.ofInstant(filter.until(), ZoneOffset.UTC));
+    condition(where, params, "id < $", filter.before());
+    if (filter.pathPrefix() != null) {
+      params.add(escapeLike(filter.pathPrefix()) + "%");
+      where.add("path like $" + params.size() + " escape '\\'");
+    }
+    params.add(limit + 1);
+    String sql = "select id, at, request_id, user_name, source, cluster, verb, path, resource, namespace, status, "
+        + "latency_ms, detail from audit_log" + (where.isEmpty() ? "" : " where " + String.join(" and ", where))
+        + " order by id desc limit $" + params.size();
+    return pool.preparedQuery(sql).execute(Tuple.from(params)).map(rows -> {
+      JsonArray items = new JsonArray();
+      Long next = null;
+      for (var row : rows) {
+        if (items.size() == limit) {
+          next = items.getJsonObject(items.size() - 1).getLong("id");
+          break;
+        }
+        items.add(new JsonObject()
+            .put("id", row.getLong("id"))
+            .put("at", row.getOffsetDateTime("at").toInstant().toString())
+            .put("requestId", row.getString("request_id"))
+            .put("user", row.getString("user_name"))
+            .put("source", row.getString("source"))
+            .put("cluster", row.getString("cluster"))
+            .put("verb", row.getString("verb"))
+            .put("path", row.getString("path"))
+            .put("resource", row.getString("resource"))
+            .put("namespace", row.getString("namespace"))
+            .put("status", row.getInteger("status"))
+            .put("latencyMillis", row.getInteger("latency_ms"))
+            .put("detail", row.getString("detail")));
+      }
+      return new JsonObject().put("items", items).put("next", next == null ? null : String.valueOf(next));
+    }).recover(e -> Future.failedFuture(e instanceof KmcException ? e
+        : KmcException.internal("cannot read the audit log", e)));
+  }
+
+  private static void condition(List<String> where, List<Object> params, String clause, Object value) {
+    if (value != null) {
+      params.add(value);
+      where.add(clause + params.size());
+    }
+  }
+
+  private static String escapeLike(String text) {
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_");
+  }
+
+  /** Deletes what is older than the retention; every node may do it, the result is the same. */
+  private void expire() {
+    OffsetDateTime cutoff = OffsetDateTime.now(ZoneOffset.UTC).minus(config.retention());
+    pool.preparedQuery("delete from audit_log where at < $1").execute(Tuple.of(cutoff))
+        .onSuccess(rows -> {
+          if (rows.rowCount() > 0) {
+            LOG.info("removed {} audit records older than {}", rows.rowCount(), config.retention());
+          }
+        })
+        .onFailure(e -> LOG.warn("cannot apply the audit retention: {}", e.getMessage()));
+  }
+
+  /** Writes what is left; for shutdown. */
+  public Future<Void> close() {
+    vertx.cancelTimer(flushTimer);
+    vertx.cancelTimer(retentionTimer);
+    flushing = false;
+    return flush().recover(e -> Future.succeededFuture());
+  }
+}

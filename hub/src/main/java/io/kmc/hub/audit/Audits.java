@@ -1,0 +1,82 @@
+package io.kmc.hub.audit;
+
+import io.kmc.hub.auth.Authenticator;
+import io.kmc.hub.auth.Authorizer;
+import io.kmc.hub.auth.KubeRequestAttributes;
+import io.kmc.hub.auth.Principal;
+import io.vertx.core.Handler;
+import io.vertx.core.net.SocketAddress;
+import io.vertx.ext.web.RoutingContext;
+
+import java.time.Instant;
+import java.util.Locale;
+import java.util.Set;
+import java.util.UUID;
+import java.util.regex.Pattern;
+
+/** Request ids, and the route handler that writes an audit record when a response ends. */
+public final class Audits {
+
+  public static final String REQUEST_ID_HEADER = "X-Request-Id";
+  public static final String REQUEST_ID_KEY = "kmc.request-id";
+  private static final Pattern CLIENT_REQUEST_ID = Pattern.compile("[A-Za-z0-9._:-]{1,64}");
+  /** Reads too frequent and too harmless to record when they succeed. */
+  private static final Set<String> QUIET_READS = Set.of("/api/v1/clusters", "/api/v1/auth/whoami");
+
+  private Audits() {
+  }
+
+  /** First handler of every request: a request id (the client's, if it sent a sane one), echoed back. */
+  public static void assignRequestId(RoutingContext ctx) {
+    String given = ctx.request().getHeader(REQUEST_ID_HEADER);
+    String id = given != null && CLIENT_REQUEST_ID.matcher(given).matches() ? given : UUID.randomUUID().toString();
+    ctx.put(REQUEST_ID_KEY, id);
+    ctx.response().putHeader(REQUEST_ID_HEADER, id);
+    ctx.next();
+  }
+
+  /**
+   * Records the request when its response has ended (streams: when they end): every pass-through
+   * call, every change, every refusal, every admin read.
+   */
+  public static Handler<RoutingContext> recorder(AuditLog log) {
+    return ctx -> {
+      long started = System.nanoTime();
+      ctx.addEndHandler(ended -> {
+        int status = ctx.response().getStatusCode();
+        String path = ctx.normalizedPath();
+        boolean quiet = "GET".equals(ctx.request().method().name()) && status < 400
+            && (QUIET_READS.contains(path) || path.matches("/api/v1/clusters/[^/]+"));
+        if (quiet || path.startsWith("/api/v1/auth/login")) {
+          return; // logins record themselves, with the user they were for
+        }
+        Principal principal = Authenticator.principal(ctx);
+        KubeRequestAttributes kube = ctx.get(Authorizer.KUBE_ATTRIBUTES_KEY);
+        String verb = kube != null ? kube.verb() : ctx.request().method().name().toLowerCase(Locale.ROOT);
+        String cluster = ctx.pathParam("cluster") != null ? ctx.pathParam("cluster") : ctx.pathParam("name");
+        log.record(new AuditLog.Event(Instant.now(), requestId(ctx), principal == null ? null : principal.user(),
+            source(ctx), cluster, verb, path, kube == null ? null : kube.object(),
+            kube == null ? null : kube.namespace(), status, (System.nanoTime() - started) / 1_000_000,
+            ended.failed() ? "response not completed: " + ended.cause().getMessage() : null));
+      });
+      ctx.next();
+    };
+  }
+
+  public static AuditLog.Event event(RoutingContext ctx, String user, String cluster, String verb, int status,
+                                     long startedNanos, String detail) {
+    return new AuditLog.Event(Instant.now(), requestId(ctx), user, source(ctx), cluster, verb,
+        ctx.normalizedPath(), null, null, status, (System.nanoTime() - startedNanos) / 1_000_000, detail);
+  }
+
+  public static String requestId(RoutingContext ctx) {
+    String id = ctx.get(REQUEST_ID_KEY);
+    return id == null ? "-" : id;
+  }
+
+  /** The client's address (the connection's peer; a proxy in front is the proxy). */
+  public static String source(RoutingContext ctx) {
+    SocketAddress remote = ctx.request().remoteAddress();
+    return remote == null ? "unknown" : remote.hostAddress();
+  }
+}

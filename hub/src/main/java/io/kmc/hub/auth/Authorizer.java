@@ -1,0 +1,80 @@
+package io.kmc.hub.auth;
+
+import io.kmc.common.KmcException;
+import io.kmc.hub.api.KubePassthrough;
+import io.vertx.core.Handler;
+import io.vertx.ext.web.RoutingContext;
+
+/**
+ * Decides every call after authentication, with the RBAC policy. Pass-through calls are mapped
+ * to the Kubernetes verb, resource, namespace and cluster they act on (as the kube-apiserver would
+ * see them); the hub's own API routes name the object and action they need.
+ */
+public final class Authorizer {
+
+  /** Where the pass-through request's Kubernetes attributes are kept, for the audit log. */
+  public static final String KUBE_ATTRIBUTES_KEY = "kmc.kube-attributes";
+  /** The domain of the hub's own administrative objects (users, RBAC, audit, cluster registration). */
+  public static final String HUB_DOMAIN = "kmc";
+
+  private final RbacService rbac;
+
+  public Authorizer(RbacService rbac) {
+    this.rbac = rbac;
+  }
+
+  /** A route handler that lets the call through if the principal may {@code action} the hub's {@code object}. */
+  public Handler<RoutingContext> require(String object, String action) {
+    return ctx -> {
+      Principal principal = Authenticator.principal(ctx);
+      if (rbac.allowed(principal, HUB_DOMAIN, object, action)) {
+        ctx.next();
+      } else {
+        ctx.fail(KmcException.forbidden("user '" + principal.user() + "' may not " + action + " " + object));
+      }
+    };
+  }
+
+  /** The route handler of the Kubernetes pass-through. */
+  public void kube(RoutingContext ctx) {
+    Principal principal = Authenticator.principal(ctx);
+    String cluster = ctx.pathParam("cluster");
+    String path = KubePassthrough.kubePath(ctx);
+    KubeRequestAttributes attributes = KubeRequestAttributes.parse(ctx.request().method().name(), path,
+        ctx.request().query());
+    ctx.put(KUBE_ATTRIBUTES_KEY, attributes);
+    String domain = attributes.domain(cluster);
+    if (rbac.allowed(principal, domain, attributes.object(), attributes.verb())) {
+      ctx.next();
+      return;
+    }
+    String where = attributes.namespace() == null || attributes.namespace().isEmpty()
+        ? "cluster " + cluster : "namespace " + attributes.namespace() + " of cluster " + cluster;
+    String what = attributes.resourceRequest() ? attributes.object() : "the non-resource path " + path;
+    ctx.fail(KmcException.forbidden("user '" + principal.user() + "' may not " + attributes.verb() + " " + what
+        + " in " + where));
+  }
+
+  /** Whether the principal has any role in the cluster (to list it or fetch a kubeconfig for it). */
+  public boolean canSeeCluster(Principal principal, String cluster) {
+    return rbac.canSeeCluster(principal, cluster);
+  }
+
+  /** A handler for per-cluster reads: lets the call through if the principal has any role in the cluster. */
+  public Handler<RoutingContext> requireClusterAccess(String pathParam) {
+    return ctx -> {
+      Principal principal = Authenticator.principal(ctx);
+      String cluster = ctx.pathParam(pathParam);
+      if (canSeeCluster(principal, cluster) || rbac.allowed(principal, HUB_DOMAIN, "clusters", "get")) {
+        ctx.next();
+      } else {
+        // The same answer as for a cluster that does not exist: names are not disclosed to outsiders.
+        ctx.fail(KmcException.notFound("cluster '" + cluster + "' is not registered"));
+      }
+    };
+  }
+
+  public boolean allowed(Principal principal, String object, String action) {
+    return rbac.allowed(principal, HUB_DOMAIN, object, action);
+  }
+}

@@ -1,0 +1,82 @@
+package io.kmc.hub.auth;
+
+import io.kmc.common.KmcException;
+import io.kmc.hub.cache.SharedState;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+
+import java.time.Duration;
+
+/**
+ * Slows and then stops password guessing: failed logins are counted per user name and per source
+ * address in a window shared by every node; each failure answers a little later than the one
+ * before, and past the limit the login is refused with 429 until the window ends.
+ */
+public final class LoginGuard {
+
+  private static final long MAX_DELAY_MILLIS = 2_000;
+
+  private final Vertx vertx;
+  private final SharedState shared;
+  private final int attempts;
+  private final Duration window;
+
+  public LoginGuard(Vertx vertx, SharedState shared, int attempts, Duration window) {
+    this.vertx = vertx;
+    this.shared = shared;
+    this.attempts = attempts;
+    this.window = window;
+  }
+
+  /** Fails with 429 if the user or the address has used up its attempts. */
+  public Future<Void> check(String user, String source) {
+    return Future.all(shared.count(userKey(user)), shared.count(sourceKey(source))).compose(counts -> {
+      long byUser = counts.resultAt(0);
+      long bySource = counts.resultAt(1);
+      if (byUser >= attempts || bySource >= attempts * 4L) {
+        return Future.failedFuture(new TooManyAttempts(window.toSeconds()));
+      }
+      return Future.succeededFuture();
+    });
+  }
+
+  /** Counts a failure and completes after a delay that grows with the failures. */
+  public Future<Void> failed(String user, String source) {
+    return Future.all(shared.increment(userKey(user), window), shared.increment(sourceKey(source), window))
+        .compose(counts -> {
+          long failures = ((SharedState.WindowCount) counts.resultAt(0)).count();
+          long delay = Math.min(MAX_DELAY_MILLIS, 100L << Math.min(10, failures));
+          return vertx.timer(delay).mapEmpty();
+        });
+  }
+
+  public Future<Void> succeeded(String user) {
+    return shared.delete(userKey(user));
+  }
+
+  private static String userKey(String user) {
+    return "login-failures:user:" + user;
+  }
+
+  private static String sourceKey(String source) {
+    return "login-failures:source:" + source;
+  }
+
+  /** 429 with the seconds to wait. */
+  public static final class TooManyAttempts extends RuntimeException {
+    private final long retryAfterSeconds;
+
+    TooManyAttempts(long retryAfterSeconds) {
+      super("too many failed logins; retry in " + retryAfterSeconds + " s", null, false, false);
+      this.retryAfterSeconds = retryAfterSeconds;
+    }
+
+    public long retryAfterSeconds() {
+      return retryAfterSeconds;
+    }
+
+    public KmcException asKmcException() {
+      return KmcException.tooManyRequests(getMessage());
+    }
+  }
+}

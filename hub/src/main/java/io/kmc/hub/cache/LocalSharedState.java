@@ -1,0 +1,75 @@
+package io.kmc.hub.cache;
+
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/** In-process {@link SharedState} for a single hub node without Redis. */
+public final class LocalSharedState implements SharedState {
+
+  private record Entry(long value, long expiresAt) {
+    boolean expired(long now) {
+      return now >= expiresAt;
+    }
+  }
+
+  private final Vertx vertx;
+  private final Map<String, Entry> entries = new ConcurrentHashMap<>();
+  private final long sweeper;
+
+  public LocalSharedState(Vertx vertx) {
+    this.vertx = vertx;
+    this.sweeper = vertx.setPeriodic(60_000, t -> {
+      long now = System.currentTimeMillis();
+      entries.entrySet().removeIf(e -> e.getValue().expired(now));
+    });
+  }
+
+  @Override
+  public Future<WindowCount> increment(String key, Duration window) {
+    long now = System.currentTimeMillis();
+    Entry entry = entries.compute(key, (k, old) -> old == null || old.expired(now)
+        ? new Entry(1, now + window.toMillis())
+        : new Entry(old.value() + 1, old.expiresAt()));
+    return Future.succeededFuture(new WindowCount(entry.value(), entry.expiresAt() - now));
+  }
+
+  @Override
+  public Future<Long> count(String key) {
+    Entry entry = entries.get(key);
+    return Future.succeededFuture(entry == null || entry.expired(System.currentTimeMillis()) ? 0L : entry.value());
+  }
+
+  @Override
+  public Future<Void> delete(String key) {
+    entries.remove(key);
+    return Future.succeededFuture();
+  }
+
+  @Override
+  public Future<Void> mark(String key, Duration ttl) {
+    entries.put(key, new Entry(1, System.currentTimeMillis() + ttl.toMillis()));
+    return Future.succeededFuture();
+  }
+
+  @Override
+  public Future<Boolean> anyMarked(List<String> keys) {
+    long now = System.currentTimeMillis();
+    return Future.succeededFuture(keys.stream().map(entries::get).anyMatch(e -> e != null && !e.expired(now)));
+  }
+
+  @Override
+  public Future<Void> ping() {
+    return Future.succeededFuture();
+  }
+
+  @Override
+  public Future<Void> close() {
+    vertx.cancelTimer(sweeper);
+    return Future.succeededFuture();
+  }
+}

@@ -1,0 +1,37 @@
+package io.kmc.hub.cache;
+
+import io.vertx.core.Future;
+
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * State every hub node must see at once but that can be rebuilt if lost: token revocations and
+ * rate-limit counters. Redis when configured ({@link RedisSharedState}); in-process for a single
+ * node ({@link LocalSharedState}).
+ */
+public interface SharedState {
+
+  /** The count of a fixed window after an increment, and how long until the window ends. */
+  record WindowCount(long count, long resetMillis) {
+  }
+
+  /** Counts one event in the current window of {@code key}; the window starts with its first event. */
+  Future<WindowCount> increment(String key, Duration window);
+
+  /** The current count of a window, without counting. */
+  Future<Long> count(String key);
+
+  Future<Void> delete(String key);
+
+  /** Stores a marker that disappears after {@code ttl}. */
+  Future<Void> mark(String key, Duration ttl);
+
+  /** True if any of the keys is marked. */
+  Future<Boolean> anyMarked(List<String> keys);
+
+  /** A readiness check. */
+  Future<Void> ping();
+
+  Future<Void> close();
+}
