@@ -305,8 +305,29 @@ final class ApiServer {
         throw KubeApiException.methodNotAllowed();
       }
       JsonObject body = objectBody();
+      if (type.is("authentication.k8s.io", "SelfSubjectReview")) {
+        sendJson(ctx, 201, selfSubjectReview(body));
+        return;
+      }
       JsonObject created = registry.create(type, path.namespace(), body, writeOptions());
       sendJson(ctx, 201, created);
+    }
+
+    /**
+     * "Who am I" ({@code kubectl auth whoami}): the impersonated user and groups when the request
+     * impersonates, the simulator's own admin otherwise. Answered, never stored.
+     */
+    private JsonObject selfSubjectReview(JsonObject body) {
+      String user = ctx.request().getHeader("Impersonate-User");
+      JsonArray groups = new JsonArray();
+      ctx.request().headers().getAll("Impersonate-Group").forEach(groups::add);
+      if (user == null) {
+        user = "kube-sim-admin";
+        groups.add("system:masters");
+      }
+      groups.add("system:authenticated");
+      return body.put("status", new JsonObject().put("userInfo",
+          new JsonObject().put("username", user).put("groups", groups)));
     }
 
     void update() {

@@ -245,6 +245,9 @@ final class ResourceCatalog {
     // Answered, never stored: lets `kubectl auth can-i` and clients that check permissions first work.
     builtIn("authorization.k8s.io", "v1", "SelfSubjectAccessReview", "selfsubjectaccessreviews", false, List.of(),
         List.of(), Set.of(), List.of("create"));
+    // Answered, never stored: `kubectl auth whoami`, and who a request impersonates.
+    builtIn("authentication.k8s.io", "v1", "SelfSubjectReview", "selfsubjectreviews", false, List.of(),
+        List.of(), Set.of(), List.of("create"));
   }
 
   private void core(String kind, String plural, boolean namespaced, List<String> shortNames, List<String> categories) {

@@ -378,7 +378,7 @@ public final class ConfigReader {
           collectLeaves(list.get(i), path + "[" + i + "]", unknown);
         }
       }
-    } else if (!path.isEmpty() && !(node == null && isPrefixOfConsumed(path + "."))) {
+    } else if (!path.isEmpty() && !(node == null && (isPrefixOfConsumed(path + ".") || sectionLists.contains(path)))) {
       unknown.add(path);
     }
   }

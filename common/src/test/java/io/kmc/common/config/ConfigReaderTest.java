@@ -93,6 +93,13 @@ class ConfigReaderTest {
   }
 
   @Test
+  void anEmptyListOfSectionsIsFine() {
+    ConfigReader reader = ConfigReader.fromYaml("clusters:\n", Map.of());
+    assertTrue(reader.sections("clusters", "clusters").isEmpty());
+    reader.finish();
+  }
+
+  @Test
   void emptyDocumentIsAnEmptyConfiguration() {
     ConfigReader reader = ConfigReader.fromYaml("", Map.of());
     assertEquals(8080, reader.integer("server.port", 8080, 1, 65535, "port"));

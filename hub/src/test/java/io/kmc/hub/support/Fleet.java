@@ -52,6 +52,8 @@ public final class Fleet implements AutoCloseable {
   private final Map<String, KubeSim> sims = new LinkedHashMap<>();
   private final Map<String, String> joinTokens = new LinkedHashMap<>();
   private final Map<String, Path> directClusters = new LinkedHashMap<>();
+  /** Join tokens of clusters registered through the API (not in the configuration). */
+  private final Map<String, String> registeredTokens = new LinkedHashMap<>();
   private final Map<String, Agent> agents = new LinkedHashMap<>();
   private final List<Hub> hubs = new ArrayList<>();
   private final List<Integer> hazelcastPorts = new ArrayList<>();
@@ -113,12 +115,26 @@ public final class Fleet implements AutoCloseable {
     return sim;
   }
 
+  /** Starts a simulated cluster for a cluster registered through the API with the given join token. */
+  public KubeSim simulatedCluster(String name, String joinToken) {
+    KubeSim sim = await(KubeSim.start(memberVertx, new KubeSimOptions().seed(true).controllerDelayMillis(10)
+        .logLineIntervalMillis(50).watchHistory(WATCH_HISTORY)));
+    sims.put(name, sim);
+    registeredTokens.put(name, joinToken);
+    return sim;
+  }
+
+  /** Replaces the join token the next agent of {@code cluster} uses. */
+  public void joinToken(String cluster, String token) {
+    registeredTokens.put(cluster, token);
+  }
+
   public KubeSim sim(String name) {
     return sims.get(name);
   }
 
   public String joinToken(String cluster) {
-    return joinTokens.get(cluster);
+    return registeredTokens.getOrDefault(cluster, joinTokens.get(cluster));
   }
 
   /** Starts {@code count} clustered hub nodes that know each other. */
@@ -185,6 +201,11 @@ public final class Fleet implements AutoCloseable {
       adminToken = apiToken(hub, login(hub, "admin", ADMIN_PASSWORD), "fleet-admin");
     }
     return hub;
+  }
+
+  /** The name of this fleet's database on the shared test PostgreSQL. */
+  public String database() {
+    return database;
   }
 
   /** An API token of the built-in admin, for the tests' calls. */
@@ -271,7 +292,7 @@ public final class Fleet implements AutoCloseable {
         kubernetes:
           mode: kubeconfig
           kubeconfig: %s
-        """.formatted(urls, cluster, joinTokens.get(cluster), tls ? "ca_file: " + hubCertificate() : "",
+        """.formatted(urls, cluster, joinToken(cluster), tls ? "ca_file: " + hubCertificate() : "",
         kubeconfig), Map.of());
     AgentConfig config = AgentConfig.read(reader);
     reader.finish();

@@ -51,6 +51,11 @@ public final class TestInfra {
     return name;
   }
 
+  /** A JDBC connection to one of the test databases, for tests that look at what the hub stored. */
+  public static Connection connect(String database) throws SQLException {
+    return postgres().getDatabase("postgres", database).getConnection();
+  }
+
   public static synchronized int redisPort() {
     if (redis == null) {
       try {
