@@ -3,22 +3,30 @@ package io.kmc.agent;
 import io.kmc.agent.kube.BlockingPool;
 import io.kmc.agent.kube.KubeAccess;
 import io.kmc.agent.tunnel.HubConnector;
+import io.kmc.ops.HealthChecks;
+import io.kubernetes.client.openapi.apis.VersionApi;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 
 import java.net.URI;
+import java.time.Duration;
 
 /** One agent: its worker pools and its connection to the hub, deployed into a Vert.x instance. */
 public final class Agent {
 
   private final Vertx vertx;
+  private final KubeAccess kube;
   private final HubConnector connector;
   private final BlockingPool requestPool;
   private final BlockingPool streamPool;
   private String deployment;
 
-  private Agent(Vertx vertx, HubConnector connector, BlockingPool requestPool, BlockingPool streamPool) {
+  private Agent(Vertx vertx, KubeAccess kube, HubConnector connector, BlockingPool requestPool,
+                BlockingPool streamPool) {
     this.vertx = vertx;
+    this.kube = kube;
     this.connector = connector;
     this.requestPool = requestPool;
     this.streamPool = streamPool;
@@ -31,15 +39,33 @@ public final class Agent {
         : KubeAccess.inCluster(config.kubeRequestTimeout());
   }
 
+  /** Starts an agent whose metrics go nowhere (embedded use: the demo, tests). */
   public static Future<Agent> start(Vertx vertx, AgentConfig config, KubeAccess kube) {
+    return start(vertx, config, kube, new SimpleMeterRegistry());
+  }
+
+  public static Future<Agent> start(Vertx vertx, AgentConfig config, KubeAccess kube, MeterRegistry registry) {
     BlockingPool requests = BlockingPool.fixed("kmc-kube-request-" + config.cluster(), config.requestWorkers(),
         config.requestQueue());
     BlockingPool streams = BlockingPool.elastic("kmc-kube-stream-" + config.cluster(), config.streamWorkers());
-    Agent agent = new Agent(vertx, new HubConnector(config, kube, requests, streams), requests, streams);
-    return vertx.deployVerticle(agent.connector).map(id -> {
+    AgentMetrics metrics = new AgentMetrics(registry);
+    HubConnector connector = new HubConnector(config, kube, requests, streams, metrics);
+    metrics.connected(connector::connected);
+    metrics.streams(connector::streamsInProgress);
+    Agent agent = new Agent(vertx, kube, connector, requests, streams);
+    return vertx.deployVerticle(connector).map(id -> {
       agent.deployment = id;
       return agent;
     });
+  }
+
+  /** Ready: connected to the hub, and the kube-apiserver answers. */
+  public HealthChecks readiness() {
+    return new HealthChecks()
+        .add("hub", () -> connector.connected() ? Future.succeededFuture("connected to " + connector.connectedTo())
+            : Future.failedFuture("not connected to the hub"))
+        .add("kubernetes", () -> requestPool.submit(vertx.getOrCreateContext(),
+            () -> new VersionApi(kube.requests()).getCode().execute().getGitVersion()));
   }
 
   public boolean connected() {
@@ -55,6 +81,7 @@ public final class Agent {
     return connector.connectedTo();
   }
 
+  /** Stops at once: the connection closes, whatever is in flight fails on the hub's side. */
   public Future<Void> stop() {
     String id = deployment;
     deployment = null;
@@ -64,5 +91,18 @@ public final class Agent {
       streamPool.close();
       return Future.succeededFuture();
     });
+  }
+
+  /** Stops after the requests in flight finish, for at most {@code grace}. */
+  public Future<Void> stop(Duration grace) {
+    long deadline = System.currentTimeMillis() + grace.toMillis();
+    return waitForRequests(deadline).compose(v -> stop());
+  }
+
+  private Future<Void> waitForRequests(long deadline) {
+    if (connector.requestsInProgress() == 0 || System.currentTimeMillis() >= deadline) {
+      return Future.succeededFuture();
+    }
+    return vertx.timer(50).compose(v -> waitForRequests(deadline));
   }
 }

@@ -2,6 +2,7 @@ package io.kmc.agent;
 
 import io.kmc.common.config.ConfigReader;
 import io.kmc.common.protocol.Limits;
+import io.kmc.ops.LogSettings;
 
 import java.net.URI;
 import java.nio.file.Path;
@@ -31,7 +32,12 @@ public record AgentConfig(
     Duration kubeRequestTimeout,
     int requestWorkers,
     int requestQueue,
-    int streamWorkers) {
+    int streamWorkers,
+    Duration shutdownGrace,
+    boolean managementEnabled,
+    String managementHost,
+    int managementPort,
+    LogSettings log) {
 
   public static final String CONNECT_PATH = "/agent/v1/connect";
 
@@ -62,6 +68,12 @@ public record AgentConfig(
     int requestQueue = c.integer("workers.queue", 256, 0, 100_000, "Requests waiting for a thread before the agent answers 429.");
     int streamWorkers = c.integer("workers.streams", Limits.DEFAULT_MAX_OPEN_STREAMS, 1, 100_000,
         "Most streams (watches, followed logs, large bodies) open at once.");
+    Duration shutdownGrace = c.duration("workers.shutdown_grace", Duration.ofSeconds(20), Duration.ZERO,
+        Duration.ofMinutes(10), "On SIGTERM: time requests in flight get to finish before the agent disconnects.");
+    boolean managementEnabled = c.bool("management.enabled", true, "Serve /healthz, /ready and /metrics.");
+    String managementHost = c.string("management.host", "0.0.0.0", "Address the management port listens on.");
+    int managementPort = c.integer("management.port", 9090, 0, 65535, "Management port (0 picks a free one).");
+    LogSettings log = LogSettings.read(c, "json");
 
     List<URI> hubUrls = new ArrayList<>();
     for (String url : urls) {
@@ -86,7 +98,8 @@ public record AgentConfig(
     return new AgentConfig(List.copyOf(hubUrls), cluster, token, tokenFile == null ? null : Path.of(tokenFile),
         caFile == null ? null : Path.of(caFile), insecure, connectTimeout, initialBackoff, maxBackoff, maxMessage,
         mode, kubeconfig == null ? null : Path.of(kubeconfig), context, requestTimeout,
-        requestWorkers, requestQueue, streamWorkers);
+        requestWorkers, requestQueue, streamWorkers, shutdownGrace, managementEnabled, managementHost, managementPort,
+        log);
   }
 
   /** Accepts {@code wss://host[:port]} or a full connect URL; http(s) are taken as ws(s). */

@@ -3,7 +3,12 @@ package io.kmc.agent;
 import io.kmc.agent.kube.KubeAccess;
 import io.kmc.common.config.ConfigException;
 import io.kmc.common.config.ConfigReader;
+import io.kmc.ops.Logging;
+import io.kmc.ops.ManagementServer;
+import io.kmc.ops.Metrics;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -13,16 +18,10 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * {@code java -jar kmc-agent.jar [agent.yaml]}: reads the configuration (file, then
- * {@code KMC_...} environment overrides), connects to the hub, and stops cleanly on SIGTERM.
+ * {@code KMC_...} environment overrides), connects to the hub, serves /healthz, /ready and /metrics
+ * on the management port, and on SIGTERM lets requests in flight finish before it leaves.
  */
 public final class AgentMain {
-
-  static {
-    // Before the first logger exists: each application ships its own logging setup.
-    if (System.getProperty("logback.configurationFile") == null) {
-      System.setProperty("logback.configurationFile", "kmc-agent-logback.xml");
-    }
-  }
 
   private static final Logger LOG = LoggerFactory.getLogger(AgentMain.class);
 
@@ -34,20 +33,26 @@ public final class AgentMain {
     KubeAccess kube;
     try {
       config = readConfig(args);
+      Logging.configure(config.log(), "kmc-agent");
       kube = Agent.kubeAccess(config);
     } catch (ConfigException e) {
       System.err.println(e.getMessage());
       System.exit(2);
       return;
     } catch (RuntimeException e) {
-      System.err.println("cannot reach the Kubernetes API: " + e.getMessage());
+      System.err.println("cannot set up access to the Kubernetes API: " + e.getMessage());
       System.exit(2);
       return;
     }
-    Vertx vertx = Vertx.vertx();
+    PrometheusMeterRegistry registry = Metrics.newRegistry();
+    Vertx vertx = Metrics.instrument(Vertx.builder(), new VertxOptions(), registry).build();
     Agent agent;
     try {
-      agent = Agent.start(vertx, config, kube).await(1, TimeUnit.MINUTES);
+      agent = Agent.start(vertx, config, kube, registry).await(1, TimeUnit.MINUTES);
+      if (config.managementEnabled()) {
+        vertx.deployVerticle(new ManagementServer(config.managementHost(), config.managementPort(), agent.readiness(),
+            registry)).await(1, TimeUnit.MINUTES);
+      }
     } catch (Exception e) {
       LOG.error("the agent could not start: {}", e.getMessage(), e);
       System.exit(1);
@@ -56,8 +61,10 @@ public final class AgentMain {
     LOG.info("agent for cluster {} started; hub URLs {}", config.cluster(), config.hubUrls());
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      LOG.info("stopping the agent (grace {})", config.shutdownGrace());
       try {
-        agent.stop().compose(v -> vertx.close()).await(30, TimeUnit.SECONDS);
+        agent.stop(config.shutdownGrace()).compose(v -> vertx.close())
+            .await(config.shutdownGrace().toSeconds() + 15, TimeUnit.SECONDS);
       } catch (Exception e) {
         LOG.warn("the agent did not stop cleanly: {}", e.getMessage());
       }

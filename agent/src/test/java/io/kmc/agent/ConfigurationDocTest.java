@@ -17,8 +17,9 @@ class ConfigurationDocTest {
     ConfigReader reader = ConfigReader.fromYaml("", Map.of());
     AgentConfig.read(reader);
     String expected = ConfigDocs.table(reader.keys());
-    String documented = ConfigDocs.section(Path.of("..", "docs", "configuration.md"), "agent-keys");
-    assertEquals(expected, documented, "docs/configuration.md is out of date; the agent reads:\n" + expected);
+    String documented = ConfigDocs.documented(Path.of("..", "docs", "configuration.md"), "agent-keys", expected);
+    assertEquals(expected, documented, "docs/configuration.md is out of date (regenerate it with "
+        + "mvn test -Dtest=ConfigurationDocTest -Dkmc.updateDocs=true); the agent reads:\n" + expected);
   }
 
   @Test

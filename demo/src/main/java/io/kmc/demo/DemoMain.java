@@ -1,5 +1,7 @@
 package io.kmc.demo;
 
+import io.kmc.ops.LogSettings;
+import io.kmc.ops.Logging;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -12,18 +14,13 @@ import java.util.concurrent.CountDownLatch;
  */
 public final class DemoMain {
 
-  static {
-    if (System.getProperty("logback.configurationFile") == null) {
-      System.setProperty("logback.configurationFile", "kmc-demo-logback.xml");
-    }
-  }
-
   private static final Logger LOG = LoggerFactory.getLogger(DemoMain.class);
 
   private DemoMain() {
   }
 
   public static void main(String[] args) throws Exception {
+    Logging.configure(LogSettings.textToConsole(), "kmc-demo");
     int port = 8080;
     String host = "127.0.0.1";
     for (int i = 0; i < args.length; i++) {

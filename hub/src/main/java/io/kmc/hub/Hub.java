@@ -36,6 +36,11 @@ import io.kmc.hub.store.ClusterRegistry;
 import io.kmc.hub.store.Database;
 import io.kmc.hub.store.IdentityStore;
 import io.kmc.hub.tls.TlsMaterial;
+import io.kmc.hub.metrics.HubMetrics;
+import io.kmc.ops.HealthChecks;
+import io.kmc.ops.ManagementServer;
+import io.kmc.ops.Metrics;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -52,6 +57,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * One hub node: creates Vert.x (clustered when configured), the shared services, and deploys the
@@ -65,6 +71,8 @@ public final class Hub {
   private final HubConfig config;
   private final Vertx vertx;
   private final HubNodes nodes;
+  private final PrometheusMeterRegistry registry;
+  private final HubMetrics metrics;
   private final SessionRegistry sessions;
   private final NodeChannel channel;
   private final AtomicBoolean serving = new AtomicBoolean();
@@ -75,14 +83,20 @@ public final class Hub {
   private AuditLog audit;
   private TokenService tokens;
   private RbacService rbac;
-  private ClusterRegistry registry;
+  private ClusterRegistry clusters;
+  private ManagementServer management;
+  private final AtomicInteger inFlight = new AtomicInteger();
+  private final AtomicInteger streaming = new AtomicInteger();
 
-  private Hub(HubConfig config, Vertx vertx, HubNodes nodes) {
+  private Hub(HubConfig config, Created created) {
     this.config = config;
-    this.vertx = vertx;
-    this.nodes = nodes;
+    this.vertx = created.vertx();
+    this.nodes = created.nodes();
+    this.registry = created.registry();
+    this.metrics = new HubMetrics(registry);
     this.sessions = new SessionRegistry(vertx);
     this.channel = new NodeChannel(vertx, nodes);
+    metrics.agentSessions(() -> sessions.all().size());
   }
 
   public static Future<Hub> start(HubConfig config) {
@@ -93,7 +107,7 @@ public final class Hub {
         started.fail(created.cause());
         return;
       }
-      Hub hub = new Hub(config, created.result().vertx, created.result().nodes);
+      Hub hub = new Hub(config, created.result());
       hub.deploy().onComplete(deployed -> {
         if (deployed.succeeded()) {
           started.complete(hub);
@@ -106,22 +120,23 @@ public final class Hub {
     return started.future();
   }
 
-  private record Created(Vertx vertx, HubNodes nodes) {
+  private record Created(Vertx vertx, HubNodes nodes, PrometheusMeterRegistry registry) {
   }
 
   private static Future<Created> createVertx(HubConfig config) {
+    PrometheusMeterRegistry registry = Metrics.newRegistry();
     VertxOptions options = new VertxOptions();
     if (!config.cluster().enabled()) {
-      Vertx vertx = Vertx.vertx(options);
-      return Future.succeededFuture(new Created(vertx, HubNodes.standalone(vertx)));
+      Vertx vertx = Metrics.instrument(Vertx.builder(), options, registry).build();
+      return Future.succeededFuture(new Created(vertx, HubNodes.standalone(vertx), registry));
     }
     HubConfig.Clustering c = config.cluster();
     HazelcastClusterManager manager = new HazelcastClusterManager(hazelcastConfig(c));
     String publicHost = c.publicHost() == null ? c.host() : c.publicHost();
     options.setEventBusOptions(new EventBusOptions().setHost(c.host()).setPort(c.eventBusPort())
         .setClusterPublicHost(publicHost));
-    return Vertx.builder().with(options).withClusterManager(manager).buildClustered()
-        .map(vertx -> new Created(vertx, HubNodes.clustered(vertx, manager)));
+    return Metrics.instrument(Vertx.builder(), options, registry).withClusterManager(manager).buildClustered()
+        .map(vertx -> new Created(vertx, HubNodes.clustered(vertx, manager), registry));
   }
 
   /**
@@ -171,7 +186,8 @@ public final class Hub {
   private TlsMaterial tlsMaterial() {
     HubConfig.Tls tls = config.server().tls();
     return switch (tls.mode()) {
-      case "off" -> null;
+      // Behind a proxy that terminates TLS: no certificate here, but clients may need the proxy's CA.
+      case "off" -> tls.caFile() == null ? null : TlsMaterial.trustOnly(Resources.read(tls.caFile(), null));
       case "files" -> TlsMaterial.fromFiles(tls.certFile(), tls.keyFile(), tls.caFile());
       default -> {
         List<String> hosts = new ArrayList<>(tls.hosts());
@@ -189,9 +205,11 @@ public final class Hub {
         ? RedisSharedState.create(vertx, redis.url(), redis.password(), redis.keyPrefix())
         : new LocalSharedState(vertx);
     ClusterRegistry registry = new ClusterRegistry(vertx, database.pool());
+    this.clusters = registry;
     registry.onRevoked((cluster, reason) -> sessions.closeCluster(cluster, CloseCodes.REVOKED, reason));
     IdentityStore identities = new IdentityStore(database.pool());
     audit = new AuditLog(vertx, database.pool(), config.audit());
+    metrics.auditQueue(audit::pending, audit::dropped);
     Presence presence = new Presence(vertx, nodes);
     Limits limits = config.tunnel().limits();
 
@@ -215,32 +233,33 @@ public final class Hub {
           audit.start();
           Authorizer authorizer = new Authorizer(rbac);
           ClusterRouter router = new ClusterRouter(vertx, nodes, channel, registry, limits);
-          AgentGateway gateway = new AgentGateway(vertx, nodes, channel, presence, sessions, registry, limits,
+          AgentGateway gateway = new AgentGateway(vertx, nodes, channel, presence, sessions, registry, limits, metrics,
               config.tunnel().helloTimeout().toMillis());
           String caPem = tls == null ? null : tls.clientTrustPem();
-          HealthApi health = new HealthApi(nodes, serving::get)
-              .check("database", database::ping)
-              .check(redis.configured() ? "redis" : "shared-state", shared::ping);
+          HealthChecks readiness = readiness(redis.configured());
+          HealthApi health = new HealthApi(readiness);
+          vertx.setPeriodic(5_000, t -> refreshClusterGauges(presence, limits));
           ApiVerticle.Routes routes = new ApiVerticle.Routes(gateway,
               new Authenticator(tokens, shared, config.auth().requestsPerMinute()), authorizer, Audits.recorder(audit),
-              new KubePassthrough(router),
+              new KubePassthrough(router, streaming),
               new ClustersApi(registry, presence, authorizer, tokens, limits.pingTimeoutMillis(),
                   config.server().publicUrl(), caPem, config.auth().kubeconfigTokenLifetime(),
                   new AgentManifest(config.server().agentImage(), caPem), config.rbac().impersonate()),
               new AuthApi(tokens, identities, new LoginGuard(vertx, shared, config.auth().loginAttempts(),
                   config.auth().loginWindow()), authorizer, audit),
-              new UsersApi(identities, tokens), new RbacApi(rbac), new AuditApi(audit), health,
-              config.server().maxBodyBytes(), limits.maxFrameBytes(), tls);
-          this.registry = registry;
+              new UsersApi(identities, tokens), new RbacApi(rbac), new AuditApi(audit), health, metrics,
+              inFlight, config.server().maxBodyBytes(), limits.maxFrameBytes(), tls);
           return channel.start()
               .compose(x -> sessions.start())
-              .compose(x -> vertx.deployVerticle(new DirectClusters(directClusters(), nodes, channel, presence, limits))
-                  .onSuccess(deployments::add))
+              .compose(x -> vertx.deployVerticle(new DirectClusters(directClusters(), nodes, channel, presence, limits,
+                  metrics)).onSuccess(deployments::add))
+              .compose(x -> deployManagement(readiness))
               .compose(x -> deployApi(routes))
               .onSuccess(x -> {
                 serving.set(true);
                 LOG.info("hub node {} serving {} on {}:{} ({} cluster(s) registered, {}, {} database, {})",
-                    HubNodes.shortId(nodes.nodeId()), tls == null ? "plain HTTP" : "HTTPS", config.server().host(),
+                    HubNodes.shortId(nodes.nodeId()), tls == null || !tls.serves() ? "plain HTTP" : "HTTPS",
+                    config.server().host(),
                     port, registry.list().size(), nodes.clustered() ? "clustered" : "single node",
                     config.database().embedded() ? "embedded" : "external",
                     redis.configured() ? "Redis" : "in-process shared state");
@@ -269,20 +288,55 @@ public final class Hub {
     });
   }
 
-  /** Stops serving, closes agent sessions (agents reconnect elsewhere), leaves the cluster. */
+  /** One readiness check per dependency; the same on the API port and on the management port. */
+  private HealthChecks readiness(boolean redisConfigured) {
+    return new HealthChecks()
+        .add("server", () -> serving.get() ? Future.succeededFuture("accepting requests")
+            : Future.failedFuture("starting or shutting down"))
+        .add("cluster", () -> !nodes.clustered() || nodes.members().contains(nodes.nodeId())
+            ? Future.succeededFuture(nodes.members().size() + " hub node(s)")
+            : Future.failedFuture("not a member of the hub cluster"))
+        .add("database", () -> database.ping().map("ok"))
+        .add(redisConfigured ? "redis" : "shared-state", () -> shared.ping().map("ok"));
+  }
+
+  private Future<Void> deployManagement(HealthChecks readiness) {
+    HubConfig.Management m = config.management();
+    if (!m.enabled()) {
+      return Future.succeededFuture();
+    }
+    // Port 0 becomes -2: a random port of its own (-1 is the API's, shared by its instances).
+    management = new ManagementServer(m.host(), m.port() == 0 ? -2 : m.port(), readiness, registry);
+    return vertx.deployVerticle(management).onSuccess(deployments::add).mapEmpty();
+  }
+
+  private void refreshClusterGauges(Presence presence, Limits limits) {
+    presence.all().onSuccess(entries -> metrics.clusters(
+        clusters.list().stream().map(c -> c.name()).collect(java.util.stream.Collectors.toSet()), entries,
+        limits.pingTimeoutMillis(), presence));
+  }
+
+  /**
+   * Stops gracefully, within {@code server.shutdown_grace}: the node reports not ready (load
+   * balancers stop sending), asks its agents to finish and reconnect to another node, lets requests
+   * in flight finish, then stops serving, leaves the cluster and closes what it holds.
+   */
   public Future<Void> close() {
     serving.set(false);
-    List<String> reversed = new ArrayList<>(deployments);
-    Collections.reverse(reversed);
-    Future<Void> chain = Future.succeededFuture();
-    for (String id : reversed) {
-      chain = chain.compose(v -> vertx.undeploy(id).recover(e -> Future.succeededFuture()));
-    }
-    return chain.compose(v -> channel.stop())
+    long deadline = System.currentTimeMillis() + config.server().shutdownGrace().toMillis();
+    List<Future<Void>> drained = new ArrayList<>();
+    sessions.all().forEach(local -> drained.add(local.session().drain("hub node " + HubNodes.shortId(nodes.nodeId())
+        + " is shutting down")));
+    // Requests in flight are waited for; streams are not (they never finish by themselves): closing the
+    // server ends them, and their clients resume through another node.
+    return Future.join(drained)
+        .transform(ar -> waitUntil(deadline, () -> sessions.all().isEmpty() && inFlight.get() - streaming.get() <= 0))
+        .transform(ar -> undeployAll())
+        .compose(v -> channel.stop())
         .eventually(() -> audit == null ? Future.succeededFuture() : audit.close())
         .eventually(() -> {
-          if (registry != null) {
-            registry.stop();
+          if (clusters != null) {
+            clusters.stop();
           }
           if (tokens != null) {
             tokens.close();
@@ -291,6 +345,29 @@ public final class Hub {
         })
         .eventually(() -> database == null ? Future.succeededFuture() : database.close())
         .eventually(vertx::close);
+  }
+
+  private Future<Void> undeployAll() {
+    List<String> reversed = new ArrayList<>(deployments);
+    Collections.reverse(reversed);
+    Future<Void> chain = Future.succeededFuture();
+    for (String id : reversed) {
+      chain = chain.compose(v -> vertx.undeploy(id).recover(e -> Future.succeededFuture()));
+    }
+    return chain;
+  }
+
+  /** Completes when the condition holds or at the deadline, whichever comes first. */
+  private Future<Void> waitUntil(long deadline, java.util.function.BooleanSupplier condition) {
+    if (condition.getAsBoolean() || System.currentTimeMillis() >= deadline) {
+      return Future.succeededFuture();
+    }
+    return vertx.timer(50).compose(v -> waitUntil(deadline, condition));
+  }
+
+  /** The management port actually bound (when configured as 0), or -1 if there is none. */
+  public int managementPort() {
+    return management == null ? -1 : management.actualPort();
   }
 
   public int port() {

@@ -1,7 +1,9 @@
 package io.kmc.hub;
 
+import io.kmc.common.KmcVersion;
 import io.kmc.common.config.ConfigReader;
 import io.kmc.common.protocol.Limits;
+import io.kmc.ops.LogSettings;
 
 import java.nio.file.Path;
 import java.time.Duration;
@@ -16,10 +18,16 @@ import java.util.Set;
  * The hub's configuration, read from YAML with {@code KMC_...} environment overrides. Every key is
  * listed in docs/configuration.md (a test keeps the two in step).
  */
-public record HubConfig(Path dataDir, Server server, Clustering cluster, Tunnel tunnel, Database database, Redis redis,
-                        Auth auth, Rbac rbac, Audit audit, List<ClusterEntry> clusters) {
+public record HubConfig(Path dataDir, Server server, Management management, LogSettings log, Clustering cluster,
+                        Tunnel tunnel, Database database, Redis redis, Auth auth, Rbac rbac, Audit audit,
+                        List<ClusterEntry> clusters) {
 
-  public record Server(String host, int port, String publicUrl, int maxBodyBytes, Tls tls, String agentImage) {
+  public record Server(String host, int port, String publicUrl, int maxBodyBytes, Tls tls, String agentImage,
+                       Duration shutdownGrace) {
+  }
+
+  /** The management port: /healthz, /ready and /metrics, apart from the API. */
+  public record Management(boolean enabled, String host, int port) {
   }
 
   /**
@@ -43,7 +51,7 @@ public record HubConfig(Path dataDir, Server server, Clustering cluster, Tunnel 
 
   /** PostgreSQL; with no host, an embedded server whose data lives under the data directory. */
   public record Database(String host, int port, String name, String user, String password, int poolSize,
-                         String sslMode, int embeddedPort) {
+                         String sslMode, Path caFile, int embeddedPort) {
     public boolean embedded() {
       return host == null;
     }
@@ -92,6 +100,11 @@ public record HubConfig(Path dataDir, Server server, Clustering cluster, Tunnel 
     Path dataDir = Path.of(c.string("data.dir", "./kmc-data",
         "Directory for the hub's own files: the embedded database and the generated TLS certificate."));
     Server server = readServer(c);
+    Management management = new Management(
+        c.bool("management.enabled", true, "Serve /healthz, /ready and /metrics on the management port."),
+        c.string("management.host", "0.0.0.0", "Address the management port listens on."),
+        c.integer("management.port", 9090, 0, 65535, "Management port (0 picks a free one)."));
+    LogSettings log = LogSettings.read(c, "json");
     Clustering cluster = readClustering(c);
     Tunnel tunnel = readTunnel(c, server);
     Database database = readDatabase(c);
@@ -123,7 +136,8 @@ public record HubConfig(Path dataDir, Server server, Clustering cluster, Tunnel 
       c.problem("redis.url", "is required when cluster.enabled is true: token revocations and rate limits "
           + "must be shared by every hub node");
     }
-    return new HubConfig(dataDir, server, cluster, tunnel, database, redis, auth, rbac, audit, clusters);
+    return new HubConfig(dataDir, server, management, log, cluster, tunnel, database, redis, auth, rbac, audit,
+        clusters);
   }
 
   private static Server readServer(ConfigReader c) {
@@ -148,8 +162,10 @@ public record HubConfig(Path dataDir, Server server, Clustering cluster, Tunnel 
         c.bytes("server.max_body_bytes", Limits.DEFAULT_MAX_BODY_BYTES, 1024, 64 * 1024 * 1024,
             "Largest request body accepted (the kube-apiserver's own limit is 3MiB)."),
         tls,
-        c.string("server.agent_image", "ghcr.io/kmc-project/kmc-agent:" + io.kmc.common.KmcVersion.current(),
-            "Container image put into the agent manifests the hub serves."));
+        c.string("server.agent_image", "ghcr.io/kmc-project/kmc-agent:" + KmcVersion.current(),
+            "Container image put into the agent manifests the hub serves."),
+        c.duration("server.shutdown_grace", Duration.ofSeconds(30), Duration.ZERO, Duration.ofMinutes(30),
+            "On SIGTERM: time given to agents to move and to requests in flight to finish before the node exits."));
   }
 
   private static Clustering readClustering(ConfigReader c) {
@@ -204,7 +220,11 @@ public record HubConfig(Path dataDir, Server server, Clustering cluster, Tunnel 
         c.string("database.user", "kmc", "Database user."),
         c.secret("database.password", null, "Database password."),
         c.integer("database.pool_size", 8, 1, 1000, "Connections per hub node."),
-        c.oneOf("database.ssl_mode", "disable", "TLS to PostgreSQL.", "disable", "require", "verify-full"),
+        c.oneOf("database.ssl_mode", "disable",
+            "TLS to PostgreSQL: require encrypts without checking the server; verify-full also checks its certificate "
+                + "and host name.", "disable", "require", "verify-full"),
+        path(c.string("database.ca_file", null, "PEM CA the database's certificate must chain to (verify-full); "
+            + "the JVM's trust store if unset.")),
         c.integer("database.embedded.port", 0, 0, 65535, "Port of the embedded PostgreSQL (0 picks a free one)."));
   }
 

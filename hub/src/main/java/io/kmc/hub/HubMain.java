@@ -2,6 +2,7 @@ package io.kmc.hub;
 
 import io.kmc.common.config.ConfigException;
 import io.kmc.common.config.ConfigReader;
+import io.kmc.ops.Logging;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -18,13 +19,6 @@ import java.util.concurrent.TimeUnit;
  */
 public final class HubMain {
 
-  static {
-    // Before the first logger exists: each application ships its own logging setup.
-    if (System.getProperty("logback.configurationFile") == null) {
-      System.setProperty("logback.configurationFile", "kmc-hub-logback.xml");
-    }
-  }
-
   private static final Logger LOG = LoggerFactory.getLogger(HubMain.class);
 
   private HubMain() {
@@ -39,6 +33,7 @@ public final class HubMain {
       System.exit(2);
       return;
     }
+    Logging.configure(config.log(), "kmc-hub");
     Hub hub;
     try {
       hub = Hub.start(config).await(5, TimeUnit.MINUTES);
@@ -49,9 +44,9 @@ public final class HubMain {
     }
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      LOG.info("stopping the hub node");
+      LOG.info("stopping the hub node (grace {})", config.server().shutdownGrace());
       try {
-        hub.close().await(30, TimeUnit.SECONDS);
+        hub.close().await(config.server().shutdownGrace().toSeconds() + 15, TimeUnit.SECONDS);
       } catch (Exception e) {
         LOG.warn("the hub did not stop cleanly: {}", e.getMessage());
       }

@@ -25,8 +25,9 @@ class ConfigurationDocTest {
         """.formatted("0".repeat(64), "0".repeat(64)), Map.of());
     HubConfig.read(reader);
     String expected = ConfigDocs.table(reader.keys());
-    String documented = ConfigDocs.section(Path.of("..", "docs", "configuration.md"), "hub-keys");
-    assertEquals(expected, documented, "docs/configuration.md is out of date; the hub reads:\n" + expected);
+    String documented = ConfigDocs.documented(Path.of("..", "docs", "configuration.md"), "hub-keys", expected);
+    assertEquals(expected, documented, "docs/configuration.md is out of date (regenerate it with "
+        + "mvn test -Dtest=ConfigurationDocTest -Dkmc.updateDocs=true); the hub reads:\n" + expected);
   }
 
   @Test

@@ -38,6 +38,8 @@ class PersistenceIT {
           port: 0
           tls:
             mode: off
+        management:
+          port: 0
         """.formatted(dataDir);
     Hub hub = Fleet.await(Hub.start(Fleet.hubConfig(yaml, Map.of())));
     String cluster;

@@ -43,6 +43,15 @@ import java.util.concurrent.TimeUnit;
  */
 public final class KubeRequestExecutor {
 
+  /** Told how each request went, for metrics. */
+  @FunctionalInterface
+  public interface Observer {
+    Observer NONE = (status, nanos) -> { };
+
+    /** The kube-apiserver's answer started, with this status, after this long. */
+    void answered(int status, long nanos);
+  }
+
   /** Receives the frames this executor produces; called on the executor's context. */
   @FunctionalInterface
   public interface FrameSink {
@@ -63,16 +72,18 @@ public final class KubeRequestExecutor {
   private final BlockingPool streamPool;
   private final Limits limits;
   private final FrameSink sink;
+  private final Observer observer;
   private final Map<String, Exchange> exchanges = new ConcurrentHashMap<>();
 
   public KubeRequestExecutor(Context context, KubeAccess kube, BlockingPool requestPool, BlockingPool streamPool,
-                             Limits limits, FrameSink sink) {
+                             Limits limits, FrameSink sink, Observer observer) {
     this.context = context;
     this.kube = kube;
     this.requestPool = requestPool;
     this.streamPool = streamPool;
     this.limits = limits;
     this.sink = sink;
+    this.observer = observer;
   }
 
   /** Handles a request, credit or cancel frame from the hub. */
@@ -105,6 +116,28 @@ public final class KubeRequestExecutor {
     return exchanges.size();
   }
 
+  /** Streams (watches, followed logs, large bodies) being served. */
+  public long streamsInProgress() {
+    return exchanges.values().stream().filter(exchange -> exchange.request.stream()).count();
+  }
+
+  /** Requests (not streams) still being answered. */
+  public long requestsInProgress() {
+    return exchanges.values().stream().filter(exchange -> !exchange.request.stream()).count();
+  }
+
+  /** Ends every stream (watches, followed logs); their clients resume elsewhere. Requests carry on. */
+  public void cancelStreams() {
+    exchanges.values().removeIf(exchange -> {
+      if (exchange.request.stream()) {
+        exchange.cancel();
+        sink.send(new Frame.End(exchange.request.id(), "the agent is moving to another hub node"));
+        return true;
+      }
+      return false;
+    });
+  }
+
   private void start(Frame.Request request) {
     if (exchanges.containsKey(request.id())) {
       sink.send(new Frame.Error(request.id(), ProtocolException.UNEXPECTED_FRAME,
@@ -126,6 +159,7 @@ public final class KubeRequestExecutor {
   private void run(Exchange exchange) {
     Frame.Request request = exchange.request;
     boolean headSent = false;
+    long started = System.nanoTime();
     try {
       ApiClient client = request.stream() ? kube.streams() : kube.requests();
       Call call = client.getHttpClient().newCall(toHttpRequest(client, request));
@@ -134,6 +168,7 @@ public final class KubeRequestExecutor {
         return;
       }
       try (Response response = call.execute()) {
+        observer.answered(response.code(), System.nanoTime() - started);
         Map<String, List<String>> headers = responseHeaders(response.headers());
         ResponseBody body = response.body();
         BufferedSource source = body.source();

@@ -1,6 +1,7 @@
 package io.kmc.agent.tunnel;
 
 import io.kmc.agent.AgentConfig;
+import io.kmc.agent.AgentMetrics;
 import io.kmc.agent.kube.BlockingPool;
 import io.kmc.agent.kube.KubeAccess;
 import io.kmc.agent.kube.KubeRequestExecutor;
@@ -41,6 +42,8 @@ public final class HubConnector extends VerticleBase {
 
   private static final Logger LOG = LoggerFactory.getLogger(HubConnector.class);
   private static final long HELLO_TIMEOUT_MILLIS = 10_000;
+  /** After a goaway, how long requests in flight may take before the agent leaves anyway. */
+  private static final long DRAIN_MILLIS = 10_000;
   /** A websocket fragment; messages larger than this are split (and reassembled by the peer). */
   private static final int FRAGMENT_BYTES = 64 * 1024;
 
@@ -48,6 +51,7 @@ public final class HubConnector extends VerticleBase {
   private final KubeAccess kube;
   private final BlockingPool requestPool;
   private final BlockingPool streamPool;
+  private final AgentMetrics metrics;
 
   private WebSocketClient client;
   private Session session;
@@ -57,11 +61,13 @@ public final class HubConnector extends VerticleBase {
   private boolean stopping;
   private String kubernetesVersion = "unknown";
 
-  public HubConnector(AgentConfig config, KubeAccess kube, BlockingPool requestPool, BlockingPool streamPool) {
+  public HubConnector(AgentConfig config, KubeAccess kube, BlockingPool requestPool, BlockingPool streamPool,
+                      AgentMetrics metrics) {
     this.config = config;
     this.kube = kube;
     this.requestPool = requestPool;
     this.streamPool = streamPool;
+    this.metrics = metrics;
   }
 
   @Override
@@ -102,6 +108,18 @@ public final class HubConnector extends VerticleBase {
     return current == null || current.executor == null ? 0 : current.executor.inProgress();
   }
 
+  /** Streams the agent is serving. */
+  public long streamsInProgress() {
+    Session current = session;
+    return current == null || current.executor == null ? 0 : current.executor.streamsInProgress();
+  }
+
+  /** Requests (not streams) in progress on the current connection. */
+  public long requestsInProgress() {
+    Session current = session;
+    return current == null || current.executor == null ? 0 : current.executor.requestsInProgress();
+  }
+
   /** The hub URL of the current connection, or null. */
   public URI connectedTo() {
     Session current = session;
@@ -125,8 +143,12 @@ public final class HubConnector extends VerticleBase {
     }
     refreshKubernetesVersion()
         .compose(v -> client.connect(connectOptions(url, token)))
-        .onSuccess(ws -> opened(url, ws))
+        .onSuccess(ws -> {
+          metrics.dialed("ok");
+          opened(url, ws);
+        })
         .onFailure(e -> {
+          metrics.dialed(e instanceof UpgradeRejectedException ? "refused" : "error");
           if (e instanceof UpgradeRejectedException rejected) {
             String body = rejected.getBody() == null ? "" : rejected.getBody().toString();
             LOG.error("hub {} refused the connection for cluster {}: HTTP {} {}", url, config.cluster(),
@@ -279,7 +301,7 @@ public final class HubConnector extends VerticleBase {
         LOG.info("hub {} asked to reconnect elsewhere: {}", url, goAway.reason());
         redialAfterMillis = goAway.reconnectAfterMillis();
         failedAttempts = 0;
-        close((short) 1000, "going away as asked");
+        leaveWhenIdle(System.currentTimeMillis() + DRAIN_MILLIS);
       } else if (frame instanceof Frame.Error error) {
         LOG.warn("hub {} reported {} for {}: {}", url, error.code(), error.id() == null ? "the connection" : error.id(),
             error.message());
@@ -297,10 +319,26 @@ public final class HubConnector extends VerticleBase {
       failedAttempts = 0;
       vertx.cancelTimer(helloTimer);
       limits = welcome.limits();
-      executor = new KubeRequestExecutor(context, kube, requestPool, streamPool, limits, this::send);
+      executor = new KubeRequestExecutor(context, kube, requestPool, streamPool, limits, this::send, metrics);
       long tick = Math.max(50, Math.min(1000, limits.pingIntervalMillis() / 2));
       heartbeatTimer = vertx.setPeriodic(tick, t -> heartbeat());
       LOG.info("connected to hub {} (node {}) as cluster {}", url, welcome.hubNode(), config.cluster());
+    }
+
+    /**
+     * Leaves after a goaway: streams end at once (their clients resume through another node);
+     * requests in flight are answered first, for up to the deadline.
+     */
+    void leaveWhenIdle(long deadline) {
+      executor.cancelStreams();
+      if (ended) {
+        return;
+      }
+      if (executor.requestsInProgress() == 0 || System.currentTimeMillis() >= deadline) {
+        close(CloseCodes.NORMAL, "going away as asked");
+      } else {
+        vertx.setTimer(20, t -> leaveWhenIdle(deadline));
+      }
     }
 
     /** Pings when due; gives up on a hub that has been silent past the deadline. */

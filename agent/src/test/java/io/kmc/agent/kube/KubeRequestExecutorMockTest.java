@@ -68,7 +68,8 @@ class KubeRequestExecutorMockTest {
       streams = BlockingPool.elastic("test-stream", 4);
       Limits limits = new Limits(Limits.DEFAULT_MAX_FRAME_BYTES, Limits.DEFAULT_MAX_BODY_BYTES, CHUNK, 10, 10, 2,
           5_000, 1_000, 3_000);
-      executor = new KubeRequestExecutor(vertx.getOrCreateContext(), kube, requests, streams, limits, frames::add);
+      executor = new KubeRequestExecutor(vertx.getOrCreateContext(), kube, requests, streams, limits, frames::add,
+          KubeRequestExecutor.Observer.NONE);
     }
 
     Frame next() throws InterruptedException {
@@ -191,7 +192,7 @@ class KubeRequestExecutorMockTest {
     BlockingQueue<Frame> frames = new LinkedBlockingQueue<>();
     try (BlockingPool requests = BlockingPool.fixed("dead", 1, 1); BlockingPool streams = BlockingPool.elastic("dead-s", 1)) {
       KubeRequestExecutor executor = new KubeRequestExecutor(vertx.getOrCreateContext(), dead, requests, streams,
-          Limits.DEFAULTS, frames::add);
+          Limits.DEFAULTS, frames::add, KubeRequestExecutor.Observer.NONE);
       executor.handle(get("/api/v1/namespaces", null, false));
       Frame.Response response = assertInstanceOf(Frame.Response.class, frames.poll(10, TimeUnit.SECONDS));
       assertEquals(502, response.status());

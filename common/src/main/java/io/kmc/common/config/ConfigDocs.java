@@ -29,6 +29,26 @@ public final class ConfigDocs {
     return table.toString();
   }
 
+  /**
+   * The generated table for a section of the reference; with the system property
+   * {@code kmc.updateDocs=true} the document is rewritten with it first (how the reference is kept
+   * up to date: {@code mvn test -Dtest=ConfigurationDocTest -Dkmc.updateDocs=true}).
+   */
+  public static String documented(Path document, String name, String generated) throws IOException {
+    if (Boolean.getBoolean("kmc.updateDocs")) {
+      String text = Files.readString(document);
+      String start = "<!-- " + name + ":start -->\n";
+      String end = "<!-- " + name + ":end -->";
+      int from = text.indexOf(start);
+      int to = text.indexOf(end);
+      if (from < 0 || to < from) {
+        throw new IllegalStateException(document + " has no section " + name);
+      }
+      Files.writeString(document, text.substring(0, from + start.length()) + generated + text.substring(to));
+    }
+    return section(document, name);
+  }
+
   /** The text between {@code <!-- name:start -->} and {@code <!-- name:end -->} in a document. */
   public static String section(Path document, String name) throws IOException {
     String text = Files.readString(document);

@@ -21,6 +21,7 @@ public final class AgentManifest {
   public static final String NAME = "kmc-agent";
   public static final int MANAGEMENT_PORT = 9090;
   private static final String SECRET_MOUNT = "/var/run/kmc";
+  private static final int RUN_AS = 10001;
 
   /** What the agent's own identity may do in its cluster. */
   public enum Access {
@@ -96,6 +97,7 @@ public final class AgentManifest {
     };
   }
 
+  @SuppressWarnings("unchecked")
   private Map<String, Object> deployment(String cluster, String hubUrl) {
     List<Object> env = new ArrayList<>(List.of(
         env("KMC_HUB_URLS", hubUrl),
@@ -119,23 +121,30 @@ public final class AgentManifest {
             "runAsNonRoot", true, "capabilities", map("drop", List.of("ALL"))),
         "volumeMounts", List.of(map("name", "credentials", "mountPath", SECRET_MOUNT, "readOnly", true),
             map("name", "tmp", "mountPath", "/tmp")));
-    Map<String, Object> labels = map("app.kubernetes.io/name", NAME, "app.kubernetes.io/part-of", "kmc");
-    return map("apiVersion", "apps/v1", "kind", "Deployment", "metadata", metadata(NAME, NAMESPACE),
+    Map<String, Object> metadata = metadata(NAME, NAMESPACE);
+    ((Map<String, Object>) metadata.get("labels")).put("app.kubernetes.io/name", NAME);
+    return map("apiVersion", "apps/v1", "kind", "Deployment", "metadata", metadata,
         "spec", map(
             "replicas", 1,
             // One agent per cluster: a rolling update would briefly run two that replace each other.
             "strategy", map("type", "Recreate"),
-            "selector", map("matchLabels", labels),
+            "selector", map("matchLabels", podLabels()),
             "template", map(
-                "metadata", map("labels", labels),
+                "metadata", map("labels", podLabels()),
                 "spec", map(
                     "serviceAccountName", NAME,
-                    "securityContext", map("runAsNonRoot", true, "runAsUser", 10001, "seccompProfile",
-                        map("type", "RuntimeDefault")),
+                    // fsGroup makes the mounted Secret readable by the agent's non-root user.
+                    "securityContext", map("runAsNonRoot", true, "runAsUser", RUN_AS, "runAsGroup", RUN_AS,
+                        "fsGroup", RUN_AS, "seccompProfile", map("type", "RuntimeDefault")),
                     "containers", List.of(container),
                     "volumes", List.of(
-                        map("name", "credentials", "secret", map("secretName", NAME, "defaultMode", 0400)),
+                        map("name", "credentials", "secret", map("secretName", NAME, "defaultMode", 0440)),
                         map("name", "tmp", "emptyDir", map()))))));
+  }
+
+  /** A fresh map each time: a shared one would be written as a YAML anchor and alias. */
+  private static Map<String, Object> podLabels() {
+    return map("app.kubernetes.io/name", NAME, "app.kubernetes.io/part-of", "kmc");
   }
 
   private static Map<String, Object> probe(String path, int period) {

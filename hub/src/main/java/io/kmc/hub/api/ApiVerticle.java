@@ -4,6 +4,7 @@ import io.kmc.hub.audit.Audits;
 import io.kmc.hub.auth.Authenticator;
 import io.kmc.hub.auth.Authorizer;
 import io.kmc.hub.gateway.AgentGateway;
+import io.kmc.hub.metrics.HubMetrics;
 import io.kmc.hub.tls.TlsMaterial;
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
@@ -16,6 +17,8 @@ import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
 
+import java.util.concurrent.atomic.AtomicInteger;
+
 /**
  * One instance of the hub's HTTP server: the API, the Kubernetes pass-through and the agent
  * endpoint share a port. Several instances share it, one per event loop. Every API and
@@ -27,7 +30,8 @@ public final class ApiVerticle extends VerticleBase {
   public record Routes(AgentGateway gateway, Authenticator authenticator, Authorizer authorizer,
                        Handler<RoutingContext> auditRecorder, KubePassthrough passthrough, ClustersApi clusters,
                        AuthApi auth, UsersApi users, RbacApi rbac, AuditApi audit, HealthApi health,
-                       int maxBodyBytes, int maxWebSocketMessageBytes, TlsMaterial tls) {
+                       HubMetrics metrics, AtomicInteger inFlight, int maxBodyBytes, int maxWebSocketMessageBytes,
+                       TlsMaterial tls) {
   }
 
   private static final int WEBSOCKET_FRAGMENT_BYTES = 64 * 1024;
@@ -36,6 +40,7 @@ public final class ApiVerticle extends VerticleBase {
   private final String host;
   private final int port;
   private HttpServer server;
+  private RouteLabels labels;
 
   public ApiVerticle(Routes routes, String host, int port) {
     this.routes = routes;
@@ -46,6 +51,7 @@ public final class ApiVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     Router router = Router.router(vertx);
+    router.route().handler(this::measure);
     router.get("/healthz").handler(routes.health()::healthz);
     router.get("/ready").handler(routes.health()::ready);
     router.get(AgentGateway.PATH).handler(routes.gateway());
@@ -111,6 +117,7 @@ public final class ApiVerticle extends VerticleBase {
 
     router.route().last().handler(ctx -> ctx.fail(404));
     router.route().failureHandler(Errors::handle);
+    labels = new RouteLabels(router);
 
     HttpServerOptions options = new HttpServerOptions()
         .setHost(host)
@@ -118,13 +125,32 @@ public final class ApiVerticle extends VerticleBase {
         .setMaxWebSocketFrameSize(WEBSOCKET_FRAGMENT_BYTES)
         .setMaxWebSocketMessageSize(routes.maxWebSocketMessageBytes())
         .setDecompressionSupported(true);
-    if (routes.tls() != null) {
+    if (routes.tls() != null && routes.tls().serves()) {
       options.setSsl(true).setKeyCertOptions(new PemKeyCertOptions()
           .addCertValue(Buffer.buffer(routes.tls().certificatePem()))
           .addKeyValue(Buffer.buffer(routes.tls().privateKeyPem())));
     }
     server = vertx.createHttpServer(options).requestHandler(router);
     return server.listen();
+  }
+
+  /**
+   * Times every request and counts it under its route template, method and status; keeps the count
+   * of requests in flight, which a graceful shutdown waits for.
+   */
+  private void measure(RoutingContext ctx) {
+    if (AgentGateway.PATH.equals(ctx.normalizedPath())) {
+      ctx.next(); // a websocket upgrade: the agent's connection is a session, not a request
+      return;
+    }
+    long started = System.nanoTime();
+    routes.inFlight().incrementAndGet();
+    ctx.addEndHandler(ended -> {
+      routes.inFlight().decrementAndGet();
+      routes.metrics().apiRequest(labels.label(ctx.request().method(), ctx.normalizedPath()),
+          ctx.request().method().name(), ctx.response().getStatusCode(), System.nanoTime() - started);
+    });
+    ctx.next();
   }
 
   public int actualPort() {

@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Pattern;
 
 /**
@@ -33,9 +34,12 @@ public final class KubePassthrough {
   private static final Pattern FOLLOW_QUERY = Pattern.compile("(^|&)follow=(true|1)(&|$)");
 
   private final ClusterRouter router;
+  private final AtomicInteger streaming;
 
-  public KubePassthrough(ClusterRouter router) {
+  /** @param streaming counts the streams this node is relaying (a graceful shutdown does not wait for them) */
+  public KubePassthrough(ClusterRouter router, AtomicInteger streaming) {
     this.router = router;
+    this.streaming = streaming;
   }
 
   public void handle(RoutingContext ctx) {
@@ -47,7 +51,7 @@ public final class KubePassthrough {
     ClusterRouter.Outgoing outgoing = new ClusterRouter.Outgoing(request.method().name(), path, query,
         forwardedHeaders(request.headers()), body == null || body.length() == 0 ? null : body.getBytes(),
         Authenticator.principal(ctx).actingUser(), isStream(path, query));
-    Relay relay = new Relay(ctx.response(), outgoing.stream());
+    Relay relay = new Relay(ctx.response(), outgoing.stream(), streaming);
     router.open(cluster, outgoing, relay)
         .onSuccess(relay::start)
         .onFailure(ctx::fail);
@@ -83,12 +87,15 @@ public final class KubePassthrough {
   private static final class Relay implements ClusterRouter.StreamHandler {
     private final HttpServerResponse response;
     private final boolean stream;
+    private final AtomicInteger streaming;
     private ClusterRouter.Exchange exchange;
     private int waitingForDrain;
+    private boolean counted;
 
-    Relay(HttpServerResponse response, boolean stream) {
+    Relay(HttpServerResponse response, boolean stream, AtomicInteger streaming) {
       this.response = response;
       this.stream = stream;
+      this.streaming = streaming;
     }
 
     void start(ClusterRouter.Exchange exchange) {
@@ -102,7 +109,15 @@ public final class KubePassthrough {
         return;
       }
       response.setChunked(true);
-      response.closeHandler(v -> exchange.cancel("the client went away"));
+      if (stream) {
+        streaming.incrementAndGet();
+        counted = true;
+        response.endHandler(v -> uncount());
+      }
+      response.closeHandler(v -> {
+        exchange.cancel("the client went away");
+        uncount();
+      });
       response.drainHandler(v -> {
         int drained = waitingForDrain;
         waitingForDrain = 0;
@@ -113,6 +128,13 @@ public final class KubePassthrough {
       } else {
         // Send the head now: a watch client waits for it before the first event.
         response.writeHead();
+      }
+    }
+
+    private void uncount() {
+      if (counted) {
+        counted = false;
+        streaming.decrementAndGet();
       }
     }
 

@@ -53,6 +53,8 @@ public final class UsersApi {
     List<String> groups = Bodies.strings(body, "groups");
     tokens.hashPassword(password)
         .compose(hash -> store.createUser(name, hash, groups == null ? List.of() : groups))
+        // A user of this name that was deleted before left a block behind; this one starts afresh.
+        .compose(user -> tokens.userBlocked(name, false).map(user))
         .onSuccess(user -> Bodies.json(ctx, 201, describe(user))).onFailure(ctx::fail);
   }
 
@@ -66,6 +68,7 @@ public final class UsersApi {
     Future<String> hash = password == null ? Future.succeededFuture(null) : tokens.hashPassword(checkedPassword(password));
     hash.compose(h -> store.updateUser(name, h, groups, disabled))
         .compose(user -> (Boolean.TRUE.equals(disabled) ? tokens.revokeSessionsOf(name) : Future.succeededFuture(0))
+            .compose(x -> disabled == null ? Future.<Void>succeededFuture() : tokens.userBlocked(name, disabled))
             .map(x -> user))
         .onSuccess(user -> {
           tokens.userChanged(name);
@@ -78,10 +81,8 @@ public final class UsersApi {
     String name = ctx.pathParam("name");
     tokens.revokeSessionsOf(name)
         .compose(x -> store.deleteUser(name))
-        .onSuccess(v -> {
-          tokens.userChanged(name);
-          Bodies.noContent(ctx);
-        })
+        .compose(x -> tokens.userBlocked(name, true))
+        .onSuccess(v -> Bodies.noContent(ctx))
         .onFailure(ctx::fail);
   }
 

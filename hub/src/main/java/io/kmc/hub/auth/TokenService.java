@@ -49,6 +49,8 @@ public final class TokenService {
   private static final String REFRESH_TOKEN_PREFIX = "kmcr_";
   private static final long CACHE_MILLIS = 30_000;
   private static final long TOUCH_EVERY_MILLIS = 60_000;
+  /** A blocked user's mark outlives any token: it is removed when the user is enabled again. */
+  private static final Duration BLOCK_MARK_LIFETIME = Duration.ofDays(3650);
   private static final SecureRandom RANDOM = new SecureRandom();
   /** Compared against when a user does not exist, so that the answer takes as long as for a wrong password. */
   private static final String DUMMY_HASH = PasswordHasher.hash(UUID.randomUUID().toString());
@@ -203,6 +205,15 @@ public final class TokenService {
     vertx.eventBus().publish(USER_CHANGED, new JsonObject().put("name", user));
   }
 
+  /**
+   * A disabled (or deleted) user is refused at once on every node, whatever token they present: the
+   * mark is checked on every request, caches notwithstanding.
+   */
+  public Future<Void> userBlocked(String user, boolean blocked) {
+    userChanged(user);
+    return blocked ? shared.mark(blockedUserKey(user), BLOCK_MARK_LIFETIME) : shared.delete(blockedUserKey(user));
+  }
+
   private String accessToken(String user, List<String> groups, String sessionId) {
     JsonObject claims = new JsonObject()
         .put("sub", user)
@@ -227,9 +238,11 @@ public final class TokenService {
         .map(token -> new NewApiToken(token, secret));
   }
 
+  /** Revokes an API token; every node refuses it from the next request on. */
   public Future<Boolean> revokeApiToken(String id) {
-    return store.revokeApiToken(id).onSuccess(revoked ->
-        vertx.eventBus().publish(TOKEN_REVOKED, new JsonObject().put("id", id)));
+    return store.revokeApiToken(id)
+        .compose(revoked -> shared.mark(revokedTokenKey(id), config.apiTokenMaxLifetime()).map(revoked))
+        .onSuccess(revoked -> vertx.eventBus().publish(TOKEN_REVOKED, new JsonObject().put("id", id)));
   }
 
   // ---- authentication -------------------------------------------------------------------------
@@ -262,7 +275,7 @@ public final class TokenService {
     if (!"access".equals(claims.getString("typ")) || sessionId == null || name == null) {
       return Future.failedFuture(KmcException.unauthorized("invalid token: not an access token"));
     }
-    return shared.anyMarked(List.of(revokedSessionKey(sessionId))).compose(revoked -> revoked
+    return shared.anyMarked(List.of(revokedSessionKey(sessionId), blockedUserKey(name))).compose(revoked -> revoked
         ? Future.failedFuture(KmcException.unauthorized("the session was ended (logged out or revoked)"))
         : Future.succeededFuture(new Principal(name, strings(claims.getJsonArray("groups")), Principal.SESSION,
             sessionId)));
@@ -284,9 +297,12 @@ public final class TokenService {
         return Future.failedFuture(KmcException.unauthorized("the API token '" + record.name() + "' has expired"));
       }
       touch(id);
-      return user(record.user()).compose(user -> user == null || user.disabled()
-          ? Future.failedFuture(KmcException.unauthorized("the owner of this API token is disabled or gone"))
-          : Future.succeededFuture(new Principal(user.name(), user.groups(), Principal.API_TOKEN, id)));
+      return shared.anyMarked(List.of(revokedTokenKey(id), blockedUserKey(record.user())))
+          .compose(revoked -> revoked ? Future.failedFuture(KmcException.unauthorized("the API token '" + record.name()
+              + "' was revoked or its owner disabled")) : user(record.user()))
+          .compose(user -> user == null || user.disabled()
+              ? Future.failedFuture(KmcException.unauthorized("the owner of this API token is disabled or gone"))
+              : Future.succeededFuture(new Principal(user.name(), user.groups(), Principal.API_TOKEN, id)));
     });
   }
 
@@ -361,6 +377,14 @@ public final class TokenService {
 
   private static String revokedSessionKey(String sessionId) {
     return "revoked:session:" + sessionId;
+  }
+
+  private static String revokedTokenKey(String tokenId) {
+    return "revoked:api-token:" + tokenId;
+  }
+
+  private static String blockedUserKey(String user) {
+    return "blocked:user:" + user;
   }
 
   private static String randomId() {

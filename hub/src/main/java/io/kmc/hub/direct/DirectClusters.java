@@ -8,6 +8,7 @@ import io.kmc.common.protocol.Frame;
 import io.kmc.common.protocol.Limits;
 import io.kmc.common.protocol.ProtocolVersions;
 import io.kmc.hub.HubConfig.ClusterEntry;
+import io.kmc.hub.metrics.HubMetrics;
 import io.kmc.hub.routing.AgentSession;
 import io.kmc.hub.routing.HubNodes;
 import io.kmc.hub.routing.NodeChannel;
@@ -39,17 +40,19 @@ public final class DirectClusters extends VerticleBase {
   private final NodeChannel channel;
   private final Presence presence;
   private final Limits limits;
+  private final HubMetrics metrics;
   private final List<AgentSession> sessions = new ArrayList<>();
   private BlockingPool requestPool;
   private BlockingPool streamPool;
 
   public DirectClusters(List<ClusterEntry> clusters, HubNodes nodes, NodeChannel channel, Presence presence,
-                        Limits limits) {
+                        Limits limits, HubMetrics metrics) {
     this.clusters = clusters;
     this.nodes = nodes;
     this.channel = channel;
     this.presence = presence;
     this.limits = limits;
+    this.metrics = metrics;
   }
 
   @Override
@@ -76,9 +79,10 @@ public final class DirectClusters extends VerticleBase {
           Presence.Entry entry = new Presence.Entry(cluster.name(), nodes.nodeId(), UUID.randomUUID().toString(),
               "direct", now, now, KmcVersion.current(), version, ProtocolVersions.V1, -1);
           DirectLink link = new DirectLink();
-          AgentSession session = new AgentSession(vertx, context, nodes, channel, presence, limits, entry, link);
+          AgentSession session = new AgentSession(vertx, context, nodes, channel, presence, limits, metrics, entry,
+              link);
           link.executor = new KubeRequestExecutor(context, kube, requestPool, streamPool, limits,
-              frame -> session.fromAgent(frame, null));
+              frame -> session.fromAgent(frame, null), KubeRequestExecutor.Observer.NONE);
           sessions.add(session);
           vertx.setPeriodic(limits.pingIntervalMillis(), t -> probe(kube, session));
           return session;
@@ -123,6 +127,11 @@ public final class DirectClusters extends VerticleBase {
     @Override
     public void close(short code, String reason) {
       executor.cancelAll();
+    }
+
+    @Override
+    public void goAway(String reason) {
+      // Nothing to move: every node serves a direct cluster itself.
     }
   }
 }

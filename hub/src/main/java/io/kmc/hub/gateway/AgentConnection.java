@@ -118,8 +118,12 @@ final class AgentConnection implements AgentSession.Link {
     session = gateway.newSession(context, entry, this);
     send(new Frame.Welcome(version.getAsInt(), gateway.nodes().nodeId(), limits), null);
     session.start()
-        .onSuccess(v -> LOG.info("cluster {} connected (agent {}, Kubernetes {}) from {}", cluster,
-            hello.agentVersion(), hello.kubernetesVersion(), ws.remoteAddress()))
+        .onSuccess(v -> {
+          gateway.metrics().agentConnected(cluster);
+          LOG.atInfo().addKeyValue("cluster", cluster).addKeyValue("agentVersion", hello.agentVersion())
+              .log("cluster {} connected (agent {}, Kubernetes {}) from {}", cluster, hello.agentVersion(),
+                  hello.kubernetesVersion(), ws.remoteAddress());
+        })
         .onFailure(e -> {
           LOG.error("cannot register the session of cluster {}: {}", cluster, e.getMessage());
           close(CloseCodes.GOING_AWAY, "the hub could not register this connection; reconnect");
@@ -173,8 +177,10 @@ final class AgentConnection implements AgentSession.Link {
     end(reason);
   }
 
-  void goAway(String reason, long reconnectAfterMillis) {
-    send(new Frame.GoAway(reason, reconnectAfterMillis), null);
+  @Override
+  public void goAway(String reason) {
+    // A little spread, so that a node's agents do not all redial the same instant.
+    send(new Frame.GoAway(reason, java.util.concurrent.ThreadLocalRandom.current().nextLong(50, 500)), null);
   }
 
   private void end(String reason) {
@@ -185,7 +191,8 @@ final class AgentConnection implements AgentSession.Link {
     vertx.cancelTimer(helloTimer);
     vertx.cancelTimer(heartbeatTimer);
     if (session != null) {
-      LOG.info("cluster {} disconnected: {}", cluster, reason);
+      gateway.metrics().agentDisconnected(cluster);
+      LOG.atInfo().addKeyValue("cluster", cluster).log("cluster {} disconnected: {}", cluster, reason);
       gateway.ended(session);
       session.close(reason);
     }

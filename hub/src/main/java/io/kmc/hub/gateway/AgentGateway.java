@@ -3,6 +3,7 @@ package io.kmc.hub.gateway;
 import io.kmc.common.KmcException;
 import io.kmc.common.protocol.Limits;
 import io.kmc.hub.api.Errors;
+import io.kmc.hub.metrics.HubMetrics;
 import io.kmc.hub.routing.AgentSession;
 import io.kmc.hub.routing.HubNodes;
 import io.kmc.hub.routing.NodeChannel;
@@ -36,10 +37,11 @@ public final class AgentGateway implements Handler<RoutingContext> {
   private final SessionRegistry sessions;
   private final ClusterRegistry registry;
   private final Limits limits;
+  private final HubMetrics metrics;
   private final long helloTimeoutMillis;
 
   public AgentGateway(Vertx vertx, HubNodes nodes, NodeChannel channel, Presence presence, SessionRegistry sessions,
-                      ClusterRegistry registry, Limits limits, long helloTimeoutMillis) {
+                      ClusterRegistry registry, Limits limits, HubMetrics metrics, long helloTimeoutMillis) {
     this.vertx = vertx;
     this.nodes = nodes;
     this.channel = channel;
@@ -47,6 +49,7 @@ public final class AgentGateway implements Handler<RoutingContext> {
     this.sessions = sessions;
     this.registry = registry;
     this.limits = limits;
+    this.metrics = metrics;
     this.helloTimeoutMillis = helloTimeoutMillis;
   }
 
@@ -95,7 +98,8 @@ public final class AgentGateway implements Handler<RoutingContext> {
   }
 
   AgentSession newSession(Context context, Presence.Entry entry, AgentConnection connection) {
-    AgentSession session = new AgentSession(vertx, context, nodes, channel, presence, limits, entry, connection);
+    AgentSession session = new AgentSession(vertx, context, nodes, channel, presence, limits, metrics, entry,
+        connection);
     sessions.add(session, connection);
     return session;
   }
@@ -106,6 +110,10 @@ public final class AgentGateway implements Handler<RoutingContext> {
 
   HubNodes nodes() {
     return nodes;
+  }
+
+  HubMetrics metrics() {
+    return metrics;
   }
 
   Limits limits() {

@@ -8,6 +8,7 @@ import io.kmc.common.protocol.Frame;
 import io.kmc.common.protocol.FrameCodec;
 import io.kmc.common.protocol.Limits;
 import io.kmc.common.protocol.ProtocolException;
+import io.kmc.hub.metrics.HubMetrics;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -40,6 +41,9 @@ public final class AgentSession {
     void send(Frame frame, Buffer encoded);
 
     void close(short code, String reason);
+
+    /** Asks the agent to finish what it is doing and reconnect elsewhere (this node is leaving). */
+    void goAway(String reason);
   }
 
   /** A request the agent has not finished answering. */
@@ -47,8 +51,10 @@ public final class AgentSession {
     final Frame.Request request;
     final Message<Buffer> message;
     final String requesterNode;
+    final long startedNanos = System.nanoTime();
     long timer = -1;
     boolean headSent;
+    boolean countedAsStream;
 
     Pending(Frame.Request request, Message<Buffer> message, String requesterNode) {
       this.request = request;
@@ -67,6 +73,7 @@ public final class AgentSession {
   private final NodeChannel channel;
   private final Presence presence;
   private final Limits limits;
+  private final HubMetrics metrics;
   private final Link link;
   private final Map<String, Pending> pending = new HashMap<>();
   private Presence.Entry entry;
@@ -75,13 +82,14 @@ public final class AgentSession {
   private boolean presenceWriting;
 
   public AgentSession(Vertx vertx, Context context, HubNodes nodes, NodeChannel channel, Presence presence,
-                      Limits limits, Presence.Entry entry, Link link) {
+                      Limits limits, HubMetrics metrics, Presence.Entry entry, Link link) {
     this.vertx = vertx;
     this.context = context;
     this.nodes = nodes;
     this.channel = channel;
     this.presence = presence;
     this.limits = limits;
+    this.metrics = metrics;
     this.entry = entry;
     this.link = link;
   }
@@ -168,9 +176,12 @@ public final class AgentSession {
       }
       vertx.cancelTimer(p.timer);
       p.headSent = true;
+      metrics.tunnelRequest(cluster(), System.nanoTime() - p.startedNanos);
       Buffer body = encoded != null ? encoded : Buffer.buffer(FrameCodec.encode(response));
       if (response.more()) {
         channel.routeToOwner(response.id(), context, p.requesterNode, this::fromRequester);
+        p.countedAsStream = true;
+        metrics.streams(cluster(), 1);
       } else {
         pending.remove(response.id());
       }
@@ -228,6 +239,17 @@ public final class AgentSession {
     });
   }
 
+  /**
+   * This node is leaving: no new requests come here (the consumer is withdrawn, so other nodes wait
+   * for the agent to reconnect elsewhere), what is in flight finishes, and the agent is told to go.
+   */
+  public Future<Void> drain(String reason) {
+    if (closed || consumer == null) {
+      return Future.succeededFuture();
+    }
+    return consumer.unregister().onComplete(ar -> link.goAway(reason));
+  }
+
   /** The connection is gone: answer everything in flight, withdraw the consumer and presence. */
   public Future<Void> close(String reason) {
     if (closed) {
@@ -238,6 +260,7 @@ public final class AgentSession {
     pending.clear();
     for (Pending p : open) {
       vertx.cancelTimer(p.timer);
+      uncount(p);
       channel.forgetOwner(p.request.id());
       String why = "the agent of cluster '" + cluster() + "' disconnected (" + reason + ")";
       if (p.headSent) {
@@ -259,8 +282,18 @@ public final class AgentSession {
   }
 
   private void finish(String id) {
-    pending.remove(id);
+    Pending p = pending.remove(id);
+    if (p != null) {
+      uncount(p);
+    }
     channel.forgetOwner(id);
+  }
+
+  private void uncount(Pending p) {
+    if (p.countedAsStream) {
+      p.countedAsStream = false;
+      metrics.streams(cluster(), -1);
+    }
   }
 
   private void fail(Pending p, String why) {

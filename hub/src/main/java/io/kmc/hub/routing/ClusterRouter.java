@@ -15,9 +15,11 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.Message;
 import io.vertx.core.eventbus.ReplyException;
+import io.vertx.core.eventbus.ReplyFailure;
 
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -41,6 +43,9 @@ public final class ClusterRouter {
   }
 
   private static final long EVENT_BUS_GRACE_MILLIS = 2_000;
+  /** About three seconds in all: long enough for an agent to reconnect, short enough to fail fast when it is down. */
+  private static final long[] NO_AGENT_RETRY_DELAYS_MILLIS = {100, 200, 400, 800, 1500};
+  private static final long RECENTLY_SERVED_MILLIS = 30_000;
 
   private final Vertx vertx;
   private final HubNodes nodes;
@@ -49,6 +54,7 @@ public final class ClusterRouter {
   private final Limits limits;
   private final String idPrefix;
   private final AtomicLong sequence = new AtomicLong();
+  private final Map<String, Long> lastDelivered = new ConcurrentHashMap<>();
 
   public ClusterRouter(Vertx vertx, HubNodes nodes, NodeChannel channel, ClusterRegistry registry, Limits limits) {
     this.vertx = vertx;
@@ -86,14 +92,34 @@ public final class ClusterRouter {
     DeliveryOptions options = new DeliveryOptions()
         .setSendTimeout(limits.requestTimeoutMillis() + EVENT_BUS_GRACE_MILLIS)
         .addHeader(Addresses.HEADER_REQUESTER_NODE, nodes.nodeId());
-    return vertx.eventBus().<Buffer>request(Addresses.agent(cluster), Buffer.buffer(FrameCodec.encode(request)), options)
-        .transform(ar -> {
-          if (ar.failed()) {
-            channel.forgetRequester(id);
-            return Future.failedFuture(translate(cluster, ar.cause()));
-          }
-          return Future.succeededFuture(exchange.started(ar.result(), context));
-        });
+    Buffer encoded = Buffer.buffer(FrameCodec.encode(request));
+    return deliver(cluster, encoded, options, 0).transform(ar -> {
+      if (ar.failed()) {
+        channel.forgetRequester(id);
+        return Future.failedFuture(translate(cluster, ar.cause()));
+      }
+      return Future.succeededFuture(exchange.started(ar.result(), context));
+    });
+  }
+
+  /**
+   * Sends the request, and while no node serves a cluster that was served moments ago, tries again
+   * for a few seconds: an agent moving to another node (its node is shutting down) is away only
+   * briefly, and a request nobody received can safely be sent again, whatever its method. A cluster
+   * that has been away longer is reported at once.
+   */
+  private Future<Message<Buffer>> deliver(String cluster, Buffer request, DeliveryOptions options, int attempt) {
+    return vertx.eventBus().<Buffer>request(Addresses.agent(cluster), request, options).onSuccess(reply ->
+        lastDelivered.put(cluster, System.currentTimeMillis())).recover(e -> {
+      boolean nobodyServes = e instanceof ReplyException reply && reply.failureType() == ReplyFailure.NO_HANDLERS;
+      Long last = lastDelivered.get(cluster);
+      boolean recentlyServed = last != null && System.currentTimeMillis() - last < RECENTLY_SERVED_MILLIS;
+      if (!nobodyServes || !recentlyServed || attempt >= NO_AGENT_RETRY_DELAYS_MILLIS.length) {
+        return Future.failedFuture(e);
+      }
+      return vertx.timer(NO_AGENT_RETRY_DELAYS_MILLIS[attempt])
+          .compose(v -> deliver(cluster, request, options, attempt + 1));
+    });
   }
 
   private static Throwable translate(String cluster, Throwable failure) {

@@ -3,6 +3,8 @@ package io.kmc.hub.store;
 import io.kmc.hub.HubConfig;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
+import io.vertx.core.net.ClientSSLOptions;
+import io.vertx.core.net.PemTrustOptions;
 import io.vertx.pgclient.PgBuilder;
 import io.vertx.pgclient.PgConnectOptions;
 import io.vertx.pgclient.SslMode;
@@ -48,9 +50,11 @@ public final class Database {
   }
 
   /** Where to reach a PostgreSQL server. */
-  private record Target(String host, int port, String database, String user, String password, String sslMode) {
+  private record Target(String host, int port, String database, String user, String password, String sslMode,
+                        Path caFile) {
     String jdbcUrl() {
-      return "jdbc:postgresql://" + host + ":" + port + "/" + database + "?sslmode=" + sslMode;
+      return "jdbc:postgresql://" + host + ":" + port + "/" + database + "?sslmode=" + sslMode
+          + (caFile == null ? "" : "&sslrootcert=" + caFile);
     }
   }
 
@@ -60,11 +64,11 @@ public final class Database {
       Target target;
       if (config.embedded()) {
         embedded = startEmbedded(dataDir.resolve("postgres"), config.embeddedPort());
-        target = new Target("127.0.0.1", embedded.getPort(), config.name(), "postgres", null, "disable");
+        target = new Target("127.0.0.1", embedded.getPort(), config.name(), "postgres", null, "disable", null);
         createDatabaseIfMissing(embedded, config.name());
       } else {
         target = new Target(config.host(), config.port(), config.name(), config.user(), config.password(),
-            config.sslMode());
+            config.sslMode(), config.caFile());
       }
       try {
         migrate(target);
@@ -84,6 +88,16 @@ public final class Database {
           .setReconnectAttempts(2).setReconnectInterval(500);
       if (target.password() != null) {
         connect.setPassword(target.password());
+      }
+      if ("require".equals(target.sslMode())) {
+        // As libpq's sslmode=require: encrypted, the server's certificate not checked.
+        connect.setSslOptions(new ClientSSLOptions().setTrustAll(true));
+      } else if ("verify-full".equals(target.sslMode())) {
+        ClientSSLOptions ssl = new ClientSSLOptions().setHostnameVerificationAlgorithm("HTTPS");
+        if (target.caFile() != null) {
+          ssl.setTrustOptions(new PemTrustOptions().addCertPath(target.caFile().toString()));
+        }
+        connect.setSslOptions(ssl);
       }
       Pool pool = PgBuilder.pool()
           .with(new PoolOptions().setMaxSize(config.poolSize()).setName("kmc-db")

@@ -56,6 +56,16 @@ public record TlsMaterial(String certificatePem, String privateKeyPem, String cl
   private static final String KEY_FILE = "hub.key";
   private static final Duration VALIDITY = Duration.ofDays(3650);
 
+  /** No certificate of its own (TLS ends at a proxy in front), only what clients should trust. */
+  public static TlsMaterial trustOnly(String clientTrustPem) {
+    return new TlsMaterial(null, null, clientTrustPem);
+  }
+
+  /** Whether the hub serves TLS itself with this material. */
+  public boolean serves() {
+    return certificatePem != null;
+  }
+
   /** Loads a certificate and key from files; {@code caFile} (optional) is what clients should trust. */
   public static TlsMaterial fromFiles(Path certFile, Path keyFile, Path caFile) {
     try {

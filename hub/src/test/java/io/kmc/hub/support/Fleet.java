@@ -160,6 +160,9 @@ public final class Fleet implements AutoCloseable {
           port: 0
           tls:
             mode: %s
+        management:
+          host: 127.0.0.1
+          port: 0
         cluster:
           enabled: true
           name: %s

@@ -1,0 +1,139 @@
+package io.kmc.hub.metrics;
+
+import io.kmc.hub.routing.Presence;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tags;
+import io.micrometer.core.instrument.Timer;
+
+import java.time.Duration;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+
+/**
+ * The hub's own metrics, named as Prometheus expects ({@code kmc_}, units in the name), with
+ * bounded labels only: cluster names (registered clusters), route templates, methods, statuses.
+ */
+public final class HubMetrics {
+
+  public static final String CLUSTER_UP = "kmc_cluster_up";
+  public static final String CLUSTER_LAST_SEEN = "kmc_cluster_last_seen_timestamp_seconds";
+  public static final String TUNNEL_LATENCY = "kmc_tunnel_latency_seconds";
+  public static final String AGENT_SESSIONS = "kmc_agent_sessions";
+  public static final String AGENT_CONNECTS = "kmc_agent_connects";
+  public static final String AGENT_DISCONNECTS = "kmc_agent_disconnects";
+  public static final String API_REQUESTS = "kmc_api_requests";
+  public static final String TUNNEL_REQUESTS = "kmc_tunnel_requests";
+  public static final String TUNNEL_STREAMS = "kmc_tunnel_streams";
+  public static final String AUDIT_QUEUE = "kmc_audit_queue";
+  public static final String AUDIT_DROPPED = "kmc_audit_dropped";
+
+  /** What the presence map says about one cluster, refreshed periodically. */
+  private static final class ClusterState {
+    volatile double up;
+    volatile double lastSeenSeconds;
+    volatile double latencySeconds;
+  }
+
+  private final MeterRegistry registry;
+  private final Map<String, ClusterState> clusters = new ConcurrentHashMap<>();
+  private final Map<String, int[]> streams = new ConcurrentHashMap<>();
+
+  public HubMetrics(MeterRegistry registry) {
+    this.registry = registry;
+  }
+
+  public MeterRegistry registry() {
+    return registry;
+  }
+
+  /** Agent connections held by this node. */
+  public void agentSessions(Supplier<Number> count) {
+    Gauge.builder(AGENT_SESSIONS, count).description("Agent connections held by this hub node").register(registry);
+  }
+
+  public void auditQueue(Supplier<Number> queued, Supplier<Number> dropped) {
+    Gauge.builder(AUDIT_QUEUE, queued).description("Audit records waiting to be written").register(registry);
+    io.micrometer.core.instrument.FunctionCounter.builder(AUDIT_DROPPED, dropped, n -> n.get().doubleValue())
+        .description("Audit records dropped because the queue was full").register(registry);
+  }
+
+  public void agentConnected(String cluster) {
+    Counter.builder(AGENT_CONNECTS).tag("cluster", cluster).description("Agent connections accepted")
+        .register(registry).increment();
+  }
+
+  public void agentDisconnected(String cluster) {
+    Counter.builder(AGENT_DISCONNECTS).tag("cluster", cluster).description("Agent connections ended")
+        .register(registry).increment();
+  }
+
+  public void apiRequest(String route, String method, int status, long nanos) {
+    Timer.builder(API_REQUESTS).description("Hub API and pass-through requests")
+        .tags(Tags.of("route", route, "method", method, "status", String.valueOf(status)))
+        .publishPercentileHistogram()
+        .minimumExpectedValue(Duration.ofMillis(1)).maximumExpectedValue(Duration.ofSeconds(60))
+        .register(registry).record(nanos, TimeUnit.NANOSECONDS);
+  }
+
+  /** Time from a request reaching the node holding the agent to the agent's answer starting. */
+  public void tunnelRequest(String cluster, long nanos) {
+    Timer.builder(TUNNEL_REQUESTS).description("Round trip through the agent tunnel, until the answer starts")
+        .tag("cluster", cluster)
+        .publishPercentileHistogram()
+        .minimumExpectedValue(Duration.ofMillis(1)).maximumExpectedValue(Duration.ofSeconds(60))
+        .register(registry).record(nanos, TimeUnit.NANOSECONDS);
+  }
+
+  /** Open streams of a cluster's agent on this node changed by {@code delta}. */
+  public void streams(String cluster, int delta) {
+    int[] count = streams.computeIfAbsent(cluster, c -> {
+      int[] holder = new int[1];
+      Gauge.builder(TUNNEL_STREAMS, holder, h -> h[0]).tag("cluster", c)
+          .description("Watches, followed logs and chunked bodies open through this node").register(registry);
+      return holder;
+    });
+    synchronized (count) {
+      count[0] += delta;
+    }
+  }
+
+  /** Refreshes the per-cluster gauges from presence; clusters no longer registered are removed. */
+  public void clusters(Set<String> registered, Map<String, Presence.Entry> entries, long pingTimeoutMillis,
+                       Presence presence) {
+    long now = System.currentTimeMillis();
+    for (String cluster : registered) {
+      ClusterState state = clusters.computeIfAbsent(cluster, this::register);
+      Presence.Entry entry = entries.get(cluster);
+      state.up = presence.live(entry, pingTimeoutMillis, now) ? 1 : 0;
+      state.lastSeenSeconds = entry == null ? 0 : entry.lastSeen() / 1000.0;
+      state.latencySeconds = entry == null || entry.latencyMillis() < 0 ? 0 : entry.latencyMillis() / 1000.0;
+    }
+    for (String gone : Set.copyOf(clusters.keySet())) {
+      if (!registered.contains(gone)) {
+        clusters.remove(gone);
+        for (String name : new String[] {CLUSTER_UP, CLUSTER_LAST_SEEN, TUNNEL_LATENCY}) {
+          var meter = registry.find(name).tag("cluster", gone).gauge();
+          if (meter != null) {
+            registry.remove(meter);
+          }
+        }
+      }
+    }
+  }
+
+  private ClusterState register(String cluster) {
+    ClusterState state = new ClusterState();
+    Gauge.builder(CLUSTER_UP, state, s -> s.up).tag("cluster", cluster)
+        .description("1 when the cluster's agent (or direct connection) is live, else 0").register(registry);
+    Gauge.builder(CLUSTER_LAST_SEEN, state, s -> s.lastSeenSeconds).tag("cluster", cluster)
+        .description("When the cluster was last heard from (Unix time)").register(registry);
+    Gauge.builder(TUNNEL_LATENCY, state, s -> s.latencySeconds).tag("cluster", cluster)
+        .description("Round trip of the last heartbeat with the cluster's agent").register(registry);
+    return state;
+  }
+}

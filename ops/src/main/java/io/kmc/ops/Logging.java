@@ -1,0 +1,108 @@
+package io.kmc.ops;
+
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.LoggerContext;
+import ch.qos.logback.classic.encoder.JsonEncoder;
+import ch.qos.logback.classic.encoder.PatternLayoutEncoder;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.Appender;
+import ch.qos.logback.core.ConsoleAppender;
+import ch.qos.logback.core.encoder.Encoder;
+import ch.qos.logback.core.rolling.RollingFileAppender;
+import ch.qos.logback.core.rolling.SizeAndTimeBasedRollingPolicy;
+import ch.qos.logback.core.util.FileSize;
+import org.slf4j.LoggerFactory;
+import org.slf4j.bridge.SLF4JBridgeHandler;
+
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * Configures logback from the {@code log:} settings, in code, at start: JSON lines (logback's
+ * {@link JsonEncoder}; key-value pairs given with SLF4J's fluent API such as cluster, user and
+ * request id become fields) or readable text, to standard output or to a file rotated by size
+ * and age. Libraries that log too much are kept at WARN.
+ */
+public final class Logging {
+
+  private static final Map<String, Level> QUIET = Map.of(
+      "com.hazelcast", Level.WARN,
+      "io.netty", Level.WARN,
+      "okhttp3", Level.WARN,
+      "org.flywaydb", Level.WARN,
+      "io.zonky", Level.WARN,
+      "org.casbin", Level.WARN);
+
+  private Logging() {
+  }
+
+  public static void configure(LogSettings settings, String application) {
+    LoggerContext context = (LoggerContext) LoggerFactory.getILoggerFactory();
+    context.reset();
+    context.putProperty("application", application);
+
+    Encoder<ILoggingEvent> encoder = encoder(settings, context);
+    Appender<ILoggingEvent> appender = settings.file() == null ? console(context, encoder) : file(settings, context, encoder);
+
+    Logger root = context.getLogger(Logger.ROOT_LOGGER_NAME);
+    root.setLevel(Level.toLevel(settings.level().toUpperCase(Locale.ROOT), Level.INFO));
+    root.addAppender(appender);
+    QUIET.forEach((name, level) -> context.getLogger(name).setLevel(level));
+
+    // java.util.logging (used by some libraries) goes through the same appender.
+    SLF4JBridgeHandler.removeHandlersForRootLogger();
+    SLF4JBridgeHandler.install();
+    System.setProperty("hazelcast.logging.type", "slf4j");
+  }
+
+  private static Encoder<ILoggingEvent> encoder(LogSettings settings, LoggerContext context) {
+    if ("json".equals(settings.format())) {
+      JsonEncoder json = new JsonEncoder();
+      json.setContext(context);
+      json.setWithSequenceNumber(false);
+      json.setWithContext(false);
+      json.setWithArguments(false);
+      json.setWithNanoseconds(false);
+      json.start();
+      return json;
+    }
+    PatternLayoutEncoder text = new PatternLayoutEncoder();
+    text.setContext(context);
+    text.setPattern("%d{yyyy-MM-dd'T'HH:mm:ss.SSSXXX} %-5level [%thread] %logger{36} - %msg%kvp{SINGLE}%n");
+    text.start();
+    return text;
+  }
+
+  private static Appender<ILoggingEvent> console(LoggerContext context, Encoder<ILoggingEvent> encoder) {
+    ConsoleAppender<ILoggingEvent> console = new ConsoleAppender<>();
+    console.setContext(context);
+    console.setName("console");
+    console.setEncoder(encoder);
+    console.start();
+    return console;
+  }
+
+  private static Appender<ILoggingEvent> file(LogSettings settings, LoggerContext context,
+                                              Encoder<ILoggingEvent> encoder) {
+    RollingFileAppender<ILoggingEvent> file = new RollingFileAppender<>();
+    file.setContext(context);
+    file.setName("file");
+    file.setFile(settings.file().toString());
+    file.setEncoder(encoder);
+
+    SizeAndTimeBasedRollingPolicy<ILoggingEvent> policy = new SizeAndTimeBasedRollingPolicy<>();
+    policy.setContext(context);
+    policy.setParent(file);
+    policy.setFileNamePattern(settings.file() + ".%d{yyyy-MM-dd}.%i.gz");
+    policy.setMaxFileSize(new FileSize(settings.maxSizeBytes()));
+    policy.setMaxHistory((int) Math.max(1, settings.maxAge().toDays()));
+    policy.setTotalSizeCap(new FileSize(settings.maxSizeBytes() * (settings.maxBackups() + 1L)));
+    policy.setCleanHistoryOnStart(true);
+    policy.start();
+
+    file.setRollingPolicy(policy);
+    file.start();
+    return file;
+  }
+}

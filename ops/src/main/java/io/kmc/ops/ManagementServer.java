@@ -1,0 +1,61 @@
+package io.kmc.ops;
+
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.json.JsonObject;
+
+/**
+ * The management port, apart from the API: {@code /healthz} (the process and its event loops
+ * answer), {@code /ready} (one check per dependency) and {@code /metrics} (Prometheus text).
+ */
+public final class ManagementServer extends VerticleBase {
+
+  private final String host;
+  private final int port;
+  private final HealthChecks readiness;
+  private final PrometheusMeterRegistry registry;
+  private HttpServer server;
+
+  public ManagementServer(String host, int port, HealthChecks readiness, PrometheusMeterRegistry registry) {
+    this.host = host;
+    this.port = port;
+    this.readiness = readiness;
+    this.registry = registry;
+  }
+
+  @Override
+  public Future<?> start() {
+    server = vertx.createHttpServer(new HttpServerOptions().setHost(host).setPort(port)).requestHandler(this::handle);
+    return server.listen();
+  }
+
+  public int actualPort() {
+    return server.actualPort();
+  }
+
+  private void handle(HttpServerRequest request) {
+    switch (request.path()) {
+      case "/healthz" -> json(request, 200, new JsonObject().put("status", "ok"));
+      case "/ready" -> readiness.run().onComplete(ar -> {
+        if (ar.succeeded()) {
+          json(request, ar.result().ready() ? 200 : 503, ar.result().body());
+        } else {
+          json(request, 503, new JsonObject().put("status", "not ready").put("error", ar.cause().getMessage()));
+        }
+      });
+      case "/metrics" -> request.response()
+          .putHeader("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+          .end(registry.scrape());
+      default -> json(request, 404, new JsonObject().put("code", 404).put("reason", "NotFound")
+          .put("message", "the management port serves /healthz, /ready and /metrics"));
+    }
+  }
+
+  private static void json(HttpServerRequest request, int status, JsonObject body) {
+    request.response().setStatusCode(status).putHeader("Content-Type", "application/json").end(body.toBuffer());
+  }
+}
