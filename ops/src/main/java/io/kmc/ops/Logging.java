@@ -58,20 +58,27 @@ public final class Logging {
 
   private static Encoder<ILoggingEvent> encoder(LogSettings settings, LoggerContext context) {
     if ("json".equals(settings.format())) {
-      JsonEncoder json = new JsonEncoder();
-      json.setContext(context);
-      json.setWithSequenceNumber(false);
-      json.setWithContext(false);
-      json.setWithArguments(false);
-      json.setWithNanoseconds(false);
-      json.start();
-      return json;
+      return jsonEncoder(context);
     }
     PatternLayoutEncoder text = new PatternLayoutEncoder();
     text.setContext(context);
     text.setPattern("%d{yyyy-MM-dd'T'HH:mm:ss.SSSXXX} %-5level [%thread] %logger{36} - %msg%kvp{SINGLE}%n");
     text.start();
     return text;
+  }
+
+  /** One JSON object per event: the formatted message, level, logger, thread, time and key-value fields. */
+  public static JsonEncoder jsonEncoder(LoggerContext context) {
+    JsonEncoder json = new JsonEncoder();
+    json.setContext(context);
+    json.setWithSequenceNumber(false);
+    json.setWithContext(false);
+    json.setWithNanoseconds(false);
+    json.setWithMessage(false);
+    json.setWithArguments(false);
+    json.setWithFormattedMessage(true);
+    json.start();
+    return json;
   }
 
   private static Appender<ILoggingEvent> console(LoggerContext context, Encoder<ILoggingEvent> encoder) {

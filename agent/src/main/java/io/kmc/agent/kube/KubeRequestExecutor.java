@@ -267,7 +267,7 @@ public final class KubeRequestExecutor {
     if (request.impersonate() && request.user() != null) {
       addImpersonation(builder, request.user());
     }
-    kube.authHeaders(client, request.method(), httpUrl.uri()).forEach(builder::header);
+    kube.authHeaders(client, request.method()).forEach(builder::header);
     builder.method(request.method(), body(request, contentType));
     return builder.build();
   }

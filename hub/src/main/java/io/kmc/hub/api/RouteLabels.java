@@ -6,6 +6,7 @@ import io.vertx.ext.web.Router;
 
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Set;
 import java.util.regex.Pattern;
@@ -22,18 +23,26 @@ final class RouteLabels {
 
   private final List<Template> templates = new ArrayList<>();
 
-  /** Learns the endpoint routes of a router: those with a path and without a trailing wildcard first. */
+  /**
+   * Learns the routes of a router: exact ones first, then prefix routes ({@code /k8s/clusters/:cluster/*},
+   * which Vert.x reports without the star), longest first.
+   */
   RouteLabels(Router router) {
-    List<Template> wildcards = new ArrayList<>();
+    List<Template> prefixes = new ArrayList<>();
     for (Route route : router.getRoutes()) {
       String path = route.getPath();
-      if (path == null || route.isRegexPath() || path.equals("/api/")) {
+      if (path == null) {
         continue;
       }
-      Template template = new Template(path, route.methods() == null ? Set.of() : route.methods(), compile(path));
-      (path.endsWith("*") ? wildcards : templates).add(template);
+      Set<HttpMethod> methods = route.methods() == null ? Set.of() : route.methods();
+      if (path.endsWith("/")) {
+        prefixes.add(new Template(path + "*", methods, Pattern.compile(compile(path).pattern() + ".*")));
+      } else {
+        templates.add(new Template(path, methods, compile(path)));
+      }
     }
-    templates.addAll(wildcards);
+    prefixes.sort(Comparator.comparingInt((Template t) -> t.path().length()).reversed());
+    templates.addAll(prefixes);
   }
 
   String label(HttpMethod method, String path) {

@@ -22,6 +22,7 @@ public final class Audits {
   private static final Pattern CLIENT_REQUEST_ID = Pattern.compile("[A-Za-z0-9._:-]{1,64}");
   /** Reads too frequent and too harmless to record when they succeed. */
   private static final Set<String> QUIET_READS = Set.of("/api/v1/clusters", "/api/v1/auth/whoami");
+  private static final Pattern ONE_CLUSTER = Pattern.compile("/api/v1/clusters/[^/]+");
 
   private Audits() {
   }
@@ -46,7 +47,7 @@ public final class Audits {
         int status = ctx.response().getStatusCode();
         String path = ctx.normalizedPath();
         boolean quiet = "GET".equals(ctx.request().method().name()) && status < 400
-            && (QUIET_READS.contains(path) || path.matches("/api/v1/clusters/[^/]+"));
+            && (QUIET_READS.contains(path) || ONE_CLUSTER.matcher(path).matches());
         if (quiet || path.startsWith("/api/v1/auth/login")) {
           return; // logins record themselves, with the user they were for
         }

@@ -7,8 +7,12 @@ import io.vertx.redis.client.RedisAPI;
 import io.vertx.redis.client.RedisOptions;
 import io.vertx.redis.client.Response;
 
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HexFormat;
 import java.util.List;
 
 /** {@link SharedState} in Redis, shared by every hub node. Every key starts with a configured prefix. */
@@ -20,6 +24,7 @@ public final class RedisSharedState implements SharedState {
       if count == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
       return {count, redis.call('PTTL', KEYS[1])}
       """;
+  private static final String INCREMENT_WINDOW_SHA = sha1(INCREMENT_WINDOW);
 
   private final Redis client;
   private final RedisAPI redis;
@@ -39,9 +44,23 @@ public final class RedisSharedState implements SharedState {
     return new RedisSharedState(Redis.createClient(vertx, options), prefix);
   }
 
+  /** Runs the script by its hash (it is sent once, not with every request), loading it when Redis lacks it. */
   @Override
   public Future<WindowCount> increment(String key, Duration window) {
-    return redis.eval(List.of(INCREMENT_WINDOW, "1", prefix + key, String.valueOf(window.toMillis())))
+    List<String> arguments = List.of("1", prefix + key, String.valueOf(window.toMillis()));
+    List<String> bySha = new ArrayList<>(arguments.size() + 1);
+    bySha.add(INCREMENT_WINDOW_SHA);
+    bySha.addAll(arguments);
+    return redis.evalsha(bySha)
+        .recover(e -> {
+          if (e.getMessage() == null || !e.getMessage().startsWith("NOSCRIPT")) {
+            return Future.failedFuture(e);
+          }
+          List<String> byText = new ArrayList<>(arguments.size() + 1);
+          byText.add(INCREMENT_WINDOW);
+          byText.addAll(arguments);
+          return redis.eval(byText);
+        })
         .map(response -> new WindowCount(response.get(0).toLong(), Math.max(0, response.get(1).toLong())));
   }
 
@@ -70,6 +89,14 @@ public final class RedisSharedState implements SharedState {
   @Override
   public Future<Void> ping() {
     return redis.ping(List.of()).mapEmpty();
+  }
+
+  private static String sha1(String text) {
+    try {
+      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-1").digest(text.getBytes(StandardCharsets.UTF_8)));
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("SHA-1 is not available", e);
+    }
   }
 
   @Override

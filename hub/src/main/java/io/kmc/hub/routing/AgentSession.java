@@ -34,6 +34,13 @@ import java.util.Map;
 public final class AgentSession {
 
   private static final Logger LOG = LoggerFactory.getLogger(AgentSession.class);
+  /**
+   * The failure code a leaving node answers new requests with, while the agent moves: the sender
+   * tries again (the request was never seen by the agent), and soon reaches the agent's new node.
+   */
+  public static final int AGENT_MOVING = 4503;
+  /** Longest a leaving node waits for its agent's requests before it tells the agent to go anyway. */
+  private static final long DRAIN_MILLIS = 10_000;
 
   /** How frames reach the agent. */
   public interface Link {
@@ -79,6 +86,7 @@ public final class AgentSession {
   private Presence.Entry entry;
   private MessageConsumer<Buffer> consumer;
   private boolean closed;
+  private boolean draining;
   private boolean presenceWriting;
 
   public AgentSession(Vertx vertx, Context context, HubNodes nodes, NodeChannel channel, Presence presence,
@@ -132,6 +140,10 @@ public final class AgentSession {
       message.fail(400, e.getMessage());
       return;
     }
+    if (draining) {
+      message.fail(AGENT_MOVING, "the agent of cluster '" + cluster() + "' is moving to another hub node");
+      return;
+    }
     if (closed) {
       replyStatus(message, request.id(), KmcException.unavailable("the agent of cluster '" + cluster() + "' just disconnected"));
       return;
@@ -140,7 +152,7 @@ public final class AgentSession {
       message.fail(400, "request id " + request.id() + " is already in flight");
       return;
     }
-    long streams = pending.values().stream().filter(Pending::countsAsStream).count();
+    long streams = streamsOpen();
     if (request.stream() && streams >= limits.maxOpenStreams()) {
       replyStatus(message, request.id(), KmcException.tooManyRequests("cluster '" + cluster() + "' has " + streams
           + " streams open, the most allowed per agent (tunnel.max_open_streams)"));
@@ -240,14 +252,27 @@ public final class AgentSession {
   }
 
   /**
-   * This node is leaving: no new requests come here (the consumer is withdrawn, so other nodes wait
-   * for the agent to reconnect elsewhere), what is in flight finishes, and the agent is told to go.
+   * This node is leaving: new requests are turned away with {@link #AGENT_MOVING} (their senders
+   * retry until the agent is connected elsewhere), the requests already here are answered, and then
+   * the agent is told to go (its streams end; their clients resume through another node). The
+   * consumer stays registered until the node stops: a node whose registration other nodes still
+   * see must answer, or their requests would wait for a timeout.
    */
   public Future<Void> drain(String reason) {
     if (closed || consumer == null) {
       return Future.succeededFuture();
     }
-    return consumer.unregister().onComplete(ar -> link.goAway(reason));
+    draining = true;
+    long deadline = System.currentTimeMillis() + DRAIN_MILLIS;
+    return requestsAnswered(deadline).onComplete(ar -> link.goAway(reason));
+  }
+
+  private Future<Void> requestsAnswered(long deadline) {
+    boolean busy = pending.values().stream().anyMatch(p -> !p.request.stream());
+    if (!busy || closed || System.currentTimeMillis() >= deadline) {
+      return Future.succeededFuture();
+    }
+    return vertx.timer(20).compose(v -> requestsAnswered(deadline));
   }
 
   /** The connection is gone: answer everything in flight, withdraw the consumer and presence. */
@@ -269,7 +294,8 @@ public final class AgentSession {
         replyStatus(p.message, p.request.id(), KmcException.unavailable(why));
       }
     }
-    Future<Void> unregistered = consumer == null ? Future.succeededFuture() : consumer.unregister();
+    // A draining session keeps answering AGENT_MOVING until the node stops (see drain).
+    Future<Void> unregistered = consumer == null || draining ? Future.succeededFuture() : consumer.unregister();
     return unregistered.eventually(() -> presence.remove(entry)).mapEmpty();
   }
 
@@ -287,6 +313,17 @@ public final class AgentSession {
       uncount(p);
     }
     channel.forgetOwner(id);
+  }
+
+  /** Streams open through this session: requests asked as streams, and answers still flowing. */
+  private long streamsOpen() {
+    long streams = 0;
+    for (Pending p : pending.values()) {
+      if (p.countsAsStream()) {
+        streams++;
+      }
+    }
+    return streams;
   }
 
   private void uncount(Pending p) {

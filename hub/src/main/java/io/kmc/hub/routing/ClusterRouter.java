@@ -111,7 +111,8 @@ public final class ClusterRouter {
   private Future<Message<Buffer>> deliver(String cluster, Buffer request, DeliveryOptions options, int attempt) {
     return vertx.eventBus().<Buffer>request(Addresses.agent(cluster), request, options).onSuccess(reply ->
         lastDelivered.put(cluster, System.currentTimeMillis())).recover(e -> {
-      boolean nobodyServes = e instanceof ReplyException reply && reply.failureType() == ReplyFailure.NO_HANDLERS;
+      boolean nobodyServes = e instanceof ReplyException reply && (reply.failureType() == ReplyFailure.NO_HANDLERS
+          || reply.failureCode() == AgentSession.AGENT_MOVING);
       Long last = lastDelivered.get(cluster);
       boolean recentlyServed = last != null && System.currentTimeMillis() - last < RECENTLY_SERVED_MILLIS;
       if (!nobodyServes || !recentlyServed || attempt >= NO_AGENT_RETRY_DELAYS_MILLIS.length) {
