@@ -32,6 +32,7 @@ import io.kmc.hub.routing.HubNodes;
 import io.kmc.hub.routing.NodeChannel;
 import io.kmc.hub.routing.Presence;
 import io.kmc.hub.routing.SessionRegistry;
+import io.kmc.hub.store.ClusterRecord;
 import io.kmc.hub.store.ClusterRegistry;
 import io.kmc.hub.store.Database;
 import io.kmc.hub.store.IdentityStore;
@@ -58,6 +59,8 @@ import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BooleanSupplier;
+import java.util.stream.Collectors;
 
 /**
  * One hub node: creates Vert.x (clustered when configured), the shared services, and deploys the
@@ -312,7 +315,7 @@ public final class Hub {
 
   private void refreshClusterGauges(Presence presence, Limits limits) {
     presence.all().onSuccess(entries -> metrics.clusters(
-        clusters.list().stream().map(c -> c.name()).collect(java.util.stream.Collectors.toSet()), entries,
+        clusters.list().stream().map(ClusterRecord::name).collect(Collectors.toSet()), entries,
         limits.pingTimeoutMillis(), presence));
   }
 
@@ -358,7 +361,7 @@ public final class Hub {
   }
 
   /** Completes when the condition holds or at the deadline, whichever comes first. */
-  private Future<Void> waitUntil(long deadline, java.util.function.BooleanSupplier condition) {
+  private Future<Void> waitUntil(long deadline, BooleanSupplier condition) {
     if (condition.getAsBoolean() || System.currentTimeMillis() >= deadline) {
       return Future.succeededFuture();
     }

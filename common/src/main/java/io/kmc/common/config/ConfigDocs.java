@@ -37,14 +37,8 @@ public final class ConfigDocs {
   public static String documented(Path document, String name, String generated) throws IOException {
     if (Boolean.getBoolean("kmc.updateDocs")) {
       String text = Files.readString(document);
-      String start = "<!-- " + name + ":start -->\n";
-      String end = "<!-- " + name + ":end -->";
-      int from = text.indexOf(start);
-      int to = text.indexOf(end);
-      if (from < 0 || to < from) {
-        throw new IllegalStateException(document + " has no section " + name);
-      }
-      Files.writeString(document, text.substring(0, from + start.length()) + generated + text.substring(to));
+      int[] bounds = bounds(text, document, name);
+      Files.writeString(document, text.substring(0, bounds[0]) + generated + text.substring(bounds[1]));
     }
     return section(document, name);
   }
@@ -52,13 +46,17 @@ public final class ConfigDocs {
   /** The text between {@code <!-- name:start -->} and {@code <!-- name:end -->} in a document. */
   public static String section(Path document, String name) throws IOException {
     String text = Files.readString(document);
+    int[] bounds = bounds(text, document, name);
+    return text.substring(bounds[0], bounds[1]);
+  }
+
+  private static int[] bounds(String text, Path document, String name) {
     String start = "<!-- " + name + ":start -->\n";
-    String end = "<!-- " + name + ":end -->";
     int from = text.indexOf(start);
-    int to = text.indexOf(end);
+    int to = text.indexOf("<!-- " + name + ":end -->");
     if (from < 0 || to < from) {
       throw new IllegalStateException(document + " has no section " + name);
     }
-    return text.substring(from + start.length(), to);
+    return new int[] {from + start.length(), to};
   }
 }

@@ -2,6 +2,7 @@ package io.kmc.hub.api;
 
 import io.kmc.common.KmcException;
 import io.kmc.hub.audit.AuditLog;
+import io.vertx.core.Future;
 import io.vertx.core.MultiMap;
 import io.vertx.ext.web.RoutingContext;
 
@@ -26,7 +27,7 @@ public final class AuditApi {
     AuditLog.Filter filter = new AuditLog.Filter(params.get("user"), params.get("cluster"), params.get("verb"),
         integer(params, "status"), instant(params, "since"), instant(params, "until"), params.get("path"),
         longValue(params, "before"), params.get("limit") == null ? 100 : integer(params, "limit"));
-    audit.flush().recover(e -> io.vertx.core.Future.succeededFuture())
+    audit.flush().recover(e -> Future.succeededFuture())
         .compose(v -> audit.query(filter))
         .onSuccess(page -> Bodies.json(ctx, page))
         .onFailure(ctx::fail);

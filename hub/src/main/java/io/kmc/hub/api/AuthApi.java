@@ -9,6 +9,7 @@ import io.kmc.hub.auth.LoginGuard;
 import io.kmc.hub.auth.Principal;
 import io.kmc.hub.auth.TokenService;
 import io.kmc.hub.store.IdentityStore;
+import io.vertx.core.Future;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
@@ -45,8 +46,8 @@ public final class AuthApi {
     guard.check(user, source)
         .compose(v -> tokens.login(user, password, source)
             .recover(e -> e instanceof KmcException k && k.status() == 401
-                ? guard.failed(user, source).compose(x -> io.vertx.core.Future.failedFuture(e))
-                : io.vertx.core.Future.failedFuture(e)))
+                ? guard.failed(user, source).compose(x -> Future.failedFuture(e))
+                : Future.failedFuture(e)))
         .onSuccess(issued -> {
           guard.succeeded(user);
           audit.record(Audits.event(ctx, user, null, "login", 200, started, null));
@@ -124,7 +125,7 @@ public final class AuthApi {
     String id = ctx.pathParam("id");
     store.apiToken(id).compose(token -> {
       if (token == null || (!token.user().equals(principal.user()) && !authorizer.allowed(principal, "tokens", "delete"))) {
-        return io.vertx.core.Future.failedFuture(KmcException.notFound("no API token " + id));
+        return Future.failedFuture(KmcException.notFound("no API token " + id));
       }
       return tokens.revokeApiToken(id);
     }).onSuccess(v -> Bodies.noContent(ctx)).onFailure(ctx::fail);

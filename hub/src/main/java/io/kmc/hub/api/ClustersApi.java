@@ -15,8 +15,10 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
 
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -50,8 +52,8 @@ public final class ClustersApi {
     this.tokens = tokens;
     this.pingTimeoutMillis = pingTimeoutMillis;
     this.publicUrl = publicUrl;
-    this.caData = caPem == null ? null : java.util.Base64.getEncoder().encodeToString(
-        caPem.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+    this.caData = caPem == null ? null : Base64.getEncoder().encodeToString(
+        caPem.getBytes(StandardCharsets.US_ASCII));
     this.kubeconfigTokenLifetime = kubeconfigTokenLifetime;
     this.manifests = manifests;
     this.impersonateByDefault = impersonateByDefault;

@@ -1,16 +1,15 @@
 package io.kmc.hub.auth;
 
 import io.kmc.hub.store.IdentityStore;
+import io.kmc.hub.tls.TlsMaterial;
 import org.bouncycastle.asn1.pkcs.PrivateKeyInfo;
 import org.bouncycastle.openssl.PEMKeyPair;
 import org.bouncycastle.openssl.PEMParser;
 import org.bouncycastle.openssl.jcajce.JcaPEMKeyConverter;
-import org.bouncycastle.openssl.jcajce.JcaPEMWriter;
 import org.bouncycastle.openssl.jcajce.JcaPKCS8Generator;
 
 import java.io.IOException;
 import java.io.StringReader;
-import java.io.StringWriter;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -69,17 +68,9 @@ final class SigningKeys {
   private static IdentityStore.SigningKey toPem(KeyPair pair) {
     try {
       return new IdentityStore.SigningKey(ALGORITHM,
-          pem(new JcaPKCS8Generator(pair.getPrivate(), null).generate()), pem(pair.getPublic()));
+          TlsMaterial.pem(new JcaPKCS8Generator(pair.getPrivate(), null).generate()), TlsMaterial.pem(pair.getPublic()));
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
-  }
-
-  private static String pem(Object object) throws IOException {
-    StringWriter out = new StringWriter();
-    try (JcaPEMWriter writer = new JcaPEMWriter(out)) {
-      writer.writeObject(object);
-    }
-    return out.toString();
   }
 }

@@ -16,8 +16,10 @@ import io.vertx.core.http.ServerWebSocket;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.util.Locale;
 import java.util.OptionalInt;
 import java.util.UUID;
+import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * One agent websocket on the hub: waits for hello, negotiates the protocol version, then feeds the
@@ -91,7 +93,7 @@ final class AgentConnection implements AgentSession.Link {
       session.fromAgent(frame, Buffer.buffer(text));
     } else {
       sendError(null, ProtocolException.UNEXPECTED_FRAME, "an agent does not send '"
-          + frame.getClass().getSimpleName().toLowerCase(java.util.Locale.ROOT) + "' frames");
+          + frame.getClass().getSimpleName().toLowerCase(Locale.ROOT) + "' frames");
     }
   }
 
@@ -180,7 +182,7 @@ final class AgentConnection implements AgentSession.Link {
   @Override
   public void goAway(String reason) {
     // A little spread, so that a node's agents do not all redial the same instant.
-    send(new Frame.GoAway(reason, java.util.concurrent.ThreadLocalRandom.current().nextLong(50, 500)), null);
+    send(new Frame.GoAway(reason, ThreadLocalRandom.current().nextLong(50, 500)), null);
   }
 
   private void end(String reason) {

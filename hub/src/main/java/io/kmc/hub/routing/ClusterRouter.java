@@ -17,6 +17,7 @@ import io.vertx.core.eventbus.Message;
 import io.vertx.core.eventbus.ReplyException;
 import io.vertx.core.eventbus.ReplyFailure;
 
+import java.util.ArrayDeque;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -146,7 +147,7 @@ public final class ClusterRouter {
     private String ownerNode;
     private boolean ended;
     private int unacknowledged;
-    private java.util.ArrayDeque<Frame> early;
+    private ArrayDeque<Frame> early;
 
     private Exchange(String id, String cluster, StreamHandler handler) {
       this.id = id;
@@ -226,7 +227,7 @@ public final class ClusterRouter {
     private void frame(Frame frame) {
       if (head == null || early != null) {
         if (early == null) {
-          early = new java.util.ArrayDeque<>();
+          early = new ArrayDeque<>();
         }
         early.add(frame);
         return;

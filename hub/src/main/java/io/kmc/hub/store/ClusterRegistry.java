@@ -20,6 +20,7 @@ import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.Comparator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -119,7 +120,7 @@ public final class ClusterRegistry {
     return pool.preparedQuery("insert into clusters (name, display_name, description, labels, enabled, impersonate, "
             + "token_sha256) values ($1, $2, $3, $4, $5, $6, $7) returning " + COLUMNS)
         .execute(Tuple.of(name, displayName == null ? name : displayName, description == null ? "" : description,
-            new JsonObject(new java.util.LinkedHashMap<String, Object>(labels)), enabled, impersonate,
+            labelsJson(labels), enabled, impersonate,
             TokenHashes.sha256Hex(token)))
         .recover(e -> Future.failedFuture(isUniqueViolation(e)
             ? new KmcException.ClientError(409, "AlreadyExists", "cluster '" + name + "' already exists") : e))
@@ -133,7 +134,7 @@ public final class ClusterRegistry {
             + "enabled = coalesce($5, enabled), impersonate = coalesce($6, impersonate), updated_at = now() "
             + "where name = $1 returning " + COLUMNS)
         .execute(Tuple.of(name, changes.displayName(), changes.description(),
-            changes.labels() == null ? null : new JsonObject(new java.util.LinkedHashMap<String, Object>(changes.labels())),
+            changes.labels() == null ? null : labelsJson(changes.labels()),
             changes.enabled(), changes.impersonate()))
         .compose(rows -> rows.size() == 0 ? Future.failedFuture(notFound(name)) : Future.succeededFuture(remember(rows)))
         .onSuccess(record -> announce(name, !record.enabled(), record.enabled() ? null : "the cluster was disabled"));
@@ -172,7 +173,7 @@ public final class ClusterRegistry {
     List<Tuple> batch = new ArrayList<>();
     for (ClusterEntry entry : entries) {
       batch.add(Tuple.of(entry.name(), entry.displayName(),
-          new JsonObject(new java.util.LinkedHashMap<String, Object>(entry.labels())), entry.enabled(),
+          labelsJson(entry.labels()), entry.enabled(),
           entry.tokenSha256(), entry.kubeconfig() == null ? null : entry.kubeconfig().toString(), entry.kubeContext()));
     }
     return pool.preparedQuery("insert into clusters (name, display_name, labels, enabled, token_sha256, kubeconfig, "
@@ -223,6 +224,10 @@ public final class ClusterRegistry {
 
   private static KmcException notFound(String name) {
     return KmcException.notFound("cluster '" + name + "' is not registered");
+  }
+
+  private static JsonObject labelsJson(Map<String, String> labels) {
+    return new JsonObject(new LinkedHashMap<>(labels));
   }
 
   static boolean isUniqueViolation(Throwable e) {

@@ -150,7 +150,8 @@ public record TlsMaterial(String certificatePem, String privateKeyPem, String cl
     return names.toArray(GeneralName[]::new);
   }
 
-  private static String pem(Object object) throws IOException {
+  /** PEM text of a certificate, key or other object BouncyCastle can write. */
+  public static String pem(Object object) throws IOException {
     StringWriter out = new StringWriter();
     try (JcaPEMWriter writer = new JcaPEMWriter(out)) {
       writer.writeObject(object);
