@@ -70,9 +70,10 @@ public record AgentConfig(
         "Most streams (watches, followed logs, large bodies) open at once.");
     Duration shutdownGrace = c.duration("workers.shutdown_grace", Duration.ofSeconds(20), Duration.ZERO,
         Duration.ofMinutes(10), "On SIGTERM: time requests in flight get to finish before the agent disconnects.");
-    boolean managementEnabled = c.bool("management.enabled", true, "Serve /healthz, /ready and /metrics.");
-    String managementHost = c.string("management.host", "0.0.0.0", "Address the management port listens on.");
-    int managementPort = c.integer("management.port", 9090, 0, 65535, "Management port (0 picks a free one).");
+    boolean managementEnabled = c.bool("metrics.enabled", true,
+        "Serve /metrics, /healthz and /ready on a port of their own (the management port).");
+    String managementHost = c.string("metrics.host", "0.0.0.0", "Address the management port listens on.");
+    int managementPort = c.integer("metrics.port", 9090, 0, 65535, "The management port (0 picks a free one).");
     LogSettings log = LogSettings.read(c, "json");
 
     List<URI> hubUrls = new ArrayList<>();

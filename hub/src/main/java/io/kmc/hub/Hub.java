@@ -38,6 +38,7 @@ import io.kmc.hub.store.Database;
 import io.kmc.hub.store.IdentityStore;
 import io.kmc.hub.tls.TlsMaterial;
 import io.kmc.hub.metrics.HubMetrics;
+import io.kmc.hub.metrics.ResourceCounts;
 import io.kmc.ops.HealthChecks;
 import io.kmc.ops.ManagementServer;
 import io.kmc.ops.Metrics;
@@ -56,7 +57,9 @@ import org.slf4j.LoggerFactory;
 import java.net.URI;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
@@ -88,6 +91,7 @@ public final class Hub {
   private RbacService rbac;
   private ClusterRegistry clusters;
   private ManagementServer management;
+  private ResourceCounts resourceCounts;
   private final AtomicInteger inFlight = new AtomicInteger();
   private final AtomicInteger streaming = new AtomicInteger();
 
@@ -252,6 +256,7 @@ public final class Hub {
                   config.auth().loginWindow()), authorizer, audit),
               new UsersApi(identities, tokens), new RbacApi(rbac), new AuditApi(audit), health, metrics,
               inFlight, config.server().maxBodyBytes(), limits.maxFrameBytes(), tls);
+          resourceCounts = new ResourceCounts(vertx, router, this.registry, this::localClusters);
           return channel.start()
               .compose(x -> sessions.start())
               .compose(x -> vertx.deployVerticle(new DirectClusters(directClusters(), nodes, channel, presence, limits,
@@ -259,6 +264,7 @@ public final class Hub {
               .compose(x -> deployManagement(readiness))
               .compose(x -> deployApi(routes))
               .onSuccess(x -> {
+                resourceCounts.start(config.management().resourceCountInterval().toMillis());
                 serving.set(true);
                 LOG.info("hub node {} serving {} on {}:{} ({} cluster(s) registered, {}, {} database, {})",
                     HubNodes.shortId(nodes.nodeId()), tls == null || !tls.serves() ? "plain HTTP" : "HTTPS",
@@ -268,6 +274,14 @@ public final class Hub {
                     redis.configured() ? "Redis" : "in-process shared state");
               });
         });
+  }
+
+  /** The clusters this node serves: the agents it holds, and the directly served ones. */
+  private Set<String> localClusters() {
+    Set<String> local = new HashSet<>();
+    sessions.all().forEach(session -> local.add(session.session().cluster()));
+    directClusters().forEach(entry -> local.add(entry.name()));
+    return local;
   }
 
   /** Direct clusters from the configuration that are still registered and enabled. */
@@ -326,6 +340,9 @@ public final class Hub {
    */
   public Future<Void> close() {
     serving.set(false);
+    if (resourceCounts != null) {
+      resourceCounts.stop();
+    }
     long deadline = System.currentTimeMillis() + config.server().shutdownGrace().toMillis();
     List<Future<Void>> drained = new ArrayList<>();
     sessions.all().forEach(local -> drained.add(local.session().drain("hub node " + HubNodes.shortId(nodes.nodeId())

@@ -27,7 +27,7 @@ public record HubConfig(Path dataDir, Server server, Management management, LogS
   }
 
   /** The management port: /healthz, /ready and /metrics, apart from the API. */
-  public record Management(boolean enabled, String host, int port) {
+  public record Management(boolean enabled, String host, int port, Duration resourceCountInterval) {
   }
 
   /**
@@ -101,9 +101,13 @@ public record HubConfig(Path dataDir, Server server, Management management, LogS
         "Directory for the hub's own files: the embedded database and the generated TLS certificate."));
     Server server = readServer(c);
     Management management = new Management(
-        c.bool("management.enabled", true, "Serve /healthz, /ready and /metrics on the management port."),
-        c.string("management.host", "0.0.0.0", "Address the management port listens on."),
-        c.integer("management.port", 9090, 0, 65535, "Management port (0 picks a free one)."));
+        c.bool("metrics.enabled", true,
+            "Serve /metrics, /healthz and /ready on a port of their own (the management port), apart from the API."),
+        c.string("metrics.host", "0.0.0.0", "Address the management port listens on."),
+        c.integer("metrics.port", 9090, 0, 65535, "The management port (0 picks a free one)."),
+        c.duration("metrics.resource_count_interval", Duration.ofMinutes(1), Duration.ofSeconds(1),
+            Duration.ofDays(1), "How often the node holding an agent counts the cluster's namespaces, nodes, pods, "
+                + "deployments and services (kmc_cluster_resources)."));
     LogSettings log = LogSettings.read(c, "json");
     Clustering cluster = readClustering(c);
     Tunnel tunnel = readTunnel(c, server);

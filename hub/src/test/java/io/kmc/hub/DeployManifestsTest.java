@@ -410,7 +410,7 @@ class DeployManifestsTest {
         }
         String where = m.where() + ", container " + container.getName();
         expectPort(where, container, "http", apiPort, "server.port", problems);
-        expectPort(where, container, MANAGEMENT_PORT_NAME, MANAGEMENT_PORT, "management.port", problems);
+        expectPort(where, container, MANAGEMENT_PORT_NAME, MANAGEMENT_PORT, "metrics.port", problems);
         expectPort(where, container, "hazelcast", clusterPort, "cluster.port", problems);
         expectPort(where, container, "event-bus", EVENT_BUS_PORT, "KMC_CLUSTER_EVENT_BUS_PORT", problems);
       }
@@ -433,11 +433,11 @@ class DeployManifestsTest {
   void managementPortIsTheDefaultOfTheHubAndTheAgent() {
     List<String> problems = new ArrayList<>();
     for (var program : Map.of("HubConfig", hubKeys, "AgentConfig", agentKeys).entrySet()) {
-      OptionalInt port = intDefault(program.getValue(), "management.port");
+      OptionalInt port = intDefault(program.getValue(), "metrics.port");
       if (port.isEmpty()) {
-        problems.add(program.getKey() + " reads no management.port: the manifests probe " + MANAGEMENT_PORT);
+        problems.add(program.getKey() + " reads no metrics.port: the manifests probe " + MANAGEMENT_PORT);
       } else if (port.getAsInt() != MANAGEMENT_PORT) {
-        problems.add(program.getKey() + "'s management.port defaults to " + port.getAsInt()
+        problems.add(program.getKey() + "'s metrics.port defaults to " + port.getAsInt()
             + ", the manifests use " + MANAGEMENT_PORT);
       }
     }

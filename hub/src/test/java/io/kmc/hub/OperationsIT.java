@@ -51,7 +51,7 @@ class OperationsIT {
 
   @Test
   void metricsCountTheTrafficThatWentThrough() {
-    fleet = new Fleet();
+    fleet = new Fleet().hubSettings(Map.of("KMC_METRICS_RESOURCE_COUNT_INTERVAL", "1s"));
     fleet.cluster("prod");
     List<Hub> hubs = fleet.hubs(2);
     Hub nodeA = hubs.get(0);
@@ -76,6 +76,11 @@ class OperationsIT {
     assertTrue(a.contains("jvm_memory_used_bytes") && a.contains("vertx_eventbus"), "JVM and event-bus metrics too");
     Fleet.eventually(Duration.ofSeconds(15), () -> value(scrape(nodeA), "kmc_cluster_up", "cluster=\"prod\"") == 1.0,
         "cluster up on the node that does not hold the agent");
+    // The seeded cluster has default, kube-system, kube-public and kube-node-lease.
+    Fleet.eventually(Duration.ofSeconds(10), () -> value(scrape(nodeB), "kmc_cluster_resources",
+        "cluster=\"prod\",kind=\"namespaces\"") == 4.0, "namespaces counted by the node holding the agent");
+    assertEquals(0.0, value(scrape(nodeA), "kmc_cluster_resources", "cluster=\"prod\",kind=\"namespaces\""),
+        "only the node holding the agent counts");
 
     fleet.stopAgent("prod");
     Fleet.eventually(Duration.ofSeconds(15), () -> value(scrape(nodeA), "kmc_cluster_up", "cluster=\"prod\"") == 0.0,
@@ -108,7 +113,7 @@ class OperationsIT {
     Hub hub = Fleet.await(Hub.start(Fleet.hubConfig("""
         data: {dir: %s}
         server: {host: 127.0.0.1, port: 0, tls: {mode: off}}
-        management: {host: 127.0.0.1, port: 0}
+        metrics: {host: 127.0.0.1, port: 0}
         database: {host: 127.0.0.1, port: %d, name: postgres, user: postgres}
         """.formatted(dir, port), Map.of())));
     try {

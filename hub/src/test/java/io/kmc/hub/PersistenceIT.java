@@ -38,7 +38,7 @@ class PersistenceIT {
           port: 0
           tls:
             mode: off
-        management:
+        metrics:
           port: 0
         """.formatted(dataDir);
     Hub hub = Fleet.await(Hub.start(Fleet.hubConfig(yaml, Map.of())));

@@ -32,7 +32,9 @@ public final class Logging {
       "okhttp3", Level.WARN,
       "org.flywaydb", Level.WARN,
       "io.zonky", Level.WARN,
-      "org.casbin", Level.WARN);
+      "org.casbin", Level.WARN,
+      // Vert.x registers some of its gauges twice; Micrometer warns about it once, harmlessly.
+      "io.micrometer.core.instrument.MeterRegistry", Level.ERROR);
 
   private Logging() {
   }

@@ -49,7 +49,7 @@ final class PassthroughFleet implements AutoCloseable {
 
   private static final long START_TIMEOUT_SECONDS = 120;
   /** Environment overrides for every node and the agent: on one machine, any management port must be a free one. */
-  private static final Map<String, String> SETTINGS = Map.of("KMC_MANAGEMENT_PORT", "0");
+  private static final Map<String, String> SETTINGS = Map.of("KMC_METRICS_PORT", "0");
 
   private final String adminPassword = "kmc-bench-admin-" + UUID.randomUUID();
   private final String joinToken = "kmc-bench-join-" + UUID.randomUUID();

@@ -104,7 +104,7 @@ public final class AgentManifest {
         env("KMC_HUB_CLUSTER", cluster),
         env("KMC_HUB_TOKEN_FILE", SECRET_MOUNT + "/token"),
         env("KMC_KUBERNETES_MODE", "in-cluster"),
-        env("KMC_MANAGEMENT_PORT", String.valueOf(MANAGEMENT_PORT)),
+        env("KMC_METRICS_PORT", String.valueOf(MANAGEMENT_PORT)),
         env("KMC_LOG_FORMAT", "json")));
     if (caPem != null) {
       env.add(env("KMC_HUB_CA_FILE", SECRET_MOUNT + "/hub-ca.crt"));

@@ -160,7 +160,7 @@ public final class Fleet implements AutoCloseable {
           port: 0
           tls:
             mode: %s
-        management:
+        metrics:
           host: 127.0.0.1
           port: 0
         cluster:
