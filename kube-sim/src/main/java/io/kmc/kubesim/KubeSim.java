@@ -146,7 +146,8 @@ public final class KubeSim {
       }
       api = new ApiServer(vertx, options, registry, counter, () -> options.host() + ":" + server.actualPort());
       return vertx.createHttpServer(new HttpServerOptions().setHost(options.host()).setPort(options.port())
-              .setCompressionSupported(false))
+              .setCompressionSupported(false)
+              .setHttp2ClearTextEnabled(false)) // like the kube-apiserver, no h2c upgrade
           .requestHandler(api.router())
           .listen()
           .onSuccess(bound -> server = bound);

@@ -29,7 +29,10 @@ public final class ManagementServer extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    server = vertx.createHttpServer(new HttpServerOptions().setHost(host).setPort(port)).requestHandler(this::handle);
+    // HTTP/1.1 only: Prometheus and kubelet probes speak it, and Vert.x's h2c upgrade (which clients
+    // such as java.net.http try first) loses answers larger than one HTTP/2 frame now and then.
+    server = vertx.createHttpServer(new HttpServerOptions().setHost(host).setPort(port)
+        .setHttp2ClearTextEnabled(false)).requestHandler(this::handle);
     return server.listen();
   }
 
@@ -47,9 +50,15 @@ public final class ManagementServer extends VerticleBase {
           json(request, 503, new JsonObject().put("status", "not ready").put("error", ar.cause().getMessage()));
         }
       });
-      case "/metrics" -> request.response()
-          .putHeader("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-          .end(registry.scrape());
+      // Rendering thousands of series takes a while: not on the event loop.
+      case "/metrics" -> vertx.executeBlocking(registry::scrape, false).onComplete(ar -> {
+        if (ar.succeeded()) {
+          request.response().putHeader("Content-Type", "text/plain; version=0.0.4; charset=utf-8").end(ar.result());
+        } else {
+          json(request, 500, new JsonObject().put("code", 500).put("message", "cannot render the metrics: "
+              + ar.cause().getMessage()));
+        }
+      });
       default -> json(request, 404, new JsonObject().put("code", 404).put("reason", "NotFound")
           .put("message", "the management port serves /healthz, /ready and /metrics"));
     }

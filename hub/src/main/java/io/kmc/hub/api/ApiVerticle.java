@@ -124,7 +124,10 @@ public final class ApiVerticle extends VerticleBase {
         .setPort(port)
         .setMaxWebSocketFrameSize(WEBSOCKET_FRAGMENT_BYTES)
         .setMaxWebSocketMessageSize(routes.maxWebSocketMessageBytes())
-        .setDecompressionSupported(true);
+        .setDecompressionSupported(true)
+        // Without TLS, no h2c upgrade: Vert.x loses answers larger than one HTTP/2 frame now and
+        // then on an upgraded connection (java.net.http clients try the upgrade by default).
+        .setHttp2ClearTextEnabled(false);
     if (routes.tls() != null && routes.tls().serves()) {
       options.setSsl(true).setKeyCertOptions(new PemKeyCertOptions()
           .addCertValue(Buffer.buffer(routes.tls().certificatePem()))
