@@ -85,8 +85,18 @@ public final class ClusterRegistry {
     revocationListeners.add(listener);
   }
 
+  /**
+   * The cluster, or null. A name this node has not heard of yet is looked up in the database: a
+   * cluster registered through another node a moment ago (its announcement still on the way) is
+   * found at once, by a user reading it back or by its agent dialling this node.
+   */
   public Future<ClusterRecord> find(String name) {
-    return Future.succeededFuture(clusters.get(name));
+    ClusterRecord known = clusters.get(name);
+    if (known != null || !ClusterNames.valid(name)) {
+      return Future.succeededFuture(known);
+    }
+    return pool.preparedQuery("select " + COLUMNS + " from clusters where name = $1").execute(Tuple.of(name))
+        .map(rows -> rows.size() == 0 ? null : remember(rows));
   }
 
   public List<ClusterRecord> list() {
@@ -96,18 +106,19 @@ public final class ClusterRegistry {
   }
 
   public Future<TokenCheck> checkJoinToken(String cluster, String token) {
-    ClusterRecord record = clusters.get(cluster);
-    if (record == null) {
-      return Future.succeededFuture(TokenCheck.UNKNOWN_CLUSTER);
-    }
-    if (record.tokenSha256() == null) {
-      return Future.succeededFuture(TokenCheck.DIRECT_ONLY);
-    }
-    if (!record.enabled()) {
-      return Future.succeededFuture(TokenCheck.DISABLED);
-    }
-    boolean valid = TokenHashes.matches(TokenHashes.sha256(token), record.tokenSha256());
-    return Future.succeededFuture(valid ? TokenCheck.VALID : TokenCheck.INVALID_TOKEN);
+    return find(cluster).map(record -> {
+      if (record == null) {
+        return TokenCheck.UNKNOWN_CLUSTER;
+      }
+      if (record.tokenSha256() == null) {
+        return TokenCheck.DIRECT_ONLY;
+      }
+      if (!record.enabled()) {
+        return TokenCheck.DISABLED;
+      }
+      return TokenHashes.matches(TokenHashes.sha256(token), record.tokenSha256()) ? TokenCheck.VALID
+          : TokenCheck.INVALID_TOKEN;
+    });
   }
 
   public Future<Created> create(String name, String displayName, String description, Map<String, String> labels,
