@@ -255,7 +255,7 @@ public final class Hub {
               new AuthApi(tokens, identities, new LoginGuard(vertx, shared, config.auth().loginAttempts(),
                   config.auth().loginWindow()), authorizer, audit),
               new UsersApi(identities, tokens), new RbacApi(rbac), new AuditApi(audit), health, metrics,
-              inFlight, config.server().maxBodyBytes(), limits.maxFrameBytes(), tls);
+              inFlight, config.server().maxBodyBytes(), limits.maxFrameBytes(), tls, config.server().accessLog());
           resourceCounts = new ResourceCounts(vertx, router, this.registry, this::localClusters);
           return channel.start()
               .compose(x -> sessions.start())

@@ -23,7 +23,7 @@ public record HubConfig(Path dataDir, Server server, Management management, LogS
                         List<ClusterEntry> clusters) {
 
   public record Server(String host, int port, String publicUrl, int maxBodyBytes, Tls tls, String agentImage,
-                       Duration shutdownGrace) {
+                       Duration shutdownGrace, boolean accessLog) {
   }
 
   /** The management port: /healthz, /ready and /metrics, apart from the API. */
@@ -169,7 +169,9 @@ public record HubConfig(Path dataDir, Server server, Management management, LogS
         c.string("server.agent_image", "ghcr.io/kmc-project/kmc-agent:" + KmcVersion.current(),
             "Container image put into the agent manifests the hub serves."),
         c.duration("server.shutdown_grace", Duration.ofSeconds(30), Duration.ZERO, Duration.ofMinutes(30),
-            "On SIGTERM: time given to agents to move and to requests in flight to finish before the node exits."));
+            "On SIGTERM: time given to agents to move and to requests in flight to finish before the node exits."),
+        c.bool("server.access_log", false, "Log one line per API and pass-through request (logger io.kmc.hub.access) "
+            + "with method, route, status, duration, request id, user and cluster."));
   }
 
   private static Clustering readClustering(ConfigReader c) {

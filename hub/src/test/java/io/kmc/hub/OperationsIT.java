@@ -178,7 +178,7 @@ class OperationsIT {
   }
 
   @Test
-  void logsNeverCarryPasswordsOrTokens() {
+  void logsCarryRequestFieldsButNeverPasswordsOrTokens() {
     LoggerContext context = (LoggerContext) LoggerFactory.getILoggerFactory();
     ByteArrayOutputStream captured = new ByteArrayOutputStream();
     JsonEncoder encoder = Logging.jsonEncoder(context);
@@ -193,7 +193,7 @@ class OperationsIT {
     root.addAppender(appender);
     kmc.setLevel(Level.DEBUG);
     try {
-      fleet = new Fleet();
+      fleet = new Fleet().hubSettings(Map.of("KMC_SERVER_ACCESS_LOG", "true"));
       fleet.cluster("prod");
       Hub hub = fleet.hubs(1).get(0);
       fleet.agent("prod", hub);
@@ -203,7 +203,8 @@ class OperationsIT {
       String access = fleet.login(hub, "kate", password);
       fleet.call(hub, "POST", "/api/v1/auth/login", null, new JsonObject().put("username", "kate").put("password", "wrong-" + password));
       String apiToken = fleet.apiToken(hub, access, "kate-ci");
-      fleet.call(hub, "GET", "/k8s/clusters/prod/api/v1/secrets", apiToken, null);
+      String requestId = fleet.call(hub, "GET", "/k8s/clusters/prod/api/v1/secrets", apiToken, null)
+          .headers().firstValue("X-Request-Id").orElseThrow();
       fleet.call(hub, "GET", "/api/v1/auth/whoami", apiToken + "tampered", null);
       JsonObject registered = new JsonObject(fleet.call(hub, "POST", "/api/v1/clusters", fleet.adminToken(),
           new JsonObject().put("name", "fresh")).body());
@@ -217,10 +218,27 @@ class OperationsIT {
           Fleet.ADMIN_PASSWORD)) {
         assertFalse(logs.contains(secret), "a secret is in the logs: " + secret.substring(0, 6) + "…");
       }
+      Map<String, Object> logged = logs.lines().map(JsonObject::new)
+          .filter(line -> "io.kmc.hub.access".equals(line.getString("loggerName")))
+          .map(OperationsIT::fields).filter(fields -> requestId.equals(fields.get("requestId")))
+          .findFirst().orElseThrow(() -> new AssertionError("no access log line for request " + requestId));
+      assertEquals("kate", logged.get("user"));
+      assertEquals("prod", logged.get("cluster"));
+      assertEquals("/k8s/clusters/:cluster/*", logged.get("route"));
+      assertEquals("403", String.valueOf(logged.get("status")), "kate has no role yet");
     } finally {
       root.detachAppender(appender);
       kmc.setLevel(before);
     }
+  }
+
+  /** The key-value fields of a JSON log line. */
+  private static Map<String, Object> fields(JsonObject line) {
+    Map<String, Object> fields = new java.util.HashMap<>();
+    for (Object pair : line.getJsonArray("kvpList", new io.vertx.core.json.JsonArray())) {
+      fields.putAll(((JsonObject) pair).getMap());
+    }
+    return fields;
   }
 
   private String scrape(Hub hub) {

@@ -127,7 +127,7 @@ public final class ConfigReader {
   public String requiredString(String key, String description) {
     String value = string(key, null, description);
     if (value == null || value.isBlank()) {
-      problem(key, "is required");
+      problem(key, prefix.isEmpty() ? "is required (set it in the file or as " + envName(key) + ")" : "is required");
     }
     return value;
   }

@@ -58,7 +58,7 @@ class ConfigReaderTest {
     assertTrue(problems.stream().anyMatch(p -> p.startsWith("KMC_SERVER_DEBUG: must be true or false")), problems.toString());
     assertTrue(problems.contains("server.typo_key: unknown key"), problems.toString());
     assertTrue(problems.contains("clusters[0].colour: unknown key"), problems.toString());
-    assertTrue(problems.contains("hub.cluster: is required"), problems.toString());
+    assertTrue(problems.contains("hub.cluster: is required (set it in the file or as KMC_HUB_CLUSTER)"), problems.toString());
     assertEquals(6, problems.size(), problems.toString());
   }
 

@@ -31,7 +31,7 @@ public final class ApiVerticle extends VerticleBase {
                        Handler<RoutingContext> auditRecorder, KubePassthrough passthrough, ClustersApi clusters,
                        AuthApi auth, UsersApi users, RbacApi rbac, AuditApi audit, HealthApi health,
                        HubMetrics metrics, AtomicInteger inFlight, int maxBodyBytes, int maxWebSocketMessageBytes,
-                       TlsMaterial tls) {
+                       TlsMaterial tls, boolean accessLog) {
   }
 
   private static final int WEBSOCKET_FRAGMENT_BYTES = 64 * 1024;
@@ -150,8 +150,13 @@ public final class ApiVerticle extends VerticleBase {
     routes.inFlight().incrementAndGet();
     ctx.addEndHandler(ended -> {
       routes.inFlight().decrementAndGet();
-      routes.metrics().apiRequest(labels.label(ctx.request().method(), ctx.normalizedPath()),
-          ctx.request().method().name(), ctx.response().getStatusCode(), System.nanoTime() - started);
+      String route = labels.label(ctx.request().method(), ctx.normalizedPath());
+      int status = ctx.response().getStatusCode();
+      long nanos = System.nanoTime() - started;
+      routes.metrics().apiRequest(route, ctx.request().method().name(), status, nanos);
+      if (routes.accessLog()) {
+        RequestLog.ended(ctx, route, status, nanos);
+      }
     });
     ctx.next();
   }

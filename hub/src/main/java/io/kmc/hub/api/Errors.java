@@ -32,7 +32,8 @@ public final class Errors {
   public static void respond(RoutingContext ctx, Throwable failure) {
     KmcException e = failure instanceof KmcException k ? k : KmcException.internal("internal error", failure);
     if (e.status() >= 500 && e.getCause() != null) {
-      LOG.error("{} {} failed", ctx.request().method(), ctx.request().path(), e.getCause());
+      RequestLog.about(LOG.atError(), ctx).setCause(e.getCause())
+          .log("{} {} failed: {}", ctx.request().method(), ctx.request().path(), e.getCause().toString());
     }
     HttpServerResponse response = ctx.response();
     if (response.headWritten()) {
