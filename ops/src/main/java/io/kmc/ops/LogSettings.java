@@ -9,8 +9,8 @@ import java.time.Duration;
  * The {@code log:} section: level, format (JSON lines for log collectors, or readable text), and an
  * optional file rotated by size and age.
  *
- * @param maxSizeBytes a file is rotated when it reaches this size
- * @param maxBackups   rotated files kept (their total size is capped at {@code maxSizeBytes} each)
+ * @param maxSizeBytes a file is rotated (renamed to {@code file.1}) when it reaches this size
+ * @param maxBackups   rotated files kept ({@code file.1} … {@code file.N})
  * @param maxAge       rotated files older than this are deleted
  */
 public record LogSettings(String level, String format, Path file, long maxSizeBytes, int maxBackups, Duration maxAge) {

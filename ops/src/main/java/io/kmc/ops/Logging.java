@@ -10,7 +10,7 @@ import ch.qos.logback.core.Appender;
 import ch.qos.logback.core.ConsoleAppender;
 import ch.qos.logback.core.encoder.Encoder;
 import ch.qos.logback.core.rolling.RollingFileAppender;
-import ch.qos.logback.core.rolling.SizeAndTimeBasedRollingPolicy;
+import ch.qos.logback.core.rolling.SizeBasedTriggeringPolicy;
 import ch.qos.logback.core.util.FileSize;
 import org.slf4j.LoggerFactory;
 import org.slf4j.bridge.SLF4JBridgeHandler;
@@ -35,6 +35,9 @@ public final class Logging {
       "org.casbin", Level.WARN,
       // Vert.x registers some of its gauges twice; Micrometer warns about it once, harmlessly.
       "io.micrometer.core.instrument.MeterRegistry", Level.ERROR);
+
+  /** How often the log file's size is compared with log.max_size. */
+  static final long SIZE_CHECK_MILLIS = 250;
 
   private Logging() {
   }
@@ -100,17 +103,19 @@ public final class Logging {
     file.setFile(settings.file().toString());
     file.setEncoder(encoder);
 
-    SizeAndTimeBasedRollingPolicy<ILoggingEvent> policy = new SizeAndTimeBasedRollingPolicy<>();
+    BackupWindow policy = new BackupWindow(settings.file(), settings.maxBackups(), settings.maxAge());
     policy.setContext(context);
     policy.setParent(file);
-    policy.setFileNamePattern(settings.file() + ".%d{yyyy-MM-dd}.%i.gz");
-    policy.setMaxFileSize(new FileSize(settings.maxSizeBytes()));
-    policy.setMaxHistory((int) Math.max(1, settings.maxAge().toDays()));
-    policy.setTotalSizeCap(new FileSize(settings.maxSizeBytes() * (settings.maxBackups() + 1L)));
-    policy.setCleanHistoryOnStart(true);
     policy.start();
+    SizeBasedTriggeringPolicy<ILoggingEvent> trigger = new SizeBasedTriggeringPolicy<>();
+    trigger.setContext(context);
+    trigger.setMaxFileSize(new FileSize(settings.maxSizeBytes()));
+    // logback looks at the size once a minute by default: a busy node could overshoot by far.
+    trigger.setCheckIncrement(ch.qos.logback.core.util.Duration.buildByMilliseconds(SIZE_CHECK_MILLIS));
+    trigger.start();
 
     file.setRollingPolicy(policy);
+    file.setTriggeringPolicy(trigger);
     file.start();
     return file;
   }
