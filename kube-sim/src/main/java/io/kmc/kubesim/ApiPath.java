@@ -16,6 +16,11 @@ record ApiPath(String group, String version, String namespace, String resource, 
   /** The namespace subresources, which otherwise read like a resource inside the namespace. */
   private static final List<String> NAMESPACE_SUBRESOURCES = List.of("status", "finalize");
 
+  /** "status" for a write to the status subresource; null for a write to the object itself. */
+  String writtenSubresource() {
+    return "status".equals(subresource) ? "status" : null;
+  }
+
   /**
    * Parses a resource path; null when the path is a discovery path or not an API path at all.
    *

@@ -336,8 +336,8 @@ final class ApiServer {
         sendJson(ctx, 200, Scale.update(registry, type, path.namespace(), path.name(), body, writeOptions()));
         return;
       }
-      String subresource = "status".equals(path.subresource()) ? "status" : null;
-      sendJson(ctx, 200, registry.update(type, path.namespace(), path.name(), body, subresource, writeOptions()));
+      sendJson(ctx, 200, registry.update(type, path.namespace(), path.name(), body, path.writtenSubresource(),
+          writeOptions()));
     }
 
     void patch() {
@@ -348,12 +348,12 @@ final class ApiServer {
         return;
       }
       if (contentType.equals(MediaTypes.STRATEGIC_MERGE_PATCH) && !type.builtIn()) {
-        throw KubeApiException.unsupportedMediaType(contentType, MediaTypes.JSON_PATCH, MediaTypes.MERGE_PATCH,
+        throw KubeApiException.unsupportedMediaType(MediaTypes.JSON_PATCH, MediaTypes.MERGE_PATCH,
             MediaTypes.APPLY_PATCH);
       }
       if (!List.of(MediaTypes.JSON_PATCH, MediaTypes.MERGE_PATCH, MediaTypes.STRATEGIC_MERGE_PATCH)
           .contains(contentType)) {
-        throw KubeApiException.unsupportedMediaType(contentType, MediaTypes.JSON_PATCH, MediaTypes.MERGE_PATCH,
+        throw KubeApiException.unsupportedMediaType(MediaTypes.JSON_PATCH, MediaTypes.MERGE_PATCH,
             MediaTypes.STRATEGIC_MERGE_PATCH, MediaTypes.APPLY_PATCH);
       }
       JsonObject existing = registry.get(type, path.namespace(), path.name());
@@ -368,8 +368,8 @@ final class ApiServer {
         sendJson(ctx, 200, Scale.update(registry, type, path.namespace(), path.name(), patched, writeOptions()));
         return;
       }
-      String subresource = "status".equals(path.subresource()) ? "status" : null;
-      sendJson(ctx, 200, registry.update(type, path.namespace(), path.name(), patched, subresource, writeOptions()));
+      sendJson(ctx, 200, registry.update(type, path.namespace(), path.name(), patched, path.writtenSubresource(),
+          writeOptions()));
     }
 
     private void serverSideApply(Buffer body) {
@@ -394,8 +394,8 @@ final class ApiServer {
       }
       JsonObject applied = ServerSideApply.apply(existing, config, manager, type.groupVersion());
       Json.metadata(applied).put("resourceVersion", Json.metadata(existing).getString("resourceVersion"));
-      String subresource = "status".equals(path.subresource()) ? "status" : null;
-      sendJson(ctx, 200, registry.update(type, path.namespace(), path.name(), applied, subresource, noUpdateEntry));
+      sendJson(ctx, 200, registry.update(type, path.namespace(), path.name(), applied, path.writtenSubresource(),
+          noUpdateEntry));
     }
 
     void delete() {
@@ -450,7 +450,7 @@ final class ApiServer {
         case MediaTypes.JSON -> MediaTypes.jsonObject(body);
         case MediaTypes.YAML -> MediaTypes.yamlObject(body);
         case MediaTypes.PROTOBUF -> ProtobufBodies.decode(body);
-        default -> throw KubeApiException.unsupportedMediaType(contentType, MediaTypes.JSON, MediaTypes.YAML,
+        default -> throw KubeApiException.unsupportedMediaType(MediaTypes.JSON, MediaTypes.YAML,
             MediaTypes.PROTOBUF);
       };
     }

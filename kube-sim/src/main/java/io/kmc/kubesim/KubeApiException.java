@@ -59,13 +59,13 @@ final class KubeApiException extends RuntimeException {
   }
 
   static KubeApiException alreadyExists(ResourceType type, String name) {
-    return new KubeApiException(409, "AlreadyExists", qualified(type) + " \"" + name + "\" already exists",
+    return new KubeApiException(409, "AlreadyExists", type.groupResource() + " \"" + name + "\" already exists",
         details(name, type.group(), type.plural()));
   }
 
   static KubeApiException conflict(ResourceType type, String name, String why) {
     return new KubeApiException(409, "Conflict",
-        "Operation cannot be fulfilled on " + qualified(type) + " \"" + name + "\": " + why,
+        "Operation cannot be fulfilled on " + type.groupResource() + " \"" + name + "\": " + why,
         details(name, type.group(), type.plural()));
   }
 
@@ -93,7 +93,7 @@ final class KubeApiException extends RuntimeException {
         "the server does not allow this method on the requested resource", null);
   }
 
-  static KubeApiException unsupportedMediaType(String contentType, String... supported) {
+  static KubeApiException unsupportedMediaType(String... supported) {
     return new KubeApiException(415, "UnsupportedMediaType",
         "the body of the request was in an unknown format - accepted media types include: "
             + String.join(", ", supported), null);
@@ -116,11 +116,7 @@ final class KubeApiException extends RuntimeException {
     return new KubeApiException(500, "InternalError", message, null);
   }
 
-  private static String qualified(ResourceType type) {
-    return type.groupResource();
-  }
-
-  private static JsonObject details(String name, String group, String kind) {
+  static JsonObject details(String name, String group, String kind) {
     JsonObject details = new JsonObject().put("name", name);
     if (!group.isEmpty()) {
       details.put("group", group);

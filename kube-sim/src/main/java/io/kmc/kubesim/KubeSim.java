@@ -70,11 +70,6 @@ public final class KubeSim {
     return verticle.counter.get(verb, path);
   }
 
-  /** How many requests with this verb hit any path. */
-  public long requestCount(String verb) {
-    return verticle.counter.total(verb);
-  }
-
   /**
    * Creates an object directly (no HTTP), as a test fixture would; its apiVersion and kind pick
    * the resource. Fails with the same errors the API gives (e.g. AlreadyExists).

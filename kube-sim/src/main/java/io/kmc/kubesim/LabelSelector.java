@@ -49,10 +49,6 @@ final class LabelSelector {
     this.requirements = requirements;
   }
 
-  static LabelSelector everything() {
-    return EVERYTHING;
-  }
-
   static LabelSelector parse(String selector) {
     if (selector == null || selector.isBlank()) {
       return EVERYTHING;

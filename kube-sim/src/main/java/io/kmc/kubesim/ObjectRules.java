@@ -23,7 +23,7 @@ final class ObjectRules {
   private static final Set<String> RETURNS_DELETED_OBJECT =
       Set.of("pods", "services", "persistentvolumeclaims", "persistentvolumes", "serviceaccounts");
 
-  private static final String GENERATED_NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789";
+  static final String GENERATED_NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789";
 
   private ObjectRules() {
   }

@@ -80,7 +80,10 @@ final class ObjectStore {
     return new ArrayList<>(objectsByResource.keySet());
   }
 
-  /** Stores the object (a copy is kept) with the next revision; ADDED or MODIFIED follows. */
+  /**
+   * Stores the object (a copy is kept) with the next revision; ADDED or MODIFIED follows. Returns
+   * the stored object (not a copy: callers must not change it).
+   */
   JsonObject put(String groupResource, JsonObject object) {
     JsonObject stored = object.copy();
     JsonObject metadata = Json.metadata(stored);
@@ -89,10 +92,13 @@ final class ObjectStore {
     metadata.put("resourceVersion", Long.toString(revision));
     JsonObject previous = objectsByResource.computeIfAbsent(groupResource, r -> new TreeMap<>()).put(key, stored);
     publish(new Change(previous == null ? "ADDED" : "MODIFIED", groupResource, stored, previous, revision));
-    return stored.copy();
+    return stored;
   }
 
-  /** Removes the object; the DELETED event carries it stamped with a new revision, as etcd does. */
+  /**
+   * Removes the object; the DELETED event carries it stamped with a new revision, as etcd does.
+   * Returns that last state (not a copy: callers must not change it), or null.
+   */
   JsonObject remove(String groupResource, String namespace, String name) {
     TreeMap<String, JsonObject> objects = objectsByResource.get(groupResource);
     JsonObject previous = objects == null ? null : objects.remove(key(namespace, name));
@@ -106,7 +112,7 @@ final class ObjectStore {
     JsonObject deleted = previous.copy();
     Json.metadata(deleted).put("resourceVersion", Long.toString(revision));
     publish(new Change("DELETED", groupResource, deleted, previous, revision));
-    return deleted.copy();
+    return deleted;
   }
 
   /**

@@ -10,38 +10,27 @@ import java.util.function.Consumer;
  * but numbered and timestamped, so tests can tell them apart; with {@code follow} a new line
  * is written every {@code intervalMillis} until the client goes away or the simulator closes.
  */
-final class PodLogStream implements SimStream, ObjectStore.Listener {
+final class PodLogStream extends SimStream {
 
-  private final Vertx vertx;
-  private final ObjectStore store;
-  private final HttpServerResponse response;
   private final String namespace;
   private final String pod;
   private final String container;
   private final boolean timestamps;
-  private final Consumer<SimStream> onEnd;
   private long lineNumber;
   private long timer = -1;
-  private boolean ended;
 
   PodLogStream(Vertx vertx, ObjectStore store, HttpServerResponse response, String namespace, String pod,
       String container, boolean timestamps, Consumer<SimStream> onEnd) {
-    this.vertx = vertx;
-    this.store = store;
-    this.response = response;
+    super(vertx, store, response, onEnd);
     this.namespace = namespace;
     this.pod = pod;
     this.container = container;
     this.timestamps = timestamps;
-    this.onEnd = onEnd;
   }
 
   /** Writes the first {@code initialLines} lines, then either ends or keeps following. */
   void start(int initialLines, boolean follow, long intervalMillis) {
-    response.setChunked(true);
-    response.putHeader("Content-Type", "text/plain");
-    response.closeHandler(v -> end());
-    response.exceptionHandler(e -> end());
+    open("text/plain");
     StringBuilder first = new StringBuilder();
     for (int i = 0; i < initialLines; i++) {
       first.append(nextLine());
@@ -79,16 +68,7 @@ final class PodLogStream implements SimStream, ObjectStore.Listener {
   }
 
   @Override
-  public void end() {
-    if (ended) {
-      return;
-    }
-    ended = true;
-    store.removeListener(this);
+  protected void cancelTimers() {
     vertx.cancelTimer(timer);
-    if (!response.ended() && !response.closed()) {
-      response.end();
-    }
-    onEnd.accept(this);
   }
 }

@@ -95,7 +95,7 @@ final class ProtobufBodies {
       String groupKey = group.isEmpty() ? "core" : group.split("\\.")[0];
       Descriptor descriptor = Descriptors.BY_KIND.get(groupKey + "/" + version + "/" + kind);
       if (descriptor == null) {
-        throw KubeApiException.unsupportedMediaType(MediaTypes.PROTOBUF, MediaTypes.JSON);
+        throw KubeApiException.unsupportedMediaType(MediaTypes.JSON);
       }
       JsonObject object = (JsonObject) toJson(DynamicMessage.parseFrom(descriptor, unknown.getRaw()));
       if (!apiVersion.isEmpty()) {

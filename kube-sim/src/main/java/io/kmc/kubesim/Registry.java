@@ -290,11 +290,8 @@ final class Registry {
     if (ObjectRules.returnsDeletedObject(type)) {
       return deleted;
     }
-    JsonObject details = new JsonObject().put("name", Json.name(deleted));
-    if (!type.group().isEmpty()) {
-      details.put("group", type.group());
-    }
-    details.put("kind", type.plural()).put("uid", Json.metadata(deleted).getString("uid"));
+    JsonObject details = KubeApiException.details(Json.name(deleted), type.group(), type.plural())
+        .put("uid", Json.metadata(deleted).getString("uid"));
     return new JsonObject().put("kind", "Status").put("apiVersion", "v1").put("metadata", new JsonObject())
         .put("status", "Success").put("details", details);
   }
@@ -411,8 +408,7 @@ final class Registry {
   }
 
   private void checkCrd(ResourceType type, JsonObject crd) {
-    ResourceCatalog scratch = new ResourceCatalog();
-    String problem = scratch.registerCrd(crd);
+    String problem = ResourceCatalog.crdProblem(crd);
     if (problem != null) {
       throw KubeApiException.invalid(type, Json.name(crd), "spec", problem);
     }

@@ -21,9 +21,4 @@ final class RequestCounter {
     LongAdder adder = counts.get(verb + " " + path);
     return adder == null ? 0 : adder.sum();
   }
-
-  long total(String verb) {
-    return counts.entrySet().stream().filter(e -> e.getKey().startsWith(verb + " "))
-        .mapToLong(e -> e.getValue().sum()).sum();
-  }
 }

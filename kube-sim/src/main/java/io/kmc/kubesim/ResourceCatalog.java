@@ -68,33 +68,22 @@ final class ResourceCatalog {
     return types == null ? List.of() : List.copyOf(types.values());
   }
 
-  List<ResourceType> allTypes() {
-    List<ResourceType> all = new ArrayList<>();
-    byGroupVersion.values().forEach(types -> all.addAll(types.values()));
-    return all;
-  }
-
   /**
    * Serves (or re-serves, after an update) the kinds a CRD defines. Returns the problem with the
    * CRD, or null when it was accepted.
    */
   String registerCrd(JsonObject crd) {
-    JsonObject spec = crd.getJsonObject("spec", new JsonObject());
-    JsonObject names = spec.getJsonObject("names", new JsonObject());
-    String group = spec.getString("group", "");
-    String plural = names.getString("plural", "");
-    String kind = names.getString("kind", "");
+    String problem = crdProblem(crd);
+    if (problem != null) {
+      return problem;
+    }
+    JsonObject spec = crd.getJsonObject("spec");
+    JsonObject names = spec.getJsonObject("names");
+    String group = spec.getString("group");
+    String plural = names.getString("plural");
+    String kind = names.getString("kind");
     String crdName = crd.getJsonObject("metadata").getString("name");
-    if (group.isEmpty() || plural.isEmpty() || kind.isEmpty()) {
-      return "spec.group, spec.names.plural and spec.names.kind are required";
-    }
-    if (!crdName.equals(plural + "." + group)) {
-      return "metadata.name must be spec.names.plural+\".\"+spec.group";
-    }
-    JsonArray versions = spec.getJsonArray("versions", new JsonArray());
-    if (versions.isEmpty()) {
-      return "spec.versions must have at least one version";
-    }
+    JsonArray versions = spec.getJsonArray("versions");
     unregisterCrd(crdName);
     boolean namespaced = !"Cluster".equals(spec.getString("scope", "Namespaced"));
     List<ResourceType> registered = new ArrayList<>();
@@ -119,6 +108,25 @@ final class ResourceCatalog {
       registered.add(type);
     }
     typesByCrd.put(crdName, registered);
+    return null;
+  }
+
+  /** What is wrong with a CRD so that its kinds cannot be served, or null. */
+  static String crdProblem(JsonObject crd) {
+    JsonObject spec = crd.getJsonObject("spec", new JsonObject());
+    JsonObject names = spec.getJsonObject("names", new JsonObject());
+    String group = spec.getString("group", "");
+    String plural = names.getString("plural", "");
+    String kind = names.getString("kind", "");
+    if (group.isEmpty() || plural.isEmpty() || kind.isEmpty()) {
+      return "spec.group, spec.names.plural and spec.names.kind are required";
+    }
+    if (!crd.getJsonObject("metadata").getString("name").equals(plural + "." + group)) {
+      return "metadata.name must be spec.names.plural+\".\"+spec.group";
+    }
+    if (spec.getJsonArray("versions", new JsonArray()).isEmpty()) {
+      return "spec.versions must have at least one version";
+    }
     return null;
   }
 

@@ -46,10 +46,6 @@ record ResourceType(
     return subresources.contains("status");
   }
 
-  boolean hasScale() {
-    return subresources.contains("scale");
-  }
-
   boolean is(String group, String kind) {
     return this.group.equals(group) && this.kind.equals(kind);
   }

@@ -13,7 +13,7 @@ import java.util.function.UnaryOperator;
  * <p>Selectors are applied to both the old and the new object, as the apiserver's watch cache
  * does: an object that starts matching arrives as ADDED, one that stops matching as DELETED.
  */
-final class WatchStream implements ObjectStore.Listener, SimStream {
+final class WatchStream extends SimStream {
 
   /** What to watch and how to answer. {@code render} turns a stored object into what the client asked for. */
   record Spec(ResourceType type, String namespace, LabelSelector labels, FieldSelector fields,
@@ -25,21 +25,13 @@ final class WatchStream implements ObjectStore.Listener, SimStream {
     }
   }
 
-  private final Vertx vertx;
-  private final ObjectStore store;
-  private final HttpServerResponse response;
   private final Spec spec;
-  private final Consumer<SimStream> onEnd;
   private long timeoutTimer = -1;
   private long bookmarkTimer = -1;
-  private boolean ended;
 
   WatchStream(Vertx vertx, ObjectStore store, HttpServerResponse response, Spec spec, Consumer<SimStream> onEnd) {
-    this.vertx = vertx;
-    this.store = store;
-    this.response = response;
+    super(vertx, store, response, onEnd);
     this.spec = spec;
-    this.onEnd = onEnd;
   }
 
   /**
@@ -49,16 +41,12 @@ final class WatchStream implements ObjectStore.Listener, SimStream {
    */
   void start(String resourceVersion, Boolean sendInitialEvents, boolean allowBookmarks, long timeoutSeconds,
       long bookmarkIntervalMillis) {
-    response.setChunked(true);
-    response.putHeader("Content-Type", "application/json");
-    response.closeHandler(v -> end());
-    response.exceptionHandler(e -> end());
+    open("application/json");
     response.writeHead();
     boolean fromNow = resourceVersion == null || resourceVersion.isEmpty() || resourceVersion.equals("0");
     boolean initialEvents = sendInitialEvents != null ? sendInitialEvents : fromNow;
     if (initialEvents) {
-      for (JsonObject object : store.entries(spec.type().groupResource(), spec.type().namespaced()
-          ? spec.namespace() : null).values()) {
+      for (JsonObject object : store.entries(spec.type().groupResource(), spec.namespace()).values()) {
         if (spec.matches(object)) {
           send("ADDED", object);
         }
@@ -135,19 +123,9 @@ final class WatchStream implements ObjectStore.Listener, SimStream {
     }
   }
 
-  /** Ends the response (if the client is still there) and stops listening. Safe to call twice. */
   @Override
-  public void end() {
-    if (ended) {
-      return;
-    }
-    ended = true;
-    store.removeListener(this);
+  protected void cancelTimers() {
     vertx.cancelTimer(timeoutTimer);
     vertx.cancelTimer(bookmarkTimer);
-    if (!response.ended() && !response.closed()) {
-      response.end();
-    }
-    onEnd.accept(this);
   }
 }

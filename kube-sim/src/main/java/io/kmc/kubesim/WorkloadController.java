@@ -256,7 +256,7 @@ final class WorkloadController implements ObjectStore.Listener {
   private static String templateHash(JsonObject deployment) {
     JsonObject template = Json.objectAt(deployment, "spec", "template");
     String encoded = template == null ? "" : template.encode();
-    String alphabet = "bcdfghjklmnpqrstvwxz2456789";
+    String alphabet = ObjectRules.GENERATED_NAME_ALPHABET;
     long h = encoded.hashCode() & 0xffffffffL;
     StringBuilder hash = new StringBuilder();
     for (int i = 0; i < 10; i++) {
