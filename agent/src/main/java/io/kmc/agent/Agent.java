@@ -4,7 +4,6 @@ import io.kmc.agent.kube.BlockingPool;
 import io.kmc.agent.kube.KubeAccess;
 import io.kmc.agent.tunnel.HubConnector;
 import io.kmc.ops.HealthChecks;
-import io.kubernetes.client.openapi.apis.VersionApi;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.vertx.core.Future;
@@ -65,7 +64,7 @@ public final class Agent {
         .add("hub", () -> connector.connected() ? Future.succeededFuture("connected to " + connector.connectedTo())
             : Future.failedFuture("not connected to the hub"))
         .add("kubernetes", () -> requestPool.submit(vertx.getOrCreateContext(),
-            () -> new VersionApi(kube.requests()).getCode().execute().getGitVersion()));
+            kube::serverVersion));
   }
 
   public boolean connected() {

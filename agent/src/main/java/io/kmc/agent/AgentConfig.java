@@ -1,5 +1,6 @@
 package io.kmc.agent;
 
+import io.kmc.common.protocol.AgentEndpoint;
 import io.kmc.common.config.ConfigReader;
 import io.kmc.common.protocol.Limits;
 import io.kmc.ops.LogSettings;
@@ -39,7 +40,6 @@ public record AgentConfig(
     int managementPort,
     LogSettings log) {
 
-  public static final String CONNECT_PATH = "/agent/v1/connect";
 
   public static AgentConfig read(ConfigReader c) {
     List<String> urls = c.strings("hub.urls", List.of(),
@@ -121,7 +121,7 @@ public record AgentConfig(
       throw new IllegalArgumentException("'" + url + "' has no host");
     }
     String path = uri.getPath() == null || uri.getPath().isEmpty() || uri.getPath().equals("/")
-        ? CONNECT_PATH : uri.getPath();
+        ? AgentEndpoint.PATH : uri.getPath();
     return URI.create(wsScheme + "://" + uri.getRawAuthority() + path);
   }
 

@@ -2,7 +2,6 @@ package io.kmc.demo;
 
 import io.kmc.agent.Agent;
 import io.kmc.agent.AgentConfig;
-import io.kmc.agent.kube.KubeAccess;
 import io.kmc.common.config.ConfigReader;
 import io.kmc.hub.Hub;
 import io.kmc.hub.HubConfig;
@@ -93,8 +92,7 @@ public final class Demo {
       Files.writeString(simKubeconfig, sims.get(i).kubeconfig(cluster));
       AgentConfig agentConfig = agentConfig(options, hub.port(), cluster, joinTokens.get(cluster), certificate,
           simKubeconfig);
-      agents.add(await(Agent.start(members, agentConfig,
-          KubeAccess.kubeconfig(simKubeconfig, null, agentConfig.kubeRequestTimeout()))));
+      agents.add(await(Agent.start(members, agentConfig, Agent.kubeAccess(agentConfig))));
     }
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
     while (!agents.stream().allMatch(Agent::connected)) {

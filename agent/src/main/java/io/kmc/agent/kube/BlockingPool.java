@@ -73,10 +73,6 @@ public final class BlockingPool implements AutoCloseable {
     }
   }
 
-  public int active() {
-    return executor.getActiveCount();
-  }
-
   @Override
   public void close() {
     executor.shutdownNow();

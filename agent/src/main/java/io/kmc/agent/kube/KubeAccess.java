@@ -1,6 +1,8 @@
 package io.kmc.agent.kube;
 
 import io.kubernetes.client.openapi.ApiClient;
+import io.kubernetes.client.openapi.ApiException;
+import io.kubernetes.client.openapi.apis.VersionApi;
 import io.kubernetes.client.openapi.auth.Authentication;
 import io.kubernetes.client.util.ClientBuilder;
 import io.kubernetes.client.util.KubeConfig;
@@ -86,6 +88,11 @@ public final class KubeAccess {
 
   public ApiClient requests() {
     return requests;
+  }
+
+  /** The API server's version ({@code /version} gitVersion); blocking, call it on a worker. */
+  public String serverVersion() throws ApiException {
+    return new VersionApi(requests).getCode().execute().getGitVersion();
   }
 
   public ApiClient streams() {

@@ -1,7 +1,6 @@
 package io.kmc.agent.kube;
 
 import io.kmc.common.KmcException;
-import io.kmc.common.KubeStatus;
 import io.kmc.common.protocol.ActingUser;
 import io.kmc.common.protocol.Frame;
 import io.kmc.common.protocol.Limits;
@@ -151,7 +150,7 @@ public final class KubeRequestExecutor {
       exchanges.remove(request.id());
       KmcException busy = KmcException.tooManyRequests("the agent is busy: all "
           + (request.stream() ? "stream" : "request") + " workers are in use; retry later");
-      sink.send(statusResponse(request.id(), busy));
+      sink.send(Frame.Response.failure(request.id(), busy));
     }
   }
 
@@ -194,7 +193,7 @@ public final class KubeRequestExecutor {
         emit(new Frame.End(request.id(), "reading from the Kubernetes API server failed: " + describe(e)));
       } else {
         LOG.warn("request {} {} failed: {}", request.method(), request.path(), describe(e));
-        emit(statusResponse(request.id(), KmcException.badGateway(
+        emit(Frame.Response.failure(request.id(), KmcException.badGateway(
             "the agent could not reach its Kubernetes API server: " + describe(e))));
       }
     } catch (InterruptedException e) {
@@ -300,11 +299,6 @@ public final class KubeRequestExecutor {
       }
     }
     return result;
-  }
-
-  private static Frame.Response statusResponse(String id, KmcException e) {
-    return new Frame.Response(id, e.status(), Map.of("Content-Type", List.of("application/json")),
-        KubeStatus.failure(e), false);
   }
 
   private void emit(Frame frame) {

@@ -1,5 +1,6 @@
 package io.kmc.agent.tunnel;
 
+import io.kmc.common.protocol.AgentEndpoint;
 import io.kmc.agent.AgentConfig;
 import io.kmc.agent.AgentMetrics;
 import io.kmc.agent.kube.BlockingPool;
@@ -12,7 +13,6 @@ import io.kmc.common.protocol.FrameCodec;
 import io.kmc.common.protocol.Limits;
 import io.kmc.common.protocol.ProtocolException;
 import io.kmc.common.protocol.ProtocolVersions;
-import io.kubernetes.client.openapi.apis.VersionApi;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
@@ -25,7 +25,6 @@ import io.vertx.core.net.PemTrustOptions;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Files;
 import java.util.List;
@@ -92,7 +91,7 @@ public final class HubConnector extends VerticleBase {
     vertx.cancelTimer(redialTimer);
     Session current = session;
     session = null;
-    Future<Void> closed = current == null ? Future.succeededFuture() : current.close((short) 1001, "agent shutting down");
+    Future<Void> closed = current == null ? Future.succeededFuture() : current.close(CloseCodes.GOING_AWAY, "agent shutting down");
     return closed.eventually(() -> client.close());
   }
 
@@ -133,14 +132,17 @@ public final class HubConnector extends VerticleBase {
       return;
     }
     URI url = config.hubUrls().get(Math.floorMod(urlIndex, config.hubUrls().size()));
-    String token;
-    try {
-      token = readToken();
-    } catch (IOException e) {
-      LOG.error("cannot read the join token from {}: {}", config.tokenFile(), e.getMessage());
-      scheduleRedial();
-      return;
-    }
+    token().onComplete(read -> {
+      if (read.failed()) {
+        LOG.error("cannot read the join token from {}: {}", config.tokenFile(), read.cause().getMessage());
+        scheduleRedial();
+      } else {
+        connect(url, read.result());
+      }
+    });
+  }
+
+  private void connect(URI url, String token) {
     refreshKubernetesVersion()
         .compose(v -> client.connect(connectOptions(url, token)))
         .onSuccess(ws -> {
@@ -164,21 +166,22 @@ public final class HubConnector extends VerticleBase {
     return new WebSocketConnectOptions()
         .setAbsoluteURI(url.toString())
         .addHeader("Authorization", "Bearer " + token)
-        .addHeader("X-Kmc-Cluster", config.cluster())
+        .addHeader(AgentEndpoint.CLUSTER_HEADER, config.cluster())
         .addHeader("User-Agent", "kmc-agent/" + KmcVersion.current())
         .setTimeout(config.connectTimeout().toMillis());
   }
 
-  private String readToken() throws IOException {
-    if (config.tokenFile() != null) {
-      return Files.readString(config.tokenFile()).trim();
+  /** The join token, from the file at every dial (a rotated Secret is picked up) or the configuration. */
+  private Future<String> token() {
+    if (config.tokenFile() == null) {
+      return Future.succeededFuture(config.token());
     }
-    return config.token();
+    return vertx.fileSystem().readFile(config.tokenFile().toString()).map(bytes -> bytes.toString().trim());
   }
 
   /** The kube-apiserver's version goes into hello; a failure is not fatal, it is reported as unknown. */
   private Future<Void> refreshKubernetesVersion() {
-    return requestPool.submit(context, () -> new VersionApi(kube.requests()).getCode().execute().getGitVersion())
+    return requestPool.submit(context, kube::serverVersion)
         .map(version -> {
           kubernetesVersion = version;
           return (Void) null;
@@ -211,7 +214,7 @@ public final class HubConnector extends VerticleBase {
 
   private void opened(URI url, WebSocket ws) {
     if (stopping) {
-      ws.close((short) 1001, "agent shutting down");
+      ws.close(CloseCodes.GOING_AWAY, "agent shutting down");
       return;
     }
     Session current = new Session(url, ws);
@@ -274,7 +277,7 @@ public final class HubConnector extends VerticleBase {
           List.of("stream", "chunked-body", "impersonate")));
       helloTimer = vertx.setTimer(HELLO_TIMEOUT_MILLIS, t -> {
         if (!welcomed) {
-          close((short) 1002, "no welcome from the hub within " + HELLO_TIMEOUT_MILLIS + " ms");
+          close(CloseCodes.PROTOCOL_ERROR, "no welcome from the hub within " + HELLO_TIMEOUT_MILLIS + " ms");
         }
       });
     }
@@ -292,7 +295,7 @@ public final class HubConnector extends VerticleBase {
       if (frame instanceof Frame.Welcome welcome) {
         welcomed(welcome);
       } else if (!welcomed) {
-        close((short) 1002, "expected welcome, got " + frame.getClass().getSimpleName());
+        close(CloseCodes.PROTOCOL_ERROR, "expected welcome, got " + frame.getClass().getSimpleName());
       } else if (frame instanceof Frame.Ping ping) {
         send(new Frame.Pong(ping.sentAtMillis()));
       } else if (frame instanceof Frame.Pong) {
@@ -312,7 +315,7 @@ public final class HubConnector extends VerticleBase {
 
     void welcomed(Frame.Welcome welcome) {
       if (welcomed || !ProtocolVersions.SUPPORTED.contains(welcome.protocolVersion())) {
-        close((short) 1002, welcomed ? "second welcome" : "hub chose unsupported protocol version " + welcome.protocolVersion());
+        close(CloseCodes.PROTOCOL_ERROR, welcomed ? "second welcome" : "hub chose unsupported protocol version " + welcome.protocolVersion());
         return;
       }
       welcomed = true;
@@ -345,7 +348,7 @@ public final class HubConnector extends VerticleBase {
     void heartbeat() {
       long now = System.currentTimeMillis();
       if (now - lastReceived > limits.pingTimeoutMillis()) {
-        close((short) 1001, "no traffic from the hub for " + (now - lastReceived) + " ms");
+        close(CloseCodes.GOING_AWAY, "no traffic from the hub for " + (now - lastReceived) + " ms");
         return;
       }
       if (now - lastPingSent >= limits.pingIntervalMillis()) {

@@ -16,6 +16,7 @@ import io.vertx.core.http.RequestOptions;
 import org.HdrHistogram.Histogram;
 
 import java.time.Duration;
+import java.util.concurrent.TimeUnit;
 import java.util.function.LongSupplier;
 
 /**
@@ -66,7 +67,7 @@ public final class LoadGenerator implements AutoCloseable {
     HttpClient client = vertx.createHttpClient(new HttpClientOptions().setKeepAlive(true).setPipelining(false),
         new PoolOptions().setHttp1MaxSize(connections));
     Promise<RunResult> result = Promise.promise();
-    context.runOnContext(v -> new Run(client, target, expectedBody, inFlight, warmup, measure, cpuClock, result)
+    context.runOnContext(v -> new Run(vertx, client, target, expectedBody, inFlight, warmup, measure, cpuClock, result)
         .start());
     return result.future().eventually(client::close);
   }
@@ -90,6 +91,7 @@ public final class LoadGenerator implements AutoCloseable {
 
   /** One run; everything here happens on the generator's single event loop. */
   private static final class Run {
+    private final Vertx vertx;
     private final HttpClient client;
     private final Target target;
     private final Buffer expectedBody;
@@ -103,11 +105,12 @@ public final class LoadGenerator implements AutoCloseable {
     private long errors;
     private String firstError;
     private int loopsRunning;
-    private long cpuAtStart = -1;
-    private long cpuAtEnd = -1;
+    private Future<Long> cpuAtStart;
+    private Future<Long> cpuAtEnd;
 
-    Run(HttpClient client, Target target, Buffer expectedBody, int inFlight, Duration warmup, Duration measure,
-        LongSupplier cpuClock, Promise<RunResult> result) {
+    Run(Vertx vertx, HttpClient client, Target target, Buffer expectedBody, int inFlight, Duration warmup,
+        Duration measure, LongSupplier cpuClock, Promise<RunResult> result) {
+      this.vertx = vertx;
       this.client = client;
       this.cpuClock = cpuClock;
       this.target = target;
@@ -120,24 +123,29 @@ public final class LoadGenerator implements AutoCloseable {
     }
 
     void start() {
+      cpuAtStart = cpuAt(measureStart);
+      cpuAtEnd = cpuAt(measureEnd);
       loopsRunning = inFlight;
       for (int i = 0; i < inFlight; i++) {
         next();
       }
     }
 
+    /**
+     * The CPU clock read at {@code nanoTime}, on a worker: reading /proc takes a while, and on the
+     * event loop it would delay the answers arriving meanwhile and so count as their latency.
+     */
+    private Future<Long> cpuAt(long nanoTime) {
+      long delay = Math.max(1, TimeUnit.NANOSECONDS.toMillis(nanoTime - System.nanoTime()));
+      return vertx.timer(delay).compose(v -> vertx.executeBlocking(cpuClock::getAsLong));
+    }
+
     private void next() {
-      if (cpuAtStart < 0 && System.nanoTime() >= measureStart) {
-        // Before taking the send time: reading /proc must not count as latency.
-        cpuAtStart = cpuClock.getAsLong();
-      }
       long sentAt = System.nanoTime();
       if (sentAt >= measureEnd) {
-        if (cpuAtEnd < 0) {
-          cpuAtEnd = cpuClock.getAsLong();
-        }
         if (--loopsRunning == 0) {
-          result.complete(RunResult.of(latencies, errors, seconds, Math.max(0, cpuAtEnd - cpuAtStart), firstError));
+          Future.all(cpuAtStart, cpuAtEnd).map(cpu -> RunResult.of(latencies, errors, seconds,
+              Math.max(0, cpuAtEnd.result() - cpuAtStart.result()), firstError)).onComplete(result);
         }
         return;
       }

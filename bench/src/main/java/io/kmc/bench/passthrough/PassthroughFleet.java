@@ -248,10 +248,6 @@ final class PassthroughFleet implements AutoCloseable {
     return nodeB;
   }
 
-  Agent agent() {
-    return agent;
-  }
-
   /** An API token of the hub's admin. */
   String adminToken() {
     return adminToken;

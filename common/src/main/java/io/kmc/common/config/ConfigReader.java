@@ -40,7 +40,7 @@ public final class ConfigReader {
   private static final Pattern SIZE = Pattern.compile("(\\d+)\\s*(B|KiB|MiB|GiB)?");
 
   /** A key the application reads, for the configuration reference. */
-  public record Key(String path, String type, String defaultValue, String description, boolean secret) {
+  public record Key(String path, String type, String defaultValue, String description) {
   }
 
   private final Map<String, Object> root;
@@ -146,11 +146,6 @@ public final class ConfigReader {
     return (int) inRange(key, value, min, max, defaultValue);
   }
 
-  public long longValue(String key, long defaultValue, long min, long max, String description) {
-    Long value = value(key, "integer", defaultValue, description, false, raw -> parseLong(raw));
-    return inRange(key, value, min, max, defaultValue);
-  }
-
   public boolean bool(String key, boolean defaultValue, String description) {
     return value(key, "boolean", defaultValue, description, false, raw -> {
       if (raw instanceof Boolean b) {
@@ -177,10 +172,8 @@ public final class ConfigReader {
 
   /** A size such as {@code 64KiB}, {@code 6MiB}; a bare number is bytes. */
   public int bytes(String key, int defaultValue, int min, int max, String description) {
-    Long value = value(key, "size", (long) defaultValue, description, false, ConfigReader::parseSize);
-    String path = path(key).replaceAll("\\[\\d+]", "[]");
-    keys.computeIfPresent(path, (k, documented) -> new Key(k, documented.type(), formatSize(defaultValue),
-        documented.description(), false));
+    Long value = value(key, "size", (long) defaultValue, formatSize(defaultValue), description, false,
+        ConfigReader::parseSize);
     return (int) inRange(key, value, min, max, defaultValue);
   }
 
@@ -232,7 +225,7 @@ public final class ConfigReader {
    */
   public List<ConfigReader> sections(String key, String description) {
     String path = path(key);
-    keys.putIfAbsent(path + "[]", new Key(path + "[]", "list of sections", "[]", description, false));
+    keys.putIfAbsent(path + "[]", new Key(path + "[]", "list of sections", "[]", description));
     Object raw = lookup(path);
     sectionLists.add(path);
     if (raw == null) {
@@ -281,10 +274,16 @@ public final class ConfigReader {
 
   private <T> T value(String key, String type, T defaultValue, String description, boolean secret,
                       Function<Object, T> parser) {
+    String shownDefault = secret ? (defaultValue == null ? "" : "(set)") : describe(defaultValue);
+    return value(key, type, defaultValue, shownDefault, description, secret, parser);
+  }
+
+  /** Reads one key; {@code shownDefault} is the default as the configuration reference shows it. */
+  private <T> T value(String key, String type, T defaultValue, String shownDefault, String description,
+                      boolean secret, Function<Object, T> parser) {
     String path = path(key);
     String documentedPath = path.replaceAll("\\[\\d+]", "[]");
-    keys.putIfAbsent(documentedPath, new Key(documentedPath, type,
-        secret ? (defaultValue == null ? "" : "(set)") : describe(defaultValue), description, secret));
+    keys.putIfAbsent(documentedPath, new Key(documentedPath, type, shownDefault, description));
     consumed.add(path);
     String envName = envName(path);
     Object raw = prefix.isEmpty() ? env.get(envName) : null;

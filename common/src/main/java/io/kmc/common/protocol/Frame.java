@@ -3,6 +3,8 @@ package io.kmc.common.protocol;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonSubTypes;
 import com.fasterxml.jackson.annotation.JsonTypeInfo;
+import io.kmc.common.KmcException;
+import io.kmc.common.KubeStatus;
 
 import java.util.List;
 import java.util.Map;
@@ -83,6 +85,12 @@ public sealed interface Frame {
       require(id != null && !id.isEmpty(), "response.id is required");
       require(status >= 100 && status <= 599, "response.status must be an HTTP status");
       headers = headers == null ? Map.of() : headers;
+    }
+
+    /** The whole answer to a request kmc itself could not serve: a Kubernetes Status. */
+    public static Response failure(String id, KmcException e) {
+      return new Response(id, e.status(), Map.of("Content-Type", List.of("application/json")), KubeStatus.failure(e),
+          false);
     }
   }
 

@@ -29,7 +29,11 @@ public final class FrameCodec {
   }
 
   public static String encodeToString(Frame frame) {
-    return new String(encode(frame), StandardCharsets.UTF_8);
+    try {
+      return MAPPER.writeValueAsString(frame);
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException("cannot encode " + frame.getClass().getSimpleName(), e);
+    }
   }
 
   /**

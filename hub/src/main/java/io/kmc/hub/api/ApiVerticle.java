@@ -1,5 +1,6 @@
 package io.kmc.hub.api;
 
+import io.kmc.common.protocol.AgentEndpoint;
 import io.kmc.hub.audit.Audits;
 import io.kmc.hub.auth.Authenticator;
 import io.kmc.hub.auth.Authorizer;
@@ -54,7 +55,7 @@ public final class ApiVerticle extends VerticleBase {
     router.route().handler(this::measure);
     router.get("/healthz").handler(routes.health()::healthz);
     router.get("/ready").handler(routes.health()::ready);
-    router.get(AgentGateway.PATH).handler(routes.gateway());
+    router.get(AgentEndpoint.PATH).handler(routes.gateway());
 
     BodyHandler body = BodyHandler.create(false).setBodyLimit(routes.maxBodyBytes());
     for (String prefix : new String[] {"/api/*", KubePassthrough.PREFIX + "*"}) {
@@ -142,7 +143,7 @@ public final class ApiVerticle extends VerticleBase {
    * of requests in flight, which a graceful shutdown waits for.
    */
   private void measure(RoutingContext ctx) {
-    if (AgentGateway.PATH.equals(ctx.normalizedPath())) {
+    if (AgentEndpoint.PATH.equals(ctx.normalizedPath())) {
       ctx.next(); // a websocket upgrade: the agent's connection is a session, not a request
       return;
     }

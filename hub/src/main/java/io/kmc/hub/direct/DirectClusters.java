@@ -13,7 +13,6 @@ import io.kmc.hub.routing.AgentSession;
 import io.kmc.hub.routing.HubNodes;
 import io.kmc.hub.routing.NodeChannel;
 import io.kmc.hub.routing.Presence;
-import io.kubernetes.client.openapi.apis.VersionApi;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.buffer.Buffer;
@@ -69,7 +68,7 @@ public final class DirectClusters extends VerticleBase {
   private Future<Void> serve(ClusterEntry cluster) {
     Duration timeout = Duration.ofMillis(limits.requestTimeoutMillis());
     return vertx.executeBlocking(() -> KubeAccess.kubeconfig(cluster.kubeconfig(), cluster.kubeContext(), timeout), false)
-        .compose(kube -> requestPool.submit(context, () -> kubernetesVersion(kube))
+        .compose(kube -> requestPool.submit(context, kube::serverVersion)
             .recover(e -> {
               LOG.warn("cluster {} does not answer yet: {}", cluster.name(), e.getMessage());
               return Future.succeededFuture("unknown");
@@ -96,13 +95,9 @@ public final class DirectClusters extends VerticleBase {
   /** Heartbeat of a direct cluster: its API server answers. */
   private void probe(KubeAccess kube, AgentSession session) {
     long started = System.currentTimeMillis();
-    requestPool.submit(context, () -> kubernetesVersion(kube))
+    requestPool.submit(context, kube::serverVersion)
         .onSuccess(version -> session.heard(System.currentTimeMillis() - started))
         .onFailure(e -> LOG.warn("cluster {} does not answer: {}", session.cluster(), e.getMessage()));
-  }
-
-  private static String kubernetesVersion(KubeAccess kube) throws Exception {
-    return new VersionApi(kube.requests()).getCode().execute().getGitVersion();
   }
 
   @Override

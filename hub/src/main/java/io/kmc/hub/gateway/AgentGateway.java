@@ -1,5 +1,6 @@
 package io.kmc.hub.gateway;
 
+import io.kmc.common.protocol.AgentEndpoint;
 import io.kmc.common.KmcException;
 import io.kmc.common.protocol.Limits;
 import io.kmc.hub.api.Errors;
@@ -25,8 +26,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class AgentGateway implements Handler<RoutingContext> {
 
-  public static final String PATH = "/agent/v1/connect";
-  public static final String CLUSTER_HEADER = "X-Kmc-Cluster";
 
   private static final Logger LOG = LoggerFactory.getLogger(AgentGateway.class);
 
@@ -56,14 +55,14 @@ public final class AgentGateway implements Handler<RoutingContext> {
   @Override
   public void handle(RoutingContext ctx) {
     HttpServerRequest request = ctx.request();
-    String cluster = request.getHeader(CLUSTER_HEADER);
+    String cluster = request.getHeader(AgentEndpoint.CLUSTER_HEADER);
     String token = Errors.bearerToken(request);
     if (!"websocket".equalsIgnoreCase(request.getHeader(HttpHeaders.UPGRADE))) {
       Errors.respond(ctx, KmcException.badRequest("this endpoint only accepts websocket upgrades from kmc agents"));
       return;
     }
     if (cluster == null || cluster.isBlank()) {
-      Errors.respond(ctx, KmcException.badRequest("the " + CLUSTER_HEADER + " header must name the cluster"));
+      Errors.respond(ctx, KmcException.badRequest("the " + AgentEndpoint.CLUSTER_HEADER + " header must name the cluster"));
       return;
     }
     if (token == null) {

@@ -2,7 +2,6 @@ package io.kmc.hub.routing;
 
 import io.kmc.common.Addresses;
 import io.kmc.common.KmcException;
-import io.kmc.common.KubeStatus;
 import io.kmc.common.protocol.CloseCodes;
 import io.kmc.common.protocol.Frame;
 import io.kmc.common.protocol.FrameCodec;
@@ -344,9 +343,7 @@ public final class AgentSession {
   }
 
   private void replyStatus(Message<Buffer> message, String id, KmcException e) {
-    Frame.Response response = new Frame.Response(id, e.status(),
-        Map.of("Content-Type", List.of("application/json")), KubeStatus.failure(e), false);
-    message.reply(Buffer.buffer(FrameCodec.encode(response)),
+    message.reply(Buffer.buffer(FrameCodec.encode(Frame.Response.failure(id, e))),
         new DeliveryOptions().addHeader(Addresses.HEADER_OWNER_NODE, nodes.nodeId()));
   }
 }

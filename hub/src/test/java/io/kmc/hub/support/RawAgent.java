@@ -1,5 +1,6 @@
 package io.kmc.hub.support;
 
+import io.kmc.common.protocol.AgentEndpoint;
 import io.kmc.common.protocol.Frame;
 import io.kmc.common.protocol.FrameCodec;
 import io.kmc.hub.Hub;
@@ -39,7 +40,7 @@ public final class RawAgent implements AutoCloseable {
         .setMaxFrameSize(64 * 1024).setMaxMessageSize(64 * 1024 * 1024));
     WebSocketConnectOptions options = new WebSocketConnectOptions()
         .setAbsoluteURI("ws://127.0.0.1:" + hub.port() + "/agent/v1/connect")
-        .addHeader("X-Kmc-Cluster", cluster);
+        .addHeader(AgentEndpoint.CLUSTER_HEADER, cluster);
     if (token != null) {
       options.addHeader("Authorization", "Bearer " + token);
     }
