@@ -3,6 +3,7 @@ package io.kmc.agent;
 import io.kmc.agent.kube.BlockingPool;
 import io.kmc.agent.kube.KubeAccess;
 import io.kmc.agent.tunnel.HubConnector;
+import io.kmc.ops.Deadlines;
 import io.kmc.ops.HealthChecks;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -95,13 +96,6 @@ public final class Agent {
   /** Stops after the requests in flight finish, for at most {@code grace}. */
   public Future<Void> stop(Duration grace) {
     long deadline = System.currentTimeMillis() + grace.toMillis();
-    return waitForRequests(deadline).compose(v -> stop());
-  }
-
-  private Future<Void> waitForRequests(long deadline) {
-    if (connector.requestsInProgress() == 0 || System.currentTimeMillis() >= deadline) {
-      return Future.succeededFuture();
-    }
-    return vertx.timer(50).compose(v -> waitForRequests(deadline));
+    return Deadlines.waitUntil(vertx, deadline, 50, () -> connector.requestsInProgress() == 0).compose(v -> stop());
   }
 }

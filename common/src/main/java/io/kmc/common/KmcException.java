@@ -26,11 +26,23 @@ public abstract sealed class KmcException extends RuntimeException
   }
 
   public static final class ClientError extends KmcException {
+    private final long retryAfterSeconds;
+
     public ClientError(int status, String reason, String message) {
+      this(status, reason, message, 0);
+    }
+
+    public ClientError(int status, String reason, String message, long retryAfterSeconds) {
       super(status, reason, message, null);
       if (status < 400 || status > 499) {
         throw new IllegalArgumentException("client error status must be 4xx: " + status);
       }
+      this.retryAfterSeconds = retryAfterSeconds;
+    }
+
+    /** How long the client should wait before trying again (HTTP Retry-After), or 0 when not said. */
+    public long retryAfterSeconds() {
+      return retryAfterSeconds;
     }
   }
 
@@ -65,6 +77,11 @@ public abstract sealed class KmcException extends RuntimeException
 
   public static ClientError tooManyRequests(String message) {
     return new ClientError(429, "TooManyRequests", message);
+  }
+
+  /** 429 that tells the client when to come back. */
+  public static ClientError tooManyRequests(String message, long retryAfterSeconds) {
+    return new ClientError(429, "TooManyRequests", message, retryAfterSeconds);
   }
 
   public static ServerError internal(String message, Throwable cause) {

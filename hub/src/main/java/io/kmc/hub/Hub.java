@@ -20,6 +20,7 @@ import io.kmc.hub.auth.AdminAccount;
 import io.kmc.hub.auth.Authenticator;
 import io.kmc.hub.auth.Authorizer;
 import io.kmc.hub.auth.LoginGuard;
+import io.kmc.hub.auth.Rbac;
 import io.kmc.hub.auth.RbacService;
 import io.kmc.hub.auth.TokenService;
 import io.kmc.hub.cache.LocalSharedState;
@@ -39,6 +40,7 @@ import io.kmc.hub.store.IdentityStore;
 import io.kmc.hub.tls.TlsMaterial;
 import io.kmc.hub.metrics.HubMetrics;
 import io.kmc.hub.metrics.ResourceCounts;
+import io.kmc.ops.Deadlines;
 import io.kmc.ops.HealthChecks;
 import io.kmc.ops.ManagementServer;
 import io.kmc.ops.Metrics;
@@ -62,7 +64,6 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.BooleanSupplier;
 import java.util.stream.Collectors;
 
 /**
@@ -135,7 +136,7 @@ public final class Hub {
     VertxOptions options = new VertxOptions();
     if (!config.cluster().enabled()) {
       Vertx vertx = Metrics.instrument(Vertx.builder(), options, registry).build();
-      return Future.succeededFuture(new Created(vertx, HubNodes.standalone(vertx), registry));
+      return Future.succeededFuture(new Created(vertx, HubNodes.standalone(), registry));
     }
     HubConfig.Clustering c = config.cluster();
     HazelcastClusterManager manager = new HazelcastClusterManager(hazelcastConfig(c));
@@ -230,8 +231,8 @@ public final class Hub {
           return AdminAccount.ensure(vertx, identities, tokens, config.auth().adminPassword(), config.dataDir());
         })
         .compose(v -> vertx.executeBlocking(() -> new String[] {
-            Resources.read(config.rbac().modelFile(), "auth/rbac-model.conf"),
-            Resources.read(config.rbac().policiesFile(), "auth/rbac-policies.csv")}, false))
+            Resources.read(config.rbac().modelFile(), Rbac.MODEL_RESOURCE),
+            Resources.read(config.rbac().policiesFile(), Rbac.POLICIES_RESOURCE)}, false))
         .compose(files -> {
           rbac = new RbacService(vertx, database.pool(), files[0]);
           return rbac.start(files[1]);
@@ -256,7 +257,7 @@ public final class Hub {
                   config.auth().loginWindow()), authorizer, audit),
               new UsersApi(identities, tokens), new RbacApi(rbac), new AuditApi(audit), health, metrics,
               inFlight, config.server().maxBodyBytes(), limits.maxFrameBytes(), tls, config.server().accessLog());
-          resourceCounts = new ResourceCounts(vertx, router, this.registry, this::localClusters);
+          resourceCounts = new ResourceCounts(vertx, router, metrics, this::localClusters);
           return channel.start()
               .compose(x -> sessions.start())
               .compose(x -> vertx.deployVerticle(new DirectClusters(directClusters(), nodes, channel, presence, limits,
@@ -350,7 +351,8 @@ public final class Hub {
     // Requests in flight are waited for; streams are not (they never finish by themselves): closing the
     // server ends them, and their clients resume through another node.
     return Future.join(drained)
-        .transform(ar -> waitUntil(deadline, () -> sessions.all().isEmpty() && inFlight.get() - streaming.get() <= 0))
+        .transform(ar -> Deadlines.waitUntil(vertx, deadline, 50,
+            () -> sessions.all().isEmpty() && inFlight.get() - streaming.get() <= 0))
         .transform(ar -> undeployAll())
         .compose(v -> channel.stop())
         .eventually(() -> audit == null ? Future.succeededFuture() : audit.close())
@@ -378,13 +380,6 @@ public final class Hub {
   }
 
   /** Completes when the condition holds or at the deadline, whichever comes first. */
-  private Future<Void> waitUntil(long deadline, BooleanSupplier condition) {
-    if (condition.getAsBoolean() || System.currentTimeMillis() >= deadline) {
-      return Future.succeededFuture();
-    }
-    return vertx.timer(50).compose(v -> waitUntil(deadline, condition));
-  }
-
   /** The management port actually bound (when configured as 0), or -1 if there is none. */
   public int managementPort() {
     return management == null ? -1 : management.actualPort();

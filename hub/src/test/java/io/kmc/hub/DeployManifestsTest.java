@@ -102,7 +102,7 @@ class DeployManifestsTest {
       "kmc_cluster_up", "kmc_cluster_last_seen_timestamp_seconds", "kmc_tunnel_latency_seconds",
       "kmc_agent_sessions", "kmc_agent_connects_total", "kmc_agent_disconnects_total",
       "kmc_tunnel_streams", "kmc_audit_queue", "kmc_audit_dropped_total",
-      "kmc_agent_connected", "kmc_agent_dials_total", "kmc_agent_streams");
+      "kmc_cluster_resources", "kmc_agent_connected", "kmc_agent_dials_total", "kmc_agent_streams");
   private static final Set<String> KMC_HISTOGRAMS = Set.of(
       "kmc_api_requests_seconds", "kmc_tunnel_requests_seconds", "kmc_agent_requests_seconds");
   private static final List<String> OTHER_METRIC_PREFIXES = List.of("jvm_", "process_", "vertx_");

@@ -1,14 +1,14 @@
 package io.kmc.hub.api;
 
 import io.kmc.common.KmcException;
-import org.yaml.snakeyaml.DumperOptions;
-import org.yaml.snakeyaml.Yaml;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+
+import static io.kmc.hub.api.YamlMaps.map;
 
 /**
  * The manifest that installs a cluster's agent: namespace {@code kmc-system}, a ServiceAccount, a
@@ -75,12 +75,9 @@ public final class AgentManifest {
     documents.add(map("apiVersion", "v1", "kind", "Secret", "metadata", metadata(NAME, NAMESPACE),
         "type", "Opaque", "stringData", secretData));
     documents.add(deployment(cluster, hubUrl.replaceFirst("^http", "ws")));
-    DumperOptions options = new DumperOptions();
-    options.setDefaultFlowStyle(DumperOptions.FlowStyle.BLOCK);
-    options.setExplicitStart(true);
     String header = "# kmc agent for cluster " + cluster + " (access: " + access.name().toLowerCase(Locale.ROOT) + ")\n"
         + (token == null ? "# Put the cluster's join token into the Secret below before applying.\n" : "");
-    return header + new Yaml(options).dumpAll(documents.iterator());
+    return header + YamlMaps.blockYaml(true).dumpAll(documents.iterator());
   }
 
   private static List<Object> rules(Access access) {
@@ -161,13 +158,5 @@ public final class AgentManifest {
       metadata.put("namespace", namespace);
     }
     return metadata;
-  }
-
-  private static Map<String, Object> map(Object... keyValues) {
-    Map<String, Object> map = new LinkedHashMap<>();
-    for (int i = 0; i < keyValues.length; i += 2) {
-      map.put((String) keyValues[i], keyValues[i + 1]);
-    }
-    return map;
   }
 }

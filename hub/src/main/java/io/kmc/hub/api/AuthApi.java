@@ -50,18 +50,13 @@ public final class AuthApi {
                 : Future.failedFuture(e)))
         .onSuccess(issued -> {
           guard.succeeded(user);
-          audit.record(Audits.event(ctx, user, null, "login", 200, started, null));
+          audit.record(Audits.event(ctx, user, "login", 200, started, null));
           Bodies.json(ctx, issued.toJson());
         })
         .onFailure(e -> {
-          int status = e instanceof LoginGuard.TooManyAttempts ? 429 : e instanceof KmcException k ? k.status() : 500;
-          audit.record(Audits.event(ctx, user, null, "login", status, started, e.getMessage()));
-          if (e instanceof LoginGuard.TooManyAttempts tooMany) {
-            ctx.response().putHeader("Retry-After", String.valueOf(tooMany.retryAfterSeconds()));
-            ctx.fail(tooMany.asKmcException());
-          } else {
-            ctx.fail(e);
-          }
+          int status = e instanceof KmcException k ? k.status() : 500;
+          audit.record(Audits.event(ctx, user, "login", status, started, e.getMessage()));
+          ctx.fail(e);
         });
   }
 

@@ -19,7 +19,6 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Base64;
-import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
@@ -177,7 +176,7 @@ public final class ClustersApi {
 
   private Future<ClusterRecord> found(String name) {
     return registry.find(name).compose(cluster -> cluster == null
-        ? Future.failedFuture(KmcException.notFound("cluster '" + name + "' is not registered"))
+        ? Future.failedFuture(ClusterRegistry.notFound(name))
         : Future.succeededFuture(cluster));
   }
 
@@ -208,7 +207,7 @@ public final class ClustersApi {
         .put("mode", cluster.direct() ? "direct" : "agent")
         .put("enabled", cluster.enabled())
         .put("impersonate", cluster.impersonate())
-        .put("labels", new JsonObject(new LinkedHashMap<String, Object>(cluster.labels())))
+        .put("labels", ClusterRegistry.labelsJson(cluster.labels()))
         .put("createdAt", cluster.createdAt().toInstant().toString())
         .put("updatedAt", cluster.updatedAt().toInstant().toString())
         .put("connection", connection);

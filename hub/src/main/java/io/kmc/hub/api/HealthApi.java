@@ -1,7 +1,6 @@
 package io.kmc.hub.api;
 
 import io.kmc.ops.HealthChecks;
-import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
 
@@ -18,13 +17,11 @@ public final class HealthApi {
   }
 
   public void healthz(RoutingContext ctx) {
-    ctx.response().putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
-        .end(new JsonObject().put("status", "ok").toBuffer());
+    Bodies.json(ctx, new JsonObject().put("status", "ok"));
   }
 
   public void ready(RoutingContext ctx) {
-    readiness.run().onSuccess(result -> ctx.response().setStatusCode(result.ready() ? 200 : 503)
-        .putHeader(HttpHeaders.CONTENT_TYPE, "application/json").end(result.body().toBuffer()))
+    readiness.run().onSuccess(result -> Bodies.json(ctx, result.ready() ? 200 : 503, result.body()))
         .onFailure(ctx::fail);
   }
 }

@@ -1,12 +1,11 @@
 package io.kmc.hub.api;
 
-import org.yaml.snakeyaml.DumperOptions;
-import org.yaml.snakeyaml.Yaml;
-
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+
+import static io.kmc.hub.api.YamlMaps.map;
 
 /** Renders kubeconfig files that point kubectl at clusters through the hub. */
 public final class Kubeconfigs {
@@ -40,16 +39,6 @@ public final class Kubeconfigs {
     config.put("users", List.of(map("name", user, "user", map("token", token))));
     config.put("contexts", contexts);
     config.put("current-context", currentContext);
-    DumperOptions options = new DumperOptions();
-    options.setDefaultFlowStyle(DumperOptions.FlowStyle.BLOCK);
-    return new Yaml(options).dump(config);
-  }
-
-  private static Map<String, Object> map(Object... keyValues) {
-    Map<String, Object> map = new LinkedHashMap<>();
-    for (int i = 0; i < keyValues.length; i += 2) {
-      map.put((String) keyValues[i], keyValues[i + 1]);
-    }
-    return map;
+    return YamlMaps.blockYaml(false).dump(config);
   }
 }

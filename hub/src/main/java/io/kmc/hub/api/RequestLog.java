@@ -29,7 +29,7 @@ final class RequestLog {
     if (principal != null) {
       event.addKeyValue("user", principal.user());
     }
-    String cluster = cluster(ctx);
+    String cluster = Audits.cluster(ctx);
     if (cluster != null) {
       event.addKeyValue("cluster", cluster);
     }
@@ -41,14 +41,5 @@ final class RequestLog {
     about(ACCESS.atInfo(), ctx).addKeyValue("method", ctx.request().method().name()).addKeyValue("route", route)
         .addKeyValue("status", status).addKeyValue("durationMs", millis)
         .log("{} {} {} {} ms", ctx.request().method(), ctx.request().path(), status, millis);
-  }
-
-  /** The member cluster a request is about: the pass-through's or the clusters API's path parameter. */
-  private static String cluster(RoutingContext ctx) {
-    String cluster = ctx.pathParam("cluster");
-    if (cluster == null && ctx.normalizedPath().startsWith("/api/v1/clusters/")) {
-      cluster = ctx.pathParam("name");
-    }
-    return cluster;
   }
 }

@@ -36,7 +36,7 @@ public final class UsersApi {
   public void get(RoutingContext ctx) {
     String name = ctx.pathParam("name");
     store.user(name).compose(user -> user == null
-            ? Future.failedFuture(KmcException.notFound("user '" + name + "' does not exist"))
+            ? Future.failedFuture(IdentityStore.noUser(name))
             : Future.succeededFuture(user))
         .onSuccess(user -> Bodies.json(ctx, describe(user))).onFailure(ctx::fail);
   }

@@ -2,6 +2,7 @@ package io.kmc.hub.audit;
 
 import io.kmc.common.KmcException;
 import io.kmc.hub.HubConfig;
+import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;
@@ -68,6 +69,8 @@ public final class AuditLog {
   private final AtomicLong dropped = new AtomicLong();
   private long flushTimer = -1;
   private long retentionTimer = -1;
+  /** Where every flush runs, so that {@link #flushing} is only ever touched by one thread. */
+  private Context context;
   private boolean flushing;
 
   public AuditLog(Vertx vertx, Pool pool, HubConfig.Audit config) {
@@ -77,7 +80,8 @@ public final class AuditLog {
   }
 
   public void start() {
-    flushTimer = vertx.setPeriodic(config.flushInterval().toMillis(), t -> flush());
+    context = vertx.getOrCreateContext();
+    flushTimer = vertx.setPeriodic(config.flushInterval().toMillis(), t -> context.runOnContext(v -> flush()));
     retentionTimer = vertx.setPeriodic(3_600_000, t -> expire());
     expire();
   }
@@ -92,8 +96,8 @@ public final class AuditLog {
             config.queueSize(), dropped.get());
       }
     }
-    if (queued.get() >= config.batchSize()) {
-      vertx.runOnContext(v -> flush());
+    if (queued.get() >= config.batchSize() && context != null) {
+      context.runOnContext(v -> flush());
     }
   }
 

@@ -54,9 +54,8 @@ public final class Audits {
         Principal principal = Authenticator.principal(ctx);
         KubeRequestAttributes kube = ctx.get(Authorizer.KUBE_ATTRIBUTES_KEY);
         String verb = kube != null ? kube.verb() : ctx.request().method().name().toLowerCase(Locale.ROOT);
-        String cluster = ctx.pathParam("cluster") != null ? ctx.pathParam("cluster") : ctx.pathParam("name");
         log.record(new AuditLog.Event(Instant.now(), requestId(ctx), principal == null ? null : principal.user(),
-            source(ctx), cluster, verb, path, kube == null ? null : kube.object(),
+            source(ctx), cluster(ctx), verb, path, kube == null ? null : kube.object(),
             kube == null ? null : kube.namespace(), status, (System.nanoTime() - started) / 1_000_000,
             ended.failed() ? "response not completed: " + ended.cause().getMessage() : null));
       });
@@ -64,10 +63,23 @@ public final class Audits {
     };
   }
 
-  public static AuditLog.Event event(RoutingContext ctx, String user, String cluster, String verb, int status,
-                                     long startedNanos, String detail) {
-    return new AuditLog.Event(Instant.now(), requestId(ctx), user, source(ctx), cluster, verb,
+  /** A record of a request about no cluster (a login), written by its handler. */
+  public static AuditLog.Event event(RoutingContext ctx, String user, String verb, int status, long startedNanos,
+                                     String detail) {
+    return new AuditLog.Event(Instant.now(), requestId(ctx), user, source(ctx), null, verb,
         ctx.normalizedPath(), null, null, status, (System.nanoTime() - startedNanos) / 1_000_000, detail);
+  }
+
+  /**
+   * The member cluster a request is about: the pass-through's {@code :cluster}, or the clusters
+   * API's {@code :name}; null for other requests.
+   */
+  public static String cluster(RoutingContext ctx) {
+    String cluster = ctx.pathParam("cluster");
+    if (cluster == null && ctx.normalizedPath().startsWith("/api/v1/clusters/")) {
+      cluster = ctx.pathParam("name");
+    }
+    return cluster;
   }
 
   public static String requestId(RoutingContext ctx) {

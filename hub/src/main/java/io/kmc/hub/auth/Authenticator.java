@@ -40,9 +40,8 @@ public final class Authenticator implements Handler<RoutingContext> {
             .map(count -> {
               if (count.count() > requestsPerMinute) {
                 long retryAfter = Math.max(1, (count.resetMillis() + 999) / 1000);
-                ctx.response().putHeader("Retry-After", String.valueOf(retryAfter));
                 throw KmcException.tooManyRequests("more than " + requestsPerMinute
-                    + " requests per minute (auth.requests_per_minute); retry in " + retryAfter + " s");
+                    + " requests per minute (auth.requests_per_minute); retry in " + retryAfter + " s", retryAfter);
               }
               return principal;
             }))

@@ -2,6 +2,7 @@ package io.kmc.hub.auth;
 
 import io.kmc.common.KmcException;
 import io.kmc.hub.api.KubePassthrough;
+import io.kmc.hub.store.ClusterRegistry;
 import io.vertx.core.Handler;
 import io.vertx.ext.web.RoutingContext;
 
@@ -15,7 +16,6 @@ public final class Authorizer {
   /** Where the pass-through request's Kubernetes attributes are kept, for the audit log. */
   public static final String KUBE_ATTRIBUTES_KEY = "kmc.kube-attributes";
   /** The domain of the hub's own administrative objects (users, RBAC, audit, cluster registration). */
-  public static final String HUB_DOMAIN = "kmc";
 
   private final RbacService rbac;
 
@@ -27,7 +27,7 @@ public final class Authorizer {
   public Handler<RoutingContext> require(String object, String action) {
     return ctx -> {
       Principal principal = Authenticator.principal(ctx);
-      if (rbac.allowed(principal, HUB_DOMAIN, object, action)) {
+      if (allowed(principal, object, action)) {
         ctx.next();
       } else {
         ctx.fail(KmcException.forbidden("user '" + principal.user() + "' may not " + action + " " + object));
@@ -65,16 +65,16 @@ public final class Authorizer {
     return ctx -> {
       Principal principal = Authenticator.principal(ctx);
       String cluster = ctx.pathParam(pathParam);
-      if (canSeeCluster(principal, cluster) || rbac.allowed(principal, HUB_DOMAIN, "clusters", "get")) {
+      if (canSeeCluster(principal, cluster) || allowed(principal, "clusters", "get")) {
         ctx.next();
       } else {
         // The same answer as for a cluster that does not exist: names are not disclosed to outsiders.
-        ctx.fail(KmcException.notFound("cluster '" + cluster + "' is not registered"));
+        ctx.fail(ClusterRegistry.notFound(cluster));
       }
     };
   }
 
   public boolean allowed(Principal principal, String object, String action) {
-    return rbac.allowed(principal, HUB_DOMAIN, object, action);
+    return rbac.allowed(principal, Rbac.KMC_DOMAIN, object, action);
   }
 }

@@ -34,7 +34,8 @@ public final class LoginGuard {
       long byUser = counts.resultAt(0);
       long bySource = counts.resultAt(1);
       if (byUser >= attempts || bySource >= attempts * 4L) {
-        return Future.failedFuture(new TooManyAttempts(window.toSeconds()));
+        return Future.failedFuture(KmcException.tooManyRequests(
+            "too many failed logins; retry in " + window.toSeconds() + " s", window.toSeconds()));
       }
       return Future.succeededFuture();
     });
@@ -60,23 +61,5 @@ public final class LoginGuard {
 
   private static String sourceKey(String source) {
     return "login-failures:source:" + source;
-  }
-
-  /** 429 with the seconds to wait. */
-  public static final class TooManyAttempts extends RuntimeException {
-    private final long retryAfterSeconds;
-
-    TooManyAttempts(long retryAfterSeconds) {
-      super("too many failed logins; retry in " + retryAfterSeconds + " s", null, false, false);
-      this.retryAfterSeconds = retryAfterSeconds;
-    }
-
-    public long retryAfterSeconds() {
-      return retryAfterSeconds;
-    }
-
-    public KmcException asKmcException() {
-      return KmcException.tooManyRequests(getMessage());
-    }
   }
 }

@@ -4,15 +4,12 @@ import com.googlecode.aviator.runtime.function.FunctionUtils;
 import com.googlecode.aviator.runtime.type.AviatorBoolean;
 import com.googlecode.aviator.runtime.type.AviatorObject;
 import io.kmc.hub.ClusterNames;
+import io.kmc.hub.Resources;
 import org.casbin.jcasbin.main.Enforcer;
 import org.casbin.jcasbin.model.Assertion;
 import org.casbin.jcasbin.model.Model;
 import org.casbin.jcasbin.util.function.CustomFunction;
 
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
@@ -78,8 +75,9 @@ public final class Rbac {
   private static final String USER_PREFIX = "user:";
   private static final Set<String> READ_VERBS = Set.of("get", "list", "watch");
   private static final Set<String> WRITE_VERBS = Set.of("create", "update", "patch", "delete", "deletecollection");
-  private static final String MODEL_RESOURCE = "rbac-model.conf";
-  private static final String POLICIES_RESOURCE = "rbac-policies.csv";
+  /** The built-in model and policy, as resources of the hub (see {@link Resources}). */
+  public static final String MODEL_RESOURCE = "auth/rbac-model.conf";
+  public static final String POLICIES_RESOURCE = "auth/rbac-policies.csv";
 
   private static final Pattern ROLE = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]*");
   private static final Pattern OBJECT = Pattern.compile("[a-z0-9]([-a-z0-9.]*[a-z0-9])?(/[a-z]+)?");
@@ -158,12 +156,12 @@ public final class Rbac {
 
   /** The model the hub uses when no file is configured (the copy of {@code config/rbac-model.conf}). */
   public static String builtInModel() {
-    return resource(MODEL_RESOURCE);
+    return Resources.read(null, MODEL_RESOURCE);
   }
 
   /** The policy the hub seeds its store with when no file is configured. */
   public static String builtInPolicies() {
-    return resource(POLICIES_RESOURCE);
+    return Resources.read(null, POLICIES_RESOURCE);
   }
 
   /**
@@ -464,17 +462,6 @@ public final class Rbac {
     Assertion assertion = model.model.containsKey(section) ? model.model.get(section).get(section) : null;
     if (assertion == null || assertion.tokens == null || assertion.tokens.length != count) {
       throw new IllegalArgumentException("RBAC model: kmc asks with " + expected);
-    }
-  }
-
-  private static String resource(String name) {
-    try (InputStream in = Rbac.class.getResourceAsStream(name)) {
-      if (in == null) {
-        throw new IllegalStateException("the built-in " + name + " is missing from the hub's classpath");
-      }
-      return new String(in.readAllBytes(), StandardCharsets.UTF_8);
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
     }
   }
 

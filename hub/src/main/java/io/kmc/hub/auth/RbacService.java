@@ -38,8 +38,9 @@ public final class RbacService {
   /** Seeds an empty table from {@code seedCsv}, loads the policy and follows changes. */
   public Future<Void> start(String seedCsv) {
     List<Rbac.Rule> seed = Rbac.parseCsv(seedCsv);
-    Rbac.of(model, seed); // refuse a broken seed before writing anything
-    return pool.query("select count(*) from rbac_rules").execute()
+    // Refuse a broken seed before writing anything; building an enforcer takes a while.
+    return vertx.executeBlocking(() -> Rbac.of(model, seed), false)
+        .compose(valid -> pool.query("select count(*) from rbac_rules").execute())
         .compose(rows -> rows.iterator().next().getLong(0) > 0 ? Future.succeededFuture() : insert(seed)
             .onSuccess(v -> LOG.info("RBAC policy seeded with {} rules", seed.size())))
         .compose(v -> vertx.eventBus().consumer(CHANGED, m -> reload()

@@ -3,12 +3,23 @@ package io.kmc.hub.auth;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.security.SecureRandom;
+import java.util.Base64;
 import java.util.HexFormat;
 
-/** Tokens are stored only as SHA-256 hashes and compared in constant time. */
+/** Tokens are random, stored only as SHA-256 hashes and compared in constant time. */
 public final class TokenHashes {
 
+  private static final SecureRandom RANDOM = new SecureRandom();
+
   private TokenHashes() {
+  }
+
+  /** 32 random bytes, URL-safe base64 without padding: the secret part of a token. */
+  public static String newSecret() {
+    byte[] bytes = new byte[32];
+    RANDOM.nextBytes(bytes);
+    return Base64.getUrlEncoder().withoutPadding().encodeToString(bytes);
   }
 
   public static byte[] sha256(String text) {

@@ -52,8 +52,13 @@ public final class TokenService {
   /** A blocked user's mark outlives any token: it is removed when the user is enabled again. */
   private static final Duration BLOCK_MARK_LIFETIME = Duration.ofDays(3650);
   private static final SecureRandom RANDOM = new SecureRandom();
-  /** Compared against when a user does not exist, so that the answer takes as long as for a wrong password. */
-  private static final String DUMMY_HASH = PasswordHasher.hash(UUID.randomUUID().toString());
+  /**
+   * Compared against when a user does not exist, so that the answer takes as long as for a wrong
+   * password. Hashed on first use, on the password pool (an Argon2 hash is no work for an event loop).
+   */
+  private static final class DummyHash {
+    static final String VALUE = PasswordHasher.hash(UUID.randomUUID().toString());
+  }
 
   /** What login and refresh hand out. */
   public record Tokens(String accessToken, long expiresInSeconds, String refreshToken, String user) {
@@ -132,9 +137,11 @@ public final class TokenService {
   public Future<Tokens> login(String username, String password, String source) {
     Context context = vertx.getOrCreateContext();
     return store.user(username).compose(user -> {
-      String hash = user == null || user.passwordHash() == null ? DUMMY_HASH : user.passwordHash();
-      return passwordPool.submit(context, () -> PasswordHasher.verify(password, hash)).compose(matches -> {
-        if (!matches || user == null || user.passwordHash() == null) {
+      String hash = user == null ? null : user.passwordHash();
+      Future<Boolean> verified = passwordPool.submit(context,
+          () -> PasswordHasher.verify(password, hash == null ? DummyHash.VALUE : hash));
+      return verified.compose(matches -> {
+        if (!matches || hash == null) {
           return Future.failedFuture(KmcException.unauthorized("wrong user name or password"));
         }
         if (user.disabled()) {
@@ -147,7 +154,7 @@ public final class TokenService {
 
   private Future<Tokens> openSession(IdentityStore.User user, String source) {
     String sessionId = randomId();
-    String refresh = REFRESH_TOKEN_PREFIX + sessionId + "_" + randomSecret();
+    String refresh = REFRESH_TOKEN_PREFIX + sessionId + "_" + TokenHashes.newSecret();
     OffsetDateTime expires = OffsetDateTime.now(ZoneOffset.UTC).plus(config.refreshTokenLifetime());
     return store.createSession(sessionId, user.name(), TokenHashes.sha256Hex(refresh), source, expires)
         .map(v -> new Tokens(accessToken(user.name(), user.groups(), sessionId),
@@ -169,7 +176,7 @@ public final class TokenService {
           || session.expiresAt().isBefore(OffsetDateTime.now(ZoneOffset.UTC))) {
         return Future.failedFuture(KmcException.unauthorized("the session has ended; log in again"));
       }
-      String next = REFRESH_TOKEN_PREFIX + sessionId + "_" + randomSecret();
+      String next = REFRESH_TOKEN_PREFIX + sessionId + "_" + TokenHashes.newSecret();
       return store.rotateRefresh(sessionId, presented, TokenHashes.sha256Hex(next)).compose(rotated -> {
         if (!rotated) {
           LOG.warn("a used refresh token of user {} was presented again: revoking the session", session.user());
@@ -232,7 +239,7 @@ public final class TokenService {
           + config.apiTokenMaxLifetime().toDays() + " days (auth.api_token_max_lifetime)"));
     }
     String id = randomId();
-    String secret = API_TOKEN_PREFIX + id + "_" + randomSecret();
+    String secret = API_TOKEN_PREFIX + id + "_" + TokenHashes.newSecret();
     return store.createApiToken(id, name, user, TokenHashes.sha256Hex(secret),
             OffsetDateTime.now(ZoneOffset.UTC).plus(lifetime))
         .map(token -> new NewApiToken(token, secret));
@@ -391,11 +398,5 @@ public final class TokenService {
     byte[] bytes = new byte[12];
     RANDOM.nextBytes(bytes);
     return HexFormat.of().formatHex(bytes);
-  }
-
-  private static String randomSecret() {
-    byte[] bytes = new byte[32];
-    RANDOM.nextBytes(bytes);
-    return Base64.getUrlEncoder().withoutPadding().encodeToString(bytes);
   }
 }

@@ -81,7 +81,7 @@ public final class AgentGateway implements Handler<RoutingContext> {
         case VALID -> request.toWebSocket()
             .onSuccess(ws -> new AgentConnection(vertx, ws, cluster, this).begin())
             .onFailure(e -> LOG.warn("websocket upgrade for cluster {} failed: {}", cluster, e.getMessage()));
-        case UNKNOWN_CLUSTER -> refuse(ctx, cluster, KmcException.notFound("cluster '" + cluster + "' is not registered"));
+        case UNKNOWN_CLUSTER -> refuse(ctx, cluster, ClusterRegistry.notFound(cluster));
         case DISABLED -> refuse(ctx, cluster, KmcException.forbidden("cluster '" + cluster + "' is disabled"));
         case DIRECT_ONLY -> refuse(ctx, cluster, new KmcException.ClientError(409, "Conflict",
             "cluster '" + cluster + "' is served directly by the hub and takes no agent"));

@@ -8,6 +8,8 @@ import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
 
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -31,24 +33,29 @@ public final class HubMetrics {
   public static final String TUNNEL_STREAMS = "kmc_tunnel_streams";
   public static final String AUDIT_QUEUE = "kmc_audit_queue";
   public static final String AUDIT_DROPPED = "kmc_audit_dropped";
+  public static final String CLUSTER_RESOURCES = "kmc_cluster_resources";
 
-  /** What the presence map says about one cluster, refreshed periodically. */
+  /** What the presence map says about one cluster, refreshed periodically, and its gauges. */
   private static final class ClusterState {
     volatile double up;
     volatile double lastSeenSeconds;
     volatile double latencySeconds;
+    final List<Gauge> gauges = new ArrayList<>();
+  }
+
+  /** A count of one kind of object in one cluster, and its gauge. */
+  private static final class ResourceCount {
+    volatile double value;
+    Gauge gauge;
   }
 
   private final MeterRegistry registry;
   private final Map<String, ClusterState> clusters = new ConcurrentHashMap<>();
   private final Map<String, int[]> streams = new ConcurrentHashMap<>();
+  private final Map<String, Map<String, ResourceCount>> resources = new ConcurrentHashMap<>();
 
   public HubMetrics(MeterRegistry registry) {
     this.registry = registry;
-  }
-
-  public MeterRegistry registry() {
-    return registry;
   }
 
   /** Agent connections held by this node. */
@@ -115,25 +122,39 @@ public final class HubMetrics {
     }
     for (String gone : Set.copyOf(clusters.keySet())) {
       if (!registered.contains(gone)) {
-        clusters.remove(gone);
-        for (String name : new String[] {CLUSTER_UP, CLUSTER_LAST_SEEN, TUNNEL_LATENCY}) {
-          var meter = registry.find(name).tag("cluster", gone).gauge();
-          if (meter != null) {
-            registry.remove(meter);
-          }
-        }
+        clusters.remove(gone).gauges.forEach(registry::remove);
       }
     }
   }
 
   private ClusterState register(String cluster) {
     ClusterState state = new ClusterState();
-    Gauge.builder(CLUSTER_UP, state, s -> s.up).tag("cluster", cluster)
-        .description("1 when the cluster's agent (or direct connection) is live, else 0").register(registry);
-    Gauge.builder(CLUSTER_LAST_SEEN, state, s -> s.lastSeenSeconds).tag("cluster", cluster)
-        .description("When the cluster was last heard from (Unix time)").register(registry);
-    Gauge.builder(TUNNEL_LATENCY, state, s -> s.latencySeconds).tag("cluster", cluster)
-        .description("Round trip of the last heartbeat with the cluster's agent").register(registry);
+    state.gauges.add(Gauge.builder(CLUSTER_UP, state, s -> s.up).tag("cluster", cluster)
+        .description("1 when the cluster's agent (or direct connection) is live, else 0").register(registry));
+    state.gauges.add(Gauge.builder(CLUSTER_LAST_SEEN, state, s -> s.lastSeenSeconds).tag("cluster", cluster)
+        .description("When the cluster was last heard from (Unix time)").register(registry));
+    state.gauges.add(Gauge.builder(TUNNEL_LATENCY, state, s -> s.latencySeconds).tag("cluster", cluster)
+        .description("Round trip of the last heartbeat with the cluster's agent").register(registry));
     return state;
+  }
+
+  /** How many objects of {@code kind} {@code cluster} has, as this node counted them. */
+  public void resourceCount(String cluster, String kind, long count) {
+    resources.computeIfAbsent(cluster, c -> new ConcurrentHashMap<>()).computeIfAbsent(kind, k -> {
+      ResourceCount held = new ResourceCount();
+      held.gauge = Gauge.builder(CLUSTER_RESOURCES, held, h -> h.value).tags("cluster", cluster, "kind", kind)
+          .description("Objects of a kind in a member cluster (counted by the node holding its agent)")
+          .register(registry);
+      return held;
+    }).value = count;
+  }
+
+  /** Stops reporting the counts of clusters other than {@code counted} (their agent moved to another node). */
+  public void keepResourceCounts(Set<String> counted) {
+    for (String cluster : Set.copyOf(resources.keySet())) {
+      if (!counted.contains(cluster)) {
+        resources.remove(cluster).values().forEach(held -> registry.remove(held.gauge));
+      }
+    }
   }
 }

@@ -2,8 +2,6 @@ package io.kmc.hub.metrics;
 
 import io.kmc.common.protocol.ActingUser;
 import io.kmc.hub.routing.ClusterRouter;
-import io.micrometer.core.instrument.Gauge;
-import io.micrometer.core.instrument.MeterRegistry;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
@@ -16,7 +14,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Supplier;
 
 /**
@@ -26,8 +23,6 @@ import java.util.function.Supplier;
  * the cluster almost nothing, whatever its size.
  */
 public final class ResourceCounts {
-
-  public static final String NAME = "kmc_cluster_resources";
 
   private static final Logger LOG = LoggerFactory.getLogger(ResourceCounts.class);
   private static final ActingUser HUB = new ActingUser("system:kmc-hub", List.of());
@@ -52,16 +47,15 @@ public final class ResourceCounts {
 
   private final Vertx vertx;
   private final ClusterRouter router;
-  private final MeterRegistry registry;
+  private final HubMetrics metrics;
   private final Supplier<Set<String>> localClusters;
-  private final Map<String, double[]> counts = new ConcurrentHashMap<>();
   private long timer = -1;
 
   /** @param localClusters the clusters whose agent (or direct connection) this node holds */
-  public ResourceCounts(Vertx vertx, ClusterRouter router, MeterRegistry registry, Supplier<Set<String>> localClusters) {
+  public ResourceCounts(Vertx vertx, ClusterRouter router, HubMetrics metrics, Supplier<Set<String>> localClusters) {
     this.vertx = vertx;
     this.router = router;
-    this.registry = registry;
+    this.metrics = metrics;
     this.localClusters = localClusters;
   }
 
@@ -80,7 +74,7 @@ public final class ResourceCounts {
     for (String cluster : clusters) {
       KINDS.forEach((kind, path) -> all.add(count(cluster, kind, path)));
     }
-    forgetOthers(clusters);
+    metrics.keepResourceCounts(clusters);
     return Future.join(all).mapEmpty();
   }
 
@@ -95,33 +89,9 @@ public final class ResourceCounts {
       JsonObject list = Buffer.buffer(exchange.head().body()).toJsonObject();
       long count = list.getJsonArray("items", new JsonArray()).size()
           + list.getJsonObject("metadata", new JsonObject()).getLong("remainingItemCount", 0L);
-      gauge(cluster, kind)[0] = count;
+      metrics.resourceCount(cluster, kind, count);
       return Future.<Void>succeededFuture();
     }).onFailure(e -> LOG.debug("cannot count {} of cluster {}: {}", kind, cluster, e.getMessage()))
         .recover(e -> Future.succeededFuture());
-  }
-
-  private double[] gauge(String cluster, String kind) {
-    return counts.computeIfAbsent(cluster + "/" + kind, key -> {
-      double[] holder = new double[1];
-      Gauge.builder(NAME, holder, h -> h[0]).tags("cluster", cluster, "kind", kind)
-          .description("Objects of a kind in a member cluster (counted by the node holding its agent)")
-          .register(registry);
-      return holder;
-    });
-  }
-
-  /** A cluster whose agent moved away is reported by its new node; this one stops reporting it. */
-  private void forgetOthers(Set<String> local) {
-    for (String key : Set.copyOf(counts.keySet())) {
-      String cluster = key.substring(0, key.indexOf('/'));
-      if (!local.contains(cluster)) {
-        counts.remove(key);
-        var meter = registry.find(NAME).tags("cluster", cluster, "kind", key.substring(key.indexOf('/') + 1)).gauge();
-        if (meter != null) {
-          registry.remove(meter);
-        }
-      }
-    }
   }
 }

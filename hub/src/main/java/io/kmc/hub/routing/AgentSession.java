@@ -8,6 +8,7 @@ import io.kmc.common.protocol.FrameCodec;
 import io.kmc.common.protocol.Limits;
 import io.kmc.common.protocol.ProtocolException;
 import io.kmc.hub.metrics.HubMetrics;
+import io.kmc.ops.Deadlines;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -59,8 +60,8 @@ public final class AgentSession {
     final String requesterNode;
     final long startedNanos = System.nanoTime();
     long timer = -1;
+    /** The answer has started; an answer that goes on (more) keeps the entry and counts as a stream. */
     boolean headSent;
-    boolean countedAsStream;
 
     Pending(Frame.Request request, Message<Buffer> message, String requesterNode) {
       this.request = request;
@@ -191,7 +192,6 @@ public final class AgentSession {
       Buffer body = encoded != null ? encoded : Buffer.buffer(FrameCodec.encode(response));
       if (response.more()) {
         channel.routeToOwner(response.id(), context, p.requesterNode, this::fromRequester);
-        p.countedAsStream = true;
         metrics.streams(cluster(), 1);
       } else {
         pending.remove(response.id());
@@ -263,15 +263,9 @@ public final class AgentSession {
     }
     draining = true;
     long deadline = System.currentTimeMillis() + DRAIN_MILLIS;
-    return requestsAnswered(deadline).onComplete(ar -> link.goAway(reason));
-  }
-
-  private Future<Void> requestsAnswered(long deadline) {
-    boolean busy = pending.values().stream().anyMatch(p -> !p.request.stream());
-    if (!busy || closed || System.currentTimeMillis() >= deadline) {
-      return Future.succeededFuture();
-    }
-    return vertx.timer(20).compose(v -> requestsAnswered(deadline));
+    return Deadlines.waitUntil(vertx, deadline, 20,
+        () -> closed || pending.values().stream().allMatch(p -> p.request.stream()))
+        .onComplete(ar -> link.goAway(reason));
   }
 
   /** The connection is gone: answer everything in flight, withdraw the consumer and presence. */
@@ -298,14 +292,6 @@ public final class AgentSession {
     return unregistered.eventually(() -> presence.remove(entry)).mapEmpty();
   }
 
-  public boolean closed() {
-    return closed;
-  }
-
-  public int inFlight() {
-    return pending.size();
-  }
-
   private void finish(String id) {
     Pending p = pending.remove(id);
     if (p != null) {
@@ -325,9 +311,9 @@ public final class AgentSession {
     return streams;
   }
 
+  /** For an entry just taken out of {@code pending}: one whose answer had started was a counted stream. */
   private void uncount(Pending p) {
-    if (p.countedAsStream) {
-      p.countedAsStream = false;
+    if (p.headSent) {
       metrics.streams(cluster(), -1);
     }
   }

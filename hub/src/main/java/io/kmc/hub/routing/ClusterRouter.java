@@ -88,7 +88,7 @@ public final class ClusterRouter {
     Frame.Request request = new Frame.Request(id, outgoing.method(), outgoing.path(), outgoing.query(),
         outgoing.headers(), outgoing.body(), outgoing.user(), impersonate, outgoing.stream(), limits.streamCredits(),
         limits.requestTimeoutMillis());
-    Exchange exchange = new Exchange(id, cluster, handler);
+    Exchange exchange = new Exchange(id, handler);
     channel.routeToRequester(id, context, null, exchange::frame);
     DeliveryOptions options = new DeliveryOptions()
         .setSendTimeout(limits.requestTimeoutMillis() + EVENT_BUS_GRACE_MILLIS)
@@ -141,7 +141,6 @@ public final class ClusterRouter {
   /** One request in flight, seen from the node that asked. */
   public final class Exchange {
     private final String id;
-    private final String cluster;
     private final StreamHandler handler;
     private Frame.Response head;
     private String ownerNode;
@@ -149,18 +148,9 @@ public final class ClusterRouter {
     private int unacknowledged;
     private ArrayDeque<Frame> early;
 
-    private Exchange(String id, String cluster, StreamHandler handler) {
+    private Exchange(String id, StreamHandler handler) {
       this.id = id;
-      this.cluster = cluster;
       this.handler = handler;
-    }
-
-    public String id() {
-      return id;
-    }
-
-    public String cluster() {
-      return cluster;
     }
 
     public Frame.Response head() {

@@ -26,17 +26,17 @@ public final class HubNodes {
   private final HazelcastClusterManager clusterManager;
   private final List<Consumer<String>> leftListeners = new CopyOnWriteArrayList<>();
 
-  private HubNodes(Vertx vertx, String nodeId, HazelcastClusterManager clusterManager) {
+  private HubNodes(String nodeId, HazelcastClusterManager clusterManager) {
     this.nodeId = nodeId;
     this.clusterManager = clusterManager;
   }
 
-  public static HubNodes standalone(Vertx vertx) {
-    return new HubNodes(vertx, UUID.randomUUID().toString(), null);
+  public static HubNodes standalone() {
+    return new HubNodes(UUID.randomUUID().toString(), null);
   }
 
   public static HubNodes clustered(Vertx vertx, HazelcastClusterManager clusterManager) {
-    HubNodes nodes = new HubNodes(vertx, clusterManager.getNodeId(), clusterManager);
+    HubNodes nodes = new HubNodes(clusterManager.getNodeId(), clusterManager);
     clusterManager.getHazelcastInstance().getCluster().addMembershipListener(new MembershipListener() {
       @Override
       public void memberAdded(MembershipEvent event) {

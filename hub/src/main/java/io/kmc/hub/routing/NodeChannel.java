@@ -8,7 +8,6 @@ import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
-import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.Message;
 import io.vertx.core.eventbus.MessageConsumer;
 import org.slf4j.Logger;
@@ -75,11 +74,7 @@ public final class NodeChannel {
   /** Sends a stream frame to another node (or this one); {@code encoded} saves re-encoding when known. */
   public void send(String node, Frame frame, Buffer encoded) {
     Buffer body = encoded != null ? encoded : Buffer.buffer(FrameCodec.encode(frame));
-    vertx.eventBus().send(Addresses.node(node), body, new DeliveryOptions().setLocalOnly(false));
-  }
-
-  public int open() {
-    return requesterSide.size() + ownerSide.size();
+    vertx.eventBus().send(Addresses.node(node), body);
   }
 
   private void received(Message<Buffer> message) {

@@ -16,9 +16,7 @@ import io.vertx.sqlclient.Tuple;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.security.SecureRandom;
 import java.util.ArrayList;
-import java.util.Base64;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -38,7 +36,6 @@ public final class ClusterRegistry {
   public static final String CHANGED = "kmc.hub.cluster-changed";
 
   private static final Logger LOG = LoggerFactory.getLogger(ClusterRegistry.class);
-  private static final SecureRandom RANDOM = new SecureRandom();
   private static final String COLUMNS = "name, display_name, description, labels, enabled, impersonate, "
       + "token_sha256, kubeconfig, kube_context, created_at, updated_at";
 
@@ -95,8 +92,19 @@ public final class ClusterRegistry {
     if (known != null || !ClusterNames.valid(name)) {
       return Future.succeededFuture(known);
     }
+    return load(name);
+  }
+
+  /** Reads the cluster from the database into the cache (or drops it there when gone); null when gone. */
+  private Future<ClusterRecord> load(String name) {
     return pool.preparedQuery("select " + COLUMNS + " from clusters where name = $1").execute(Tuple.of(name))
-        .map(rows -> rows.size() == 0 ? null : remember(rows));
+        .map(rows -> {
+          if (rows.size() == 0) {
+            clusters.remove(name);
+            return null;
+          }
+          return remember(rows);
+        });
   }
 
   public List<ClusterRecord> list() {
@@ -127,7 +135,7 @@ public final class ClusterRegistry {
       return Future.failedFuture(KmcException.badRequest("'" + name + "' is not a valid cluster name ("
           + ClusterNames.RULE + ")"));
     }
-    String token = newToken();
+    String token = TokenHashes.newSecret();
     return pool.preparedQuery("insert into clusters (name, display_name, description, labels, enabled, impersonate, "
             + "token_sha256) values ($1, $2, $3, $4, $5, $6, $7) returning " + COLUMNS)
         .execute(Tuple.of(name, displayName == null ? name : displayName, description == null ? "" : description,
@@ -153,7 +161,7 @@ public final class ClusterRegistry {
 
   /** A new join token; the old one stops working and agents using it are disconnected on every node. */
   public Future<String> rotateToken(String name) {
-    String token = newToken();
+    String token = TokenHashes.newSecret();
     return pool.preparedQuery("update clusters set token_sha256 = $2, updated_at = now() where name = $1 "
             + "and kubeconfig is null returning " + COLUMNS)
         .execute(Tuple.of(name, TokenHashes.sha256Hex(token)))
@@ -209,13 +217,8 @@ public final class ClusterRegistry {
 
   private void changed(JsonObject change) {
     String name = change.getString("name");
-    pool.preparedQuery("select " + COLUMNS + " from clusters where name = $1").execute(Tuple.of(name))
-        .onSuccess(rows -> {
-          if (rows.size() == 0) {
-            clusters.remove(name);
-          } else {
-            remember(rows);
-          }
+    load(name)
+        .onSuccess(cluster -> {
           if (change.getBoolean("revoke", false)) {
             revocationListeners.forEach(listener -> listener.accept(name, change.getString("reason")));
           }
@@ -233,22 +236,16 @@ public final class ClusterRegistry {
     return record;
   }
 
-  private static KmcException notFound(String name) {
+  /** The answer for a cluster that is not registered (or that the caller may not know of). */
+  public static KmcException notFound(String name) {
     return KmcException.notFound("cluster '" + name + "' is not registered");
   }
 
-  private static JsonObject labelsJson(Map<String, String> labels) {
+  public static JsonObject labelsJson(Map<String, String> labels) {
     return new JsonObject(new LinkedHashMap<>(labels));
   }
 
   static boolean isUniqueViolation(Throwable e) {
     return e instanceof PgException pg && "23505".equals(pg.getSqlState());
-  }
-
-  /** 32 random bytes, URL-safe: the join token handed out once. */
-  public static String newToken() {
-    byte[] bytes = new byte[32];
-    RANDOM.nextBytes(bytes);
-    return Base64.getUrlEncoder().withoutPadding().encodeToString(bytes);
   }
 }

@@ -193,7 +193,8 @@ public final class IdentityStore {
         });
   }
 
-  private static KmcException noUser(String name) {
+  /** The answer for a user that does not exist. */
+  public static KmcException noUser(String name) {
     return KmcException.notFound("user '" + name + "' does not exist");
   }
 }

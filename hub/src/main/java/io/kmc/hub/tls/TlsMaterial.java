@@ -129,11 +129,6 @@ public record TlsMaterial(String certificatePem, String privateKeyPem, String cl
     }
   }
 
-  /** The client trust as kubeconfig's {@code certificate-authority-data}, or null. */
-  public String clientTrustBase64() {
-    return clientTrustPem == null ? null : Base64.getEncoder().encodeToString(clientTrustPem.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
-  }
-
   private static GeneralName[] names(List<String> hosts) {
     Set<String> all = new LinkedHashSet<>(List.of("localhost", "127.0.0.1", "::1"));
     try {
