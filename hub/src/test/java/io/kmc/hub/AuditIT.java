@@ -49,9 +49,9 @@ class AuditIT {
   @Test
   void passThroughChangesLoginsAndRefusalsAreRecorded() {
     Instant since = Instant.now().minusSeconds(1);
-    HttpResponse<String> listed = fleet.call(nodeA, "GET", "/k8s/clusters/prod/api/v1/namespaces/default/configmaps",
+    HttpResponse<String> response = fleet.call(nodeA, "GET", "/k8s/clusters/prod/api/v1/namespaces/default/configmaps",
         fleet.adminToken(), null);
-    String requestId = listed.headers().firstValue("X-Request-Id").orElseThrow();
+    String requestId = response.headers().firstValue("X-Request-Id").orElseThrow();
     fleet.call(nodeA, "POST", "/k8s/clusters/prod/api/v1/namespaces/default/configmaps", fleet.adminToken(),
         new JsonObject().put("metadata", new JsonObject().put("name", "audited")));
     fleet.call(nodeB, "POST", "/api/v1/users", fleet.adminToken(),
@@ -61,26 +61,31 @@ class AuditIT {
     String graceToken = fleet.login(nodeA, "grace", "grace-password-123");
     fleet.call(nodeA, "GET", "/k8s/clusters/prod/api/v1/namespaces/default/secrets", graceToken, null);
 
-    JsonArray items = waitForRecords("since=" + since, records -> records.size() >= 6
-        && records.stream().map(JsonObject.class::cast).filter(r -> "login".equals(r.getString("verb"))).count() >= 2);
-    JsonObject list = find(items, r -> requestId.equals(r.getString("requestId")));
-    assertEquals("admin", list.getString("user"));
-    assertEquals("prod", list.getString("cluster"));
-    assertEquals("list", list.getString("verb"));
-    assertEquals("configmaps", list.getString("resource"));
-    assertEquals("default", list.getString("namespace"));
-    assertEquals(200, list.getInteger("status"));
-    assertNotNull(list.getInteger("latencyMillis"));
-    assertEquals("127.0.0.1", list.getString("source"));
+    // Each node flushes its own batches, so wait until every expected record has arrived.
+    Predicate<JsonObject> list = r -> requestId.equals(r.getString("requestId"));
+    Predicate<JsonObject> create = r -> "create".equals(r.getString("verb")) && "configmaps".equals(r.getString("resource"));
+    Predicate<JsonObject> userCreated = r -> "/api/v1/users".equals(r.getString("path"));
+    Predicate<JsonObject> failedLogin = r -> "login".equals(r.getString("verb")) && "grace".equals(r.getString("user"))
+        && r.getInteger("status") == 401;
+    Predicate<JsonObject> login = r -> "login".equals(r.getString("verb")) && "grace".equals(r.getString("user"))
+        && r.getInteger("status") == 200;
+    Predicate<JsonObject> refused = r -> "grace".equals(r.getString("user")) && "secrets".equals(r.getString("resource"));
+    List<Predicate<JsonObject>> expected = List.of(list, create, userCreated, failedLogin, login, refused);
+    JsonArray items = waitForRecords("since=" + since, records -> expected.stream()
+        .allMatch(which -> records.stream().map(JsonObject.class::cast).anyMatch(which)));
 
-    assertEquals(201, find(items, r -> "create".equals(r.getString("verb")) && "configmaps".equals(r.getString("resource")))
-        .getInteger("status"));
-    assertEquals("admin", find(items, r -> "/api/v1/users".equals(r.getString("path"))).getString("user"));
-    assertEquals(401, find(items, r -> "login".equals(r.getString("verb")) && "grace".equals(r.getString("user"))
-        && r.getInteger("status") == 401).getInteger("status"));
-    find(items, r -> "login".equals(r.getString("verb")) && r.getInteger("status") == 200);
-    assertEquals(403, find(items, r -> "grace".equals(r.getString("user")) && "secrets".equals(r.getString("resource")))
-        .getInteger("status"));
+    JsonObject listed = find(items, list);
+    assertEquals("admin", listed.getString("user"));
+    assertEquals("prod", listed.getString("cluster"));
+    assertEquals("list", listed.getString("verb"));
+    assertEquals("configmaps", listed.getString("resource"));
+    assertEquals("default", listed.getString("namespace"));
+    assertEquals(200, listed.getInteger("status"));
+    assertNotNull(listed.getInteger("latencyMillis"));
+    assertEquals("127.0.0.1", listed.getString("source"));
+    assertEquals(201, find(items, create).getInteger("status"));
+    assertEquals("admin", find(items, userCreated).getString("user"));
+    assertEquals(403, find(items, refused).getInteger("status"));
 
     String everything = items.encode();
     assertFalse(everything.contains("grace-password-123") || everything.contains("wrong-password"), "no passwords");
