@@ -10,8 +10,9 @@ import java.time.Duration;
 
 /**
  * Authenticates API and pass-through calls by bearer token (an access token from login, an API
- * token, or an OIDC token), applies the per-user and per-token rate limit, and puts the
- * {@link Principal} into the routing context for the handlers after it.
+ * token, or an OIDC token), checks its revocation marks and applies the per-user and per-token rate
+ * limit in one round trip to the shared state, and puts the {@link Principal} into the routing
+ * context for the handlers after it.
  */
 public final class Authenticator implements Handler<RoutingContext> {
 
@@ -35,15 +36,19 @@ public final class Authenticator implements Handler<RoutingContext> {
       ctx.fail(KmcException.unauthorized("a bearer token is required (Authorization: Bearer <token>)"));
       return;
     }
-    tokens.authenticate(token)
-        .compose(principal -> shared.increment("ratelimit:" + principal.rateLimitKey(), RATE_WINDOW)
-            .map(count -> {
+    tokens.identify(token)
+        .compose(claim -> shared.admit(claim.marks(), "ratelimit:" + claim.principal().rateLimitKey(), RATE_WINDOW)
+            .map(admission -> {
+              if (admission.marked()) {
+                throw KmcException.unauthorized(claim.revokedMessage());
+              }
+              SharedState.WindowCount count = admission.window();
               if (count.count() > requestsPerMinute) {
                 long retryAfter = Math.max(1, (count.resetMillis() + 999) / 1000);
                 throw KmcException.tooManyRequests("more than " + requestsPerMinute
                     + " requests per minute (auth.requests_per_minute); retry in " + retryAfter + " s", retryAfter);
               }
-              return principal;
+              return claim.principal();
             }))
         .onSuccess(principal -> {
           ctx.put(PRINCIPAL_KEY, principal);

@@ -36,8 +36,9 @@ import java.util.concurrent.ConcurrentHashMap;
  * Issues and checks every credential the hub accepts: short-lived access tokens (ES256 JWTs signed
  * with a key all nodes share), refresh tokens of login sessions, long-lived API tokens, and
  * optionally tokens of an external OIDC issuer. Revocation takes effect on every node at once: a
- * revoked session is marked in the shared state (Redis), and a revoked API token or changed user is
- * announced on the event bus so that every node drops what it cached.
+ * revoked session or API token and a blocked user are marked in the shared state (Redis), which
+ * every call checks ({@link Claim}), and a revoked API token or changed user is announced on the
+ * event bus so that every node drops what it cached.
  */
 public final class TokenService {
 
@@ -66,6 +67,14 @@ public final class TokenService {
       return new JsonObject().put("accessToken", accessToken).put("tokenType", "Bearer")
           .put("expiresIn", expiresInSeconds).put("refreshToken", refreshToken).put("user", user);
     }
+  }
+
+  /**
+   * Who presents a token, valid but for the revocation marks: the caller checks that none of
+   * {@code marks} is set (in the same round trip as its rate limit) and else refuses with
+   * {@code revokedMessage}.
+   */
+  public record Claim(Principal principal, List<String> marks, String revokedMessage) {
   }
 
   /** A new API token; its secret is shown this once. */
@@ -254,10 +263,13 @@ public final class TokenService {
 
   // ---- authentication -------------------------------------------------------------------------
 
-  /** Establishes who presents {@code token}; fails with 401 for anything not valid right now. */
-  public Future<Principal> authenticate(String token) {
+  /**
+   * Establishes who presents {@code token}; fails with 401 for anything not valid right now, except
+   * a revocation, which the caller checks with the claim's marks.
+   */
+  public Future<Claim> identify(String token) {
     if (token.startsWith(API_TOKEN_PREFIX)) {
-      return authenticateApiToken(token);
+      return identifyApiToken(token);
     }
     if (token.startsWith(REFRESH_TOKEN_PREFIX)) {
       return Future.failedFuture(KmcException.unauthorized("a refresh token cannot be used as a bearer token; "
@@ -268,27 +280,27 @@ public final class TokenService {
       return Future.failedFuture(KmcException.unauthorized("the bearer token is not a kmc token or a JWT"));
     }
     if (oidc != null && issuer.equals(oidc.issuer())) {
-      return oidc.authenticate(token);
+      return oidc.authenticate(token).map(principal -> new Claim(principal, List.of(), null));
     }
     return jwt.authenticate(new TokenCredentials(token))
         .recover(e -> Future.failedFuture(KmcException.unauthorized("invalid token: " + e.getMessage())))
-        .compose(this::sessionPrincipal);
+        .compose(this::sessionClaim);
   }
 
-  private Future<Principal> sessionPrincipal(User user) {
+  private Future<Claim> sessionClaim(User user) {
     JsonObject claims = user.principal();
     String sessionId = claims.getString("sid");
     String name = claims.getString("sub");
     if (!"access".equals(claims.getString("typ")) || sessionId == null || name == null) {
       return Future.failedFuture(KmcException.unauthorized("invalid token: not an access token"));
     }
-    return shared.anyMarked(List.of(revokedSessionKey(sessionId), blockedUserKey(name))).compose(revoked -> revoked
-        ? Future.failedFuture(KmcException.unauthorized("the session was ended (logged out or revoked)"))
-        : Future.succeededFuture(new Principal(name, strings(claims.getJsonArray("groups")), Principal.SESSION,
-            sessionId)));
+    return Future.succeededFuture(new Claim(
+        new Principal(name, strings(claims.getJsonArray("groups")), Principal.SESSION, sessionId),
+        List.of(revokedSessionKey(sessionId), blockedUserKey(name)),
+        "the session was ended (logged out or revoked)"));
   }
 
-  private Future<Principal> authenticateApiToken(String token) {
+  private Future<Claim> identifyApiToken(String token) {
     String id = credentialId(token, API_TOKEN_PREFIX);
     if (id == null) {
       return Future.failedFuture(KmcException.unauthorized("malformed API token"));
@@ -304,12 +316,11 @@ public final class TokenService {
         return Future.failedFuture(KmcException.unauthorized("the API token '" + record.name() + "' has expired"));
       }
       touch(id);
-      return shared.anyMarked(List.of(revokedTokenKey(id), blockedUserKey(record.user())))
-          .compose(revoked -> revoked ? Future.failedFuture(KmcException.unauthorized("the API token '" + record.name()
-              + "' was revoked or its owner disabled")) : user(record.user()))
-          .compose(user -> user == null || user.disabled()
-              ? Future.failedFuture(KmcException.unauthorized("the owner of this API token is disabled or gone"))
-              : Future.succeededFuture(new Principal(user.name(), user.groups(), Principal.API_TOKEN, id)));
+      return user(record.user()).compose(user -> user == null || user.disabled()
+          ? Future.failedFuture(KmcException.unauthorized("the owner of this API token is disabled or gone"))
+          : Future.succeededFuture(new Claim(new Principal(user.name(), user.groups(), Principal.API_TOKEN, id),
+              List.of(revokedTokenKey(id), blockedUserKey(user.name())),
+              "the API token '" + record.name() + "' was revoked or its owner disabled")));
     });
   }
 

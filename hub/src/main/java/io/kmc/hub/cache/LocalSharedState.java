@@ -57,9 +57,12 @@ public final class LocalSharedState implements SharedState {
   }
 
   @Override
-  public Future<Boolean> anyMarked(List<String> keys) {
+  public Future<Admission> admit(List<String> marks, String counter, Duration window) {
     long now = System.currentTimeMillis();
-    return Future.succeededFuture(keys.stream().map(entries::get).anyMatch(e -> e != null && !e.expired(now)));
+    if (marks.stream().map(entries::get).anyMatch(e -> e != null && !e.expired(now))) {
+      return Future.succeededFuture(new Admission(true, null));
+    }
+    return increment(counter, window).map(count -> new Admission(false, count));
   }
 
   @Override

@@ -18,13 +18,30 @@ import java.util.List;
 /** {@link SharedState} in Redis, shared by every hub node. Every key starts with a configured prefix. */
 public final class RedisSharedState implements SharedState {
 
-  /** Increments and starts the window's expiry on its first event, in one round trip. */
-  private static final String INCREMENT_WINDOW = """
+  /** Increments and starts the window's expiry on its first event. KEYS: the counter; ARGV: the window in ms. */
+  private static final Script INCREMENT_WINDOW = new Script("""
       local count = redis.call('INCR', KEYS[1])
       if count == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
       return {count, redis.call('PTTL', KEYS[1])}
-      """;
-  private static final String INCREMENT_WINDOW_SHA = sha1(INCREMENT_WINDOW);
+      """);
+  /**
+   * {@link #INCREMENT_WINDOW} unless a mark is set, then {-1, 0}. KEYS: the marks, then the counter;
+   * ARGV: the window in ms.
+   */
+  private static final Script ADMIT = new Script("""
+      if #KEYS > 1 and redis.call('EXISTS', unpack(KEYS, 1, #KEYS - 1)) > 0 then return {-1, 0} end
+      local counter = KEYS[#KEYS]
+      local count = redis.call('INCR', counter)
+      if count == 1 then redis.call('PEXPIRE', counter, ARGV[1]) end
+      return {count, redis.call('PTTL', counter)}
+      """);
+
+  /** A Lua script, sent by its SHA-1 and in full only when Redis does not know it yet. */
+  private record Script(String text, String sha) {
+    Script(String text) {
+      this(text, sha1(text));
+    }
+  }
 
   private final Redis client;
   private final RedisAPI redis;
@@ -44,24 +61,39 @@ public final class RedisSharedState implements SharedState {
     return new RedisSharedState(Redis.createClient(vertx, options), prefix);
   }
 
-  /** Runs the script by its hash (it is sent once, not with every request), loading it when Redis lacks it. */
   @Override
   public Future<WindowCount> increment(String key, Duration window) {
-    List<String> arguments = List.of("1", prefix + key, String.valueOf(window.toMillis()));
-    List<String> bySha = new ArrayList<>(arguments.size() + 1);
-    bySha.add(INCREMENT_WINDOW_SHA);
-    bySha.addAll(arguments);
-    return redis.evalsha(bySha)
-        .recover(e -> {
-          if (e.getMessage() == null || !e.getMessage().startsWith("NOSCRIPT")) {
-            return Future.failedFuture(e);
-          }
-          List<String> byText = new ArrayList<>(arguments.size() + 1);
-          byText.add(INCREMENT_WINDOW);
-          byText.addAll(arguments);
-          return redis.eval(byText);
-        })
-        .map(response -> new WindowCount(response.get(0).toLong(), Math.max(0, response.get(1).toLong())));
+    return run(INCREMENT_WINDOW, List.of(prefix + key), window.toMillis()).map(RedisSharedState::windowCount);
+  }
+
+  @Override
+  public Future<Admission> admit(List<String> marks, String counter, Duration window) {
+    List<String> keys = new ArrayList<>(marks.size() + 1);
+    marks.forEach(mark -> keys.add(prefix + mark));
+    keys.add(prefix + counter);
+    return run(ADMIT, keys, window.toMillis()).map(response -> response.get(0).toLong() < 0
+        ? new Admission(true, null)
+        : new Admission(false, windowCount(response)));
+  }
+
+  private static WindowCount windowCount(Response response) {
+    return new WindowCount(response.get(0).toLong(), Math.max(0, response.get(1).toLong()));
+  }
+
+  /** Runs a script by its hash (it is sent once, not with every request), loading it when Redis lacks it. */
+  private Future<Response> run(Script script, List<String> keys, long argument) {
+    List<String> arguments = new ArrayList<>(keys.size() + 3);
+    arguments.add(script.sha());
+    arguments.add(String.valueOf(keys.size()));
+    arguments.addAll(keys);
+    arguments.add(String.valueOf(argument));
+    return redis.evalsha(arguments).recover(e -> {
+      if (e.getMessage() == null || !e.getMessage().startsWith("NOSCRIPT")) {
+        return Future.failedFuture(e);
+      }
+      arguments.set(0, script.text());
+      return redis.eval(arguments);
+    });
   }
 
   @Override
@@ -77,13 +109,6 @@ public final class RedisSharedState implements SharedState {
   @Override
   public Future<Void> mark(String key, Duration ttl) {
     return redis.set(List.of(prefix + key, "1", "PX", String.valueOf(Math.max(1, ttl.toMillis())))).mapEmpty();
-  }
-
-  @Override
-  public Future<Boolean> anyMarked(List<String> keys) {
-    List<String> prefixed = new ArrayList<>(keys.size());
-    keys.forEach(key -> prefixed.add(prefix + key));
-    return redis.exists(prefixed).map(Response::toLong).map(count -> count > 0);
   }
 
   @Override

@@ -16,6 +16,10 @@ public interface SharedState {
   record WindowCount(long count, long resetMillis) {
   }
 
+  /** What {@link #admit} found: a mark that refuses the event, or else the window after counting it. */
+  record Admission(boolean marked, WindowCount window) {
+  }
+
   /** Counts one event in the current window of {@code key}; the window starts with its first event. */
   Future<WindowCount> increment(String key, Duration window);
 
@@ -27,8 +31,12 @@ public interface SharedState {
   /** Stores a marker that disappears after {@code ttl}. */
   Future<Void> mark(String key, Duration ttl);
 
-  /** True if any of the keys is marked. */
-  Future<Boolean> anyMarked(List<String> keys);
+  /**
+   * The check every API call makes, in one round trip: if any of {@code marks} is set (a revoked
+   * session or token, a blocked user) the event is refused and not counted; otherwise it is counted
+   * in the window of {@code counter} as by {@link #increment}.
+   */
+  Future<Admission> admit(List<String> marks, String counter, Duration window);
 
   /** A readiness check. */
   Future<Void> ping();
