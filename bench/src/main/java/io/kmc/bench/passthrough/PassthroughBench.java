@@ -19,8 +19,9 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
- * GET of one ConfigMap three ways, in the same run: straight to the simulated API server, through
- * the hub node holding the agent, and through the other hub node (across the clustered event bus).
+ * GET of one ConfigMap four ways, in the same run: straight to the simulated API server, through a
+ * bare reverse proxy (the reference for what any extra hop costs), through the hub node holding the
+ * agent, and through the other hub node (across the clustered event bus).
  * For each, latency one request at a time and throughput at a fixed concurrency; the rounds are
  * repeated and the median kept, and the order of targets rotates from round to round so that a
  * slow spell on a shared machine does not always hit the same one.
@@ -28,6 +29,7 @@ import java.util.concurrent.TimeUnit;
 public final class PassthroughBench {
 
   private static final String DIRECT = "direct";
+  private static final String BARE_PROXY = "bare proxy";
   private static final String ONE_NODE = "one node";
   private static final String TWO_NODES = "two nodes";
 
@@ -54,6 +56,8 @@ public final class PassthroughBench {
       String hubPath = KubePassthrough.PREFIX + PassthroughFleet.CLUSTER + PassthroughFleet.CONFIG_MAP_PATH;
       List<Target> targets = List.of(
           new Target(DIRECT, "127.0.0.1", fleet.sim().port(), PassthroughFleet.CONFIG_MAP_PATH, fleet.simToken()),
+          new Target(BARE_PROXY, "127.0.0.1", fleet.bareProxyPort(), PassthroughFleet.CONFIG_MAP_PATH,
+              fleet.simToken()),
           new Target(ONE_NODE, "127.0.0.1", fleet.nodeA().port(), hubPath, fleet.adminToken()),
           new Target(TWO_NODES, "127.0.0.1", fleet.nodeB().port(), hubPath, fleet.adminToken()));
       Buffer expected = expectedBody(load, targets);
@@ -90,6 +94,7 @@ public final class PassthroughBench {
 
       List<PassthroughReport.Row> rows = List.of(
           row(DIRECT, latency, throughput, Double.NaN),
+          row(BARE_PROXY, latency, throughput, Double.NaN),
           row(ONE_NODE, latency, throughput, 1),
           row(TWO_NODES, latency, throughput, 2));
       PassthroughReport report = new PassthroughReport(rows);

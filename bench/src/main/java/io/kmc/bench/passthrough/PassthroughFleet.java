@@ -8,9 +8,13 @@ import io.kmc.hub.HubConfig;
 import io.kmc.hub.auth.TokenHashes;
 import io.kmc.kubesim.KubeSim;
 import io.kmc.kubesim.KubeSimOptions;
+import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.http.PoolOptions;
 import io.vertx.core.json.JsonObject;
+import io.vertx.httpproxy.HttpProxy;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import redis.embedded.RedisServer;
 
@@ -38,7 +42,8 @@ import java.util.function.Function;
  * Redis, and a real agent connected to node A. All in this JVM except PostgreSQL and Redis, which
  * are started from Maven artifacts as processes of their own. Each hub node has its own Vert.x
  * instance, as separate processes would; the simulator and the agent share another one, standing
- * for the member cluster's side.
+ * for the member cluster's side. A bare reverse proxy in front of the simulator, on a Vert.x of its
+ * own, shows what merely adding a hop costs on this machine.
  */
 final class PassthroughFleet implements AutoCloseable {
 
@@ -57,6 +62,7 @@ final class PassthroughFleet implements AutoCloseable {
   private final String hazelcastCluster = "kmc-bench-" + UUID.randomUUID();
   private final Path workDir;
   private final Vertx memberVertx = Vertx.vertx();
+  private final Vertx proxyVertx = Vertx.vertx();
   private final List<AutoCloseable> toClose = new ArrayList<>();
   private final HttpClient http = HttpClient.newHttpClient();
   private EmbeddedPostgres postgres;
@@ -66,6 +72,7 @@ final class PassthroughFleet implements AutoCloseable {
   private Hub nodeA;
   private Hub nodeB;
   private Agent agent;
+  private int bareProxyPort;
 
   private PassthroughFleet() throws IOException {
     workDir = Files.createTempDirectory("kmc-bench");
@@ -94,6 +101,7 @@ final class PassthroughFleet implements AutoCloseable {
     sim = await(KubeSim.start(memberVertx, new KubeSimOptions().seed(true).token(simToken)));
     toClose.add(() -> await(sim.close()));
     await(sim.create(configMap()));
+    bareProxyPort = startBareProxy();
 
     int hazelcastA = freePort();
     int hazelcastB = freePort();
@@ -121,6 +129,23 @@ final class PassthroughFleet implements AutoCloseable {
     agent = await(Agent.start(memberVertx, agentConfig, Agent.kubeAccess(agentConfig)));
     toClose.add(() -> await(agent.stop()));
     awaitConnected();
+  }
+
+  /**
+   * vertx-http-proxy forwarding everything to the simulator, one server per core like the hub's API:
+   * no authentication, no tunnel, no audit; the floor under any proxy's cost.
+   */
+  private int startBareProxy() {
+    int port = freePort();
+    HttpProxy proxy = HttpProxy.reverseProxy(proxyVertx.createHttpClient(new PoolOptions().setHttp1MaxSize(16)))
+        .origin(sim.port(), "127.0.0.1");
+    await(proxyVertx.deployVerticle(() -> new VerticleBase() {
+      @Override
+      public Future<?> start() {
+        return vertx.createHttpServer().requestHandler(proxy).listen(port, "127.0.0.1");
+      }
+    }, new DeploymentOptions().setInstances(Runtime.getRuntime().availableProcessors())));
+    return port;
   }
 
   /** A ConfigMap of a typical size: a few short settings and a small file. */
@@ -258,6 +283,11 @@ final class PassthroughFleet implements AutoCloseable {
     return List.of(postgresDirectory().toString());
   }
 
+  /** The bare reverse proxy in front of the simulator. */
+  int bareProxyPort() {
+    return bareProxyPort;
+  }
+
   String simToken() {
     return simToken;
   }
@@ -275,6 +305,7 @@ final class PassthroughFleet implements AutoCloseable {
       }
     }
     await(memberVertx.close());
+    await(proxyVertx.close());
     deleteWorkDir();
   }
 

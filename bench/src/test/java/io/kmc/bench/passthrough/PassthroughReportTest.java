@@ -21,6 +21,7 @@ class PassthroughReportTest {
 
   private final PassthroughReport report = new PassthroughReport(List.of(
       new PassthroughReport.Row("direct", latency(100), throughput(10_000, 0), Double.NaN),
+      new PassthroughReport.Row("reference", latency(200), throughput(9_000, 0), Double.NaN),
       new PassthroughReport.Row("one node", latency(600), throughput(8_000, 0), 1),
       new PassthroughReport.Row("two nodes", latency(2_300), throughput(5_000, 2), 2)));
 
@@ -34,16 +35,19 @@ class PassthroughReportTest {
         lines.get(1));
     assertEquals("| direct    |  0.100 |  0.120 |  0.200 |  0.500 | 10000 |         50 |        — |                 — |      0 |",
         lines.get(2));
-    assertEquals("| one node  |  0.600 |  0.720 |  1.200 |  3.000 |  8000 |         50 |   +0.500 |              80 % |      0 |",
+    assertEquals("| reference |  0.200 |  0.240 |  0.400 |  1.000 |  9000 |         50 |   +0.100 |              90 % |      0 |",
         lines.get(3));
-    assertEquals("| two nodes |  2.300 |  2.760 |  4.600 | 11.500 |  5000 |         50 |   +2.200 |              50 % |      2 |",
+    assertEquals("| one node  |  0.600 |  0.720 |  1.200 |  3.000 |  8000 |         50 |   +0.500 |              80 % |      0 |",
         lines.get(4));
+    assertEquals("| two nodes |  2.300 |  2.760 |  4.600 | 11.500 |  5000 |         50 |   +2.200 |              50 % |      2 |",
+        lines.get(5));
   }
 
   @Test
   void verdictsSayWhichGoalsWereMetAndThatErrorsVoidTheRun() {
     List<String> verdicts = report.verdicts();
 
+    assertTrue(verdicts.stream().noneMatch(line -> line.startsWith("reference")), "references are not judged");
     assertEquals("one node: p50 overhead +0.500 ms (goal ≤ 1 ms): met", verdicts.get(0));
     assertEquals("one node: throughput 80 % of direct (goal ≥ 70 %): met", verdicts.get(1));
     assertEquals("two nodes: p50 overhead +2.200 ms (goal ≤ 2 ms): NOT met", verdicts.get(2));
