@@ -20,6 +20,7 @@ import java.util.List;
 import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Function;
 
 /**
  * The audit trail: who did what, where, with what result. Requests only enqueue their record;
@@ -32,27 +33,37 @@ public final class AuditLog {
 
   private static final Logger LOG = LoggerFactory.getLogger(AuditLog.class);
   private static final int MAX_PAGE = 500;
+  /** A whole batch in one statement, one array per column: far less work for PostgreSQL than a row at a time. */
   private static final String INSERT = "insert into audit_log (at, request_id, user_name, source, cluster, verb, path, "
-      + "resource, namespace, status, latency_ms, detail) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
+      + "resource, namespace, status, latency_ms, detail) select * from unnest($1::timestamptz[], $2::text[], "
+      + "$3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::int[], $11::int[], "
+      + "$12::text[])";
 
   /** One audited action. */
   public record Event(Instant at, String requestId, String user, String source, String cluster, String verb,
                       String path, String resource, String namespace, int status, long latencyMillis, String detail) {
 
-    Tuple tuple() {
+    /** The batch as one row of column arrays, for {@link #INSERT}. */
+    static Tuple columns(List<Event> events) {
       return Tuple.tuple()
-          .addOffsetDateTime(OffsetDateTime.ofInstant(at, ZoneOffset.UTC))
-          .addString(requestId)
-          .addString(user)
-          .addString(source)
-          .addString(cluster)
-          .addString(verb)
-          .addString(path)
-          .addString(resource)
-          .addString(namespace)
-          .addInteger(status)
-          .addInteger((int) Math.min(Integer.MAX_VALUE, latencyMillis))
-          .addString(detail);
+          .addArrayOfOffsetDateTime(events.stream().map(e -> OffsetDateTime.ofInstant(e.at(), ZoneOffset.UTC))
+              .toArray(OffsetDateTime[]::new))
+          .addArrayOfString(column(events, Event::requestId))
+          .addArrayOfString(column(events, Event::user))
+          .addArrayOfString(column(events, Event::source))
+          .addArrayOfString(column(events, Event::cluster))
+          .addArrayOfString(column(events, Event::verb))
+          .addArrayOfString(column(events, Event::path))
+          .addArrayOfString(column(events, Event::resource))
+          .addArrayOfString(column(events, Event::namespace))
+          .addArrayOfInteger(events.stream().map(Event::status).toArray(Integer[]::new))
+          .addArrayOfInteger(events.stream().map(e -> (int) Math.min(Integer.MAX_VALUE, e.latencyMillis()))
+              .toArray(Integer[]::new))
+          .addArrayOfString(column(events, Event::detail));
+    }
+
+    private static String[] column(List<Event> events, Function<Event, String> value) {
+      return events.stream().map(value).toArray(String[]::new);
     }
   }
 
@@ -121,7 +132,7 @@ public final class AuditLog {
       queued.decrementAndGet();
       batch.add(event);
     }
-    return pool.preparedQuery(INSERT).executeBatch(batch.stream().map(Event::tuple).toList())
+    return pool.preparedQuery(INSERT).execute(Event.columns(batch))
         .<Void>mapEmpty()
         .recover(e -> {
           LOG.warn("cannot write {} audit records, will retry: {}", batch.size(), e.getMessage());
