@@ -115,6 +115,12 @@ class AgentLifecycleIT {
           "presence moved to the newer connection");
       Fleet.eventually(Duration.ofSeconds(10), () -> hubs.get(0).sessions().all().isEmpty(),
           "older session closed on node A");
+      // The rolling update ends the old agent. Left running, it would redial after its backoff
+      // (500 ms here) and take over in turn, the two alternating.
+      Fleet.await(first.stop());
+      Fleet.eventually(Duration.ofSeconds(10), () -> second.connected()
+          && hubs.get(1).nodeId().equals(fleet.connection(hubs.get(0), "edge").getString("node")),
+          "the newer agent serves the cluster");
       CoreV1Api core = new CoreV1Api(fleet.kubeClient(hubs.get(0), "edge", Duration.ofSeconds(30)));
       core.listNamespacedConfigMap("default").execute();
       assertTrue(second.connected());

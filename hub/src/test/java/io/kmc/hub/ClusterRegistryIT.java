@@ -77,7 +77,7 @@ class ClusterRegistryIT {
 
     fleet.stopAgent("shop-eu");
     fleet.joinToken("shop-eu", newToken);
-    fleet.agent("shop-eu", nodeA);
+    Agent renewed = fleet.agent("shop-eu", nodeA);
     fleet.awaitConnected(nodeB, "shop-eu");
 
     assertEquals(200, fleet.call(nodeB, "PATCH", "/api/v1/clusters/shop-eu", fleet.adminToken(),
@@ -95,7 +95,7 @@ class ClusterRegistryIT {
         .getJsonObject("labels").getString("env"));
 
     assertEquals(204, fleet.call(nodeB, "DELETE", "/api/v1/clusters/shop-eu", fleet.adminToken(), null).statusCode());
-    Fleet.eventually(Duration.ofSeconds(5), () -> !agent.connected() && fleet.api(nodeA, "/api/v1/clusters/shop-eu")
+    Fleet.eventually(Duration.ofSeconds(10), () -> !renewed.connected() && fleet.api(nodeA, "/api/v1/clusters/shop-eu")
         .statusCode() == 404, "deleted everywhere and agent dropped");
     assertEquals(404, fleet.call(nodeA, "GET", "/k8s/clusters/shop-eu/api/v1/namespaces", fleet.adminToken(), null)
         .statusCode());

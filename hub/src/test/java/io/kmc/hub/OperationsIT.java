@@ -65,9 +65,14 @@ class OperationsIT {
     assertEquals(404, fleet.call(nodeA, "GET", "/k8s/clusters/prod/api/v1/namespaces/none", fleet.adminToken(), null)
         .statusCode());
 
+    String ok = "method=\"GET\",route=\"/k8s/clusters/:cluster/*\",status=\"200\"";
+    String missing = "method=\"GET\",route=\"/k8s/clusters/:cluster/*\",status=\"404\"";
+    // A request is counted once its response has gone out, which the client may see first.
+    Fleet.eventually(Duration.ofSeconds(10), () -> value(scrape(nodeA), "kmc_api_requests_seconds_count", ok) >= 5.0
+        && value(scrape(nodeA), "kmc_api_requests_seconds_count", missing) >= 1.0, "the requests counted on node A");
     String a = scrape(nodeA);
-    assertEquals(5.0, value(a, "kmc_api_requests_seconds_count", "method=\"GET\",route=\"/k8s/clusters/:cluster/*\",status=\"200\""));
-    assertEquals(1.0, value(a, "kmc_api_requests_seconds_count", "method=\"GET\",route=\"/k8s/clusters/:cluster/*\",status=\"404\""));
+    assertEquals(5.0, value(a, "kmc_api_requests_seconds_count", ok));
+    assertEquals(1.0, value(a, "kmc_api_requests_seconds_count", missing));
     assertEquals(0.0, value(a, "kmc_agent_sessions", ""));
     String b = scrape(nodeB);
     assertEquals(1.0, value(b, "kmc_agent_sessions", ""));

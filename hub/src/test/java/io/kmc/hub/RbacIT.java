@@ -156,7 +156,8 @@ class RbacIT {
 
     assertEquals(200, fleet.call(nodeA, "PATCH", "/api/v1/clusters/staging", fleet.adminToken(),
         new JsonObject().put("impersonate", true)).statusCode());
-    Fleet.eventually(Duration.ofSeconds(2), () -> "admin".equals(new JsonObject(admin("POST", review, body).body())
+    // Node B learns of the change from the event bus and reads the cluster again.
+    Fleet.eventually(Duration.ofSeconds(10), () -> "admin".equals(new JsonObject(admin("POST", review, body).body())
         .getJsonObject("status").getJsonObject("userInfo").getString("username")), "the agent impersonates admin");
     JsonArray groups = new JsonObject(admin("POST", review, body).body()).getJsonObject("status")
         .getJsonObject("userInfo").getJsonArray("groups");

@@ -93,7 +93,8 @@ final class PassthroughFleet implements AutoCloseable {
   private void startAll() throws IOException {
     postgres = EmbeddedPostgres.builder().setDataDirectory(postgresDirectory()).setCleanDataDirectory(true).start();
     toClose.add(postgres);
-    redisPort = freePort();
+    List<Integer> ports = freePorts(4);
+    redisPort = ports.get(0);
     RedisServer redis = new RedisServer(redisPort);
     redis.start();
     toClose.add(redis::stop);
@@ -101,10 +102,10 @@ final class PassthroughFleet implements AutoCloseable {
     sim = await(KubeSim.start(memberVertx, new KubeSimOptions().seed(true).token(simToken)));
     toClose.add(() -> await(sim.close()));
     await(sim.create(configMap()));
-    bareProxyPort = startBareProxy();
+    bareProxyPort = startBareProxy(ports.get(1));
 
-    int hazelcastA = freePort();
-    int hazelcastB = freePort();
+    int hazelcastA = ports.get(2);
+    int hazelcastB = ports.get(3);
     List<Integer> members = List.of(hazelcastA, hazelcastB);
     nodeA = await(Hub.start(hubConfig(hazelcastA, members)));
     toClose.add(() -> await(nodeA.close()));
@@ -135,8 +136,7 @@ final class PassthroughFleet implements AutoCloseable {
    * vertx-http-proxy forwarding everything to the simulator, one server per core like the hub's API:
    * no authentication, no tunnel, no audit; the floor under any proxy's cost.
    */
-  private int startBareProxy() {
-    int port = freePort();
+  private int startBareProxy(int port) {
     HttpProxy proxy = HttpProxy.reverseProxy(proxyVertx.createHttpClient(new PoolOptions().setHttp1MaxSize(16)))
         .origin(sim.port(), "127.0.0.1");
     await(proxyVertx.deployVerticle(() -> new VerticleBase() {
@@ -334,11 +334,24 @@ final class PassthroughFleet implements AutoCloseable {
     }
   }
 
-  private static int freePort() {
-    try (ServerSocket socket = new ServerSocket(0)) {
-      return socket.getLocalPort();
+  /** Distinct free ports for servers started later: all are held open together, so none is handed out twice. */
+  private static List<Integer> freePorts(int count) {
+    List<ServerSocket> sockets = new ArrayList<>();
+    try {
+      for (int i = 0; i < count; i++) {
+        sockets.add(new ServerSocket(0));
+      }
+      return sockets.stream().map(ServerSocket::getLocalPort).toList();
     } catch (IOException e) {
       throw new UncheckedIOException(e);
+    } finally {
+      for (ServerSocket socket : sockets) {
+        try {
+          socket.close();
+        } catch (IOException e) {
+          System.err.println("cannot close a probe socket: " + e.getMessage());
+        }
+      }
     }
   }
 }

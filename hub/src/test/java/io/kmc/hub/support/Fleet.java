@@ -17,6 +17,7 @@ import io.vertx.core.json.JsonObject;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -29,7 +30,10 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import java.util.stream.Collectors;
@@ -44,6 +48,8 @@ public final class Fleet implements AutoCloseable {
   public static final String ADMIN_PASSWORD = "kmc-test-admin-password";
   /** Watch events each simulated cluster keeps; older resource versions get 410 Gone. */
   public static final int WATCH_HISTORY = 100;
+  /** Ports {@link #freePort()} gave out. */
+  private static final Set<Integer> HANDED_OUT = ConcurrentHashMap.newKeySet();
 
   private final Vertx memberVertx = Vertx.vertx();
   private final String hazelcastCluster = "kmc-test-" + UUID.randomUUID();
@@ -422,12 +428,30 @@ public final class Fleet implements AutoCloseable {
     }
   }
 
+  /**
+   * A port that is free now, for a server started a while later (the second hub node binds its
+   * Hazelcast port only once the first has started). Never the same twice: a port checked and
+   * released is free again for the next call, as port 0 showed when it gave both nodes of a fleet
+   * the same one. Taken below the range the system hands out for port 0 and outgoing connections
+   * (32768 and up on Linux, 49152 and up elsewhere), so that the connections opened meanwhile
+   * cannot take it either.
+   */
   public static int freePort() {
-    try (ServerSocket socket = new ServerSocket(0)) {
-      return socket.getLocalPort();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
+    IOException last = null;
+    for (int attempt = 0; attempt < 100; attempt++) {
+      int port = 20_000 + ThreadLocalRandom.current().nextInt(12_000);
+      if (!HANDED_OUT.add(port)) {
+        continue;
+      }
+      try (ServerSocket socket = new ServerSocket()) {
+        socket.setReuseAddress(false); // a port still in TIME_WAIT is not free for every server
+        socket.bind(new InetSocketAddress(port));
+        return port;
+      } catch (IOException e) {
+        last = e;
+      }
     }
+    throw new IllegalStateException("no free port between 20000 and 32000", last);
   }
 
   @Override
