@@ -30,6 +30,7 @@ import io.kmc.hub.direct.DirectClusters;
 import io.kmc.hub.gateway.AgentGateway;
 import io.kmc.hub.routing.ClusterRouter;
 import io.kmc.hub.routing.HubNodes;
+import io.kmc.hub.routing.FrameMessage;
 import io.kmc.hub.routing.NodeChannel;
 import io.kmc.hub.routing.Presence;
 import io.kmc.hub.routing.SessionRegistry;
@@ -103,6 +104,7 @@ public final class Hub {
     this.registry = created.registry();
     this.metrics = new HubMetrics(registry);
     this.sessions = new SessionRegistry(vertx);
+    FrameMessage.register(vertx.eventBus());
     this.channel = new NodeChannel(vertx, nodes);
     metrics.agentSessions(() -> sessions.all().size());
   }

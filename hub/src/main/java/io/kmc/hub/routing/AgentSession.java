@@ -4,7 +4,6 @@ import io.kmc.common.Addresses;
 import io.kmc.common.KmcException;
 import io.kmc.common.protocol.CloseCodes;
 import io.kmc.common.protocol.Frame;
-import io.kmc.common.protocol.FrameCodec;
 import io.kmc.common.protocol.Limits;
 import io.kmc.common.protocol.ProtocolException;
 import io.kmc.hub.metrics.HubMetrics;
@@ -56,14 +55,14 @@ public final class AgentSession {
   /** A request the agent has not finished answering. */
   private static final class Pending {
     final Frame.Request request;
-    final Message<Buffer> message;
+    final Message<FrameMessage> message;
     final String requesterNode;
     final long startedNanos = System.nanoTime();
     long timer = -1;
     /** The answer has started; an answer that goes on (more) keeps the entry and counts as a stream. */
     boolean headSent;
 
-    Pending(Frame.Request request, Message<Buffer> message, String requesterNode) {
+    Pending(Frame.Request request, Message<FrameMessage> message, String requesterNode) {
       this.request = request;
       this.message = message;
       this.requesterNode = requesterNode;
@@ -84,7 +83,7 @@ public final class AgentSession {
   private final Link link;
   private final Map<String, Pending> pending = new HashMap<>();
   private Presence.Entry entry;
-  private MessageConsumer<Buffer> consumer;
+  private MessageConsumer<FrameMessage> consumer;
   private boolean closed;
   private boolean draining;
   private boolean presenceWriting;
@@ -128,10 +127,10 @@ public final class AgentSession {
   }
 
   /** A request from any hub node, to be forwarded to the agent. */
-  private void requested(Message<Buffer> message) {
+  private void requested(Message<FrameMessage> message) {
     Frame.Request request;
     try {
-      if (!(FrameCodec.decode(message.body().getBytes()) instanceof Frame.Request r)) {
+      if (!(message.body().frame() instanceof Frame.Request r)) {
         message.fail(400, "only request frames are sent to an agent address");
         return;
       }
@@ -167,7 +166,7 @@ public final class AgentSession {
     pending.put(request.id(), p);
     long timeout = Math.min(limits.requestTimeoutMillis(), request.timeoutMillis() > 0 ? request.timeoutMillis() : Long.MAX_VALUE);
     p.timer = vertx.setTimer(timeout, t -> timedOut(p, timeout));
-    link.send(request, message.body());
+    link.send(request, message.body().knownEncoding());
   }
 
   private void timedOut(Pending p, long timeout) {
@@ -189,14 +188,13 @@ public final class AgentSession {
       vertx.cancelTimer(p.timer);
       p.headSent = true;
       metrics.tunnelRequest(cluster(), System.nanoTime() - p.startedNanos);
-      Buffer body = encoded != null ? encoded : Buffer.buffer(FrameCodec.encode(response));
       if (response.more()) {
         channel.routeToOwner(response.id(), context, p.requesterNode, this::fromRequester);
         metrics.streams(cluster(), 1);
       } else {
         pending.remove(response.id());
       }
-      p.message.reply(body, new DeliveryOptions().addHeader(Addresses.HEADER_OWNER_NODE, nodes.nodeId()));
+      p.message.reply(FrameMessage.of(response, encoded), new DeliveryOptions().addHeader(Addresses.HEADER_OWNER_NODE, nodes.nodeId()));
     } else if (frame instanceof Frame.Data || frame instanceof Frame.End) {
       String id = ((Frame.Exchange) frame).id();
       Pending p = pending.get(id);
@@ -328,8 +326,8 @@ public final class AgentSession {
     }
   }
 
-  private void replyStatus(Message<Buffer> message, String id, KmcException e) {
-    message.reply(Buffer.buffer(FrameCodec.encode(Frame.Response.failure(id, e))),
+  private void replyStatus(Message<FrameMessage> message, String id, KmcException e) {
+    message.reply(FrameMessage.of(Frame.Response.failure(id, e)),
         new DeliveryOptions().addHeader(Addresses.HEADER_OWNER_NODE, nodes.nodeId()));
   }
 }

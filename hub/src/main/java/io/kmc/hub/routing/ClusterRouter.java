@@ -4,14 +4,12 @@ import io.kmc.common.Addresses;
 import io.kmc.common.KmcException;
 import io.kmc.common.protocol.ActingUser;
 import io.kmc.common.protocol.Frame;
-import io.kmc.common.protocol.FrameCodec;
 import io.kmc.common.protocol.Limits;
 import io.kmc.common.protocol.ProtocolException;
 import io.kmc.hub.store.ClusterRegistry;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
-import io.vertx.core.buffer.Buffer;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.Message;
 import io.vertx.core.eventbus.ReplyException;
@@ -93,8 +91,7 @@ public final class ClusterRouter {
     DeliveryOptions options = new DeliveryOptions()
         .setSendTimeout(limits.requestTimeoutMillis() + EVENT_BUS_GRACE_MILLIS)
         .addHeader(Addresses.HEADER_REQUESTER_NODE, nodes.nodeId());
-    Buffer encoded = Buffer.buffer(FrameCodec.encode(request));
-    return deliver(cluster, encoded, options, 0).transform(ar -> {
+    return deliver(cluster, FrameMessage.of(request), options, 0).transform(ar -> {
       if (ar.failed()) {
         channel.forgetRequester(id);
         return Future.failedFuture(translate(cluster, ar.cause()));
@@ -109,8 +106,9 @@ public final class ClusterRouter {
    * briefly, and a request nobody received can safely be sent again, whatever its method. A cluster
    * that has been away longer is reported at once.
    */
-  private Future<Message<Buffer>> deliver(String cluster, Buffer request, DeliveryOptions options, int attempt) {
-    return vertx.eventBus().<Buffer>request(Addresses.agent(cluster), request, options).onSuccess(reply ->
+  private Future<Message<FrameMessage>> deliver(String cluster, FrameMessage request, DeliveryOptions options,
+                                               int attempt) {
+    return vertx.eventBus().<FrameMessage>request(Addresses.agent(cluster), request, options).onSuccess(reply ->
         lastDelivered.put(cluster, System.currentTimeMillis())).recover(e -> {
       boolean nobodyServes = e instanceof ReplyException reply && (reply.failureType() == ReplyFailure.NO_HANDLERS
           || reply.failureCode() == AgentSession.AGENT_MOVING);
@@ -182,10 +180,10 @@ public final class ClusterRouter {
       }
     }
 
-    private Exchange started(Message<Buffer> reply, Context context) {
+    private Exchange started(Message<FrameMessage> reply, Context context) {
       Frame frame;
       try {
-        frame = FrameCodec.decode(reply.body().getBytes());
+        frame = reply.body().frame();
       } catch (ProtocolException e) {
         channel.forgetRequester(id);
         throw KmcException.badGateway("bad answer from the node holding the agent: " + e.getMessage());

@@ -2,7 +2,6 @@ package io.kmc.hub.routing;
 
 import io.kmc.common.Addresses;
 import io.kmc.common.protocol.Frame;
-import io.kmc.common.protocol.FrameCodec;
 import io.kmc.common.protocol.ProtocolException;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
@@ -36,7 +35,7 @@ public final class NodeChannel {
   private final HubNodes nodes;
   private final Map<String, Route> requesterSide = new ConcurrentHashMap<>();
   private final Map<String, Route> ownerSide = new ConcurrentHashMap<>();
-  private MessageConsumer<Buffer> consumer;
+  private MessageConsumer<FrameMessage> consumer;
 
   public NodeChannel(Vertx vertx, HubNodes nodes) {
     this.vertx = vertx;
@@ -73,14 +72,13 @@ public final class NodeChannel {
 
   /** Sends a stream frame to another node (or this one); {@code encoded} saves re-encoding when known. */
   public void send(String node, Frame frame, Buffer encoded) {
-    Buffer body = encoded != null ? encoded : Buffer.buffer(FrameCodec.encode(frame));
-    vertx.eventBus().send(Addresses.node(node), body);
+    vertx.eventBus().send(Addresses.node(node), FrameMessage.of(frame, encoded));
   }
 
-  private void received(Message<Buffer> message) {
+  private void received(Message<FrameMessage> message) {
     Frame frame;
     try {
-      frame = FrameCodec.decode(message.body().getBytes());
+      frame = message.body().frame();
     } catch (ProtocolException e) {
       LOG.warn("dropping a bad stream frame from another node: {}", e.getMessage());
       return;
