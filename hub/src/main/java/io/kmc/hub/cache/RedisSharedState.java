@@ -18,30 +18,19 @@ import java.util.List;
 /** {@link SharedState} in Redis, shared by every hub node. Every key starts with a configured prefix. */
 public final class RedisSharedState implements SharedState {
 
-  /** Increments and starts the window's expiry on its first event. KEYS: the counter; ARGV: the window in ms. */
-  private static final Script INCREMENT_WINDOW = new Script("""
-      local count = redis.call('INCR', KEYS[1])
-      if count == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
-      return {count, redis.call('PTTL', KEYS[1])}
-      """);
   /**
-   * {@link #INCREMENT_WINDOW} unless a mark is set, then {-1, 0}. KEYS: the marks, then the counter;
-   * ARGV: the window in ms.
+   * Unless one of the marks is set (then {-1, 0}), counts an event in a fixed window, starting the
+   * window's expiry on its first event; returns the count and the milliseconds left. KEYS: the marks
+   * (none for a plain count), then the counter; ARGV: the window in ms.
    */
-  private static final Script ADMIT = new Script("""
+  private static final String ADMIT = """
       if #KEYS > 1 and redis.call('EXISTS', unpack(KEYS, 1, #KEYS - 1)) > 0 then return {-1, 0} end
       local counter = KEYS[#KEYS]
       local count = redis.call('INCR', counter)
       if count == 1 then redis.call('PEXPIRE', counter, ARGV[1]) end
       return {count, redis.call('PTTL', counter)}
-      """);
-
-  /** A Lua script, sent by its SHA-1 and in full only when Redis does not know it yet. */
-  private record Script(String text, String sha) {
-    Script(String text) {
-      this(text, sha1(text));
-    }
-  }
+      """;
+  private static final String ADMIT_SHA = sha1(ADMIT);
 
   private final Redis client;
   private final RedisAPI redis;
@@ -63,7 +52,7 @@ public final class RedisSharedState implements SharedState {
 
   @Override
   public Future<WindowCount> increment(String key, Duration window) {
-    return run(INCREMENT_WINDOW, List.of(prefix + key), window.toMillis()).map(RedisSharedState::windowCount);
+    return evalAdmit(List.of(prefix + key), window).map(RedisSharedState::windowCount);
   }
 
   @Override
@@ -71,7 +60,7 @@ public final class RedisSharedState implements SharedState {
     List<String> keys = new ArrayList<>(marks.size() + 1);
     marks.forEach(mark -> keys.add(prefix + mark));
     keys.add(prefix + counter);
-    return run(ADMIT, keys, window.toMillis()).map(response -> response.get(0).toLong() < 0
+    return evalAdmit(keys, window).map(response -> response.get(0).toLong() < 0
         ? new Admission(true, null)
         : new Admission(false, windowCount(response)));
   }
@@ -80,18 +69,21 @@ public final class RedisSharedState implements SharedState {
     return new WindowCount(response.get(0).toLong(), Math.max(0, response.get(1).toLong()));
   }
 
-  /** Runs a script by its hash (it is sent once, not with every request), loading it when Redis lacks it. */
-  private Future<Response> run(Script script, List<String> keys, long argument) {
+  /**
+   * Runs {@link #ADMIT} on prefixed keys by its hash (the script is sent once, not with every
+   * request), loading it when Redis lacks it.
+   */
+  private Future<Response> evalAdmit(List<String> keys, Duration window) {
     List<String> arguments = new ArrayList<>(keys.size() + 3);
-    arguments.add(script.sha());
+    arguments.add(ADMIT_SHA);
     arguments.add(String.valueOf(keys.size()));
     arguments.addAll(keys);
-    arguments.add(String.valueOf(argument));
+    arguments.add(String.valueOf(window.toMillis()));
     return redis.evalsha(arguments).recover(e -> {
       if (e.getMessage() == null || !e.getMessage().startsWith("NOSCRIPT")) {
         return Future.failedFuture(e);
       }
-      arguments.set(0, script.text());
+      arguments.set(0, ADMIT);
       return redis.eval(arguments);
     });
   }
