@@ -58,7 +58,7 @@ public final class FrameMessage {
     eventBus.registerDefaultCodec(FrameMessage.class, new Codec());
   }
 
-  private static final class Codec implements MessageCodec<FrameMessage, FrameMessage> {
+  static final class Codec implements MessageCodec<FrameMessage, FrameMessage> {
 
     @Override
     public void encodeToWire(Buffer buffer, FrameMessage message) {
