@@ -10,7 +10,6 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -34,13 +33,12 @@ class ManagementServerTest {
   @BeforeEach
   void start() throws Exception {
     vertx = Vertx.vertx();
-    try (ServerSocket socket = new ServerSocket(0)) {
-      port = socket.getLocalPort();
-    }
     HealthChecks readiness = new HealthChecks()
         .add("server", () -> Future.succeededFuture("accepting"))
         .add("database", () -> databaseUp.get() ? Future.succeededFuture("ok") : Future.failedFuture("connection refused"));
-    vertx.deployVerticle(new ManagementServer("127.0.0.1", port, readiness, registry)).await(30, TimeUnit.SECONDS);
+    ManagementServer server = new ManagementServer("127.0.0.1", 0, readiness, registry);
+    vertx.deployVerticle(server).await(30, TimeUnit.SECONDS);
+    port = server.actualPort();
   }
 
   @AfterEach
