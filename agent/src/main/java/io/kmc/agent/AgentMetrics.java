@@ -7,6 +7,8 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 
 import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
@@ -19,6 +21,8 @@ public final class AgentMetrics implements KubeRequestExecutor.Observer {
   public static final String STREAMS = "kmc_agent_streams";
 
   private final MeterRegistry registry;
+  /** Request timers by status class, registered once rather than looked up for every request. */
+  private final Map<String, Timer> requestTimers = new ConcurrentHashMap<>();
 
   public AgentMetrics(MeterRegistry registry) {
     this.registry = registry;
@@ -42,10 +46,12 @@ public final class AgentMetrics implements KubeRequestExecutor.Observer {
 
   @Override
   public void answered(int status, long nanos) {
-    Timer.builder(REQUESTS).tag("status_class", (status / 100) + "xx")
-        .description("Requests executed against the kube-apiserver, until the answer starts")
-        .publishPercentileHistogram()
-        .minimumExpectedValue(Duration.ofMillis(1)).maximumExpectedValue(Duration.ofSeconds(60))
-        .register(registry).record(nanos, TimeUnit.NANOSECONDS);
+    requestTimers.computeIfAbsent((status / 100) + "xx", statusClass -> Timer.builder(REQUESTS)
+            .tag("status_class", statusClass)
+            .description("Requests executed against the kube-apiserver, until the answer starts")
+            .publishPercentileHistogram()
+            .minimumExpectedValue(Duration.ofMillis(1)).maximumExpectedValue(Duration.ofSeconds(60))
+            .register(registry))
+        .record(nanos, TimeUnit.NANOSECONDS);
   }
 }

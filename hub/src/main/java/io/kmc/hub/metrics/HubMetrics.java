@@ -49,7 +49,17 @@ public final class HubMetrics {
     Gauge gauge;
   }
 
+  /** The labels of one API request timer. */
+  private record ApiTimerKey(String route, String method, int status) {
+  }
+
   private final MeterRegistry registry;
+  /**
+   * Timers already registered, so that a request does not build a meter id and look it up in the
+   * registry each time (both label sets are bounded, see the class comment).
+   */
+  private final Map<ApiTimerKey, Timer> apiTimers = new ConcurrentHashMap<>();
+  private final Map<String, Timer> tunnelTimers = new ConcurrentHashMap<>();
   private final Map<String, ClusterState> clusters = new ConcurrentHashMap<>();
   private final Map<String, int[]> streams = new ConcurrentHashMap<>();
   private final Map<String, Map<String, ResourceCount>> resources = new ConcurrentHashMap<>();
@@ -80,20 +90,24 @@ public final class HubMetrics {
   }
 
   public void apiRequest(String route, String method, int status, long nanos) {
-    Timer.builder(API_REQUESTS).description("Hub API and pass-through requests")
-        .tags(Tags.of("route", route, "method", method, "status", String.valueOf(status)))
-        .publishPercentileHistogram()
-        .minimumExpectedValue(Duration.ofMillis(1)).maximumExpectedValue(Duration.ofSeconds(60))
-        .register(registry).record(nanos, TimeUnit.NANOSECONDS);
+    apiTimers.computeIfAbsent(new ApiTimerKey(route, method, status), key -> Timer.builder(API_REQUESTS)
+            .description("Hub API and pass-through requests")
+            .tags(Tags.of("route", route, "method", method, "status", String.valueOf(status)))
+            .publishPercentileHistogram()
+            .minimumExpectedValue(Duration.ofMillis(1)).maximumExpectedValue(Duration.ofSeconds(60))
+            .register(registry))
+        .record(nanos, TimeUnit.NANOSECONDS);
   }
 
   /** Time from a request reaching the node holding the agent to the agent's answer starting. */
   public void tunnelRequest(String cluster, long nanos) {
-    Timer.builder(TUNNEL_REQUESTS).description("Round trip through the agent tunnel, until the answer starts")
-        .tag("cluster", cluster)
-        .publishPercentileHistogram()
-        .minimumExpectedValue(Duration.ofMillis(1)).maximumExpectedValue(Duration.ofSeconds(60))
-        .register(registry).record(nanos, TimeUnit.NANOSECONDS);
+    tunnelTimers.computeIfAbsent(cluster, c -> Timer.builder(TUNNEL_REQUESTS)
+            .description("Round trip through the agent tunnel, until the answer starts")
+            .tag("cluster", c)
+            .publishPercentileHistogram()
+            .minimumExpectedValue(Duration.ofMillis(1)).maximumExpectedValue(Duration.ofSeconds(60))
+            .register(registry))
+        .record(nanos, TimeUnit.NANOSECONDS);
   }
 
   /** Open streams of a cluster's agent on this node changed by {@code delta}. */
