@@ -31,6 +31,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Function;
 
 /**
  * Issues and checks every credential the hub accepts: short-lived access tokens (ES256 JWTs signed
@@ -325,25 +326,23 @@ public final class TokenService {
   }
 
   private Future<IdentityStore.ApiToken> apiToken(String id) {
-    Cached<IdentityStore.ApiToken> cached = apiTokens.get(id);
-    if (cached != null && cached.fresh()) {
-      return Future.succeededFuture(cached.value());
-    }
-    return store.apiToken(id).onSuccess(token -> {
-      if (token != null) {
-        apiTokens.put(id, new Cached<>(token, System.currentTimeMillis()));
-      }
-    });
+    return cachedOrLoaded(apiTokens, id, store::apiToken);
   }
 
   private Future<IdentityStore.User> user(String name) {
-    Cached<IdentityStore.User> cached = users.get(name);
+    return cachedOrLoaded(users, name, store::user);
+  }
+
+  /** A fresh cached value, or else the loaded one, cached when it exists. */
+  private static <T> Future<T> cachedOrLoaded(Map<String, Cached<T>> cache, String key,
+                                              Function<String, Future<T>> load) {
+    Cached<T> cached = cache.get(key);
     if (cached != null && cached.fresh()) {
       return Future.succeededFuture(cached.value());
     }
-    return store.user(name).onSuccess(user -> {
-      if (user != null) {
-        users.put(name, new Cached<>(user, System.currentTimeMillis()));
+    return load.apply(key).onSuccess(value -> {
+      if (value != null) {
+        cache.put(key, new Cached<>(value, System.currentTimeMillis()));
       }
     });
   }
