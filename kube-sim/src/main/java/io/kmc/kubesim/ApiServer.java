@@ -1,5 +1,6 @@
 package io.kmc.kubesim;
 
+import io.kmc.common.KubeQuery;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpMethod;
@@ -539,8 +540,9 @@ final class ApiServer {
     return selector == null || selector.isEmpty() ? term : selector + "," + term;
   }
 
+  /** Boolean query parameters as the kube-apiserver reads them ({@code watch=True} is a watch). */
   private static boolean isTrue(String value) {
-    return value != null && (value.equals("true") || value.equals("1"));
+    return KubeQuery.isTrue(value);
   }
 
   static void sendJson(RoutingContext ctx, int code, JsonObject body) {

@@ -1,8 +1,11 @@
 package io.kmc.hub.api;
 
+import io.kmc.common.KmcException;
+import io.kmc.common.KubeQuery;
 import io.kmc.common.protocol.Frame;
 import io.kmc.hub.auth.Authenticator;
 import io.kmc.hub.routing.ClusterRouter;
+import io.kmc.ops.Texts;
 import io.vertx.core.MultiMap;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServerRequest;
@@ -16,7 +19,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.regex.Pattern;
 
 /**
  * {@code /k8s/clusters/{name}/**}: forwards any Kubernetes REST call to the member cluster and
@@ -30,8 +32,6 @@ public final class KubePassthrough {
 
   /** What the member cluster needs to understand the request; nothing that identifies the caller to the hub. */
   private static final Set<String> FORWARDED_HEADERS = Set.of("content-type", "accept");
-  private static final Pattern WATCH_QUERY = Pattern.compile("(^|&)watch=(true|1)(&|$)");
-  private static final Pattern FOLLOW_QUERY = Pattern.compile("(^|&)follow=(true|1)(&|$)");
 
   private final ClusterRouter router;
   private final AtomicInteger streaming;
@@ -53,7 +53,16 @@ public final class KubePassthrough {
         Authenticator.principal(ctx).actingUser(), isStream(path, query));
     Relay relay = new Relay(ctx.response(), outgoing.stream(), streaming);
     router.open(cluster, outgoing, relay)
-        .onSuccess(relay::start)
+        .onSuccess(exchange -> {
+          try {
+            relay.start(exchange);
+          } catch (RuntimeException e) {
+            // The head was checked where it entered the hub; this is the last line, so that no client waits.
+            exchange.cancel("the answer could not be written");
+            ctx.fail(KmcException.badGateway("cluster '" + cluster + "' answered with a head the hub cannot write: "
+                + Texts.forLog(e.getMessage())));
+          }
+        })
         .onFailure(ctx::fail);
   }
 
@@ -67,10 +76,7 @@ public final class KubePassthrough {
     if (path.contains("/watch/")) {
       return true;
     }
-    if (query == null || query.isEmpty()) {
-      return false;
-    }
-    return WATCH_QUERY.matcher(query).find() || (path.endsWith("/log") && FOLLOW_QUERY.matcher(query).find());
+    return KubeQuery.flag(query, "watch") || (path.endsWith("/log") && KubeQuery.flag(query, "follow"));
   }
 
   private static Map<String, List<String>> forwardedHeaders(MultiMap headers) {

@@ -1,12 +1,8 @@
 package io.kmc.hub.auth;
 
 import io.kmc.common.KmcException;
+import io.kmc.common.KubeQuery;
 
-import java.io.ByteArrayOutputStream;
-import java.nio.ByteBuffer;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CodingErrorAction;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -155,93 +151,17 @@ public record KubeRequestAttributes(String verb, String apiGroup, String apiVers
     };
   }
 
-  /**
-   * As the apiserver reads {@code watch}: its first value, unless "0" or "false" in any case, asks for a
-   * watch ({@code watch=}, {@code watch=yes} included). Pairs are read as Go's {@code url.ParseQuery}
-   * does: a pair holding ';' or a broken escape is skipped.
-   */
+  /** As the apiserver reads {@code watch}: see {@link KubeQuery#isTrue}. */
   private static boolean watchRequested(String query) {
-    if (query == null || query.isEmpty()) {
-      return false;
-    }
-    for (String pair : query.split("&")) {
-      if (pair.isEmpty() || pair.contains(";")) {
-        continue;
-      }
-      int equals = pair.indexOf('=');
-      String key = unescape(equals < 0 ? pair : pair.substring(0, equals), true);
-      String value = equals < 0 ? "" : unescape(pair.substring(equals + 1), true);
-      if (key == null || value == null) {
-        continue;
-      }
-      if (key.equals("watch")) {
-        return !(value.equals("0") || value.equalsIgnoreCase("false"));
-      }
-    }
-    return false;
+    return KubeQuery.flag(query, "watch");
   }
 
   private static String decodePath(String path) {
-    String decoded = unescape(path, false);
+    String decoded = KubeQuery.unescape(path, false);
     if (decoded == null) {
       throw KmcException.badRequest("the path '" + path + "' has a broken percent escape or is not UTF-8");
     }
     return decoded;
-  }
-
-  /**
-   * Percent-decodes as Go's {@code url.PathUnescape} or, for a query, {@code QueryUnescape} ('+' is a
-   * space): null for a broken escape. A path must be UTF-8, so that no two byte sequences read as the
-   * same name; in a query, bytes that are not become U+FFFD, which compares as Go's raw bytes would.
-   */
-  private static String unescape(String text, boolean query) {
-    if (text.indexOf('%') < 0 && !(query && text.indexOf('+') >= 0)) {
-      return text;
-    }
-    ByteArrayOutputStream bytes = new ByteArrayOutputStream(text.length());
-    int i = 0;
-    while (i < text.length()) {
-      char c = text.charAt(i);
-      if (c == '%') {
-        int high = i + 2 < text.length() ? hex(text.charAt(i + 1)) : -1;
-        int low = high < 0 ? -1 : hex(text.charAt(i + 2));
-        if (low < 0) {
-          return null;
-        }
-        bytes.write(high * 16 + low);
-        i += 3;
-      } else if (c == '+' && query) {
-        bytes.write(' ');
-        i++;
-      } else {
-        int next = i + 1;
-        while (next < text.length() && text.charAt(next) != '%' && !(query && text.charAt(next) == '+')) {
-          next++;
-        }
-        bytes.writeBytes(text.substring(i, next).getBytes(StandardCharsets.UTF_8));
-        i = next;
-      }
-    }
-    try {
-      return StandardCharsets.UTF_8.newDecoder()
-          .onMalformedInput(query ? CodingErrorAction.REPLACE : CodingErrorAction.REPORT)
-          .onUnmappableCharacter(query ? CodingErrorAction.REPLACE : CodingErrorAction.REPORT)
-          .decode(ByteBuffer.wrap(bytes.toByteArray()))
-          .toString();
-    } catch (CharacterCodingException e) {
-      return null;
-    }
-  }
-
-  /** ASCII hex only: {@link Character#digit} would also take other scripts' digits. */
-  private static int hex(char c) {
-    if (c >= '0' && c <= '9') {
-      return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-      return c - 'a' + 10;
-    }
-    return c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
   }
 
   /** The segments between slashes; leading and trailing slashes do not count, as for the apiserver. */

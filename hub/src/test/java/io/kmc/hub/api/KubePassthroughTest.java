@@ -17,5 +17,11 @@ class KubePassthroughTest {
     assertFalse(KubePassthrough.isStream("/api/v1/namespaces/a/pods", "watch=false"));
     assertFalse(KubePassthrough.isStream("/api/v1/namespaces/a/configmaps/follow", "nowatch=true"));
     assertFalse(KubePassthrough.isStream("/api/v1/namespaces/a/pods", null));
+    // The official Python client sends watch=True; the apiserver takes anything but 0 and false.
+    assertTrue(KubePassthrough.isStream("/api/v1/namespaces/a/pods", "watch=True"));
+    assertTrue(KubePassthrough.isStream("/api/v1/namespaces/a/pods", "watch=t"));
+    assertTrue(KubePassthrough.isStream("/api/v1/namespaces/a/pods/p/log", "follow=TRUE"));
+    assertFalse(KubePassthrough.isStream("/api/v1/namespaces/a/pods", "watch=False"));
+    assertFalse(KubePassthrough.isStream("/api/v1/namespaces/a/pods", "watch=0"));
   }
 }
