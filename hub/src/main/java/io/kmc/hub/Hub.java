@@ -168,6 +168,8 @@ public final class Hub {
     if (!"0.0.0.0".equals(c.host())) {
       network.getInterfaces().setEnabled(true).addInterface(c.host());
       hz.setProperty("hazelcast.local.localAddress", c.host());
+      // Without this Hazelcast binds every interface and only advertises the chosen one.
+      hz.setProperty("hazelcast.socket.bind.any", "false");
     }
     JoinConfig join = network.getJoin();
     join.getMulticastConfig().setEnabled(false);
@@ -219,7 +221,7 @@ public final class Hub {
     registry.onRevoked((cluster, reason) -> sessions.closeCluster(cluster, CloseCodes.REVOKED, reason));
     IdentityStore identities = new IdentityStore(database.pool());
     audit = new AuditLog(vertx, database.pool(), config.audit());
-    metrics.auditQueue(audit::pending, audit::dropped);
+    metrics.auditQueue(audit::pending, audit::dropped, audit::rejected);
     Presence presence = new Presence(vertx, nodes);
     Limits limits = config.tunnel().limits();
 

@@ -55,6 +55,13 @@ public record HubConfig(Path dataDir, Server server, Management management, LogS
     public boolean embedded() {
       return host == null;
     }
+
+    @Override
+    public String toString() {
+      return "Database[host=" + host + ", port=" + port + ", name=" + name + ", user=" + user + ", password="
+          + masked(password) + ", poolSize=" + poolSize + ", sslMode=" + sslMode + ", caFile=" + caFile
+          + ", embeddedPort=" + embeddedPort + "]";
+    }
   }
 
   /** Redis for shared, rebuildable state; with no URL, an in-process store (single node only). */
@@ -62,12 +69,32 @@ public record HubConfig(Path dataDir, Server server, Management management, LogS
     public boolean configured() {
       return url != null;
     }
+
+    @Override
+    public String toString() {
+      // A Redis URL may carry the password: redis://:secret@host:6379
+      String shown = url == null ? null : url.replaceFirst("//[^@/]*@", "//***@");
+      return "Redis[url=" + shown + ", password=" + masked(password) + ", keyPrefix=" + keyPrefix + "]";
+    }
   }
 
   public record Auth(String adminPassword, String issuer, String audience, Duration accessTokenLifetime,
                      Duration refreshTokenLifetime, Duration apiTokenMaxLifetime, Duration kubeconfigTokenLifetime,
                      Path signingKeyFile, int loginAttempts, Duration loginWindow, int requestsPerMinute,
                      Oidc oidc) {
+    @Override
+    public String toString() {
+      return "Auth[adminPassword=" + masked(adminPassword) + ", issuer=" + issuer + ", audience=" + audience
+          + ", accessTokenLifetime=" + accessTokenLifetime + ", refreshTokenLifetime=" + refreshTokenLifetime
+          + ", apiTokenMaxLifetime=" + apiTokenMaxLifetime + ", kubeconfigTokenLifetime=" + kubeconfigTokenLifetime
+          + ", signingKeyFile=" + signingKeyFile + ", loginAttempts=" + loginAttempts + ", loginWindow=" + loginWindow
+          + ", requestsPerMinute=" + requestsPerMinute + ", oidc=" + oidc + "]";
+    }
+  }
+
+  /** How a secret shows in a record's text: whether it is set, never its value. */
+  private static String masked(String secret) {
+    return secret == null ? "unset" : "***";
   }
 
   /** An external OpenID Connect issuer whose tokens the hub accepts, verified against its JWKS. */

@@ -30,6 +30,27 @@ class HubConfigTest {
   }
 
   @Test
+  void secretsNeverShowInTheConfigurationsText() {
+    ConfigReader reader = ConfigReader.fromYaml("""
+        database:
+          host: db.example.com
+          password: db-secret-1
+        redis:
+          url: redis://:redis-secret-2@cache:6379
+          password: redis-secret-3
+        auth:
+          admin_password: admin-secret-4
+        """, Map.of());
+    HubConfig config = HubConfig.read(reader);
+    reader.finish();
+    String text = config.toString();
+    for (String secret : List.of("db-secret-1", "redis-secret-2", "redis-secret-3", "admin-secret-4")) {
+      assertFalse(text.contains(secret), "the configuration's text shows " + secret + ": " + text);
+    }
+    assertTrue(text.contains("db.example.com") && text.contains("cache:6379"), text);
+  }
+
+  @Test
   void clustersTunnelAndEnvironmentOverridesAreRead() {
     ConfigReader reader = ConfigReader.fromYaml("""
         tunnel:

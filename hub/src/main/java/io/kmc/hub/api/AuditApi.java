@@ -26,11 +26,22 @@ public final class AuditApi {
     MultiMap params = ctx.queryParams();
     AuditLog.Filter filter = new AuditLog.Filter(params.get("user"), params.get("cluster"), params.get("verb"),
         integer(params, "status"), instant(params, "since"), instant(params, "until"), params.get("path"),
-        longValue(params, "before"), params.get("limit") == null ? 100 : integer(params, "limit"));
+        longValue(params, "before"), limit(params));
     audit.flush().recover(e -> Future.succeededFuture())
         .compose(v -> audit.query(filter))
         .onSuccess(page -> Bodies.json(ctx, page))
         .onFailure(ctx::fail);
+  }
+
+  private static int limit(MultiMap params) {
+    Integer limit = integer(params, "limit");
+    if (limit == null) {
+      return 100;
+    }
+    if (limit < 1 || limit > AuditLog.MAX_PAGE) {
+      throw KmcException.badRequest("'limit' must be between 1 and " + AuditLog.MAX_PAGE);
+    }
+    return limit;
   }
 
   private static Integer integer(MultiMap params, String name) {

@@ -2,11 +2,14 @@ package io.kmc.hub.audit;
 
 import io.kmc.common.KmcException;
 import io.kmc.hub.HubConfig;
+import io.kmc.ops.Texts;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
+import io.vertx.pgclient.PgException;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Tuple;
 import org.slf4j.Logger;
@@ -32,16 +35,35 @@ import java.util.function.Function;
 public final class AuditLog {
 
   private static final Logger LOG = LoggerFactory.getLogger(AuditLog.class);
-  private static final int MAX_PAGE = 500;
+  /** Most records one query answers. */
+  public static final int MAX_PAGE = 500;
+  /** Longest a graceful stop waits for the audit queue to be written. */
+  private static final long CLOSE_MILLIS = 10_000;
   /** A whole batch in one statement, one array per column: far less work for PostgreSQL than a row at a time. */
   private static final String INSERT = "insert into audit_log (at, request_id, user_name, source, cluster, verb, path, "
       + "resource, namespace, status, latency_ms, detail) select * from unnest($1::timestamptz[], $2::text[], "
       + "$3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::int[], $11::int[], "
       + "$12::text[])";
 
-  /** One audited action. */
+  /**
+   * One audited action. Its text is made storable as it is created: control characters (NUL among
+   * them, which PostgreSQL cannot store) are escaped and every field is bounded, so that what a
+   * client sends can never make a record, or the batch it is in, fail to be written.
+   */
   public record Event(Instant at, String requestId, String user, String source, String cluster, String verb,
                       String path, String resource, String namespace, int status, long latencyMillis, String detail) {
+
+    public Event {
+      requestId = Texts.bounded(requestId, 64);
+      user = Texts.bounded(user, 256);
+      source = Texts.bounded(source, 64);
+      cluster = Texts.bounded(cluster, 64);
+      verb = Texts.bounded(verb, 32);
+      path = Texts.bounded(path, 1024);
+      resource = Texts.bounded(resource, 256);
+      namespace = Texts.bounded(namespace, 64);
+      detail = Texts.bounded(detail, 1024);
+    }
 
     /** The batch as one row of column arrays, for {@link #INSERT}. */
     static Tuple columns(List<Event> events) {
@@ -78,6 +100,7 @@ public final class AuditLog {
   private final ConcurrentLinkedDeque<Event> queue = new ConcurrentLinkedDeque<>();
   private final AtomicInteger queued = new AtomicInteger();
   private final AtomicLong dropped = new AtomicLong();
+  private final AtomicLong rejected = new AtomicLong();
   private long flushTimer = -1;
   private long retentionTimer = -1;
   /** Where every flush runs, so that {@link #flushing} is only ever touched by one thread. */
@@ -116,11 +139,21 @@ public final class AuditLog {
     return dropped.get();
   }
 
+  /** Records the database refused to store (each logged once); the rest of their batch was written. */
+  public long rejected() {
+    return rejected.get();
+  }
+
   public int pending() {
     return queued.get();
   }
 
-  /** Writes what is queued, a batch at a time. */
+  /**
+   * Writes what is queued, a batch at a time. When the database is away the batch goes back to the
+   * head of the queue and waits for the next flush; when the database refuses the data itself, the
+   * batch is split until the one record at fault is found, recorded as rejected and left out, so
+   * that it never holds up the others.
+   */
   public Future<Void> flush() {
     if (flushing || queue.isEmpty()) {
       return Future.succeededFuture();
@@ -132,8 +165,7 @@ public final class AuditLog {
       queued.decrementAndGet();
       batch.add(event);
     }
-    return pool.preparedQuery(INSERT).execute(Event.columns(batch))
-        .<Void>mapEmpty()
+    return write(batch)
         .recover(e -> {
           LOG.warn("cannot write {} audit records, will retry: {}", batch.size(), e.getMessage());
           for (int i = batch.size() - 1; i >= 0; i--) {
@@ -147,6 +179,40 @@ public final class AuditLog {
           return Future.succeededFuture();
         })
         .compose(v -> queue.isEmpty() ? Future.<Void>succeededFuture() : flush());
+  }
+
+  /** Writes the batch; fails only when the database could not be asked (its records are then still due). */
+  private Future<Void> write(List<Event> batch) {
+    return pool.preparedQuery(INSERT).execute(Event.columns(batch)).<Void>mapEmpty().recover(e -> {
+      if (!refusedData(e)) {
+        return Future.failedFuture(e);
+      }
+      if (batch.size() == 1) {
+        rejected.incrementAndGet();
+        Event bad = batch.get(0);
+        LOG.error("the database refused an audit record, which is not stored: {} (request {}, user {}, {} {})",
+            Texts.forLog(e.getMessage()), bad.requestId(), Texts.forLog(bad.user()), bad.verb(),
+            Texts.forLog(bad.path()));
+        return Future.succeededFuture();
+      }
+      int half = batch.size() / 2;
+      List<Event> first = batch.subList(0, half);
+      List<Event> second = batch.subList(half, batch.size());
+      return write(first).compose(v -> write(second));
+    });
+  }
+
+  /**
+   * Whether PostgreSQL refused what was sent rather than being unreachable: a data exception (class
+   * 22, e.g. a byte sequence it cannot store), an integrity violation (23) or a limit such as an
+   * index row too large (54).
+   */
+  private static boolean refusedData(Throwable e) {
+    if (!(e instanceof PgException pg) || pg.getSqlState() == null) {
+      return false;
+    }
+    String sqlState = pg.getSqlState();
+    return sqlState.startsWith("22") || sqlState.startsWith("23") || sqlState.startsWith("54");
   }
 
   public Future<JsonObject> query(Filter filter) {
@@ -219,11 +285,37 @@ public final class AuditLog {
         .onFailure(e -> LOG.warn("cannot apply the audit retention: {}", e.getMessage()));
   }
 
-  /** Writes what is left; for shutdown. */
+  /**
+   * Writes what is left, for a graceful stop: waits for a flush under way, then flushes until the
+   * queue is empty or the database cannot be reached.
+   */
   public Future<Void> close() {
     vertx.cancelTimer(flushTimer);
     vertx.cancelTimer(retentionTimer);
-    flushing = false;
-    return flush().recover(e -> Future.succeededFuture());
+    if (context == null) {
+      return Future.succeededFuture();
+    }
+    Promise<Void> closed = Promise.promise();
+    context.runOnContext(v -> drain(closed, System.currentTimeMillis() + CLOSE_MILLIS));
+    return closed.future();
+  }
+
+  private void drain(Promise<Void> closed, long deadline) {
+    if (queue.isEmpty() && !flushing) {
+      closed.complete();
+    } else if (System.currentTimeMillis() > deadline) {
+      LOG.error("stopping with {} audit records not written: the database does not take them", queued.get());
+      closed.complete();
+    } else if (flushing) {
+      vertx.setTimer(10, t -> context.runOnContext(v -> drain(closed, deadline)));
+    } else {
+      flush().onComplete(ar -> {
+        if (ar.failed()) {
+          vertx.setTimer(100, t -> context.runOnContext(v -> drain(closed, deadline)));
+        } else {
+          drain(closed, deadline);
+        }
+      });
+    }
   }
 }

@@ -1,7 +1,9 @@
 package io.kmc.hub.metrics;
 
 import io.kmc.hub.routing.Presence;
+import io.kmc.ops.PeerWarnings;
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
@@ -33,7 +35,9 @@ public final class HubMetrics {
   public static final String TUNNEL_STREAMS = "kmc_tunnel_streams";
   public static final String AUDIT_QUEUE = "kmc_audit_queue";
   public static final String AUDIT_DROPPED = "kmc_audit_dropped";
+  public static final String AUDIT_REJECTED = "kmc_audit_rejected";
   public static final String CLUSTER_RESOURCES = "kmc_cluster_resources";
+  public static final String AGENT_WARNINGS_SUPPRESSED = "kmc_agent_warnings_suppressed";
 
   /** What the presence map says about one cluster, refreshed periodically, and its gauges. */
   private static final class ClusterState {
@@ -54,6 +58,7 @@ public final class HubMetrics {
   }
 
   private final MeterRegistry registry;
+  private final Counter warningsSuppressed;
   /**
    * Timers already registered, so that a request does not build a meter id and look it up in the
    * registry each time (both label sets are bounded, see the class comment).
@@ -63,9 +68,15 @@ public final class HubMetrics {
   private final Map<String, ClusterState> clusters = new ConcurrentHashMap<>();
   private final Map<String, int[]> streams = new ConcurrentHashMap<>();
   private final Map<String, Map<String, ResourceCount>> resources = new ConcurrentHashMap<>();
+  /** What function counters read, held here for as long as the metrics live. */
+  private final List<Supplier<Number>> counted = new ArrayList<>();
 
   public HubMetrics(MeterRegistry registry) {
     this.registry = registry;
+    this.warningsSuppressed = Counter.builder(AGENT_WARNINGS_SUPPRESSED)
+        .description("Warnings about what agents sent that were counted instead of logged (at most "
+            + PeerWarnings.PER_MINUTE + " a minute are logged per connection)")
+        .register(registry);
   }
 
   /** Agent connections held by this node. */
@@ -73,10 +84,20 @@ public final class HubMetrics {
     Gauge.builder(AGENT_SESSIONS, count).description("Agent connections held by this hub node").register(registry);
   }
 
-  public void auditQueue(Supplier<Number> queued, Supplier<Number> dropped) {
+  public void auditQueue(Supplier<Number> queued, Supplier<Number> dropped, Supplier<Number> rejected) {
+    // Function counters hold their object weakly: a method reference nobody else keeps would be collected.
+    counted.add(dropped);
+    counted.add(rejected);
     Gauge.builder(AUDIT_QUEUE, queued).description("Audit records waiting to be written").register(registry);
-    io.micrometer.core.instrument.FunctionCounter.builder(AUDIT_DROPPED, dropped, n -> n.get().doubleValue())
-        .description("Audit records dropped because the queue was full").register(registry);
+    FunctionCounter.builder(AUDIT_DROPPED, dropped, n -> n.get().doubleValue())
+        .description("Audit records dropped because the queue was full (audit.queue_size)").register(registry);
+    FunctionCounter.builder(AUDIT_REJECTED, rejected, n -> n.get().doubleValue())
+        .description("Audit records the database refused to store (each is logged)").register(registry);
+  }
+
+  /** A warning about what an agent sent was not logged: its connection had used its budget. */
+  public void peerWarningSuppressed() {
+    warningsSuppressed.increment();
   }
 
   public void agentConnected(String cluster) {
