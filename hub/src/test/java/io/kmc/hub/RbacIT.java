@@ -73,8 +73,9 @@ class RbacIT {
         new JsonObject(DEPLOYMENT.formatted("nope"))));
     assertEquals(403, kube(developer, "GET", "/k8s/clusters/staging/api/v1/namespaces/default/pods"));
     assertEquals(403, kube(developer, "GET", "/k8s/clusters/staging/api/v1/namespaces/default/secrets"));
-    assertEquals(403, kube(developer, "GET", "/k8s/clusters/prod/apis/apps/v1/namespaces/default/deployments"));
-    assertEquals(403, kube(developer, "GET", "/k8s/clusters/prod/api"));
+    // A cluster the user has no role in is answered as one that does not exist.
+    assertEquals(404, kube(developer, "GET", "/k8s/clusters/prod/apis/apps/v1/namespaces/default/deployments"));
+    assertEquals(404, kube(developer, "GET", "/k8s/clusters/prod/api"));
 
     HttpResponse<String> refused = fleet.call(nodeB, "DELETE",
         "/k8s/clusters/staging/apis/apps/v1/namespaces/kube-system/deployments/coredns", developer, null);
@@ -98,7 +99,7 @@ class RbacIT {
     assertEquals(403, kube(operator, "GET", "/k8s/clusters/prod/api/v1/nodes"), "not cluster-scoped resources");
     assertEquals(403, kube(operator, "DELETE", "/k8s/clusters/prod/api/v1/namespaces/shop"),
         "a namespace-scoped role cannot delete its namespace");
-    assertEquals(403, kube(operator, "GET", "/k8s/clusters/staging/api/v1/namespaces/shop/pods"));
+    assertEquals(404, kube(operator, "GET", "/k8s/clusters/staging/api/v1/namespaces/shop/pods"));
     assertEquals(200, kube(operator, "DELETE", "/k8s/clusters/prod/apis/apps/v1/namespaces/shop/deployments/cart"));
   }
 
@@ -131,7 +132,7 @@ class RbacIT {
   @Test
   void aNewBindingIsInForceOnTheOtherNodeWithinASecond() {
     String path = "/k8s/clusters/prod/apis/apps/v1/namespaces/kube-system/deployments";
-    assertEquals(403, kube(nobody, "GET", path));
+    assertEquals(404, kube(nobody, "GET", path));
     HttpResponse<String> added = fleet.call(nodeA, "POST", "/api/v1/rbac/bindings", fleet.adminToken(),
         new JsonObject().put("subject", "nobody").put("role", "developer").put("domain", "prod/*"));
     assertEquals(201, added.statusCode(), added.body());
@@ -139,7 +140,7 @@ class RbacIT {
         "binding in force on node B");
     assertEquals(204, fleet.call(nodeB, "DELETE", "/api/v1/rbac/bindings?subject=nobody&role=developer&domain=prod/*",
         fleet.adminToken(), null).statusCode());
-    Fleet.eventually(Duration.ofSeconds(1), () -> fleet.call(nodeA, "GET", path, nobody, null).statusCode() == 403,
+    Fleet.eventually(Duration.ofSeconds(1), () -> fleet.call(nodeA, "GET", path, nobody, null).statusCode() == 404,
         "binding removed on node A");
 
     HttpResponse<String> invalid = fleet.call(nodeA, "POST", "/api/v1/rbac/bindings", fleet.adminToken(),

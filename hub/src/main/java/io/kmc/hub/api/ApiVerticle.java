@@ -35,8 +35,6 @@ public final class ApiVerticle extends VerticleBase {
                        TlsMaterial tls, boolean accessLog) {
   }
 
-  private static final int WEBSOCKET_FRAGMENT_BYTES = 64 * 1024;
-
   private final Routes routes;
   private final String host;
   private final int port;
@@ -52,6 +50,7 @@ public final class ApiVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     Router router = Router.router(vertx);
+    router.route().handler(RequestGuard::check);
     router.route().handler(this::measure);
     router.get("/healthz").handler(routes.health()::healthz);
     router.get("/ready").handler(routes.health()::ready);
@@ -123,7 +122,10 @@ public final class ApiVerticle extends VerticleBase {
     HttpServerOptions options = new HttpServerOptions()
         .setHost(host)
         .setPort(port)
-        .setMaxWebSocketFrameSize(WEBSOCKET_FRAGMENT_BYTES)
+        // Frames as large as a message are taken (a message over the limit is answered, never a disconnect);
+        // what the hub sends is cut into 64 KiB fragments by WebSocketMessages. Only a single frame of more
+        // than twice the message limit, which no conforming peer sends, closes the connection (1009).
+        .setMaxWebSocketFrameSize(2 * routes.maxWebSocketMessageBytes())
         .setMaxWebSocketMessageSize(routes.maxWebSocketMessageBytes())
         .setDecompressionSupported(true)
         // Without TLS, no h2c upgrade: Vert.x loses answers larger than one HTTP/2 frame now and

@@ -40,8 +40,9 @@ public final class AuthApi {
   public void login(RoutingContext ctx) {
     long started = System.nanoTime();
     JsonObject body = Bodies.object(ctx);
-    String user = Bodies.string(body, "username", true);
-    String password = Bodies.string(body, "password", true);
+    // Checked before anything is looked up, throttled or audited: a name that cannot exist is a 400.
+    String user = UsersApi.validName(Bodies.string(body, "username", true), "username");
+    String password = Bodies.string(body, "password", true, UsersApi.MAX_PASSWORD);
     String source = Audits.source(ctx);
     guard.check(user, source)
         .compose(v -> tokens.login(user, password, source)

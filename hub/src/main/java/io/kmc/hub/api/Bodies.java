@@ -1,6 +1,7 @@
 package io.kmc.hub.api;
 
 import io.kmc.common.KmcException;
+import io.kmc.ops.Texts;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.json.DecodeException;
@@ -13,6 +14,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.regex.Pattern;
 
 /** Reading request bodies and writing JSON answers for the hub's own API, with clear 400s. */
 public final class Bodies {
@@ -37,7 +39,26 @@ public final class Bodies {
     }
   }
 
+  /** Longest string the hub's API takes in any field that has no tighter bound of its own. */
+  public static final int MAX_STRING_CHARS = 4096;
+  /** Labels of one object, as Kubernetes bounds them: 63-character names and values, and a total. */
+  public static final int MAX_LABELS = 64;
+  private static final int MAX_LABELS_BYTES = 16 * 1024;
+  private static final Pattern LABEL_NAME = Pattern.compile("([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)");
+  private static final Pattern LABEL_VALUE = Pattern.compile("(([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?)");
+  private static final Pattern DNS_SUBDOMAIN =
+      Pattern.compile("[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*");
+
+  /** A string field of at most {@link #MAX_STRING_CHARS} characters. */
   public static String string(JsonObject body, String field, boolean required) {
+    return string(body, field, required, MAX_STRING_CHARS);
+  }
+
+  /**
+   * A string field: 400 if it is missing (when required), not a string, longer than {@code maxChars}
+   * or holding a NUL character (which no name or text of the hub's may hold, and PostgreSQL cannot store).
+   */
+  public static String string(JsonObject body, String field, boolean required, int maxChars) {
     Object value = body.getValue(field);
     if (value == null) {
       if (required) {
@@ -47,6 +68,12 @@ public final class Bodies {
     }
     if (!(value instanceof String text)) {
       throw KmcException.badRequest("'" + field + "' must be a string");
+    }
+    if (text.length() > maxChars) {
+      throw KmcException.badRequest("'" + field + "' must be at most " + maxChars + " characters");
+    }
+    if (text.indexOf('\0') >= 0) {
+      throw KmcException.badRequest("'" + field + "' must not contain NUL characters");
     }
     return text;
   }
@@ -72,7 +99,13 @@ public final class Bodies {
       if (!(item instanceof String text)) {
         throw KmcException.badRequest("'" + field + "' must be a list of strings");
       }
+      if (text.isEmpty() || text.length() > 256 || text.chars().anyMatch(c -> c < 0x20 || c == 0x7f)) {
+        throw KmcException.badRequest("each of '" + field + "' must be 1 to 256 characters without control characters");
+      }
       result.add(text);
+    }
+    if (result.size() > MAX_LABELS) {
+      throw KmcException.badRequest("'" + field + "' may hold at most " + MAX_LABELS + " entries");
     }
     return result;
   }
@@ -85,14 +118,47 @@ public final class Bodies {
     if (!(value instanceof JsonObject json)) {
       throw KmcException.badRequest("'" + field + "' must be an object of strings");
     }
+    if (json.size() > MAX_LABELS) {
+      throw KmcException.badRequest("'" + field + "' has " + json.size() + " entries; at most " + MAX_LABELS
+          + " are allowed");
+    }
     Map<String, String> labels = new LinkedHashMap<>();
+    int bytes = 0;
     for (Map.Entry<String, Object> entry : json) {
+      String key = entry.getKey();
       if (!(entry.getValue() instanceof String text)) {
-        throw KmcException.badRequest("'" + field + "." + entry.getKey() + "' must be a string");
+        throw KmcException.badRequest("'" + field + "." + Texts.forLog(key) + "' must be a string");
       }
-      labels.put(entry.getKey(), text);
+      String problem = labelProblem(key, text);
+      if (problem != null) {
+        throw KmcException.badRequest("'" + field + "." + Texts.forLog(key) + "': " + problem);
+      }
+      bytes += key.length() + text.length();
+      labels.put(key, text);
+    }
+    if (bytes > MAX_LABELS_BYTES) {
+      throw KmcException.badRequest("'" + field + "' is larger than " + MAX_LABELS_BYTES + " bytes in all");
     }
     return labels;
+  }
+
+  /** What is wrong with a label by Kubernetes' rules, or null if nothing is. */
+  static String labelProblem(String key, String value) {
+    int slash = key.indexOf('/');
+    String prefix = slash < 0 ? null : key.substring(0, slash);
+    String name = slash < 0 ? key : key.substring(slash + 1);
+    if (prefix != null && (prefix.isEmpty() || prefix.length() > 253 || !DNS_SUBDOMAIN.matcher(prefix).matches())) {
+      return "the key's prefix must be a DNS subdomain of at most 253 characters";
+    }
+    if (!LABEL_NAME.matcher(name).matches()) {
+      return "the key's name must be 1 to 63 characters: letters, digits, '-', '_' and '.', "
+          + "starting and ending with a letter or digit";
+    }
+    if (!LABEL_VALUE.matcher(value).matches()) {
+      return "the value must be at most 63 characters: letters, digits, '-', '_' and '.', "
+          + "starting and ending with a letter or digit";
+    }
+    return null;
   }
 
   /** A duration given as seconds or as text such as {@code 90d}, {@code 12h}, {@code 30m}. */

@@ -90,7 +90,7 @@ public final class ClustersApi {
     Map<String, String> labels = Bodies.labels(body, "labels");
     Boolean enabled = Bodies.bool(body, "enabled");
     Boolean impersonate = Bodies.bool(body, "impersonate");
-    registry.create(name, Bodies.string(body, "displayName", false), Bodies.string(body, "description", false),
+    registry.create(name, Bodies.string(body, "displayName", false, 256), Bodies.string(body, "description", false),
             labels == null ? Map.of() : labels, enabled == null || enabled,
             impersonate == null ? impersonateByDefault : impersonate)
         .onSuccess(created -> Bodies.json(ctx, 201, describe(created.cluster(), null, System.currentTimeMillis())
@@ -102,7 +102,7 @@ public final class ClustersApi {
   /** {@code PATCH} with any of displayName, description, labels, enabled, impersonate. */
   public void update(RoutingContext ctx) {
     JsonObject body = Bodies.object(ctx);
-    ClusterRegistry.Changes changes = new ClusterRegistry.Changes(Bodies.string(body, "displayName", false),
+    ClusterRegistry.Changes changes = new ClusterRegistry.Changes(Bodies.string(body, "displayName", false, 256),
         Bodies.string(body, "description", false), Bodies.labels(body, "labels"), Bodies.bool(body, "enabled"),
         Bodies.bool(body, "impersonate"));
     registry.update(ctx.pathParam("name"), changes)

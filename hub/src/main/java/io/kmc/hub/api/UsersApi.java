@@ -16,9 +16,20 @@ public final class UsersApi {
 
   private static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9._@-]{0,62}");
   private static final int MIN_PASSWORD = 12;
+  /** Passwords are hashed with Argon2id, which costs memory and time per character: bounded. */
+  static final int MAX_PASSWORD = 1024;
 
   private final IdentityStore store;
   private final TokenService tokens;
+
+  /** The name, if it is a valid user name; else a 400 that says why. */
+  static String validName(String name, String field) {
+    if (!NAME.matcher(name).matches()) {
+      throw KmcException.badRequest("'" + field + "' is not a valid user name (lowercase letters, digits, '.', '_', "
+          + "'@', '-'; at most 63)");
+    }
+    return name;
+  }
 
   public UsersApi(IdentityStore store, TokenService tokens) {
     this.store = store;
@@ -44,12 +55,8 @@ public final class UsersApi {
   /** {@code POST} {@code {"name", "password", "groups"}}. */
   public void create(RoutingContext ctx) {
     JsonObject body = Bodies.object(ctx);
-    String name = Bodies.string(body, "name", true);
-    if (!NAME.matcher(name).matches()) {
-      throw KmcException.badRequest("'" + name + "' is not a valid user name (lowercase letters, digits, '.', '_', "
-          + "'@', '-'; at most 63)");
-    }
-    String password = checkedPassword(Bodies.string(body, "password", true));
+    String name = validName(Bodies.string(body, "name", true), "name");
+    String password = checkedPassword(Bodies.string(body, "password", true, MAX_PASSWORD));
     List<String> groups = Bodies.strings(body, "groups");
     tokens.hashPassword(password)
         .compose(hash -> store.createUser(name, hash, groups == null ? List.of() : groups))
@@ -62,7 +69,7 @@ public final class UsersApi {
   public void update(RoutingContext ctx) {
     String name = ctx.pathParam("name");
     JsonObject body = Bodies.object(ctx);
-    String password = Bodies.string(body, "password", false);
+    String password = Bodies.string(body, "password", false, MAX_PASSWORD);
     List<String> groups = Bodies.strings(body, "groups");
     Boolean disabled = Bodies.bool(body, "disabled");
     Future<String> hash = password == null ? Future.succeededFuture(null) : tokens.hashPassword(checkedPassword(password));

@@ -1,8 +1,10 @@
 package io.kmc.hub.auth;
 
 import io.kmc.common.KmcException;
+import io.kmc.hub.ClusterNames;
 import io.kmc.hub.api.KubePassthrough;
 import io.kmc.hub.store.ClusterRegistry;
+import io.kmc.ops.Texts;
 import io.vertx.core.Handler;
 import io.vertx.ext.web.RoutingContext;
 
@@ -35,10 +37,22 @@ public final class Authorizer {
     };
   }
 
-  /** The route handler of the Kubernetes pass-through. */
+  /**
+   * The route handler of the Kubernetes pass-through. A cluster the caller has no role in is
+   * answered as one that does not exist, so that its existence does not leak.
+   */
   public void kube(RoutingContext ctx) {
     Principal principal = Authenticator.principal(ctx);
     String cluster = ctx.pathParam("cluster");
+    if (!ClusterNames.valid(cluster)) {
+      ctx.fail(KmcException.badRequest("'" + Texts.forLog(cluster) + "' is not a valid cluster name ("
+          + ClusterNames.RULE + ")"));
+      return;
+    }
+    if (!rbac.canSeeCluster(principal, cluster)) {
+      ctx.fail(ClusterRegistry.notFound(cluster));
+      return;
+    }
     String path = KubePassthrough.kubePath(ctx);
     KubeRequestAttributes attributes = KubeRequestAttributes.parse(ctx.request().method().name(), path,
         ctx.request().query());

@@ -32,6 +32,7 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
+import java.util.regex.Pattern;
 
 /**
  * Issues and checks every credential the hub accepts: short-lived access tokens (ES256 JWTs signed
@@ -264,6 +265,8 @@ public final class TokenService {
 
   // ---- authentication -------------------------------------------------------------------------
 
+  private static final Pattern BASE64URL = Pattern.compile("[A-Za-z0-9_-]+");
+
   /**
    * Establishes who presents {@code token}; fails with 401 for anything not valid right now, except
    * a revocation, which the caller checks with the claim's marks.
@@ -276,7 +279,7 @@ public final class TokenService {
       return Future.failedFuture(KmcException.unauthorized("a refresh token cannot be used as a bearer token; "
           + "exchange it at /api/v1/auth/refresh"));
     }
-    String issuer = unverifiedIssuer(token);
+    String issuer = canonicalJwt(token) ? unverifiedIssuer(token) : null;
     if (issuer == null) {
       return Future.failedFuture(KmcException.unauthorized("the bearer token is not a kmc token or a JWT"));
     }
@@ -356,12 +359,45 @@ public final class TokenService {
     }
   }
 
-  /** The issuer claim of a JWT, read without checking anything, to pick who must verify it. */
+  /**
+   * Whether the token is a JWT in its one canonical compact form: three non-empty base64url segments
+   * without padding, each exactly what encoding its bytes gives, and an ECDSA signature of exactly
+   * its algorithm's length. Decoders forgive a stray trailing character or dot, and ECDSA verifiers
+   * read only the bytes they expect; a token that can be spelled several ways could slip past a
+   * deny-list or a cache keyed by its text, so only the canonical spelling is accepted.
+   */
+  static boolean canonicalJwt(String token) {
+    String[] parts = token.split("\\.", -1);
+    if (parts.length != 3) {
+      return false;
+    }
+    byte[][] decoded = new byte[3][];
+    for (int i = 0; i < 3; i++) {
+      String part = parts[i];
+      if (part.isEmpty() || part.length() % 4 == 1 || !BASE64URL.matcher(part).matches()) {
+        return false;
+      }
+      decoded[i] = Base64.getUrlDecoder().decode(part);
+      if (!Base64.getUrlEncoder().withoutPadding().encodeToString(decoded[i]).equals(part)) {
+        return false; // non-zero bits after the last byte: another spelling of the same bytes
+      }
+    }
+    try {
+      Integer signatureBytes = switch (new JsonObject(new String(decoded[0], StandardCharsets.UTF_8)).getString("alg", "")) {
+        case "ES256" -> 64;
+        case "ES384" -> 96;
+        case "ES512" -> 132;
+        default -> null; // RSA signatures are checked against the key's length by the verifier itself
+      };
+      return signatureBytes == null || decoded[2].length == signatureBytes;
+    } catch (RuntimeException e) {
+      return false;
+    }
+  }
+
+  /** The issuer claim of a canonical JWT, read without checking anything, to pick who must verify it. */
   private static String unverifiedIssuer(String token) {
     String[] parts = token.split("\\.");
-    if (parts.length != 3) {
-      return null;
-    }
     try {
       JsonObject payload = new JsonObject(new String(Base64.getUrlDecoder().decode(parts[1]), StandardCharsets.UTF_8));
       return payload.getString("iss", "");

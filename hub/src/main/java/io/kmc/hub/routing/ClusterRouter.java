@@ -71,7 +71,7 @@ public final class ClusterRouter {
   public Future<Exchange> open(String cluster, Outgoing outgoing, StreamHandler handler) {
     return registry.find(cluster).compose(entry -> {
       if (entry == null) {
-        return Future.failedFuture(KmcException.notFound("cluster '" + cluster + "' is not registered with this hub"));
+        return Future.failedFuture(ClusterRegistry.notFound(cluster));
       }
       if (!entry.enabled()) {
         return Future.failedFuture(KmcException.unavailable("cluster '" + cluster + "' is disabled"));
