@@ -13,6 +13,8 @@ import io.kmc.common.protocol.FrameCodec;
 import io.kmc.common.protocol.Limits;
 import io.kmc.common.protocol.ProtocolException;
 import io.kmc.common.protocol.ProtocolVersions;
+import io.kmc.ops.Texts;
+import io.kmc.ops.WebSocketMessages;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
@@ -43,8 +45,6 @@ public final class HubConnector extends VerticleBase {
   private static final long HELLO_TIMEOUT_MILLIS = 10_000;
   /** After a goaway, how long requests in flight may take before the agent leaves anyway. */
   private static final long DRAIN_MILLIS = 10_000;
-  /** A websocket fragment; messages larger than this are split (and reassembled by the peer). */
-  private static final int FRAGMENT_BYTES = 64 * 1024;
 
   private final AgentConfig config;
   private final KubeAccess kube;
@@ -72,7 +72,8 @@ public final class HubConnector extends VerticleBase {
   @Override
   public Future<?> start() {
     WebSocketClientOptions options = new WebSocketClientOptions()
-        .setMaxFrameSize(FRAGMENT_BYTES)
+        // As the hub: frames up to a message are taken; what the agent sends is cut into 64 KiB fragments.
+        .setMaxFrameSize(2 * config.maxMessageBytes())
         .setMaxMessageSize(config.maxMessageBytes())
         .setConnectTimeout((int) config.connectTimeout().toMillis())
         .setTrustAll(config.insecureSkipTlsVerify())
@@ -154,7 +155,7 @@ public final class HubConnector extends VerticleBase {
           if (e instanceof UpgradeRejectedException rejected) {
             String body = rejected.getBody() == null ? "" : rejected.getBody().toString();
             LOG.error("hub {} refused the connection for cluster {}: HTTP {} {}", url, config.cluster(),
-                rejected.getStatus(), abbreviate(body));
+                rejected.getStatus(), Texts.bounded(body, 300));
           } else {
             LOG.warn("cannot connect to hub {}: {}", url, e.getMessage());
           }
@@ -227,17 +228,13 @@ public final class HubConnector extends VerticleBase {
       return;
     }
     session = null;
-    LOG.warn("connection to hub {} ended: {}", ended.url, why);
+    LOG.warn("connection to hub {} ended: {}", ended.url, Texts.forLog(why));
     if (ended.redialAfterMillis >= 0) {
       redialTimer = vertx.setTimer(Math.max(1, ended.redialAfterMillis), t -> dial());
       urlIndex++;
     } else {
       scheduleRedial();
     }
-  }
-
-  private static String abbreviate(String text) {
-    return text.length() > 300 ? text.substring(0, 300) + "…" : text;
   }
 
   /** One websocket connection, from open to close. */
@@ -288,7 +285,7 @@ public final class HubConnector extends VerticleBase {
       try {
         frame = FrameCodec.decode(text);
       } catch (ProtocolException e) {
-        LOG.warn("bad frame from hub {}: {}", url, e.getMessage());
+        LOG.warn("bad frame from hub {}: {}", url, Texts.forLog(e.getMessage()));
         send(e.toFrame(null));
         return;
       }
@@ -301,13 +298,13 @@ public final class HubConnector extends VerticleBase {
       } else if (frame instanceof Frame.Pong) {
         // lastReceived is all a pong is for
       } else if (frame instanceof Frame.GoAway goAway) {
-        LOG.info("hub {} asked to reconnect elsewhere: {}", url, goAway.reason());
+        LOG.info("hub {} asked to reconnect elsewhere: {}", url, Texts.forLog(goAway.reason()));
         redialAfterMillis = goAway.reconnectAfterMillis();
         failedAttempts = 0;
         leaveWhenIdle(System.currentTimeMillis() + DRAIN_MILLIS);
       } else if (frame instanceof Frame.Error error) {
-        LOG.warn("hub {} reported {} for {}: {}", url, error.code(), error.id() == null ? "the connection" : error.id(),
-            error.message());
+        LOG.warn("hub {} reported {} for {}: {}", url, Texts.forLog(error.code()),
+            error.id() == null ? "the connection" : Texts.forLog(error.id()), Texts.forLog(error.message()));
       } else {
         executor.handle(frame);
       }
@@ -359,7 +356,7 @@ public final class HubConnector extends VerticleBase {
 
     void send(Frame frame) {
       if (!ended) {
-        ws.writeTextMessage(FrameCodec.encodeToString(frame));
+        WebSocketMessages.writeText(ws, FrameCodec.encodeToString(frame));
       }
     }
 

@@ -1,6 +1,7 @@
 package io.kmc.common.protocol;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.exc.InvalidTypeIdException;
@@ -64,6 +65,19 @@ public final class FrameCodec {
     } catch (IOException e) {
       throw new ProtocolException(ProtocolException.MALFORMED_FRAME, "frame cannot be read: "
           + abbreviate(e.getMessage()));
+    }
+  }
+
+  /**
+   * The exchange id of a frame that could not be decoded, if it names one (so that the exchange can
+   * be ended at once instead of waiting for its timeout); null otherwise. Only for the error path.
+   */
+  public static String exchangeId(byte[] json) {
+    try {
+      JsonNode id = MAPPER.readTree(json).get("id");
+      return id != null && id.isTextual() && !id.asText().isEmpty() && id.asText().length() <= 128 ? id.asText() : null;
+    } catch (IOException | RuntimeException e) {
+      return null;
     }
   }
 

@@ -9,6 +9,9 @@ import io.kmc.common.protocol.ProtocolVersions;
 import io.kmc.hub.routing.AgentSession;
 import io.kmc.hub.routing.HubNodes;
 import io.kmc.hub.routing.Presence;
+import io.kmc.ops.PeerWarnings;
+import io.kmc.ops.Texts;
+import io.kmc.ops.WebSocketMessages;
 import io.vertx.core.Context;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
@@ -16,6 +19,7 @@ import io.vertx.core.http.ServerWebSocket;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.nio.charset.StandardCharsets;
 import java.util.Locale;
 import java.util.OptionalInt;
 import java.util.UUID;
@@ -42,6 +46,8 @@ final class AgentConnection implements AgentSession.Link {
   private long helloTimer = -1;
   private long heartbeatTimer = -1;
   private boolean ended;
+  /** Warnings about what this agent sends: at most a few a minute are logged, the rest counted. */
+  private final PeerWarnings warnings;
 
   AgentConnection(Vertx vertx, ServerWebSocket ws, String cluster, AgentGateway gateway) {
     this.vertx = vertx;
@@ -50,6 +56,8 @@ final class AgentConnection implements AgentSession.Link {
     this.cluster = cluster;
     this.gateway = gateway;
     this.limits = gateway.limits();
+    this.warnings = new PeerWarnings(LOG, "the agent connection of cluster " + cluster,
+        gateway.metrics()::peerWarningSuppressed);
   }
 
   void begin() {
@@ -73,8 +81,12 @@ final class AgentConnection implements AgentSession.Link {
     try {
       frame = FrameCodec.decode(text);
     } catch (ProtocolException e) {
-      LOG.warn("bad frame from the agent of cluster {}: {}", cluster, e.getMessage());
-      sendError(null, e.code(), e.getMessage());
+      warnings.warn("bad frame from the agent of cluster {}: {}", cluster, Texts.forLog(e.getMessage()));
+      String id = session == null ? null : FrameCodec.exchangeId(text.getBytes(StandardCharsets.UTF_8));
+      sendError(id, e.code(), e.getMessage());
+      if (id != null) {
+        session.refused(id, e.getMessage());
+      }
       return;
     }
     if (session == null) {
@@ -99,16 +111,18 @@ final class AgentConnection implements AgentSession.Link {
 
   private void hello(Frame.Hello hello) {
     if (!cluster.equals(hello.cluster())) {
-      sendError(null, ProtocolException.UNEXPECTED_FRAME, "hello names cluster '" + hello.cluster()
+      sendError(null, ProtocolException.UNEXPECTED_FRAME, "hello names cluster '" + Texts.forLog(hello.cluster())
           + "' but the connection was authenticated for '" + cluster + "'");
       close(CloseCodes.PROTOCOL_ERROR, "cluster mismatch");
       return;
     }
     OptionalInt version = ProtocolVersions.negotiate(hello.protocolVersions());
+    String agentVersion = Texts.bounded(hello.agentVersion(), 64);
+    String kubernetesVersion = Texts.bounded(hello.kubernetesVersion(), 64);
     if (version.isEmpty()) {
-      String message = "protocol versions " + hello.protocolVersions() + " are not supported; this hub speaks "
-          + ProtocolVersions.SUPPORTED;
-      LOG.warn("agent of cluster {} (version {}): {}", cluster, hello.agentVersion(), message);
+      String message = "protocol versions " + Texts.forLog(String.valueOf(hello.protocolVersions()))
+          + " are not supported; this hub speaks " + ProtocolVersions.SUPPORTED;
+      LOG.warn("agent of cluster {} (version {}): {}", cluster, agentVersion, message);
       sendError(null, ProtocolException.UNSUPPORTED_VERSION, message);
       close(CloseCodes.UNSUPPORTED_VERSION, message);
       return;
@@ -116,15 +130,15 @@ final class AgentConnection implements AgentSession.Link {
     vertx.cancelTimer(helloTimer);
     long now = System.currentTimeMillis();
     Presence.Entry entry = new Presence.Entry(cluster, gateway.nodes().nodeId(), UUID.randomUUID().toString(),
-        "agent", now, now, hello.agentVersion(), hello.kubernetesVersion(), version.getAsInt(), -1);
+        "agent", now, now, agentVersion, kubernetesVersion, version.getAsInt(), -1);
     session = gateway.newSession(context, entry, this);
     send(new Frame.Welcome(version.getAsInt(), gateway.nodes().nodeId(), limits), null);
     session.start()
         .onSuccess(v -> {
           gateway.metrics().agentConnected(cluster);
-          LOG.atInfo().addKeyValue("cluster", cluster).addKeyValue("agentVersion", hello.agentVersion())
-              .log("cluster {} connected (agent {}, Kubernetes {}) from {}", cluster, hello.agentVersion(),
-                  hello.kubernetesVersion(), ws.remoteAddress());
+          LOG.atInfo().addKeyValue("cluster", cluster).addKeyValue("agentVersion", agentVersion)
+              .log("cluster {} connected (agent {}, Kubernetes {}) from {}", cluster, agentVersion,
+                  kubernetesVersion, ws.remoteAddress());
         })
         .onFailure(e -> {
           LOG.error("cannot register the session of cluster {}: {}", cluster, e.getMessage());
@@ -147,19 +161,20 @@ final class AgentConnection implements AgentSession.Link {
 
   private void failed(Throwable e) {
     String message = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+    // Vert.x reports a message over the limit this way and drops it; the connection carries on.
     if (message.contains("max message size")) {
-      LOG.warn("agent of cluster {} sent a message over {} bytes", cluster, limits.maxFrameBytes());
+      warnings.warn("agent of cluster {} sent a message over {} bytes", cluster, limits.maxFrameBytes());
       sendError(null, ProtocolException.FRAME_TOO_LARGE, "message larger than " + limits.maxFrameBytes()
           + " bytes (tunnel.max_frame_bytes); it was dropped");
     } else {
-      LOG.warn("websocket of cluster {}: {}", cluster, message);
+      warnings.warn("websocket of cluster {}: {}", cluster, Texts.forLog(message));
     }
   }
 
   @Override
   public void send(Frame frame, Buffer encoded) {
     if (!ended) {
-      ws.writeTextMessage(encoded != null ? encoded.toString() : FrameCodec.encodeToString(frame));
+      WebSocketMessages.writeText(ws, encoded != null ? encoded.toString() : FrameCodec.encodeToString(frame));
     }
   }
 
@@ -194,7 +209,7 @@ final class AgentConnection implements AgentSession.Link {
     vertx.cancelTimer(heartbeatTimer);
     if (session != null) {
       gateway.metrics().agentDisconnected(cluster);
-      LOG.atInfo().addKeyValue("cluster", cluster).log("cluster {} disconnected: {}", cluster, reason);
+      LOG.atInfo().addKeyValue("cluster", cluster).log("cluster {} disconnected: {}", cluster, Texts.forLog(reason));
       gateway.ended(session);
       session.close(reason);
     }

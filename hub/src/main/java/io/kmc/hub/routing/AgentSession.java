@@ -8,6 +8,8 @@ import io.kmc.common.protocol.Limits;
 import io.kmc.common.protocol.ProtocolException;
 import io.kmc.hub.metrics.HubMetrics;
 import io.kmc.ops.Deadlines;
+import io.kmc.ops.PeerWarnings;
+import io.kmc.ops.Texts;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -61,11 +63,17 @@ public final class AgentSession {
     long timer = -1;
     /** The answer has started; an answer that goes on (more) keeps the entry and counts as a stream. */
     boolean headSent;
+    /** Data frames the agent may send (the request's credits and every credit since), and has sent. */
+    long granted;
+    long received;
+    /** When the body of an answer last moved (data from the agent, or credit from the client). */
+    long lastProgress;
 
     Pending(Frame.Request request, Message<FrameMessage> message, String requesterNode) {
       this.request = request;
       this.message = message;
       this.requesterNode = requesterNode;
+      this.granted = request.credits();
     }
 
     boolean countsAsStream() {
@@ -82,6 +90,8 @@ public final class AgentSession {
   private final HubMetrics metrics;
   private final Link link;
   private final Map<String, Pending> pending = new HashMap<>();
+  /** Warnings about what the agent sent: a flood of bad frames is counted, not logged line by line. */
+  private final PeerWarnings warnings;
   private Presence.Entry entry;
   private MessageConsumer<FrameMessage> consumer;
   private boolean closed;
@@ -99,6 +109,7 @@ public final class AgentSession {
     this.metrics = metrics;
     this.entry = entry;
     this.link = link;
+    this.warnings = new PeerWarnings(LOG, "the agent of cluster " + entry.cluster(), metrics::peerWarningSuppressed);
   }
 
   public String cluster() {
@@ -178,50 +189,117 @@ public final class AgentSession {
         + p.request.method() + " " + p.request.path() + " within " + timeout + " ms"));
   }
 
-  /** A frame from the agent: an answer to route back, or a report about the connection. */
+  /**
+   * A frame from the agent: an answer to route back, or a report about the connection. Nothing the
+   * agent sends is passed on unchecked: the head of an answer is validated ({@link AgentAnswers}),
+   * data beyond the credits granted ends the exchange, and a body that stops moving ends it too.
+   */
   public void fromAgent(Frame frame, Buffer encoded) {
     if (frame instanceof Frame.Response response) {
       Pending p = pending.get(response.id());
       if (p == null || p.headSent) {
         return; // timed out or cancelled meanwhile
       }
+      Frame.Response head;
+      try {
+        head = AgentAnswers.checked(response);
+      } catch (AgentAnswers.Refused e) {
+        link.send(new Frame.Cancel(response.id(), "the hub refused the answer"), null);
+        fail(p, "the agent of cluster '" + cluster() + "' sent an answer the hub refuses: " + e.getMessage());
+        return;
+      }
       vertx.cancelTimer(p.timer);
       p.headSent = true;
       metrics.tunnelRequest(cluster(), System.nanoTime() - p.startedNanos);
-      if (response.more()) {
-        channel.routeToOwner(response.id(), context, p.requesterNode, this::fromRequester);
+      if (head.more()) {
+        channel.routeToOwner(head.id(), context, p.requesterNode, this::fromRequester);
         metrics.streams(cluster(), 1);
+        if (!p.request.stream()) {
+          watchBody(p);
+        }
       } else {
-        pending.remove(response.id());
+        pending.remove(head.id());
       }
-      p.message.reply(FrameMessage.of(response, encoded), new DeliveryOptions().addHeader(Addresses.HEADER_OWNER_NODE, nodes.nodeId()));
+      p.message.reply(FrameMessage.of(head, head == response ? encoded : null),
+          new DeliveryOptions().addHeader(Addresses.HEADER_OWNER_NODE, nodes.nodeId()));
     } else if (frame instanceof Frame.Data || frame instanceof Frame.End) {
       String id = ((Frame.Exchange) frame).id();
       Pending p = pending.get(id);
       if (p == null || !p.headSent) {
         return;
       }
-      if (frame instanceof Frame.End) {
+      if (frame instanceof Frame.Data) {
+        p.lastProgress = System.currentTimeMillis();
+        if (++p.received > p.granted) {
+          link.send(new Frame.Cancel(id, "more data than the credits allowed"), null);
+          fail(p, "the agent of cluster '" + cluster() + "' sent more data than its credits allowed");
+          return;
+        }
+      } else {
         finish(id);
       }
       channel.send(p.requesterNode, frame, encoded);
     } else if (frame instanceof Frame.Error error && error.id() != null) {
       Pending p = pending.get(error.id());
       if (p != null) {
-        fail(p, "the agent reported " + error.code() + ": " + error.message());
+        fail(p, "the agent reported " + Texts.forLog(error.code()) + ": " + Texts.forLog(error.message()));
       }
     } else if (frame instanceof Frame.Error error) {
-      LOG.warn("agent of cluster {} reported {}: {}", cluster(), error.code(), error.message());
+      warnings.warn("agent of cluster {} reported {}: {}", cluster(), Texts.forLog(error.code()),
+          Texts.forLog(error.message()));
     }
+  }
+
+  /** A frame of exchange {@code id} could not be read: the exchange ends now rather than at its timeout. */
+  public void refused(String id, String why) {
+    Pending p = pending.get(id);
+    if (p != null) {
+      link.send(new Frame.Cancel(id, "unreadable frame"), null);
+      fail(p, "the agent of cluster '" + cluster() + "' sent a frame the hub cannot read: " + Texts.forLog(why));
+    }
+  }
+
+  /**
+   * Ends a body that stops moving: an answer that is not a stream must keep coming while its client
+   * has room for it (a client that reads slowly holds it back, and that is not the agent's fault).
+   */
+  private void watchBody(Pending p) {
+    p.lastProgress = System.currentTimeMillis();
+    p.timer = vertx.setTimer(limits.requestTimeoutMillis(), t -> checkBody(p));
+  }
+
+  private void checkBody(Pending p) {
+    if (pending.get(p.request.id()) != p) {
+      return;
+    }
+    long timeout = limits.requestTimeoutMillis();
+    long idle = System.currentTimeMillis() - p.lastProgress;
+    boolean agentMayWrite = p.received < p.granted;
+    if (agentMayWrite && idle >= timeout) {
+      link.send(new Frame.Cancel(p.request.id(), "the body stopped"), null);
+      fail(p, "the agent of cluster '" + cluster() + "' sent no more of the answer to " + p.request.method()
+          + " " + Texts.forLog(p.request.path()) + " for " + idle + " ms");
+      return;
+    }
+    long next = agentMayWrite ? timeout - idle : timeout;
+    p.timer = vertx.setTimer(Math.max(10, next), t -> checkBody(p));
   }
 
   /** Credit or cancel from the node that asked, for a stream in progress. */
   private void fromRequester(Frame frame) {
-    if (!(frame instanceof Frame.Exchange exchange) || !pending.containsKey(exchange.id())) {
+    if (!(frame instanceof Frame.Exchange exchange)) {
+      return;
+    }
+    Pending p = pending.get(exchange.id());
+    if (p == null) {
       return;
     }
     if (frame instanceof Frame.Cancel) {
       finish(exchange.id());
+      vertx.cancelTimer(p.timer);
+    } else if (frame instanceof Frame.Credit credit) {
+      p.granted += credit.credits();
+      p.lastProgress = System.currentTimeMillis();
     }
     link.send(frame, null);
   }
@@ -319,6 +397,8 @@ public final class AgentSession {
   private void fail(Pending p, String why) {
     finish(p.request.id());
     vertx.cancelTimer(p.timer);
+    warnings.warn("request {} {} to cluster {} failed: {}", p.request.method(), Texts.forLog(p.request.path()),
+        cluster(), why);
     if (p.headSent) {
       channel.send(p.requesterNode, new Frame.End(p.request.id(), why), null);
     } else {

@@ -10,6 +10,7 @@ import io.vertx.core.http.WebSocket;
 import io.vertx.core.http.WebSocketClient;
 import io.vertx.core.http.WebSocketClientOptions;
 import io.vertx.core.http.WebSocketConnectOptions;
+import io.vertx.core.http.WebSocketFrame;
 
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
@@ -31,7 +32,14 @@ public final class RawAgent implements AutoCloseable {
   private RawAgent(WebSocketClient client, WebSocket ws) {
     this.client = client;
     this.ws = ws;
-    ws.textMessageHandler(received::add);
+    // Pings are answered as they arrive, as a live agent would, whether or not the test is reading.
+    ws.textMessageHandler(text -> {
+      if (text.contains("\"ping\"") && FrameCodec.decode(text) instanceof Frame.Ping ping) {
+        send(new Frame.Pong(ping.sentAtMillis()));
+      } else {
+        received.add(text);
+      }
+    });
     ws.closeHandler(v -> closed.complete(ws.closeStatusCode() + " " + ws.closeReason()));
   }
 
@@ -61,25 +69,20 @@ public final class RawAgent implements AutoCloseable {
     ws.writeTextMessage(FrameCodec.encodeToString(frame));
   }
 
+  /** A text message, cut into 64 KiB fragments. */
   public void sendText(String text) {
     ws.writeTextMessage(text);
   }
 
-  /** The next frame the hub sent, skipping pings (which are answered); null after the timeout. */
+  /** A text message as one unfragmented websocket frame, however large. */
+  public void sendSingleFrame(String text) {
+    ws.writeFrame(WebSocketFrame.textFrame(text, true));
+  }
+
+  /** The next frame the hub sent, pings aside (they are answered as they come); null after the timeout. */
   public Frame next(int seconds) throws InterruptedException {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
-    while (true) {
-      String text = received.poll(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
-      if (text == null) {
-        return null;
-      }
-      Frame frame = FrameCodec.decode(text);
-      if (frame instanceof Frame.Ping ping) {
-        send(new Frame.Pong(ping.sentAtMillis()));
-        continue;
-      }
-      return frame;
-    }
+    String text = received.poll(seconds, TimeUnit.SECONDS);
+    return text == null ? null : FrameCodec.decode(text);
   }
 
   /** Waits for the hub to close the connection; returns "code reason". */
