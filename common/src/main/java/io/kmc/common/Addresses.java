@@ -11,6 +11,8 @@ public final class Addresses {
   /** Published when an agent session starts, so nodes holding an older session for it close theirs. */
   public static final String SESSION_STARTED = "kmc.hub.session-started";
 
+  /** Header naming the cluster a request sent to a node's channel is for. */
+  public static final String HEADER_CLUSTER = "kmc-cluster";
   /** Header naming the node that sent a request, so stream frames find their way back. */
   public static final String HEADER_REQUESTER_NODE = "kmc-requester-node";
   /** Header naming the node that holds the agent socket and answered a request. */
@@ -19,12 +21,10 @@ public final class Addresses {
   private Addresses() {
   }
 
-  /** Consumer registered by the node holding the agent socket of {@code cluster}. */
-  public static String agent(String cluster) {
-    return "kmc.agent." + cluster;
-  }
-
-  /** Consumer every hub node registers for the stream frames addressed to it. */
+  /**
+   * Consumer every hub node registers for what other nodes send it: requests for the clusters whose
+   * sessions it holds, and the stream frames of exchanges in progress.
+   */
   public static String node(String nodeId) {
     return "kmc.node." + nodeId;
   }

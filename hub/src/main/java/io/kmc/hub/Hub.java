@@ -94,6 +94,7 @@ public final class Hub {
   private ClusterRegistry clusters;
   private ManagementServer management;
   private ResourceCounts resourceCounts;
+  private ClusterRouter router;
   private final AtomicInteger inFlight = new AtomicInteger();
   private final AtomicInteger streaming = new AtomicInteger();
 
@@ -105,8 +106,8 @@ public final class Hub {
     this.metrics = new HubMetrics(registry);
     this.sessions = new SessionRegistry(vertx);
     FrameMessage.register(vertx.eventBus());
-    this.channel = new NodeChannel(vertx, nodes);
-    metrics.agentSessions(() -> sessions.all().size());
+    this.channel = new NodeChannel(vertx, nodes, sessions);
+    metrics.agentSessions(sessions::agentSessions);
   }
 
   public static Future<Hub> start(HubConfig config) {
@@ -244,7 +245,7 @@ public final class Hub {
         .compose(v -> {
           audit.start();
           Authorizer authorizer = new Authorizer(rbac);
-          ClusterRouter router = new ClusterRouter(vertx, nodes, channel, registry, limits);
+          ClusterRouter router = new ClusterRouter(vertx, nodes, channel, sessions, presence, registry, limits);
           AgentGateway gateway = new AgentGateway(vertx, nodes, channel, presence, sessions, registry, limits, metrics,
               config.tunnel().helloTimeout().toMillis());
           String caPem = tls == null ? null : tls.clientTrustPem();
@@ -262,10 +263,12 @@ public final class Hub {
               new UsersApi(identities, tokens), new RbacApi(rbac), new AuditApi(audit), health, metrics,
               inFlight, config.server().maxBodyBytes(), limits.maxFrameBytes(), tls, config.server().accessLog());
           resourceCounts = new ResourceCounts(vertx, router, metrics, this::localClusters);
+          this.router = router;
           return channel.start()
               .compose(x -> sessions.start())
-              .compose(x -> vertx.deployVerticle(new DirectClusters(directClusters(), nodes, channel, presence, limits,
-                  metrics)).onSuccess(deployments::add))
+              .compose(x -> router.start())
+              .compose(x -> vertx.deployVerticle(new DirectClusters(directClusters(), nodes, channel, sessions, presence,
+                  limits, metrics)).onSuccess(deployments::add))
               .compose(x -> deployManagement(readiness))
               .compose(x -> deployApi(routes))
               .onSuccess(x -> {
@@ -356,8 +359,9 @@ public final class Hub {
     // server ends them, and their clients resume through another node.
     return Future.join(drained)
         .transform(ar -> Deadlines.waitUntil(vertx, deadline, 50,
-            () -> sessions.all().isEmpty() && inFlight.get() - streaming.get() <= 0))
+            () -> sessions.agentSessions() == 0 && inFlight.get() - streaming.get() <= 0))
         .transform(ar -> undeployAll())
+        .compose(v -> router == null ? Future.succeededFuture() : router.stop())
         .compose(v -> channel.stop())
         .eventually(() -> audit == null ? Future.succeededFuture() : audit.close())
         .eventually(() -> {
@@ -371,6 +375,16 @@ public final class Hub {
         })
         .eventually(() -> database == null ? Future.succeededFuture() : database.close())
         .eventually(vertx::close);
+  }
+
+  /**
+   * Stops as a process killed with SIGKILL would, for tests of node loss: no drain, no goodbye to
+   * the hub cluster; its sockets just close.
+   */
+  Future<Void> halt() {
+    serving.set(false);
+    nodes.terminate();
+    return vertx.close().recover(e -> Future.succeededFuture());
   }
 
   private Future<Void> undeployAll() {

@@ -230,7 +230,7 @@ class OperationsIT {
       assertEquals("kate", logged.get("user"));
       assertEquals("prod", logged.get("cluster"));
       assertEquals("/k8s/clusters/:cluster/*", logged.get("route"));
-      assertEquals("403", String.valueOf(logged.get("status")), "kate has no role yet");
+      assertEquals("404", String.valueOf(logged.get("status")), "kate has no role in prod yet: as if it did not exist");
     } finally {
       root.detachAppender(appender);
       kmc.setLevel(before);

@@ -13,6 +13,7 @@ import io.kmc.hub.routing.AgentSession;
 import io.kmc.hub.routing.HubNodes;
 import io.kmc.hub.routing.NodeChannel;
 import io.kmc.hub.routing.Presence;
+import io.kmc.hub.routing.SessionRegistry;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.buffer.Buffer;
@@ -37,6 +38,7 @@ public final class DirectClusters extends VerticleBase {
   private final List<ClusterEntry> clusters;
   private final HubNodes nodes;
   private final NodeChannel channel;
+  private final SessionRegistry registry;
   private final Presence presence;
   private final Limits limits;
   private final HubMetrics metrics;
@@ -44,11 +46,12 @@ public final class DirectClusters extends VerticleBase {
   private BlockingPool requestPool;
   private BlockingPool streamPool;
 
-  public DirectClusters(List<ClusterEntry> clusters, HubNodes nodes, NodeChannel channel, Presence presence,
-                        Limits limits, HubMetrics metrics) {
+  public DirectClusters(List<ClusterEntry> clusters, HubNodes nodes, NodeChannel channel, SessionRegistry registry,
+                        Presence presence, Limits limits, HubMetrics metrics) {
     this.clusters = clusters;
     this.nodes = nodes;
     this.channel = channel;
+    this.registry = registry;
     this.presence = presence;
     this.limits = limits;
     this.metrics = metrics;
@@ -83,6 +86,7 @@ public final class DirectClusters extends VerticleBase {
           link.executor = new KubeRequestExecutor(context, kube, requestPool, streamPool, limits,
               frame -> session.fromAgent(frame, null), KubeRequestExecutor.Observer.NONE);
           sessions.add(session);
+          registry.add(session, link);
           vertx.setPeriodic(limits.pingIntervalMillis(), t -> probe(kube, session));
           return session;
         }))
@@ -102,6 +106,7 @@ public final class DirectClusters extends VerticleBase {
 
   @Override
   public Future<?> stop() {
+    sessions.forEach(registry::remove);
     List<Future<Void>> closed = sessions.stream().map(s -> s.close("hub node stopping")).toList();
     return Future.join(closed).eventually(() -> {
       requestPool.close();

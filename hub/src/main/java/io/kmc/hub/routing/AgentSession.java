@@ -16,7 +16,6 @@ import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.Message;
-import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.json.JsonObject;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -27,9 +26,9 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The hub's side of one agent connection, on the node that holds it: the cluster-wide consumer
- * {@code kmc.agent.<cluster>}, the requests and streams in flight with their limits and timeouts,
- * and the presence entry. It does not care how frames reach the agent: a websocket, or in-process
+ * The hub's side of one agent connection, on the node that holds it: the requests and streams in
+ * flight with their limits and timeouts, and the presence entry. Requests reach it through this
+ * node's {@link NodeChannel}, which finds it in the {@link SessionRegistry}. It does not care how frames reach the agent: a websocket, or in-process
  * for a directly served cluster ({@link Link}). Everything runs on the session's context.
  */
 public final class AgentSession {
@@ -93,7 +92,7 @@ public final class AgentSession {
   /** Warnings about what the agent sent: a flood of bad frames is counted, not logged line by line. */
   private final PeerWarnings warnings;
   private Presence.Entry entry;
-  private MessageConsumer<FrameMessage> consumer;
+  private boolean started;
   private boolean closed;
   private boolean draining;
   private boolean presenceWriting;
@@ -125,20 +124,34 @@ public final class AgentSession {
   }
 
   /**
-   * Starts serving: registers the cluster's consumer, records presence, and announces the session
-   * so that a node holding an older one for the same cluster closes it.
+   * Starts serving: records presence, and announces the session so that a node holding an older one
+   * for the same cluster closes it, and every node learns where to send the cluster's requests.
    */
   public Future<Void> start() {
-    consumer = vertx.eventBus().consumer(Addresses.agent(cluster()), this::requested);
-    return consumer.completion()
-        .compose(v -> presence.put(entry))
-        .onSuccess(v -> vertx.eventBus().publish(Addresses.SESSION_STARTED, new JsonObject()
-            .put("cluster", cluster()).put("session", sessionId()).put("mode", entry.mode())
-            .put("connectedAt", entry.connectedAt())));
+    // Until the entry is first written, a heartbeat must not look for it: it would find none and
+    // take this session for one that another connection replaced.
+    presenceWriting = true;
+    return presence.put(entry)
+        .onComplete(ar -> presenceWriting = false)
+        .onSuccess(v -> {
+          started = true;
+          vertx.eventBus().publish(Addresses.SESSION_STARTED, new JsonObject()
+              .put("cluster", cluster()).put("session", sessionId()).put("mode", entry.mode())
+              .put("node", nodes.nodeId()).put("connectedAt", entry.connectedAt()));
+        });
   }
 
-  /** A request from any hub node, to be forwarded to the agent. */
-  private void requested(Message<FrameMessage> message) {
+  public Context context() {
+    return context;
+  }
+
+  /** Started, not leaving and not closed: requests sent here are forwarded to the agent. */
+  boolean takesRequests() {
+    return started && !draining && !closed;
+  }
+
+  /** A request from any hub node, to be forwarded to the agent; called on the session's context. */
+  void requested(Message<FrameMessage> message) {
     Frame.Request request;
     try {
       if (!(message.body().frame() instanceof Frame.Request r)) {
@@ -150,7 +163,7 @@ public final class AgentSession {
       message.fail(400, e.getMessage());
       return;
     }
-    if (draining) {
+    if (draining || !started) {
       message.fail(AGENT_MOVING, "the agent of cluster '" + cluster() + "' is moving to another hub node");
       return;
     }
@@ -329,12 +342,10 @@ public final class AgentSession {
   /**
    * This node is leaving: new requests are turned away with {@link #AGENT_MOVING} (their senders
    * retry until the agent is connected elsewhere), the requests already here are answered, and then
-   * the agent is told to go (its streams end; their clients resume through another node). The
-   * consumer stays registered until the node stops: a node whose registration other nodes still
-   * see must answer, or their requests would wait for a timeout.
+   * the agent is told to go (its streams end; their clients resume through another node).
    */
   public Future<Void> drain(String reason) {
-    if (closed || consumer == null) {
+    if (closed || !started) {
       return Future.succeededFuture();
     }
     draining = true;
@@ -344,7 +355,7 @@ public final class AgentSession {
         .onComplete(ar -> link.goAway(reason));
   }
 
-  /** The connection is gone: answer everything in flight, withdraw the consumer and presence. */
+  /** The connection is gone: answer everything in flight, withdraw the presence entry. */
   public Future<Void> close(String reason) {
     if (closed) {
       return Future.succeededFuture();
@@ -356,16 +367,17 @@ public final class AgentSession {
       vertx.cancelTimer(p.timer);
       uncount(p);
       channel.forgetOwner(p.request.id());
-      String why = "the agent of cluster '" + cluster() + "' disconnected (" + reason + ")";
+      String why = "the agent of cluster '" + cluster() + "' disconnected (" + Texts.forLog(reason) + ")";
       if (p.headSent) {
         channel.send(p.requesterNode, new Frame.End(p.request.id(), why), null);
+      } else if (ClusterRouter.IDEMPOTENT_METHODS.contains(p.request.method())) {
+        // Safe to ask again: the sender resends it to the agent's next session, wherever that is.
+        p.message.fail(AGENT_MOVING, why);
       } else {
         replyStatus(p.message, p.request.id(), KmcException.unavailable(why));
       }
     }
-    // A draining session keeps answering AGENT_MOVING until the node stops (see drain).
-    Future<Void> unregistered = consumer == null || draining ? Future.succeededFuture() : consumer.unregister();
-    return unregistered.eventually(() -> presence.remove(entry)).mapEmpty();
+    return presence.remove(entry).mapEmpty();
   }
 
   private void finish(String id) {

@@ -10,14 +10,20 @@ import io.kmc.hub.store.ClusterRegistry;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
+import io.vertx.core.Promise;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.Message;
+import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.eventbus.ReplyException;
 import io.vertx.core.eventbus.ReplyFailure;
+import io.vertx.core.json.JsonObject;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.util.ArrayDeque;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -45,23 +51,54 @@ public final class ClusterRouter {
   /** About three seconds in all: long enough for an agent to reconnect, short enough to fail fast when it is down. */
   private static final long[] NO_AGENT_RETRY_DELAYS_MILLIS = {100, 200, 400, 800, 1500};
   private static final long RECENTLY_SERVED_MILLIS = 30_000;
+  /** Requests that may be sent twice: a second copy changes nothing (watches before their first byte included). */
+  static final Set<String> IDEMPOTENT_METHODS = Set.of("GET", "HEAD", "OPTIONS");
+  private static final Logger LOG = LoggerFactory.getLogger(ClusterRouter.class);
 
   private final Vertx vertx;
   private final HubNodes nodes;
   private final NodeChannel channel;
+  private final SessionRegistry sessions;
+  private final Presence presence;
   private final ClusterRegistry registry;
   private final Limits limits;
   private final String idPrefix;
   private final AtomicLong sequence = new AtomicLong();
-  private final Map<String, Long> lastDelivered = new ConcurrentHashMap<>();
+  /** When each cluster was last known to have a session (an answer, an announcement, a presence entry). */
+  private final Map<String, Long> lastServed = new ConcurrentHashMap<>();
+  /** Where each cluster's agent session was last seen: the node of its last answer or announcement. */
+  private final Map<String, String> owners = new ConcurrentHashMap<>();
+  /** Requests sent whose answer has not arrived, by attempt id. */
+  private final Map<String, Sending> unanswered = new ConcurrentHashMap<>();
+  private MessageConsumer<JsonObject> sessionStarts;
 
-  public ClusterRouter(Vertx vertx, HubNodes nodes, NodeChannel channel, ClusterRegistry registry, Limits limits) {
+  public ClusterRouter(Vertx vertx, HubNodes nodes, NodeChannel channel, SessionRegistry sessions, Presence presence,
+                       ClusterRegistry registry, Limits limits) {
     this.vertx = vertx;
     this.nodes = nodes;
     this.channel = channel;
+    this.sessions = sessions;
+    this.presence = presence;
     this.registry = registry;
     this.limits = limits;
     this.idPrefix = HubNodes.shortId(nodes.nodeId()) + "-";
+    nodes.onNodeLeft(this::nodeLeft);
+  }
+
+  /** Starts following where agent sessions start, to resend what a lost node will never answer. */
+  public Future<Void> start() {
+    sessionStarts = vertx.eventBus().consumer(Addresses.SESSION_STARTED, message -> {
+      JsonObject announcement = message.body();
+      String node = announcement.getString("node");
+      if ("agent".equals(announcement.getString("mode")) && node != null) {
+        sessionStarted(announcement.getString("cluster"), node);
+      }
+    });
+    return sessionStarts.completion();
+  }
+
+  public Future<Void> stop() {
+    return sessionStarts == null ? Future.succeededFuture() : sessionStarts.unregister();
   }
 
   /**
@@ -81,45 +118,190 @@ public final class ClusterRouter {
   }
 
   private Future<Exchange> send(String cluster, Outgoing outgoing, boolean impersonate, StreamHandler handler) {
-    Context context = vertx.getOrCreateContext();
-    String id = idPrefix + sequence.incrementAndGet();
-    Frame.Request request = new Frame.Request(id, outgoing.method(), outgoing.path(), outgoing.query(),
-        outgoing.headers(), outgoing.body(), outgoing.user(), impersonate, outgoing.stream(), limits.streamCredits(),
-        limits.requestTimeoutMillis());
-    Exchange exchange = new Exchange(id, handler);
-    channel.routeToRequester(id, context, null, exchange::frame);
-    DeliveryOptions options = new DeliveryOptions()
-        .setSendTimeout(limits.requestTimeoutMillis() + EVENT_BUS_GRACE_MILLIS)
-        .addHeader(Addresses.HEADER_REQUESTER_NODE, nodes.nodeId());
-    return deliver(cluster, FrameMessage.of(request), options, 0).transform(ar -> {
-      if (ar.failed()) {
-        channel.forgetRequester(id);
-        return Future.failedFuture(translate(cluster, ar.cause()));
-      }
-      return Future.succeededFuture(exchange.started(ar.result(), context));
-    });
+    Sending sending = new Sending(cluster, outgoing, impersonate, handler, vertx.getOrCreateContext());
+    sending.attempt();
+    return sending.result.future();
   }
 
   /**
-   * Sends the request, and while no node serves a cluster that was served moments ago, tries again
-   * for a few seconds: an agent moving to another node (its node is shutting down) is away only
-   * briefly, and a request nobody received can safely be sent again, whatever its method. A cluster
-   * that has been away longer is reported at once.
+   * A node left the hub cluster: what was sent to it will never be answered. Idempotent requests go
+   * again (to the agent's new session, once it has one); the others fail now with a 503 saying so,
+   * rather than at their timeout.
    */
-  private Future<Message<FrameMessage>> deliver(String cluster, FrameMessage request, DeliveryOptions options,
-                                               int attempt) {
-    return vertx.eventBus().<FrameMessage>request(Addresses.agent(cluster), request, options).onSuccess(reply ->
-        lastDelivered.put(cluster, System.currentTimeMillis())).recover(e -> {
-      boolean nobodyServes = e instanceof ReplyException reply && (reply.failureType() == ReplyFailure.NO_HANDLERS
-          || reply.failureCode() == AgentSession.AGENT_MOVING);
-      Long last = lastDelivered.get(cluster);
-      boolean recentlyServed = last != null && System.currentTimeMillis() - last < RECENTLY_SERVED_MILLIS;
-      if (!nobodyServes || !recentlyServed || attempt >= NO_AGENT_RETRY_DELAYS_MILLIS.length) {
-        return Future.failedFuture(e);
+  private void nodeLeft(String node) {
+    owners.values().removeIf(node::equals);
+    for (Sending sending : List.copyOf(unanswered.values())) {
+      if (node.equals(sending.ownerGuess) || (sending.ownerGuess == null && sending.idempotent)) {
+        sending.ownerLost("hub node " + HubNodes.shortId(node) + " holding the agent of cluster '" + sending.cluster
+            + "' left the hub cluster before it answered", true);
       }
-      return vertx.timer(NO_AGENT_RETRY_DELAYS_MILLIS[attempt])
-          .compose(v -> deliver(cluster, request, options, attempt + 1));
+    }
+  }
+
+  /**
+   * The agent of {@code cluster} started a session on {@code node}: idempotent requests still
+   * waiting on another node go again to this one, without waiting to learn whether that node is
+   * alive (its late answer is dropped). The others wait: a live node answers them itself.
+   */
+  private void sessionStarted(String cluster, String node) {
+    owners.put(cluster, node);
+    served(cluster);
+    for (Sending sending : List.copyOf(unanswered.values())) {
+      if (sending.cluster.equals(cluster) && sending.idempotent && !node.equals(sending.ownerGuess)) {
+        sending.ownerLost("the agent of cluster '" + cluster + "' moved to hub node " + HubNodes.shortId(node), false);
+      }
+    }
+  }
+
+  /**
+   * One request on its way to a cluster's agent, possibly over several attempts: each attempt has an
+   * id of its own, so that a late answer to an earlier one is recognised and dropped.
+   */
+  private final class Sending {
+    final String cluster;
+    final Outgoing outgoing;
+    final boolean impersonate;
+    final StreamHandler handler;
+    final Context context;
+    final boolean idempotent;
+    final long deadline = System.currentTimeMillis() + limits.requestTimeoutMillis();
+    final Promise<Exchange> result = Promise.promise();
+    String currentId;
+    /** The node the current attempt most likely went to (the cluster's last known session), or null. */
+    String ownerGuess;
+
+    Sending(String cluster, Outgoing outgoing, boolean impersonate, StreamHandler handler, Context context) {
+      this.cluster = cluster;
+      this.outgoing = outgoing;
+      this.impersonate = impersonate;
+      this.handler = handler;
+      this.context = context;
+      this.idempotent = IDEMPOTENT_METHODS.contains(outgoing.method());
+    }
+
+    void attempt() {
+      String id = idPrefix + sequence.incrementAndGet();
+      currentId = id;
+      ownerGuess = null;
+      Exchange exchange = new Exchange(id, handler);
+      channel.routeToRequester(id, context, null, exchange::frame);
+      unanswered.put(id, this);
+      Frame.Request request = new Frame.Request(id, outgoing.method(), outgoing.path(), outgoing.query(),
+          outgoing.headers(), outgoing.body(), outgoing.user(), impersonate, outgoing.stream(), limits.streamCredits(),
+          limits.requestTimeoutMillis());
+      deliver(FrameMessage.of(request), id, 0).onComplete(ar -> {
+        if (unanswered.remove(id) != this) {
+          if (ar.succeeded()) {
+            dropLateAnswer(id, ar.result());
+          }
+          return;
+        }
+        if (ar.failed()) {
+          channel.forgetRequester(id);
+          result.tryFail(translate(cluster, ar.cause()));
+          return;
+        }
+        try {
+          result.tryComplete(exchange.started(ar.result(), context));
+        } catch (KmcException e) {
+          result.tryFail(e);
+        }
+      });
+    }
+
+    /** The current attempt will not be answered: try again if that is safe and there is time, else fail. */
+    void ownerLost(String why, boolean nodeGone) {
+      String id = currentId;
+      if (!unanswered.remove(id, this)) {
+        return;
+      }
+      channel.forgetRequester(id);
+      if (idempotent && System.currentTimeMillis() < deadline) {
+        LOG.info("{} {} to cluster {} goes again: {}", outgoing.method(), outgoing.path(), cluster, why);
+        context.runOnContext(v -> attempt());
+      } else if (nodeGone) {
+        result.tryFail(KmcException.unavailable(why + "; the request may or may not have been carried out"));
+      } else {
+        unanswered.put(id, this); // a live node answers it itself
+      }
+    }
+
+    /**
+     * Sends the request to the node serving the cluster, and while no node serves a cluster that
+     * was served moments ago, tries again for a few seconds: an agent moving to another node (its
+     * node is shutting down, or died) is away only briefly, and a request nobody received can
+     * safely be sent again, whatever its method. A cluster that has been away longer is reported
+     * at once.
+     */
+    private Future<Message<FrameMessage>> deliver(FrameMessage request, String id, int retry) {
+      long sentAt = System.currentTimeMillis();
+      long sendTimeout = limits.requestTimeoutMillis() + EVENT_BUS_GRACE_MILLIS;
+      return owner(cluster).compose(owner -> {
+        if (owner == null) {
+          return Future.failedFuture(new ReplyException(ReplyFailure.NO_HANDLERS, "no session"));
+        }
+        ownerGuess = owner;
+        DeliveryOptions options = new DeliveryOptions().setSendTimeout(sendTimeout)
+            .addHeader(Addresses.HEADER_CLUSTER, cluster)
+            .addHeader(Addresses.HEADER_REQUESTER_NODE, nodes.nodeId());
+        return vertx.eventBus().<FrameMessage>request(Addresses.node(owner), request, options)
+            .onFailure(e -> owners.remove(cluster, owner));
+      }).onSuccess(reply -> served(cluster)).recover(e -> {
+        // A timeout before the send timeout is Vert.x discarding the request at a consumer that was
+        // just unregistered (its node is stopping): nobody received it either.
+        boolean discarded = e instanceof ReplyException reply && reply.failureType() == ReplyFailure.TIMEOUT
+            && System.currentTimeMillis() - sentAt < sendTimeout;
+        boolean nobodyServes = discarded || e instanceof ReplyException reply
+            && (reply.failureType() == ReplyFailure.NO_HANDLERS || reply.failureCode() == AgentSession.AGENT_MOVING);
+        Long last = lastServed.get(cluster);
+        boolean recentlyServed = last != null && System.currentTimeMillis() - last < RECENTLY_SERVED_MILLIS;
+        boolean superseded = !id.equals(currentId);
+        if (!nobodyServes || !recentlyServed || retry >= NO_AGENT_RETRY_DELAYS_MILLIS.length || superseded) {
+          return Future.failedFuture(e);
+        }
+        return vertx.timer(NO_AGENT_RETRY_DELAYS_MILLIS[retry]).compose(v -> deliver(request, id, retry + 1));
+      });
+    }
+  }
+
+  /** An answer to an attempt that was given up: nobody wants it; a stream it opened is cancelled. */
+  private void dropLateAnswer(String id, Message<FrameMessage> reply) {
+    channel.forgetRequester(id);
+    String owner = reply.headers().get(Addresses.HEADER_OWNER_NODE);
+    try {
+      if (reply.body().frame() instanceof Frame.Response head && head.more() && owner != null) {
+        channel.send(owner, new Frame.Cancel(id, "answered after the request had gone to another session"), null);
+      }
+    } catch (ProtocolException e) {
+      // nothing to cancel
+    }
+  }
+
+  /**
+   * The node serving a cluster's requests: this one when it holds the session (or serves the
+   * cluster directly), else where the cluster's session was last announced, else what the presence
+   * map says; null when no live node serves it.
+   */
+  private Future<String> owner(String cluster) {
+    if (sessions.serving(cluster) != null) {
+      return Future.succeededFuture(nodes.nodeId());
+    }
+    String known = owners.get(cluster);
+    if (known != null && nodes.alive(known)) {
+      return Future.succeededFuture(known);
+    }
+    return presence.get(cluster).map(entry -> {
+      if (entry == null || !nodes.alive(entry.node()) || entry.node().equals(nodes.nodeId())) {
+        return null;
+      }
+      owners.put(cluster, entry.node());
+      served(cluster);
+      return entry.node();
     });
+  }
+
+  private void served(String cluster) {
+    lastServed.put(cluster, System.currentTimeMillis());
   }
 
   private static Throwable translate(String cluster, Throwable failure) {

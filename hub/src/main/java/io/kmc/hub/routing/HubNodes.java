@@ -87,6 +87,13 @@ public final class HubNodes {
     leftListeners.add(listener);
   }
 
+  /** Leaves the hub cluster abruptly, as a process killed with SIGKILL would: for tests of node loss. */
+  public void terminate() {
+    if (clusterManager != null) {
+      clusterManager.getHazelcastInstance().getLifecycleService().terminate();
+    }
+  }
+
   /** For logs: a short form of a node id. */
   public static String shortId(String node) {
     return node == null ? "-" : node.length() > 8 ? node.substring(0, 8) : node;

@@ -17,11 +17,14 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Consumer;
 
 /**
- * The stream frames that flow between two hub nodes after a request's head: data and end from the
- * node holding the agent to the node that asked, credit and cancel the other way. Each node has one
- * consumer at {@link Addresses#node(String)}, registered once at start, and dispatches by exchange
- * id. Registering a consumer per stream would cost a cluster-wide registry write for every watch,
- * and a sender could race the registration it depends on.
+ * What hub nodes send each other about exchanges with member clusters: requests, to the node
+ * holding the cluster's session (named in the {@link Addresses#HEADER_CLUSTER} header), and after a
+ * request's head the stream frames: data and end from the node holding the agent to the node that
+ * asked, credit and cancel the other way. Each node has one consumer at {@link Addresses#node(String)},
+ * registered once at start, and dispatches by cluster and exchange id. Registering a consumer per
+ * agent or per stream would cost a cluster-wide registry write for every connection and every
+ * watch, a sender could race the registration it depends on, and a node that died would leave its
+ * registrations behind for a while, swallowing what was sent to them.
  */
 public final class NodeChannel {
 
@@ -33,13 +36,15 @@ public final class NodeChannel {
 
   private final Vertx vertx;
   private final HubNodes nodes;
+  private final SessionRegistry sessions;
   private final Map<String, Route> requesterSide = new ConcurrentHashMap<>();
   private final Map<String, Route> ownerSide = new ConcurrentHashMap<>();
   private MessageConsumer<FrameMessage> consumer;
 
-  public NodeChannel(Vertx vertx, HubNodes nodes) {
+  public NodeChannel(Vertx vertx, HubNodes nodes, SessionRegistry sessions) {
     this.vertx = vertx;
     this.nodes = nodes;
+    this.sessions = sessions;
     nodes.onNodeLeft(this::nodeLeft);
   }
 
@@ -80,15 +85,34 @@ public final class NodeChannel {
     try {
       frame = message.body().frame();
     } catch (ProtocolException e) {
-      LOG.warn("dropping a bad stream frame from another node: {}", e.getMessage());
+      LOG.warn("dropping a bad frame from another node: {}", e.getMessage());
+      if (message.replyAddress() != null) {
+        message.fail(400, "bad frame: " + e.getMessage());
+      }
       return;
     }
-    if (frame instanceof Frame.Data || frame instanceof Frame.End) {
+    if (frame instanceof Frame.Request) {
+      requested(message);
+    } else if (frame instanceof Frame.Data || frame instanceof Frame.End) {
       deliver(requesterSide, ((Frame.Exchange) frame).id(), frame);
     } else if (frame instanceof Frame.Credit || frame instanceof Frame.Cancel) {
       deliver(ownerSide, ((Frame.Exchange) frame).id(), frame);
     } else {
       LOG.warn("dropping a {} frame sent to the node channel", frame.getClass().getSimpleName());
+    }
+  }
+
+  /** A request for a cluster whose session should be here; if it is not (any more), the sender tries elsewhere. */
+  private void requested(Message<FrameMessage> message) {
+    String cluster = message.headers().get(Addresses.HEADER_CLUSTER);
+    AgentSession session = sessions.serving(cluster);
+    if (session == null) {
+      message.fail(AgentSession.AGENT_MOVING, "cluster '" + cluster + "' has no session on hub node "
+          + HubNodes.shortId(nodes.nodeId()));
+    } else if (Vertx.currentContext() == session.context()) {
+      session.requested(message);
+    } else {
+      session.context().runOnContext(v -> session.requested(message));
     }
   }
 

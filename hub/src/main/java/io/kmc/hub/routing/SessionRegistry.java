@@ -15,9 +15,10 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
- * The agent sessions held by this node. When any node announces a new session for a cluster, the
- * older sessions for that cluster here are closed: one agent connection per cluster wins, wherever
- * it landed.
+ * The sessions this node serves: its agent connections and its directly served clusters. The node
+ * channel finds here the session a request is for. When any node announces a new agent session for
+ * a cluster, the older ones for that cluster here are closed: one agent connection per cluster
+ * wins, wherever it landed.
  */
 public final class SessionRegistry {
 
@@ -53,6 +54,31 @@ public final class SessionRegistry {
 
   public List<Local> all() {
     return byCluster.values().stream().flatMap(List::stream).toList();
+  }
+
+  /** The agent connections held here (directly served clusters left out). */
+  public long agentSessions() {
+    return byCluster.values().stream().flatMap(List::stream)
+        .filter(local -> "agent".equals(local.session().entry().mode())).count();
+  }
+
+  /**
+   * The session that serves the cluster's requests on this node (the newest that takes requests),
+   * or null: none here, or the one here is leaving.
+   */
+  public AgentSession serving(String cluster) {
+    List<Local> locals = cluster == null ? null : byCluster.get(cluster);
+    if (locals == null) {
+      return null;
+    }
+    AgentSession newest = null;
+    for (Local local : locals) {
+      AgentSession session = local.session();
+      if (session.takesRequests() && (newest == null || session.entry().connectedAt() >= newest.entry().connectedAt())) {
+        newest = session;
+      }
+    }
+    return newest;
   }
 
   /** Closes the connections of a cluster held here, e.g. because its token was revoked. */
