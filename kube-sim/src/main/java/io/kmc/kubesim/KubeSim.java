@@ -120,6 +120,7 @@ public final class KubeSim {
     private Registry registry;
     private ApiServer api;
     private WorkloadController controller;
+    private EventExpiry eventExpiry;
 
     SimVerticle(KubeSimOptions options) {
       this.options = options;
@@ -132,9 +133,11 @@ public final class KubeSim {
     @Override
     public Future<?> start() {
       registry = new Registry(new ResourceCatalog(), new ObjectStore(options.watchHistory()));
-      controller = new WorkloadController(vertx, context, registry, options.controllerDelayMillis(),
-          options.podsPerDeployment());
+      controller = new WorkloadController(vertx, context, registry, new EventRecorder(registry),
+          options.controllerDelayMillis(), options.podsPerDeployment());
       registry.store().addListener(controller);
+      eventExpiry = new EventExpiry(vertx, registry.store(), options.eventTtlMillis());
+      registry.store().addListener(eventExpiry);
       Seed.namespaces(registry, List.of("default", "kube-system", "kube-public", "kube-node-lease"));
       if (options.seed()) {
         Seed.cluster(registry, options.gitVersion());
@@ -151,6 +154,7 @@ public final class KubeSim {
     @Override
     public Future<?> stop() {
       controller.stop();
+      eventExpiry.stop();
       api.endStreams();
       return server.close();
     }

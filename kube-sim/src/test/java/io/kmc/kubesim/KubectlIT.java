@@ -138,6 +138,8 @@ class KubectlIT {
       patches(sim, kubectl);
       scaleAndWatch(sim, kubectl);
       followLogs(kubectl);
+      rollouts(kubectl);
+      events(kubectl);
 
       assertTrue(kubectl.ok("delete", "deployment", "web").contains("deleted"));
       assertNull(sim.get("apps/v1", "Deployment", "default", "web").await());
@@ -185,8 +187,8 @@ class KubectlIT {
 
   private static void scaleAndWatch(KubeSim sim, Kubectl kubectl) throws Exception {
     assertTrue(kubectl.ok("scale", "deployment", "web", "--replicas=3").contains("scaled"));
-    waitFor(() -> Integer.valueOf(3).equals(sim.get("apps/v1", "Deployment", "default", "web").await()
-        .getJsonObject("status").getInteger("readyReplicas")));
+    // The apply of nginx:1.26 may still be rolling out: wait until the old ReplicaSet's pods are gone.
+    assertTrue(kubectl.ok("rollout", "status", "deployment/web", "--timeout=20s").contains("successfully rolled out"));
     String pods = kubectl.ok("get", "pods", "-l", "app=web");
     assertEquals(3, pods.lines().filter(line -> line.contains("Running")).count(), pods);
 
@@ -202,6 +204,46 @@ class KubectlIT {
     String lines = kubectl.readUntil(logs, output -> output.lines().filter(l -> l.contains(" line ")).count() >= 13,
         10);
     assertTrue(lines.contains("/nginx line 13"), lines);
+  }
+
+  /** Deployments roll out through ReplicaSets, with a history that {@code rollout undo} goes back in. */
+  private static void rollouts(Kubectl kubectl) throws Exception {
+    String replicaSets = kubectl.ok("get", "rs", "-l", "app=web");
+    assertTrue(replicaSets.startsWith("NAME") && replicaSets.contains("DESIRED"), replicaSets);
+    assertEquals(2, replicaSets.lines().filter(line -> line.startsWith("web-")).count(),
+        "one ReplicaSet per pod template (nginx:1.25, then nginx:1.26):\n" + replicaSets);
+    String history = kubectl.ok("rollout", "history", "deployment/web");
+    assertTrue(history.contains("REVISION") && history.lines().anyMatch(line -> line.startsWith("1 "))
+        && history.lines().anyMatch(line -> line.startsWith("2 ")), history);
+    String revisionOne = kubectl.ok("rollout", "history", "deployment/web", "--revision=1");
+    assertTrue(revisionOne.contains("nginx:1.25"), revisionOne);
+
+    assertTrue(kubectl.ok("rollout", "undo", "deployment/web").contains("rolled back"));
+    assertTrue(kubectl.ok("rollout", "status", "deployment/web", "--timeout=20s").contains("successfully rolled out"));
+    assertEquals("nginx:1.25", kubectl.ok("get", "deployment", "web", "-o",
+        "jsonpath={.spec.template.spec.containers[0].image}").strip());
+    String afterUndo = kubectl.ok("rollout", "history", "deployment/web");
+    assertTrue(afterUndo.lines().anyMatch(line -> line.startsWith("3 "))
+        && afterUndo.lines().noneMatch(line -> line.startsWith("1 ")), "revision 1 came back as 3:\n" + afterUndo);
+    String images = kubectl.ok("get", "pods", "-l", "app=web", "-o", "jsonpath={.items[*].spec.containers[0].image}");
+    assertEquals(List.of("nginx:1.25"), List.of(images.strip().split(" ")).stream().distinct().toList(), images);
+    String owners = kubectl.ok("get", "pods", "-l", "app=web", "-o", "jsonpath={.items[*].metadata.ownerReferences[0].kind}");
+    assertTrue(owners.strip().matches("ReplicaSet( ReplicaSet)*"), owners);
+  }
+
+  /** What the controllers did shows in {@code get events} and in {@code describe}. */
+  private static void events(Kubectl kubectl) throws Exception {
+    String events = kubectl.ok("get", "events", "-A");
+    for (String reason : List.of("ScalingReplicaSet", "SuccessfulCreate", "Scheduled", "Pulled", "Created",
+        "Started", "Killing")) {
+      assertTrue(events.contains(reason), reason + " missing from:\n" + events);
+    }
+    String pod = kubectl.ok("get", "pods", "-l", "app=web", "-o", "jsonpath={.items[0].metadata.name}").strip();
+    String described = kubectl.ok("describe", "pod", pod);
+    assertTrue(described.contains("Events:") && described.contains("Successfully assigned default/" + pod)
+        && described.contains("Started container nginx"), described);
+    String deployment = kubectl.ok("describe", "deployment", "web");
+    assertTrue(deployment.contains("NewReplicaSet:") && deployment.contains("ScalingReplicaSet"), deployment);
   }
 
   private static void customResources(Kubectl kubectl) throws Exception {
