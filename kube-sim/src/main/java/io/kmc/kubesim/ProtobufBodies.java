@@ -17,6 +17,7 @@ import io.kubernetes.client.proto.V1Authorization;
 import io.kubernetes.client.proto.V1Autoscaling;
 import io.kubernetes.client.proto.V1Batch;
 import io.kubernetes.client.proto.V1Coordination;
+import io.kubernetes.client.proto.V1Events;
 import io.kubernetes.client.proto.V1Networking;
 import io.kubernetes.client.proto.V1Policy;
 import io.kubernetes.client.proto.V1Rbac;
@@ -63,7 +64,7 @@ final class ProtobufBodies {
         V1Batch.getDescriptor(), V1Networking.getDescriptor(), V1Rbac.getDescriptor(),
         V1Coordination.getDescriptor(), V1Authorization.getDescriptor(), V1Authentication.getDescriptor(),
         V1Apiextensions.getDescriptor(), V1Policy.getDescriptor(), V1Autoscaling.getDescriptor(),
-        V1Storage.getDescriptor(), V1Scheduling.getDescriptor(), Meta.getDescriptor()));
+        V1Storage.getDescriptor(), V1Scheduling.getDescriptor(), V1Events.getDescriptor(), Meta.getDescriptor()));
 
     private static Map<String, Descriptor> index(List<FileDescriptor> files) {
       Map<String, Descriptor> byKind = new HashMap<>();

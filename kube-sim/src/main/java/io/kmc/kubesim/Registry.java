@@ -49,8 +49,17 @@ final class Registry {
     return store;
   }
 
+  /** The stored object, not a copy: callers must not change it. */
+  private JsonObject stored(ResourceType type, String namespace, String name) {
+    return store.get(type.storageResource(), scoped(type, namespace), name);
+  }
+
+  private NavigableMap<String, JsonObject> entries(ResourceType type, String namespace) {
+    return store.entries(type.storageResource(), scoped(type, namespace));
+  }
+
   JsonObject get(ResourceType type, String namespace, String name) {
-    JsonObject stored = store.get(type.groupResource(), scoped(type, namespace), name);
+    JsonObject stored = stored(type, namespace, name);
     if (stored == null) {
       throw KubeApiException.notFound(type, name);
     }
@@ -59,14 +68,14 @@ final class Registry {
 
   /** The object or null, for callers for whom absence is not an error. */
   JsonObject find(ResourceType type, String namespace, String name) {
-    JsonObject stored = store.get(type.groupResource(), scoped(type, namespace), name);
+    JsonObject stored = stored(type, namespace, name);
     return stored == null ? null : view(type, stored);
   }
 
   Page list(ResourceType type, String namespace, LabelSelector labels, FieldSelector fields, long limit,
       String continueToken) {
     String listRevision = Long.toString(store.revision());
-    NavigableMap<String, JsonObject> entries = store.entries(type.groupResource(), scoped(type, namespace));
+    NavigableMap<String, JsonObject> entries = entries(type, namespace);
     if (continueToken != null && !continueToken.isEmpty()) {
       JsonObject position = decodeContinue(continueToken);
       long tokenRevision = Long.parseLong(position.getString("rv", "0"));
@@ -85,7 +94,8 @@ final class Registry {
     String lastKey = null;
     long remaining = 0;
     for (Map.Entry<String, JsonObject> entry : entries.entrySet()) {
-      JsonObject object = entry.getValue();
+      // Selectors see the object as this type shows it (field names differ for converted kinds).
+      JsonObject object = StorageVersions.converts(type) ? view(type, entry.getValue()) : entry.getValue();
       if (!labels.matches(object) || !fields.matches(object)) {
         continue;
       }
@@ -93,7 +103,7 @@ final class Registry {
         remaining++;
         continue;
       }
-      items.add(view(type, object));
+      items.add(StorageVersions.converts(type) ? object : view(type, object));
       lastKey = entry.getKey();
     }
     String next = remaining > 0 ? encodeContinue(listRevision, lastKey) : null;
@@ -103,6 +113,7 @@ final class Registry {
   JsonObject create(ResourceType type, String namespace, JsonObject body, WriteOptions options) {
     JsonObject object = body.copy();
     checkKind(type, object);
+    object = StorageVersions.toStorage(type, object);
     if (type.is("authorization.k8s.io", "SelfSubjectAccessReview")) {
       // A question, not an object: answered (yes to everything) and never stored.
       return object.put("status", new JsonObject().put("allowed", true).put("reason", "kube-sim allows everything"));
@@ -124,7 +135,7 @@ final class Registry {
     if (type.namespaced() && store.get("namespaces", null, namespace) == null) {
       throw KubeApiException.notFound("", "namespaces", namespace);
     }
-    if (store.get(type.groupResource(), namespace, name) != null) {
+    if (store.get(type.storageResource(), namespace, name) != null) {
       throw KubeApiException.alreadyExists(type, name);
     }
     for (String serverField : List.of("uid", "resourceVersion", "deletionTimestamp", "deletionGracePeriodSeconds")) {
@@ -144,7 +155,7 @@ final class Registry {
     if (options.dryRun()) {
       return object;
     }
-    JsonObject created = store.put(type.groupResource(), object);
+    JsonObject created = store.put(type.storageResource(), object);
     if (type.is("apiextensions.k8s.io", "CustomResourceDefinition")) {
       catalog.registerCrd(created);
     }
@@ -157,12 +168,13 @@ final class Registry {
    */
   JsonObject update(ResourceType type, String namespace, String name, JsonObject body, String subresource,
       WriteOptions options) {
-    JsonObject existing = store.get(type.groupResource(), scoped(type, namespace), name);
+    JsonObject existing = store.get(type.storageResource(), scoped(type, namespace), name);
     if (existing == null) {
       throw KubeApiException.notFound(type, name);
     }
     JsonObject object = body.copy();
     checkKind(type, object);
+    object = StorageVersions.toStorage(type, object);
     JsonObject metadata = Json.metadata(object);
     if (metadata.getString("name") != null && !name.equals(metadata.getString("name"))) {
       throw KubeApiException.badRequest("the name of the object (" + metadata.getString("name")
@@ -226,7 +238,7 @@ final class Registry {
     if (metadata.getValue("deletionTimestamp") != null && finalized) {
       return view(type, removeNow(type, object, "Background"));
     }
-    JsonObject updated = store.put(type.groupResource(), object);
+    JsonObject updated = store.put(type.storageResource(), object);
     if (type.is("apiextensions.k8s.io", "CustomResourceDefinition")) {
       catalog.registerCrd(updated);
     }
@@ -239,7 +251,7 @@ final class Registry {
    * real DELETE answers with one.
    */
   JsonObject delete(ResourceType type, String namespace, String name, JsonObject deleteOptions, boolean dryRun) {
-    JsonObject existing = store.get(type.groupResource(), scoped(type, namespace), name);
+    JsonObject existing = store.get(type.storageResource(), scoped(type, namespace), name);
     if (existing == null) {
       throw KubeApiException.notFound(type, name);
     }
@@ -266,7 +278,7 @@ final class Registry {
       }
       JsonObject marked = existing.copy();
       Json.metadata(marked).put("deletionTimestamp", Json.now()).put("deletionGracePeriodSeconds", 0);
-      return view(type, store.put(type.groupResource(), marked));
+      return view(type, store.put(type.storageResource(), marked));
     }
     return answerForDelete(type, view(type, removeNow(type, existing, propagation)));
   }
@@ -313,7 +325,7 @@ final class Registry {
       }
       catalog.unregisterCrd(name);
     }
-    JsonObject removed = store.remove(type.groupResource(), namespace, name);
+    JsonObject removed = store.remove(type.storageResource(), namespace, name);
     collectDependents(Json.metadata(object).getString("uid"), namespace, propagation);
     return removed;
   }
@@ -347,9 +359,10 @@ final class Registry {
     }
   }
 
-  /** The object as seen through one served version: versions share storage, so only apiVersion differs. */
+  /** The object as seen through one served version: a copy in that version's shape (see {@link StorageVersions}). */
   private static JsonObject view(ResourceType type, JsonObject stored) {
-    JsonObject copy = stored.copy();
+    JsonObject shown = StorageVersions.fromStorage(type, stored);
+    JsonObject copy = shown == stored ? stored.copy() : shown;
     copy.put("apiVersion", type.groupVersion());
     copy.put("kind", type.kind());
     return reorderTypeMeta(copy);

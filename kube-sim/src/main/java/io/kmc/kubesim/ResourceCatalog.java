@@ -247,6 +247,10 @@ final class ResourceCatalog {
     builtIn("apiextensions.k8s.io", "v1", "CustomResourceDefinition", "customresourcedefinitions", false,
         List.of("crd", "crds"), List.of("api-extensions"), Set.of("status"), ResourceType.ALL_VERBS);
 
+    // The same objects as core Events, shown with the newer field names (see StorageVersions).
+    builtIn("events.k8s.io", "v1", "Event", "events", true, List.of("ev"), List.of(), Set.of(),
+        ResourceType.ALL_VERBS);
+
     builtIn("coordination.k8s.io", "v1", "Lease", "leases", true, List.of(), List.of(), Set.of(),
         ResourceType.ALL_VERBS);
 

@@ -38,6 +38,11 @@ record ResourceType(
     return group.isEmpty() ? plural : plural + "." + group;
   }
 
+  /** The store key of this type's objects: usually {@link #groupResource()}, see {@link StorageVersions}. */
+  String storageResource() {
+    return StorageVersions.storageResource(this);
+  }
+
   String listKind() {
     return kind + "List";
   }

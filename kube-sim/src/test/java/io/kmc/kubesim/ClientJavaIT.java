@@ -22,6 +22,8 @@ import io.kubernetes.client.openapi.apis.CoreV1Api;
 import io.kubernetes.client.custom.IntOrString;
 import io.kubernetes.client.openapi.models.CoreV1Event;
 import io.kubernetes.client.openapi.models.CoreV1EventList;
+import io.kubernetes.client.openapi.models.EventsV1Event;
+import io.kubernetes.client.openapi.models.EventsV1EventList;
 import io.kubernetes.client.openapi.models.V1ConfigMap;
 import io.kubernetes.client.openapi.models.V1ConfigMapList;
 import io.kubernetes.client.openapi.models.V1Container;
@@ -574,7 +576,7 @@ class ClientJavaIT {
 
   @Test
   @Timeout(value = 30, timeUnit = TimeUnit.SECONDS)
-  void informersFollowReplicaSetsAndEvents() throws Exception {
+  void informersFollowReplicaSetsAndEventsOfBothApis() throws Exception {
     namespace("watching");
     ApiClient informerClient = SimClients.forWatches(sim);
     SharedInformerFactory factory = new SharedInformerFactory(informerClient);
@@ -584,9 +586,12 @@ class ClientJavaIT {
     SharedIndexInformer<CoreV1Event> events = factory.sharedIndexInformerFor(new GenericKubernetesApi<>(
         CoreV1Event.class, CoreV1EventList.class, "", "v1", "events", informerClient), CoreV1Event.class, 0,
         "watching");
+    SharedIndexInformer<EventsV1Event> newerEvents = factory.sharedIndexInformerFor(new GenericKubernetesApi<>(
+        EventsV1Event.class, EventsV1EventList.class, "events.k8s.io", "v1", "events", informerClient),
+        EventsV1Event.class, 0, "watching");
     factory.startAllRegisteredInformers();
     try {
-      waitFor(() -> replicaSets.hasSynced() && events.hasSynced());
+      waitFor(() -> replicaSets.hasSynced() && events.hasSynced() && newerEvents.hasSynced());
       apps.createNamespacedDeployment("watching", deployment("web", 2)).execute();
       waitFor(() -> replicaSets.getIndexer().list().stream().anyMatch(rs -> rs.getStatus() != null
           && Integer.valueOf(2).equals(rs.getStatus().getReadyReplicas())));
@@ -595,8 +600,8 @@ class ClientJavaIT {
       waitFor(() -> events.getIndexer().list().stream().anyMatch(e -> "ScalingReplicaSet".equals(e.getReason())
           && "Deployment".equals(e.getInvolvedObject().getKind())
           && ("Scaled up replica set " + seen.getMetadata().getName() + " from 0 to 2").equals(e.getMessage())));
-      waitFor(() -> events.getIndexer().list().stream().filter(e -> "Started".equals(e.getReason())
-          && "Pod".equals(e.getInvolvedObject().getKind()) && "kubelet".equals(e.getReportingComponent())).count() == 2);
+      waitFor(() -> newerEvents.getIndexer().list().stream().filter(e -> "Started".equals(e.getReason())
+          && "Pod".equals(e.getRegarding().getKind()) && "kubelet".equals(e.getReportingController())).count() == 2);
       CoreV1Event scheduled = events.getIndexer().list().stream().filter(e -> "Scheduled".equals(e.getReason()))
           .findFirst().orElseThrow();
       assertEquals("default-scheduler", scheduled.getSource().getComponent());
@@ -604,7 +609,7 @@ class ClientJavaIT {
       assertNotNull(scheduled.getFirstTimestamp());
       assertEquals(scheduled.getFirstTimestamp(), scheduled.getLastTimestamp());
       for (String path : List.of("/apis/apps/v1/namespaces/watching/replicasets",
-          "/api/v1/namespaces/watching/events")) {
+          "/api/v1/namespaces/watching/events", "/apis/events.k8s.io/v1/namespaces/watching/events")) {
         assertEquals(1, sim.requestCount("list", path), "listed once: " + path);
         assertEquals(1, sim.requestCount("watch", path), "one watch, kept open: " + path);
       }

@@ -244,6 +244,8 @@ class KubectlIT {
         && described.contains("Started container nginx"), described);
     String deployment = kubectl.ok("describe", "deployment", "web");
     assertTrue(deployment.contains("NewReplicaSet:") && deployment.contains("ScalingReplicaSet"), deployment);
+    String newer = kubectl.ok("get", "events.v1.events.k8s.io", "--field-selector", "regarding.name=" + pod);
+    assertTrue(newer.contains("Scheduled"), newer);
   }
 
   private static void customResources(Kubectl kubectl) throws Exception {
