@@ -103,12 +103,20 @@ final class ResourceCatalog {
       ResourceType type = new ResourceType(group, version.getString("name"), kind, plural,
           names.getString("singular", kind.toLowerCase()), strings(names.getJsonArray("shortNames")),
           namespaced, ResourceType.ALL_VERBS, strings(names.getJsonArray("categories")),
-          subresources, version.getJsonArray("additionalPrinterColumns", new JsonArray()), false);
+          subresources, version.getJsonArray("additionalPrinterColumns", new JsonArray()), false,
+          schemaOf(version));
       add(type);
       registered.add(type);
     }
     typesByCrd.put(crdName, registered);
     return null;
+  }
+
+  /** A CRD version's openAPIV3Schema (a copy), or an object that keeps anything when it has none. */
+  private static JsonObject schemaOf(JsonObject version) {
+    JsonObject schema = Json.objectAt(version, "schema", "openAPIV3Schema");
+    return schema == null ? new JsonObject().put("type", "object").put("x-kubernetes-preserve-unknown-fields", true)
+        : schema.copy();
   }
 
   /** What is wrong with a CRD so that its kinds cannot be served, or null. */
@@ -269,6 +277,6 @@ final class ResourceCatalog {
   private void builtIn(String group, String version, String kind, String plural, boolean namespaced,
       List<String> shortNames, List<String> categories, Set<String> subresources, List<String> verbs) {
     add(new ResourceType(group, version, kind, plural, kind.toLowerCase(), shortNames, namespaced, verbs, categories,
-        subresources, new JsonArray(), true));
+        subresources, new JsonArray(), true, null));
   }
 }

@@ -87,7 +87,14 @@ class KubectlIT {
           schema:
             openAPIV3Schema:
               type: object
-              x-kubernetes-preserve-unknown-fields: true
+              properties:
+                spec:
+                  type: object
+                  description: What the widget should be.
+                  properties:
+                    size:
+                      type: integer
+                      description: How big the widget is, in sprockets.
           additionalPrinterColumns:
           - name: Size
             type: integer
@@ -140,6 +147,7 @@ class KubectlIT {
       followLogs(kubectl);
       rollouts(kubectl);
       events(kubectl);
+      explainAndValidate(kubectl);
 
       assertTrue(kubectl.ok("delete", "deployment", "web").contains("deleted"));
       assertNull(sim.get("apps/v1", "Deployment", "default", "web").await());
@@ -248,6 +256,24 @@ class KubectlIT {
     assertTrue(newer.contains("Scheduled"), newer);
   }
 
+  /** The OpenAPI documents carry real schemas: explain reads them, and unknown fields are refused. */
+  private static void explainAndValidate(Kubectl kubectl) throws Exception {
+    String replicas = kubectl.ok("explain", "deployment.spec.replicas");
+    assertTrue(replicas.contains("Number of desired pods") && replicas.contains("<integer>"), replicas);
+    String containers = kubectl.ok("explain", "pods.spec.containers");
+    assertTrue(containers.contains("imagePullPolicy") && containers.contains("readinessProbe"), containers);
+    String metadata = kubectl.ok("explain", "configmap.metadata.ownerReferences");
+    assertTrue(metadata.contains("blockOwnerDeletion"), metadata);
+
+    Path bad = kubectl.write("bad.yaml", DEPLOYMENT.replace("name: web", "name: typo")
+        .replace("  image: nginx:1.25\n", "  image: nginx:1.25\n        imagePullPolcy: Always\n"));
+    Kubectl.Result refused = kubectl.run("apply", "-f", bad.toString());
+    // Older kubectl validates against /openapi/v2 itself, current kubectl lets the server do it (fieldValidation).
+    assertTrue(refused.exitCode() != 0 && refused.output().contains("unknown field")
+        && refused.output().contains("imagePullPolcy"), refused.output());
+    assertFalse(kubectl.run("get", "deployment", "typo").exitCode() == 0, "nothing was created");
+  }
+
   private static void customResources(Kubectl kubectl) throws Exception {
     Path crd = kubectl.write("crd.yaml", CRD);
     assertTrue(kubectl.ok("apply", "-f", crd.toString()).contains("created"));
@@ -265,6 +291,9 @@ class KubectlIT {
         "a second apply of a custom resource is a JSON merge patch");
     String table = kubectl.ok("get", "wd");
     assertTrue(table.contains("SIZE") && table.contains("sprocket") && table.contains("8"), table);
+    // The CRD's openAPIV3Schema is published, so its fields can be explained too.
+    String size = kubectl.ok("explain", "widgets.spec.size");
+    assertTrue(size.contains("How big the widget is, in sprockets."), size);
     assertTrue(kubectl.ok("delete", "-f", crd.toString()).contains("deleted"));
   }
 
