@@ -138,6 +138,7 @@ public final class KubeSim {
       registry.store().addListener(controller);
       eventExpiry = new EventExpiry(vertx, registry.store(), options.eventTtlMillis());
       registry.store().addListener(eventExpiry);
+      new MetricsApi(registry, System::currentTimeMillis).serve();
       Seed.namespaces(registry, List.of("default", "kube-system", "kube-public", "kube-node-lease"));
       if (options.seed()) {
         Seed.cluster(registry, options.gitVersion());

@@ -6,6 +6,7 @@ import io.vertx.core.json.JsonObject;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Base64;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.NavigableMap;
@@ -31,9 +32,16 @@ final class Registry {
   record Page(List<JsonObject> items, String resourceVersion, String continueToken, Long remainingItemCount) {
   }
 
+  /** A kind answered from what is stored rather than stored itself (the metrics API): read-only. */
+  interface ComputedResource {
+    /** The objects of one namespace (null: every namespace), keyed and sorted like the store's entries. */
+    NavigableMap<String, JsonObject> entries(String namespace);
+  }
+
   private final ResourceCatalog catalog;
   private final ObjectStore store;
   private final Random random = new Random();
+  private final Map<String, ComputedResource> computed = new HashMap<>();
   private int nextClusterIp = 10;
 
   Registry(ResourceCatalog catalog, ObjectStore store) {
@@ -49,13 +57,24 @@ final class Registry {
     return store;
   }
 
-  /** The stored object, not a copy: callers must not change it. */
+  /** Serves reads of {@code type} from {@code resource} instead of the store. */
+  void serveComputed(ResourceType type, ComputedResource resource) {
+    computed.put(type.groupResource(), resource);
+  }
+
+  /** The stored (or computed) object, not a copy: callers must not change it. */
   private JsonObject stored(ResourceType type, String namespace, String name) {
+    ComputedResource resource = computed.get(type.groupResource());
+    if (resource != null) {
+      return resource.entries(scoped(type, namespace)).get(ObjectStore.key(scoped(type, namespace), name));
+    }
     return store.get(type.storageResource(), scoped(type, namespace), name);
   }
 
   private NavigableMap<String, JsonObject> entries(ResourceType type, String namespace) {
-    return store.entries(type.storageResource(), scoped(type, namespace));
+    ComputedResource resource = computed.get(type.groupResource());
+    return resource != null ? resource.entries(scoped(type, namespace))
+        : store.entries(type.storageResource(), scoped(type, namespace));
   }
 
   JsonObject get(ResourceType type, String namespace, String name) {

@@ -262,6 +262,12 @@ final class ResourceCatalog {
     builtIn("coordination.k8s.io", "v1", "Lease", "leases", true, List.of(), List.of(), Set.of(),
         ResourceType.ALL_VERBS);
 
+    // Computed from the pods and nodes when asked (MetricsApi), never stored: what `kubectl top` reads.
+    add(new ResourceType("metrics.k8s.io", "v1beta1", "NodeMetrics", "nodes", "", List.of(), false,
+        List.of("get", "list"), List.of(), Set.of(), new JsonArray(), false, MetricsApi.NODE_METRICS_SCHEMA));
+    add(new ResourceType("metrics.k8s.io", "v1beta1", "PodMetrics", "pods", "", List.of(), true,
+        List.of("get", "list"), List.of(), Set.of(), new JsonArray(), false, MetricsApi.POD_METRICS_SCHEMA));
+
     // Answered, never stored: lets `kubectl auth can-i` and clients that check permissions first work.
     builtIn("authorization.k8s.io", "v1", "SelfSubjectAccessReview", "selfsubjectaccessreviews", false, List.of(),
         List.of(), Set.of(), List.of("create"));

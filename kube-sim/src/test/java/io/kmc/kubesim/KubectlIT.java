@@ -148,6 +148,7 @@ class KubectlIT {
       rollouts(kubectl);
       events(kubectl);
       explainAndValidate(kubectl);
+      top(kubectl);
 
       assertTrue(kubectl.ok("delete", "deployment", "web").contains("deleted"));
       assertNull(sim.get("apps/v1", "Deployment", "default", "web").await());
@@ -272,6 +273,18 @@ class KubectlIT {
     assertTrue(refused.exitCode() != 0 && refused.output().contains("unknown field")
         && refused.output().contains("imagePullPolcy"), refused.output());
     assertFalse(kubectl.run("get", "deployment", "typo").exitCode() == 0, "nothing was created");
+  }
+
+  /** metrics.k8s.io serves usage for the nodes and the running pods. */
+  private static void top(Kubectl kubectl) throws Exception {
+    String nodes = kubectl.ok("top", "nodes");
+    assertTrue(nodes.contains("CPU(cores)") && nodes.lines().anyMatch(line -> line.startsWith("kube-sim-node ")),
+        nodes);
+    String pods = kubectl.ok("top", "pods", "-l", "app=web");
+    // scaleAndWatch left four replicas.
+    assertEquals(4, pods.lines().filter(line -> line.matches("web-\\S+\\s+\\d+m\\s+\\d+Mi\\s*")).count(), pods);
+    String containers = kubectl.ok("top", "pods", "-l", "app=web", "--containers");
+    assertEquals(4, containers.lines().filter(line -> line.contains(" sidecar ")).count(), containers);
   }
 
   private static void customResources(Kubectl kubectl) throws Exception {
