@@ -162,14 +162,16 @@ final class DeploymentController {
     boolean canAdopt = selectorObject != null && !selectorObject.isEmpty();
     LabelSelector selector = LabelSelector.fromObject(selectorObject);
     List<JsonObject> owned = new ArrayList<>();
-    for (JsonObject replicaSet : registry.list(replicaSets(), Json.namespace(deployment), LabelSelector.parse(null),
-        FieldSelector.parse(null), 0, null).items()) {
-      if (Workloads.deleting(replicaSet)) {
+    // Ownership, not the selector, decides (see ReplicaSetController); stored objects are only read.
+    for (JsonObject stored : registry.store().entries(replicaSets().storageResource(), Json.namespace(deployment))
+        .values()) {
+      if (Workloads.deleting(stored)) {
         continue;
       }
-      if (Workloads.controlledBy(replicaSet, uid)) {
-        owned.add(replicaSet);
-      } else if (canAdopt && Workloads.controllerOf(replicaSet) == null && selector.matches(replicaSet)) {
+      if (Workloads.controlledBy(stored, uid)) {
+        owned.add(registry.get(replicaSets(), Json.namespace(stored), Json.name(stored)));
+      } else if (canAdopt && Workloads.controllerOf(stored) == null && selector.matches(stored)) {
+        JsonObject replicaSet = registry.get(replicaSets(), Json.namespace(stored), Json.name(stored));
         JsonObject adopted = replicaSet.copy();
         JsonArray owners = Json.arrayAt(adopted, "metadata", "ownerReferences").copy();
         owners.add(Workloads.controllerReference(deployment));

@@ -55,10 +55,6 @@ final class EventRecorder {
     record(pod, "spec.containers{" + container + "}", source, "Normal", reason, message);
   }
 
-  void warning(JsonObject about, Source source, String reason, String message) {
-    record(about, null, source, "Warning", reason, message);
-  }
-
   private void record(JsonObject about, String fieldPath, Source source, String type, String reason, String message) {
     ResourceType events = registry.catalog().findByGroupKind("", "Event").orElseThrow();
     JsonObject involved = involvedObject(about, fieldPath);

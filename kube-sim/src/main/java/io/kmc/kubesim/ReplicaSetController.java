@@ -90,15 +90,17 @@ final class ReplicaSetController {
     boolean canAdopt = selectorObject != null && !selectorObject.isEmpty();
     LabelSelector selector = LabelSelector.fromObject(selectorObject);
     List<JsonObject> active = new ArrayList<>();
-    for (JsonObject pod : registry.list(pods, Json.namespace(replicaSet), LabelSelector.parse(null),
-        FieldSelector.parse(null), 0, null).items()) {
-      String phase = Json.stringAt(pod, "status.phase");
-      if (Workloads.deleting(pod) || phase.equals("Succeeded") || phase.equals("Failed")) {
+    // Ownership, not the selector, decides: a selector that misses the template's labels must not make it
+    // lose track of its pods and create more forever. Stored objects are only read; matches are copied.
+    for (JsonObject stored : registry.store().entries(pods.storageResource(), Json.namespace(replicaSet)).values()) {
+      String phase = Json.stringAt(stored, "status.phase");
+      if (Workloads.deleting(stored) || phase.equals("Succeeded") || phase.equals("Failed")) {
         continue;
       }
-      if (Workloads.controlledBy(pod, uid)) {
-        active.add(pod);
-      } else if (canAdopt && Workloads.controllerOf(pod) == null && selector.matches(pod)) {
+      if (Workloads.controlledBy(stored, uid)) {
+        active.add(registry.get(pods, Json.namespace(stored), Json.name(stored)));
+      } else if (canAdopt && Workloads.controllerOf(stored) == null && selector.matches(stored)) {
+        JsonObject pod = registry.get(pods, Json.namespace(stored), Json.name(stored));
         JsonObject adopted = pod.copy();
         JsonArray owners = Json.arrayAt(adopted, "metadata", "ownerReferences").copy();
         owners.add(Workloads.controllerReference(replicaSet));
