@@ -65,14 +65,14 @@ final class DeploymentController {
     boolean created = false;
     if (paused) {
       if (newReplicaSet != null && replicaCount(old) == 0) {
-        scale(deployment, newReplicaSet, Workloads.replicas(deployment));
+        newReplicaSet = scale(deployment, newReplicaSet, Workloads.replicas(deployment));
       }
     } else if ("Recreate".equals(Json.stringAt(deployment, "spec.strategy.type"))) {
       scaleDownAll(deployment, old);
       if (!podsRemain(old)) {
         created = newReplicaSet == null;
         newReplicaSet = syncNewReplicaSet(deployment, newReplicaSet, old, Workloads.replicas(deployment));
-        scale(deployment, newReplicaSet, Workloads.replicas(deployment));
+        newReplicaSet = scale(deployment, newReplicaSet, Workloads.replicas(deployment));
       }
     } else {
       created = newReplicaSet == null;
