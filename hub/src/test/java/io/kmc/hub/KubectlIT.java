@@ -57,6 +57,50 @@ class KubectlIT {
     }
   }
 
+  /**
+   * What the simulator does beyond CRUD reaches kubectl through the hub unchanged: ReplicaSets and
+   * rollout history, events, OpenAPI schemas and the metrics API.
+   */
+  @Test
+  void rolloutsEventsExplainAndTopWorkThroughTheHub() throws Exception {
+    for (Path binary : Kubectl.available()) {
+      Path work = Files.createTempDirectory(fleet.workDir(), "fidelity");
+      fidelity(new Kubectl(binary, kubeconfig, work), "f" + Math.abs(binary.hashCode() % 1000), binary.toString());
+    }
+  }
+
+  private void fidelity(Kubectl kubectl, String ns, String which) throws Exception {
+    kubectl.ok("create", "namespace", ns);
+    kubectl.ok("-n", ns, "create", "deployment", "app", "--image=nginx:1.25", "--replicas=2");
+    kubectl.ok("-n", ns, "rollout", "status", "deployment/app", "--timeout=30s");
+    kubectl.ok("-n", ns, "set", "image", "deployment/app", "nginx=nginx:1.26");
+    kubectl.ok("-n", ns, "rollout", "status", "deployment/app", "--timeout=30s");
+    String replicaSets = kubectl.ok("-n", ns, "get", "rs");
+    assertEquals(2, replicaSets.lines().filter(line -> line.startsWith("app-")).count(), which + ":\n" + replicaSets);
+    String history = kubectl.ok("-n", ns, "rollout", "history", "deployment/app");
+    assertTrue(history.lines().anyMatch(line -> line.startsWith("2 ")), which + ":\n" + history);
+
+    assertTrue(kubectl.ok("-n", ns, "rollout", "undo", "deployment/app").contains("rolled back"), which);
+    kubectl.ok("-n", ns, "rollout", "status", "deployment/app", "--timeout=30s");
+    assertEquals("nginx:1.25", kubectl.ok("-n", ns, "get", "deployment", "app",
+        "-o", "jsonpath={.spec.template.spec.containers[0].image}").trim(), which);
+
+    String events = kubectl.ok("-n", ns, "get", "events");
+    assertTrue(events.contains("ScalingReplicaSet") && events.contains("Started"), which + ":\n" + events);
+    String pod = kubectl.ok("-n", ns, "get", "pods", "-o", "jsonpath={.items[0].metadata.name}").trim();
+    String described = kubectl.ok("-n", ns, "describe", "pod", pod);
+    assertTrue(described.contains("Successfully assigned " + ns + "/" + pod), which + ":\n" + described);
+
+    String explained = kubectl.ok("explain", "deployment.spec.replicas");
+    assertTrue(explained.contains("Number of desired pods"), which + ":\n" + explained);
+
+    String nodes = kubectl.ok("top", "nodes");
+    assertTrue(nodes.contains("kube-sim-node"), which + ":\n" + nodes);
+    String pods = kubectl.ok("-n", ns, "top", "pods");
+    assertEquals(2, pods.lines().filter(line -> line.startsWith("app-")).count(), which + ":\n" + pods);
+    kubectl.ok("delete", "namespace", ns);
+  }
+
   private void exercise(Kubectl kubectl, String ns, String which) throws Exception {
     assertTrue(kubectl.ok("get", "namespaces").contains("kube-system"), which);
     kubectl.ok("create", "namespace", ns);

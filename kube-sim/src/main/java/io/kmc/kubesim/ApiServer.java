@@ -1,6 +1,8 @@
 package io.kmc.kubesim;
 
 import io.kmc.common.KubeQuery;
+import io.vertx.core.Context;
+import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpMethod;
@@ -44,7 +46,7 @@ final class ApiServer {
     this.options = options;
     this.registry = registry;
     this.discovery = new Discovery(registry.catalog(), options.gitVersion());
-    this.openApi = new OpenApi(registry.catalog(), options.gitVersion());
+    this.openApi = new OpenApi(vertx, registry.catalog(), options.gitVersion());
     this.counter = counter;
     this.serverAddress = serverAddress;
   }
@@ -140,9 +142,12 @@ final class ApiServer {
     }
     if (path.startsWith("/openapi/v3/")) {
       String[] gv = path.substring("/openapi/v3/".length()).split("/");
-      JsonObject document = gv.length == 2 && gv[0].equals("api") ? openApi.v3GroupVersion("", gv[1])
+      Future<Buffer> document = gv.length == 2 && gv[0].equals("api") ? openApi.v3GroupVersion("", gv[1])
           : gv.length == 3 && gv[0].equals("apis") ? openApi.v3GroupVersion(gv[1], gv[2]) : null;
-      return found(document, path, ctx);
+      if (document == null) {
+        throw KubeApiException.notFoundPath(path);
+      }
+      return () -> sendDocument(ctx, document, MediaTypes.JSON);
     }
     if (segments.length == 2 && segments[0].equals("apis")) {
       return found(discovery.group(segments[1]), path, ctx);
@@ -167,10 +172,25 @@ final class ApiServer {
   private void serveOpenApiV2(RoutingContext ctx) {
     String accept = ctx.request().getHeader("Accept");
     if (accept != null && accept.contains("protobuf")) {
-      ctx.response().putHeader("Content-Type", PROTOBUF_OPENAPI_V2).end(openApi.v2Protobuf());
+      sendDocument(ctx, openApi.v2Protobuf(), PROTOBUF_OPENAPI_V2);
     } else {
-      sendJson(ctx, 200, openApi.v2Json());
+      sendDocument(ctx, openApi.v2Json(), MediaTypes.JSON);
     }
+  }
+
+  /** Answers with a document built off the event loop, once it is ready. */
+  private static void sendDocument(RoutingContext ctx, Future<Buffer> document, String contentType) {
+    document.onComplete(built -> {
+      if (ctx.response().ended() || ctx.response().closed()) {
+        return;
+      }
+      if (built.succeeded()) {
+        ctx.response().putHeader("Content-Type", contentType).end(built.result());
+      } else {
+        LOG.warn("building an OpenAPI document failed", built.cause());
+        sendError(ctx, KubeApiException.internal("OpenAPI document: " + built.cause()));
+      }
+    });
   }
 
   private void serveResource(RoutingContext ctx, ApiPath path) {
@@ -195,13 +215,36 @@ final class ApiServer {
       case "get" -> request.get();
       case "list" -> request.list();
       case "watch" -> request.watch();
-      case "create" -> request.create();
-      case "update" -> request.update();
-      case "patch" -> request.patch();
+      case "create" -> whenSchemasReady(ctx, type, request::create);
+      case "update" -> whenSchemasReady(ctx, type, request::update);
+      case "patch" -> whenSchemasReady(ctx, type, request::patch);
       case "delete" -> request.delete();
       case "deletecollection" -> request.deleteCollection();
       default -> throw KubeApiException.methodNotAllowed();
     }
+  }
+
+  /**
+   * Writes are checked against the kind's schema ({@link FieldValidation}), which the first time takes
+   * a moment. The schema is shared by every simulator in the JVM and may be ready on another's thread,
+   * so the write goes back to this simulator's context.
+   */
+  private void whenSchemasReady(RoutingContext ctx, ResourceType type, Runnable write) {
+    Future<?> ready = FieldValidation.ready(vertx, type);
+    if (ready.isComplete()) {
+      write.run();
+      return;
+    }
+    Context context = vertx.getOrCreateContext();
+    ready.onComplete(done -> context.runOnContext(v -> {
+      try {
+        write.run();
+      } catch (KubeApiException error) {
+        sendError(ctx, error);
+      } catch (RuntimeException error) {
+        ctx.fail(error);
+      }
+    }));
   }
 
   private static String verb(HttpMethod method, ApiPath path, boolean watch) {
@@ -310,6 +353,7 @@ final class ApiServer {
         sendJson(ctx, 201, selfSubjectReview(body));
         return;
       }
+      validateFields(body);
       JsonObject created = registry.create(type, path.namespace(), body, writeOptions());
       sendJson(ctx, 201, created);
     }
@@ -337,6 +381,7 @@ final class ApiServer {
         sendJson(ctx, 200, Scale.update(registry, type, path.namespace(), path.name(), body, writeOptions()));
         return;
       }
+      validateFields(body);
       sendJson(ctx, 200, registry.update(type, path.namespace(), path.name(), body, path.writtenSubresource(),
           writeOptions()));
     }
@@ -369,6 +414,7 @@ final class ApiServer {
         sendJson(ctx, 200, Scale.update(registry, type, path.namespace(), path.name(), patched, writeOptions()));
         return;
       }
+      validateFields(patched);
       sendJson(ctx, 200, registry.update(type, path.namespace(), path.name(), patched, path.writtenSubresource(),
           writeOptions()));
     }
@@ -381,6 +427,7 @@ final class ApiServer {
             null);
       }
       JsonObject config = MediaTypes.yamlObject(body);
+      validateFields(config);
       Json.metadata(config).put("name", Json.metadata(config).getString("name", path.name()));
       if (!path.name().equals(Json.name(config))) {
         throw KubeApiException.badRequest("the name of the object (" + Json.name(config)
@@ -441,6 +488,13 @@ final class ApiServer {
             Tables.IncludeObject.parse(param("includeObject")), shape.apiVersion(), true));
         case PARTIAL_METADATA -> sendJson(ctx, 200, Tables.partialMetadata(object));
         default -> sendJson(ctx, 200, object);
+      }
+    }
+
+    /** Drops fields the kind does not know, warning about them or failing under fieldValidation=Strict. */
+    private void validateFields(JsonObject object) {
+      for (String field : FieldValidation.apply(type, object, FieldValidation.Directive.parse(param("fieldValidation")))) {
+        ctx.response().headers().add("Warning", "299 - \"unknown field \\\"" + field + "\\\"\"");
       }
     }
 

@@ -14,8 +14,10 @@ import java.util.function.Function;
 /**
  * An in-JVM Kubernetes API server for tests, the demo and benchmarks: discovery, CRUD with
  * resourceVersions, selectors and paging, watches over chunked HTTP, JSON/merge/strategic merge
- * patches, server-side apply, status/scale/log subresources, CRDs, Tables, and a tiny controller.
- * Good enough for unmodified kubectl and client-java (informers included).
+ * patches, server-side apply, status/scale/log subresources, CRDs, Tables, OpenAPI v2/v3 with
+ * schemas and field validation, Events, the metrics API, and controllers that roll Deployments out
+ * through ReplicaSets and pods. Good enough for unmodified kubectl and client-java (informers
+ * included); {@code docs/kube-sim.md} says what it does and does not do.
  *
  * <p>Each instance is one verticle on the caller's {@link Vertx}: its state lives on that
  * verticle's event-loop context, it owns no threads, and starting or closing one takes
@@ -120,6 +122,7 @@ public final class KubeSim {
     private Registry registry;
     private ApiServer api;
     private WorkloadController controller;
+    private EventExpiry eventExpiry;
 
     SimVerticle(KubeSimOptions options) {
       this.options = options;
@@ -132,9 +135,12 @@ public final class KubeSim {
     @Override
     public Future<?> start() {
       registry = new Registry(new ResourceCatalog(), new ObjectStore(options.watchHistory()));
-      controller = new WorkloadController(vertx, context, registry, options.controllerDelayMillis(),
-          options.podsPerDeployment());
+      controller = new WorkloadController(vertx, context, registry, new EventRecorder(registry),
+          options.controllerDelayMillis(), options.podsPerDeployment());
       registry.store().addListener(controller);
+      eventExpiry = new EventExpiry(vertx, registry.store(), options.eventTtlMillis());
+      registry.store().addListener(eventExpiry);
+      new MetricsApi(registry, System::currentTimeMillis).serve();
       Seed.namespaces(registry, List.of("default", "kube-system", "kube-public", "kube-node-lease"));
       if (options.seed()) {
         Seed.cluster(registry, options.gitVersion());
@@ -151,6 +157,7 @@ public final class KubeSim {
     @Override
     public Future<?> stop() {
       controller.stop();
+      eventExpiry.stop();
       api.endStreams();
       return server.close();
     }

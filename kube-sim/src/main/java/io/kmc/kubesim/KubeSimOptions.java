@@ -18,6 +18,7 @@ public final class KubeSimOptions {
   private int maxBodyBytes = 3 * 1024 * 1024;
   private long bookmarkIntervalMillis = 30_000;
   private int defaultLogLines = 10;
+  private long eventTtlMillis = 60 * 60 * 1000;
 
   public String host() {
     return host;
@@ -73,7 +74,11 @@ public final class KubeSimOptions {
     return podsPerDeployment;
   }
 
-  /** Whether Deployments get (fake, Running) pods so that {@code kubectl get pods} and logs have something to show. */
+  /**
+   * Whether ReplicaSets (and so Deployments) get (fake, Running) pods, so that {@code kubectl get pods},
+   * logs, events and metrics have something to show; without them a ReplicaSet reports its replicas
+   * ready at once.
+   */
   public KubeSimOptions podsPerDeployment(boolean podsPerDeployment) {
     this.podsPerDeployment = podsPerDeployment;
     return this;
@@ -142,12 +147,26 @@ public final class KubeSimOptions {
     return this;
   }
 
+  public long eventTtlMillis() {
+    return eventTtlMillis;
+  }
+
+  /** How long an Event lives after its last write, like the apiserver's {@code --event-ttl} (default one hour). */
+  public KubeSimOptions eventTtlMillis(long eventTtlMillis) {
+    if (eventTtlMillis < 1) {
+      throw new IllegalArgumentException("eventTtlMillis must be at least 1, was " + eventTtlMillis);
+    }
+    this.eventTtlMillis = eventTtlMillis;
+    return this;
+  }
+
   @Override
   public String toString() {
     return "KubeSimOptions{host=" + host + ", port=" + port + ", seed=" + seed
         + ", token=" + (token == null ? "none" : "***")
         + ", controllerDelayMillis=" + controllerDelayMillis + ", podsPerDeployment=" + podsPerDeployment
         + ", watchHistory=" + watchHistory + ", logLineIntervalMillis=" + logLineIntervalMillis
-        + ", gitVersion=" + gitVersion + ", maxBodyBytes=" + maxBodyBytes + "}";
+        + ", gitVersion=" + gitVersion + ", maxBodyBytes=" + maxBodyBytes + ", eventTtlMillis=" + eventTtlMillis
+        + "}";
   }
 }

@@ -7,21 +7,7 @@ import com.google.protobuf.Descriptors.FileDescriptor;
 import com.google.protobuf.DynamicMessage;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.Message;
-import io.kubernetes.client.proto.Meta;
 import io.kubernetes.client.proto.Runtime;
-import io.kubernetes.client.proto.V1;
-import io.kubernetes.client.proto.V1Apiextensions;
-import io.kubernetes.client.proto.V1Apps;
-import io.kubernetes.client.proto.V1Authentication;
-import io.kubernetes.client.proto.V1Authorization;
-import io.kubernetes.client.proto.V1Autoscaling;
-import io.kubernetes.client.proto.V1Batch;
-import io.kubernetes.client.proto.V1Coordination;
-import io.kubernetes.client.proto.V1Networking;
-import io.kubernetes.client.proto.V1Policy;
-import io.kubernetes.client.proto.V1Rbac;
-import io.kubernetes.client.proto.V1Scheduling;
-import io.kubernetes.client.proto.V1Storage;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonArray;
@@ -59,11 +45,7 @@ final class ProtobufBodies {
   /** Built once per JVM and never changed afterwards. */
   private static final class Descriptors {
     /** "group-key/version/Kind" → message, where group-key is the first label of the group ("core" for ""). */
-    static final Map<String, Descriptor> BY_KIND = index(List.of(V1.getDescriptor(), V1Apps.getDescriptor(),
-        V1Batch.getDescriptor(), V1Networking.getDescriptor(), V1Rbac.getDescriptor(),
-        V1Coordination.getDescriptor(), V1Authorization.getDescriptor(), V1Authentication.getDescriptor(),
-        V1Apiextensions.getDescriptor(), V1Policy.getDescriptor(), V1Autoscaling.getDescriptor(),
-        V1Storage.getDescriptor(), V1Scheduling.getDescriptor(), Meta.getDescriptor()));
+    static final Map<String, Descriptor> BY_KIND = index(KubeProtos.FILES);
 
     private static Map<String, Descriptor> index(List<FileDescriptor> files) {
       Map<String, Descriptor> byKind = new HashMap<>();

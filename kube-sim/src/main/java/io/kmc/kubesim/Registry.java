@@ -6,6 +6,7 @@ import io.vertx.core.json.JsonObject;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Base64;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.NavigableMap;
@@ -31,9 +32,16 @@ final class Registry {
   record Page(List<JsonObject> items, String resourceVersion, String continueToken, Long remainingItemCount) {
   }
 
+  /** A kind answered from what is stored rather than stored itself (the metrics API): read-only. */
+  interface ComputedResource {
+    /** The objects of one namespace (null: every namespace), keyed and sorted like the store's entries. */
+    NavigableMap<String, JsonObject> entries(String namespace);
+  }
+
   private final ResourceCatalog catalog;
   private final ObjectStore store;
   private final Random random = new Random();
+  private final Map<String, ComputedResource> computed = new HashMap<>();
   private int nextClusterIp = 10;
 
   Registry(ResourceCatalog catalog, ObjectStore store) {
@@ -49,8 +57,28 @@ final class Registry {
     return store;
   }
 
+  /** Serves reads of {@code type} from {@code resource} instead of the store. */
+  void serveComputed(ResourceType type, ComputedResource resource) {
+    computed.put(type.groupResource(), resource);
+  }
+
+  /** The stored (or computed) object, not a copy: callers must not change it. */
+  private JsonObject stored(ResourceType type, String namespace, String name) {
+    ComputedResource resource = computed.get(type.groupResource());
+    if (resource != null) {
+      return resource.entries(scoped(type, namespace)).get(ObjectStore.key(scoped(type, namespace), name));
+    }
+    return store.get(type.storageResource(), scoped(type, namespace), name);
+  }
+
+  private NavigableMap<String, JsonObject> entries(ResourceType type, String namespace) {
+    ComputedResource resource = computed.get(type.groupResource());
+    return resource != null ? resource.entries(scoped(type, namespace))
+        : store.entries(type.storageResource(), scoped(type, namespace));
+  }
+
   JsonObject get(ResourceType type, String namespace, String name) {
-    JsonObject stored = store.get(type.groupResource(), scoped(type, namespace), name);
+    JsonObject stored = stored(type, namespace, name);
     if (stored == null) {
       throw KubeApiException.notFound(type, name);
     }
@@ -59,14 +87,14 @@ final class Registry {
 
   /** The object or null, for callers for whom absence is not an error. */
   JsonObject find(ResourceType type, String namespace, String name) {
-    JsonObject stored = store.get(type.groupResource(), scoped(type, namespace), name);
+    JsonObject stored = stored(type, namespace, name);
     return stored == null ? null : view(type, stored);
   }
 
   Page list(ResourceType type, String namespace, LabelSelector labels, FieldSelector fields, long limit,
       String continueToken) {
     String listRevision = Long.toString(store.revision());
-    NavigableMap<String, JsonObject> entries = store.entries(type.groupResource(), scoped(type, namespace));
+    NavigableMap<String, JsonObject> entries = entries(type, namespace);
     if (continueToken != null && !continueToken.isEmpty()) {
       JsonObject position = decodeContinue(continueToken);
       long tokenRevision = Long.parseLong(position.getString("rv", "0"));
@@ -85,7 +113,8 @@ final class Registry {
     String lastKey = null;
     long remaining = 0;
     for (Map.Entry<String, JsonObject> entry : entries.entrySet()) {
-      JsonObject object = entry.getValue();
+      // Selectors see the object as this type shows it (field names differ for converted kinds).
+      JsonObject object = StorageVersions.converts(type) ? view(type, entry.getValue()) : entry.getValue();
       if (!labels.matches(object) || !fields.matches(object)) {
         continue;
       }
@@ -93,7 +122,7 @@ final class Registry {
         remaining++;
         continue;
       }
-      items.add(view(type, object));
+      items.add(StorageVersions.converts(type) ? object : view(type, object));
       lastKey = entry.getKey();
     }
     String next = remaining > 0 ? encodeContinue(listRevision, lastKey) : null;
@@ -103,6 +132,7 @@ final class Registry {
   JsonObject create(ResourceType type, String namespace, JsonObject body, WriteOptions options) {
     JsonObject object = body.copy();
     checkKind(type, object);
+    object = StorageVersions.toStorage(type, object);
     if (type.is("authorization.k8s.io", "SelfSubjectAccessReview")) {
       // A question, not an object: answered (yes to everything) and never stored.
       return object.put("status", new JsonObject().put("allowed", true).put("reason", "kube-sim allows everything"));
@@ -124,7 +154,7 @@ final class Registry {
     if (type.namespaced() && store.get("namespaces", null, namespace) == null) {
       throw KubeApiException.notFound("", "namespaces", namespace);
     }
-    if (store.get(type.groupResource(), namespace, name) != null) {
+    if (store.get(type.storageResource(), namespace, name) != null) {
       throw KubeApiException.alreadyExists(type, name);
     }
     for (String serverField : List.of("uid", "resourceVersion", "deletionTimestamp", "deletionGracePeriodSeconds")) {
@@ -144,7 +174,7 @@ final class Registry {
     if (options.dryRun()) {
       return object;
     }
-    JsonObject created = store.put(type.groupResource(), object);
+    JsonObject created = store.put(type.storageResource(), object);
     if (type.is("apiextensions.k8s.io", "CustomResourceDefinition")) {
       catalog.registerCrd(created);
     }
@@ -157,12 +187,13 @@ final class Registry {
    */
   JsonObject update(ResourceType type, String namespace, String name, JsonObject body, String subresource,
       WriteOptions options) {
-    JsonObject existing = store.get(type.groupResource(), scoped(type, namespace), name);
+    JsonObject existing = store.get(type.storageResource(), scoped(type, namespace), name);
     if (existing == null) {
       throw KubeApiException.notFound(type, name);
     }
     JsonObject object = body.copy();
     checkKind(type, object);
+    object = StorageVersions.toStorage(type, object);
     JsonObject metadata = Json.metadata(object);
     if (metadata.getString("name") != null && !name.equals(metadata.getString("name"))) {
       throw KubeApiException.badRequest("the name of the object (" + metadata.getString("name")
@@ -226,7 +257,7 @@ final class Registry {
     if (metadata.getValue("deletionTimestamp") != null && finalized) {
       return view(type, removeNow(type, object, "Background"));
     }
-    JsonObject updated = store.put(type.groupResource(), object);
+    JsonObject updated = store.put(type.storageResource(), object);
     if (type.is("apiextensions.k8s.io", "CustomResourceDefinition")) {
       catalog.registerCrd(updated);
     }
@@ -239,7 +270,7 @@ final class Registry {
    * real DELETE answers with one.
    */
   JsonObject delete(ResourceType type, String namespace, String name, JsonObject deleteOptions, boolean dryRun) {
-    JsonObject existing = store.get(type.groupResource(), scoped(type, namespace), name);
+    JsonObject existing = store.get(type.storageResource(), scoped(type, namespace), name);
     if (existing == null) {
       throw KubeApiException.notFound(type, name);
     }
@@ -266,7 +297,7 @@ final class Registry {
       }
       JsonObject marked = existing.copy();
       Json.metadata(marked).put("deletionTimestamp", Json.now()).put("deletionGracePeriodSeconds", 0);
-      return view(type, store.put(type.groupResource(), marked));
+      return view(type, store.put(type.storageResource(), marked));
     }
     return answerForDelete(type, view(type, removeNow(type, existing, propagation)));
   }
@@ -313,7 +344,7 @@ final class Registry {
       }
       catalog.unregisterCrd(name);
     }
-    JsonObject removed = store.remove(type.groupResource(), namespace, name);
+    JsonObject removed = store.remove(type.storageResource(), namespace, name);
     collectDependents(Json.metadata(object).getString("uid"), namespace, propagation);
     return removed;
   }
@@ -347,9 +378,10 @@ final class Registry {
     }
   }
 
-  /** The object as seen through one served version: versions share storage, so only apiVersion differs. */
+  /** The object as seen through one served version: a copy in that version's shape (see {@link StorageVersions}). */
   private static JsonObject view(ResourceType type, JsonObject stored) {
-    JsonObject copy = stored.copy();
+    JsonObject shown = StorageVersions.fromStorage(type, stored);
+    JsonObject copy = shown == stored ? stored.copy() : shown;
     copy.put("apiVersion", type.groupVersion());
     copy.put("kind", type.kind());
     return reorderTypeMeta(copy);

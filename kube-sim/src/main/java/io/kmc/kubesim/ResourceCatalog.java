@@ -103,12 +103,20 @@ final class ResourceCatalog {
       ResourceType type = new ResourceType(group, version.getString("name"), kind, plural,
           names.getString("singular", kind.toLowerCase()), strings(names.getJsonArray("shortNames")),
           namespaced, ResourceType.ALL_VERBS, strings(names.getJsonArray("categories")),
-          subresources, version.getJsonArray("additionalPrinterColumns", new JsonArray()), false);
+          subresources, version.getJsonArray("additionalPrinterColumns", new JsonArray()), false,
+          schemaOf(version));
       add(type);
       registered.add(type);
     }
     typesByCrd.put(crdName, registered);
     return null;
+  }
+
+  /** A CRD version's openAPIV3Schema (a copy), or an object that keeps anything when it has none. */
+  private static JsonObject schemaOf(JsonObject version) {
+    JsonObject schema = Json.objectAt(version, "schema", "openAPIV3Schema");
+    return schema == null ? new JsonObject().put("type", "object").put("x-kubernetes-preserve-unknown-fields", true)
+        : schema.copy();
   }
 
   /** What is wrong with a CRD so that its kinds cannot be served, or null. */
@@ -247,8 +255,18 @@ final class ResourceCatalog {
     builtIn("apiextensions.k8s.io", "v1", "CustomResourceDefinition", "customresourcedefinitions", false,
         List.of("crd", "crds"), List.of("api-extensions"), Set.of("status"), ResourceType.ALL_VERBS);
 
+    // The same objects as core Events, shown with the newer field names (see StorageVersions).
+    builtIn("events.k8s.io", "v1", "Event", "events", true, List.of("ev"), List.of(), Set.of(),
+        ResourceType.ALL_VERBS);
+
     builtIn("coordination.k8s.io", "v1", "Lease", "leases", true, List.of(), List.of(), Set.of(),
         ResourceType.ALL_VERBS);
+
+    // Computed from the pods and nodes when asked (MetricsApi), never stored: what `kubectl top` reads.
+    add(new ResourceType("metrics.k8s.io", "v1beta1", "NodeMetrics", "nodes", "", List.of(), false,
+        List.of("get", "list"), List.of(), Set.of(), new JsonArray(), false, MetricsApi.NODE_METRICS_SCHEMA));
+    add(new ResourceType("metrics.k8s.io", "v1beta1", "PodMetrics", "pods", "", List.of(), true,
+        List.of("get", "list"), List.of(), Set.of(), new JsonArray(), false, MetricsApi.POD_METRICS_SCHEMA));
 
     // Answered, never stored: lets `kubectl auth can-i` and clients that check permissions first work.
     builtIn("authorization.k8s.io", "v1", "SelfSubjectAccessReview", "selfsubjectaccessreviews", false, List.of(),
@@ -265,6 +283,6 @@ final class ResourceCatalog {
   private void builtIn(String group, String version, String kind, String plural, boolean namespaced,
       List<String> shortNames, List<String> categories, Set<String> subresources, List<String> verbs) {
     add(new ResourceType(group, version, kind, plural, kind.toLowerCase(), shortNames, namespaced, verbs, categories,
-        subresources, new JsonArray(), true));
+        subresources, new JsonArray(), true, null));
   }
 }

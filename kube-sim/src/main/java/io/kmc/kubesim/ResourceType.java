@@ -11,6 +11,8 @@ import java.util.Set;
  *
  * @param printerColumns CRD additionalPrinterColumns (empty for built-ins, whose columns live in {@link Tables})
  * @param builtIn whether the kind is compiled into the real apiserver (strategic merge patch works only for those)
+ * @param schema the kind's OpenAPI v3 schema when it has its own (a CRD version's openAPIV3Schema); null for
+ *     kinds whose schema comes from client-java's models ({@link ModelSchemas}). Never changed once set.
  */
 record ResourceType(
     String group,
@@ -24,7 +26,8 @@ record ResourceType(
     List<String> categories,
     Set<String> subresources,
     JsonArray printerColumns,
-    boolean builtIn) {
+    boolean builtIn,
+    JsonObject schema) {
 
   static final List<String> ALL_VERBS =
       List.of("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch");
@@ -36,6 +39,11 @@ record ResourceType(
   /** Version-independent identity under which objects are stored, e.g. "deployments.apps". */
   String groupResource() {
     return group.isEmpty() ? plural : plural + "." + group;
+  }
+
+  /** The store key of this type's objects: usually {@link #groupResource()}, see {@link StorageVersions}. */
+  String storageResource() {
+    return StorageVersions.storageResource(this);
   }
 
   String listKind() {

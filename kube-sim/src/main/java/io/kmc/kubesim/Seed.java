@@ -39,9 +39,21 @@ final class Seed {
         .put("kubernetes.io/os", "linux").put("node-role.kubernetes.io/control-plane", "");
     ResourceType nodes = type(registry, "", "Node");
     JsonObject created = registry.create(nodes, null, node, SEEDER);
+    JsonObject resources = new JsonObject().put("cpu", "4").put("memory", "16384Mi").put("pods", "110")
+        .put("ephemeral-storage", "100Gi");
+    String now = Json.now();
     created.put("status", new JsonObject()
-        .put("nodeInfo", new JsonObject().put("kubeletVersion", gitVersion).put("osImage", "kube-sim"))
-        .put("conditions", new JsonArray().add(new JsonObject().put("type", "Ready").put("status", "True"))));
+        .put("capacity", resources)
+        .put("allocatable", resources.copy().put("memory", "16084Mi"))
+        .put("addresses", new JsonArray()
+            .add(new JsonObject().put("type", "InternalIP").put("address", "10.0.0.1"))
+            .add(new JsonObject().put("type", "Hostname").put("address", "kube-sim-node")))
+        .put("nodeInfo", new JsonObject().put("kubeletVersion", gitVersion).put("kubeProxyVersion", gitVersion)
+            .put("osImage", "kube-sim").put("operatingSystem", "linux").put("architecture", "amd64")
+            .put("kernelVersion", "6.1.0").put("containerRuntimeVersion", "containerd://1.7.13"))
+        .put("conditions", new JsonArray().add(new JsonObject().put("type", "Ready").put("status", "True")
+            .put("lastHeartbeatTime", now).put("lastTransitionTime", now).put("reason", "KubeletReady")
+            .put("message", "kubelet is posting ready status"))));
     registry.update(nodes, null, "kube-sim-node", created, "status", SEEDER);
 
     ResourceType configMaps = type(registry, "", "ConfigMap");

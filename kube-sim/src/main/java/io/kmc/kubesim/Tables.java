@@ -6,6 +6,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Objects;
 import java.util.function.Function;
 
 /**
@@ -80,6 +81,9 @@ final class Tables {
 
   private static List<Column> columns(ResourceType type) {
     List<Column> columns = new ArrayList<>();
+    if (type.kind().equals("Event") && (type.group().isEmpty() || type.group().equals("events.k8s.io"))) {
+      return eventColumns();
+    }
     columns.add(new Column("Name", "string", "name", 0, "Name must be unique within a namespace.",
         Json::name));
     String key = type.group() + "/" + type.kind();
@@ -109,6 +113,9 @@ final class Tables {
         columns.add(number("Current", o -> integer(o, "status.replicas")));
         columns.add(number("Ready", o -> integer(o, "status.readyReplicas")));
         columns.add(age());
+        columns.add(text("Containers", 1, o -> containerField(o, "name")));
+        columns.add(text("Images", 1, o -> containerField(o, "image")));
+        columns.add(text("Selector", 1, o -> selector(Json.objectAt(o, "spec", "selector", "matchLabels"))));
       }
       case "apps/StatefulSet" -> {
         columns.add(text("Ready", 0, o -> integer(o, "status.readyReplicas") + "/" + integer(o, "spec.replicas")));
@@ -163,6 +170,74 @@ final class Tables {
       }
     }
     return columns;
+  }
+
+  /**
+   * The event printer's columns, for both core/v1 and events.k8s.io/v1 Events (which name the same
+   * fields differently: involvedObject/regarding, message/note, lastTimestamp/deprecatedLastTimestamp).
+   */
+  private static List<Column> eventColumns() {
+    return List.of(
+        text("Last Seen", 0, Tables::eventLastSeen),
+        text("Type", 0, o -> Json.stringAt(o, "type")),
+        text("Reason", 0, o -> Json.stringAt(o, "reason")),
+        text("Object", 0, o -> {
+          JsonObject about = eventField(o, "involvedObject", "regarding") instanceof JsonObject json ? json
+              : new JsonObject();
+          String kind = about.getString("kind", "").toLowerCase();
+          String name = about.getString("name", "");
+          return name.isEmpty() ? kind : kind + "/" + name;
+        }),
+        text("Subobject", 1, o -> eventField(o, "involvedObject", "regarding") instanceof JsonObject about
+            ? about.getString("fieldPath", "") : ""),
+        text("Source", 1, Tables::eventSource),
+        text("Message", 0, o -> String.valueOf(Objects.requireNonNullElse(eventField(o, "message", "note"), ""))
+            .strip()),
+        text("First Seen", 1, Tables::eventFirstSeen),
+        text("Count", 1, o -> Long.toString(eventCount(o))),
+        text("Name", 1, Json::name));
+  }
+
+  private static Object eventField(JsonObject event, String coreName, String eventsName) {
+    Object value = event.getValue(coreName);
+    return value != null ? value : event.getValue(eventsName);
+  }
+
+  private static String eventFirstSeen(JsonObject event) {
+    Object first = eventField(event, "firstTimestamp", "deprecatedFirstTimestamp");
+    return first != null ? age(String.valueOf(first)) : age(Json.stringAt(event, "eventTime"));
+  }
+
+  private static long eventCount(JsonObject event) {
+    Object seriesCount = Json.valueAt(event, "series.count");
+    if (seriesCount instanceof Number n) {
+      return n.longValue();
+    }
+    Object count = eventField(event, "count", "deprecatedCount");
+    return count instanceof Number n && n.longValue() > 0 ? n.longValue() : 1;
+  }
+
+  private static String eventLastSeen(JsonObject event) {
+    String first = eventFirstSeen(event);
+    Object last = Json.valueAt(event, "series.lastObservedTime");
+    if (last == null) {
+      last = eventField(event, "lastTimestamp", "deprecatedLastTimestamp");
+    }
+    String lastSeen = last == null ? first : age(String.valueOf(last));
+    long count = eventCount(event);
+    return count > 1 ? lastSeen + " (x" + count + " over " + first + ")" : lastSeen;
+  }
+
+  private static String eventSource(JsonObject event) {
+    Object source = eventField(event, "source", "deprecatedSource");
+    String component = source instanceof JsonObject json ? json.getString("component", "") : "";
+    String host = source instanceof JsonObject json ? json.getString("host", "") : "";
+    if (component.isEmpty()) {
+      component = String.valueOf(Objects.requireNonNullElse(eventField(event, "reportingComponent",
+          "reportingController"), ""));
+      host = event.getString("reportingInstance", "");
+    }
+    return host.isEmpty() ? component : component + ", " + host;
   }
 
   private static void addPrinterColumns(ResourceType type, List<Column> columns) {

@@ -46,8 +46,8 @@ final class WatchStream extends SimStream {
     boolean fromNow = resourceVersion == null || resourceVersion.isEmpty() || resourceVersion.equals("0");
     boolean initialEvents = sendInitialEvents != null ? sendInitialEvents : fromNow;
     if (initialEvents) {
-      for (JsonObject object : store.entries(spec.type().groupResource(), spec.namespace()).values()) {
-        if (spec.matches(object)) {
+      for (JsonObject object : store.entries(spec.type().storageResource(), spec.namespace()).values()) {
+        if (spec.matches(shown(object))) {
           send("ADDED", object);
         }
       }
@@ -82,11 +82,11 @@ final class WatchStream extends SimStream {
 
   @Override
   public void onChange(ObjectStore.Change change) {
-    if (ended || !change.groupResource().equals(spec.type().groupResource())) {
+    if (ended || !change.groupResource().equals(spec.type().storageResource())) {
       return;
     }
-    boolean now = !change.type().equals("DELETED") && spec.matches(change.object());
-    boolean before = !change.type().equals("ADDED") && spec.matches(change.previous());
+    boolean now = !change.type().equals("DELETED") && spec.matches(shown(change.object()));
+    boolean before = !change.type().equals("ADDED") && spec.matches(shown(change.previous()));
     if (now && before) {
       send("MODIFIED", change.object());
     } else if (now) {
@@ -96,8 +96,14 @@ final class WatchStream extends SimStream {
     }
   }
 
+  /** The stored object in the watched type's shape, for selectors (not a copy when no conversion applies). */
+  private JsonObject shown(JsonObject stored) {
+    return stored == null ? null : StorageVersions.fromStorage(spec.type(), stored);
+  }
+
   private void send(String type, JsonObject stored) {
-    JsonObject view = stored.copy();
+    JsonObject shown = StorageVersions.fromStorage(spec.type(), stored);
+    JsonObject view = shown == stored ? stored.copy() : shown;
     view.put("apiVersion", spec.type().groupVersion());
     view.put("kind", spec.type().kind());
     write(new JsonObject().put("type", type).put("object", spec.render().apply(view)));

@@ -19,19 +19,30 @@ import io.kubernetes.client.openapi.ApiClient;
 import io.kubernetes.client.openapi.ApiException;
 import io.kubernetes.client.openapi.apis.AppsV1Api;
 import io.kubernetes.client.openapi.apis.CoreV1Api;
+import io.kubernetes.client.custom.IntOrString;
+import io.kubernetes.client.openapi.models.CoreV1Event;
+import io.kubernetes.client.openapi.models.CoreV1EventList;
+import io.kubernetes.client.openapi.models.EventsV1Event;
+import io.kubernetes.client.openapi.models.EventsV1EventList;
 import io.kubernetes.client.openapi.models.V1ConfigMap;
 import io.kubernetes.client.openapi.models.V1ConfigMapList;
 import io.kubernetes.client.openapi.models.V1Container;
 import io.kubernetes.client.openapi.models.V1Deployment;
 import io.kubernetes.client.openapi.models.V1DeploymentSpec;
 import io.kubernetes.client.openapi.models.V1DeploymentStatus;
+import io.kubernetes.client.openapi.models.V1DeploymentStrategy;
 import io.kubernetes.client.openapi.models.V1EnvVar;
 import io.kubernetes.client.openapi.models.V1LabelSelector;
 import io.kubernetes.client.openapi.models.V1Namespace;
 import io.kubernetes.client.openapi.models.V1ObjectMeta;
+import io.kubernetes.client.openapi.models.V1OwnerReference;
 import io.kubernetes.client.openapi.models.V1Pod;
+import io.kubernetes.client.openapi.models.V1PodList;
 import io.kubernetes.client.openapi.models.V1PodSpec;
 import io.kubernetes.client.openapi.models.V1PodTemplateSpec;
+import io.kubernetes.client.openapi.models.V1ReplicaSet;
+import io.kubernetes.client.openapi.models.V1ReplicaSetList;
+import io.kubernetes.client.openapi.models.V1RollingUpdateDeployment;
 import io.kubernetes.client.openapi.models.V1Scale;
 import io.kubernetes.client.openapi.models.V1ScaleSpec;
 import io.kubernetes.client.openapi.models.V1Status;
@@ -474,6 +485,294 @@ class ClientJavaIT {
       assertEquals(401, denied.getCode());
     } finally {
       guarded.close().await();
+    }
+  }
+
+  @Test
+  @Timeout(value = 30, timeUnit = TimeUnit.SECONDS)
+  void rollingUpdateMovesPodsToANewReplicaSetWithinSurgeAndUnavailability() throws Exception {
+    namespace("rolling");
+    V1Deployment web = deployment("web", 4);
+    web.getSpec().strategy(new V1DeploymentStrategy().type("RollingUpdate").rollingUpdate(
+        new V1RollingUpdateDeployment().maxSurge(new IntOrString(1)).maxUnavailable(new IntOrString(0))));
+    apps.createNamespacedDeployment("rolling", web).execute();
+    waitFor(() -> rolledOut("rolling", "web", 4));
+    try (PodTimeline timeline = PodTimeline.start("rolling")) {
+      setImage("rolling", "web", "nginx:1.26");
+      waitFor(() -> rolledOut("rolling", "web", 4) && listPods("rolling").size() == 4);
+      timeline.awaitQuiet();
+      assertTrue(timeline.maxLive <= 5, "at most replicas + maxSurge pods at once, saw " + timeline.maxLive);
+      assertTrue(timeline.minReady >= 4, "never fewer than replicas - maxUnavailable ready, saw " + timeline.minReady);
+    }
+    List<V1ReplicaSet> replicaSets = replicaSets("rolling");
+    assertEquals(2, replicaSets.size());
+    V1ReplicaSet newer = replicaSets.stream().filter(rs -> rs.getSpec().getReplicas() == 4).findFirst().orElseThrow();
+    V1ReplicaSet older = replicaSets.stream().filter(rs -> rs.getSpec().getReplicas() == 0).findFirst().orElseThrow();
+    assertEquals("2", newer.getMetadata().getAnnotations().get("deployment.kubernetes.io/revision"));
+    assertEquals("1", older.getMetadata().getAnnotations().get("deployment.kubernetes.io/revision"));
+    String hash = newer.getMetadata().getLabels().get("pod-template-hash");
+    assertEquals("web-" + hash, newer.getMetadata().getName());
+    V1Deployment rolled = apps.readNamespacedDeployment("web", "rolling").execute();
+    assertEquals("2", rolled.getMetadata().getAnnotations().get("deployment.kubernetes.io/revision"));
+    assertEquals(rolled.getMetadata().getUid(), newer.getMetadata().getOwnerReferences().get(0).getUid());
+    for (V1Pod pod : listPods("rolling")) {
+      V1OwnerReference owner = pod.getMetadata().getOwnerReferences().get(0);
+      assertEquals("ReplicaSet", owner.getKind());
+      assertEquals(newer.getMetadata().getUid(), owner.getUid());
+      assertTrue(owner.getController());
+      assertTrue(pod.getMetadata().getName().startsWith("web-" + hash + "-"), pod.getMetadata().getName());
+    }
+  }
+
+  @Test
+  @Timeout(value = 30, timeUnit = TimeUnit.SECONDS)
+  void recreateStopsEveryOldPodBeforeStartingNewOnes() throws Exception {
+    namespace("recreate");
+    V1Deployment web = deployment("web", 2);
+    web.getSpec().strategy(new V1DeploymentStrategy().type("Recreate"));
+    apps.createNamespacedDeployment("recreate", web).execute();
+    waitFor(() -> rolledOut("recreate", "web", 2));
+    try (PodTimeline timeline = PodTimeline.start("recreate")) {
+      setImage("recreate", "web", "nginx:1.26");
+      waitFor(() -> rolledOut("recreate", "web", 2) && listPods("recreate").size() == 2);
+      timeline.awaitQuiet();
+      int lastOldDeleted = timeline.lastIndexOf("DELETED", "nginx:1.25");
+      int firstNewAdded = timeline.firstIndexOf("ADDED", "nginx:1.26");
+      assertTrue(lastOldDeleted >= 0 && lastOldDeleted < firstNewAdded, timeline.events.toString());
+    }
+  }
+
+  @Test
+  @Timeout(value = 30, timeUnit = TimeUnit.SECONDS)
+  void oldRevisionsBeyondTheHistoryLimitAreDeletedWithTheirPods() throws Exception {
+    namespace("history");
+    V1Deployment web = deployment("web", 1);
+    web.getSpec().revisionHistoryLimit(1);
+    apps.createNamespacedDeployment("history", web).execute();
+    for (String image : List.of("nginx:1.26", "nginx:1.27", "nginx:1.28")) {
+      waitFor(() -> rolledOut("history", "web", 1));
+      setImage("history", "web", image);
+    }
+    waitFor(() -> rolledOut("history", "web", 1) && replicaSets("history").size() == 2);
+    List<String> revisions = replicaSets("history").stream()
+        .map(rs -> rs.getMetadata().getAnnotations().get("deployment.kubernetes.io/revision")).sorted().toList();
+    assertEquals(List.of("3", "4"), revisions);
+    waitFor(() -> listPods("history").size() == 1);
+  }
+
+  @Test
+  @Timeout(value = 30, timeUnit = TimeUnit.SECONDS)
+  void orphanedReplicaSetsKeepTheirPodsAndBackgroundDeletionCollectsThem() throws Exception {
+    namespace("orphans");
+    apps.createNamespacedDeployment("orphans", deployment("web", 2)).execute();
+    waitFor(() -> rolledOut("orphans", "web", 2));
+    apps.deleteNamespacedDeployment("web", "orphans").propagationPolicy("Orphan").execute();
+    V1ReplicaSet orphan = replicaSets("orphans").get(0);
+    assertTrue(orphan.getMetadata().getOwnerReferences() == null || orphan.getMetadata().getOwnerReferences().isEmpty());
+    assertEquals(2, listPods("orphans").size(), "the pods still belong to the ReplicaSet");
+    apps.deleteNamespacedReplicaSet(orphan.getMetadata().getName(), "orphans").propagationPolicy("Background").execute();
+    assertTrue(core.listNamespacedPod("orphans").execute().getItems().isEmpty());
+  }
+
+  @Test
+  @Timeout(value = 30, timeUnit = TimeUnit.SECONDS)
+  void informersFollowReplicaSetsAndEventsOfBothApis() throws Exception {
+    namespace("watching");
+    ApiClient informerClient = SimClients.forWatches(sim);
+    SharedInformerFactory factory = new SharedInformerFactory(informerClient);
+    SharedIndexInformer<V1ReplicaSet> replicaSets = factory.sharedIndexInformerFor(new GenericKubernetesApi<>(
+        V1ReplicaSet.class, V1ReplicaSetList.class, "apps", "v1", "replicasets", informerClient), V1ReplicaSet.class,
+        0, "watching");
+    SharedIndexInformer<CoreV1Event> events = factory.sharedIndexInformerFor(new GenericKubernetesApi<>(
+        CoreV1Event.class, CoreV1EventList.class, "", "v1", "events", informerClient), CoreV1Event.class, 0,
+        "watching");
+    SharedIndexInformer<EventsV1Event> newerEvents = factory.sharedIndexInformerFor(new GenericKubernetesApi<>(
+        EventsV1Event.class, EventsV1EventList.class, "events.k8s.io", "v1", "events", informerClient),
+        EventsV1Event.class, 0, "watching");
+    factory.startAllRegisteredInformers();
+    try {
+      waitFor(() -> replicaSets.hasSynced() && events.hasSynced() && newerEvents.hasSynced());
+      apps.createNamespacedDeployment("watching", deployment("web", 2)).execute();
+      waitFor(() -> replicaSets.getIndexer().list().stream().anyMatch(rs -> rs.getStatus() != null
+          && Integer.valueOf(2).equals(rs.getStatus().getReadyReplicas())));
+      V1ReplicaSet seen = replicaSets.getIndexer().list().get(0);
+      assertEquals("Deployment", seen.getMetadata().getOwnerReferences().get(0).getKind());
+      waitFor(() -> events.getIndexer().list().stream().anyMatch(e -> "ScalingReplicaSet".equals(e.getReason())
+          && "Deployment".equals(e.getInvolvedObject().getKind())
+          && ("Scaled up replica set " + seen.getMetadata().getName() + " from 0 to 2").equals(e.getMessage())));
+      waitFor(() -> newerEvents.getIndexer().list().stream().filter(e -> "Started".equals(e.getReason())
+          && "Pod".equals(e.getRegarding().getKind()) && "kubelet".equals(e.getReportingController())).count() == 2);
+      CoreV1Event scheduled = events.getIndexer().list().stream().filter(e -> "Scheduled".equals(e.getReason()))
+          .findFirst().orElseThrow();
+      assertEquals("default-scheduler", scheduled.getSource().getComponent());
+      assertEquals(1, scheduled.getCount());
+      assertNotNull(scheduled.getFirstTimestamp());
+      assertEquals(scheduled.getFirstTimestamp(), scheduled.getLastTimestamp());
+      for (String path : List.of("/apis/apps/v1/namespaces/watching/replicasets",
+          "/api/v1/namespaces/watching/events", "/apis/events.k8s.io/v1/namespaces/watching/events")) {
+        assertEquals(1, sim.requestCount("list", path), "listed once: " + path);
+        assertEquals(1, sim.requestCount("watch", path), "one watch, kept open: " + path);
+      }
+    } finally {
+      factory.stopAllRegisteredInformers();
+    }
+  }
+
+  @Test
+  @Timeout(value = 30, timeUnit = TimeUnit.SECONDS)
+  void repeatedEventsAreCountedAndAllEventsAgeOut(Vertx vertx) throws Exception {
+    KubeSim shortLived = KubeSim.start(vertx, new KubeSimOptions().controllerDelayMillis(10).eventTtlMillis(1500))
+        .await();
+    try {
+      ApiClient shortClient = SimClients.forRequests(shortLived);
+      AppsV1Api shortApps = new AppsV1Api(shortClient);
+      CoreV1Api shortCore = new CoreV1Api(shortClient);
+      shortApps.createNamespacedDeployment("default", deployment("web", 1)).execute();
+      int previous = 1;
+      for (int replicas : new int[] {2, 1, 2}) {
+        int expected = previous;
+        waitFor(() -> readyReplicas(shortApps, "web") == expected);
+        previous = replicas;
+        PatchUtils.patch(V1Deployment.class, () -> shortApps.patchNamespacedDeployment("web", "default",
+            new V1Patch("{\"spec\":{\"replicas\":" + replicas + "}}")).buildCall(null),
+            V1Patch.PATCH_FORMAT_JSON_MERGE_PATCH, shortClient);
+      }
+      waitFor(() -> readyReplicas(shortApps, "web") == 2);
+      CoreV1Event scaledUp = shortCore.listNamespacedEvent("default").execute().getItems().stream()
+          .filter(e -> e.getMessage().endsWith(" from 1 to 2")).findFirst().orElseThrow();
+      assertEquals(2, scaledUp.getCount(), "the same event twice is one event counted twice");
+      waitFor(() -> {
+        try {
+          return shortCore.listNamespacedEvent("default").execute().getItems().isEmpty();
+        } catch (ApiException e) {
+          throw new IllegalStateException(e);
+        }
+      });
+    } finally {
+      shortLived.close().await();
+    }
+  }
+
+  /** Pod changes of one namespace in the order the API server made them, with the live and ready counts they imply. */
+  private static final class PodTimeline implements AutoCloseable {
+    private static final Type POD_EVENT = new TypeToken<Watch.Response<V1Pod>>() { }.getType();
+    final List<String> events = java.util.Collections.synchronizedList(new ArrayList<>());
+    private final Map<String, V1Pod> live = new java.util.HashMap<>();
+    private final Watch<V1Pod> watch;
+    private final Thread reader;
+    volatile int maxLive;
+    volatile int minReady = Integer.MAX_VALUE;
+    private volatile long lastEventNanos = System.nanoTime();
+
+    private PodTimeline(String namespace) throws ApiException {
+      ApiClient watchClient = SimClients.forWatches(sim);
+      V1PodList current = new CoreV1Api(watchClient).listNamespacedPod(namespace).execute();
+      current.getItems().forEach(pod -> live.put(pod.getMetadata().getName(), pod));
+      watch = Watch.createWatch(watchClient, new CoreV1Api(watchClient).listNamespacedPod(namespace).watch(true)
+          .resourceVersion(current.getMetadata().getResourceVersion()).buildCall(null), POD_EVENT);
+      reader = new Thread(this::read, "pod-timeline");
+      reader.start();
+    }
+
+    static PodTimeline start(String namespace) throws ApiException {
+      return new PodTimeline(namespace);
+    }
+
+    private void read() {
+      try {
+        for (Watch.Response<V1Pod> event : watch) {
+          String name = event.object.getMetadata().getName();
+          if (event.type.equals("DELETED")) {
+            live.remove(name);
+          } else {
+            live.put(name, event.object);
+          }
+          events.add(event.type + " " + name + " " + event.object.getSpec().getContainers().get(0).getImage());
+          maxLive = Math.max(maxLive, live.size());
+          minReady = Math.min(minReady, (int) live.values().stream().filter(ClientJavaIT::ready).count());
+          lastEventNanos = System.nanoTime();
+        }
+      } catch (RuntimeException closed) {
+        // The watch was closed by close().
+      }
+    }
+
+    /** Waits until no pod has changed for a while, so the counts are final. */
+    void awaitQuiet() throws InterruptedException {
+      while (System.nanoTime() - lastEventNanos < TimeUnit.MILLISECONDS.toNanos(300)) {
+        Thread.sleep(50);
+      }
+    }
+
+    int firstIndexOf(String type, String image) {
+      for (int i = 0; i < events.size(); i++) {
+        if (events.get(i).startsWith(type + " ") && events.get(i).endsWith(" " + image)) {
+          return i;
+        }
+      }
+      return -1;
+    }
+
+    int lastIndexOf(String type, String image) {
+      int last = -1;
+      for (int i = 0; i < events.size(); i++) {
+        if (events.get(i).startsWith(type + " ") && events.get(i).endsWith(" " + image)) {
+          last = i;
+        }
+      }
+      return last;
+    }
+
+    @Override
+    public void close() throws java.io.IOException {
+      watch.close();
+      try {
+        reader.join(2000);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+
+  private static boolean ready(V1Pod pod) {
+    return pod.getStatus() != null && pod.getStatus().getConditions() != null && pod.getStatus().getConditions()
+        .stream().anyMatch(c -> "Ready".equals(c.getType()) && "True".equals(c.getStatus()));
+  }
+
+  private static boolean rolledOut(String namespace, String name, int replicas) {
+    try {
+      V1Deployment deployment = apps.readNamespacedDeployment(name, namespace).execute();
+      V1DeploymentStatus status = deployment.getStatus();
+      return status != null && status.getObservedGeneration() != null
+          && status.getObservedGeneration() >= deployment.getMetadata().getGeneration()
+          && Integer.valueOf(replicas).equals(status.getUpdatedReplicas())
+          && Integer.valueOf(replicas).equals(status.getReplicas())
+          && Integer.valueOf(replicas).equals(status.getAvailableReplicas());
+    } catch (ApiException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private static void setImage(String namespace, String name, String image) throws ApiException {
+    PatchUtils.patch(V1Deployment.class, () -> apps.patchNamespacedDeployment(name, namespace, new V1Patch(
+        "{\"spec\":{\"template\":{\"spec\":{\"containers\":[{\"name\":\"app\",\"image\":\"" + image + "\"}]}}}}"))
+        .buildCall(null), V1Patch.PATCH_FORMAT_STRATEGIC_MERGE_PATCH, client);
+  }
+
+  private static List<V1ReplicaSet> replicaSets(String namespace) {
+    try {
+      return apps.listNamespacedReplicaSet(namespace).execute().getItems();
+    } catch (ApiException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private static int readyReplicas(AppsV1Api api, String name) {
+    try {
+      V1DeploymentStatus status = api.readNamespacedDeployment(name, "default").execute().getStatus();
+      return status == null || status.getReadyReplicas() == null ? 0 : status.getReadyReplicas();
+    } catch (ApiException e) {
+      throw new IllegalStateException(e);
     }
   }
 

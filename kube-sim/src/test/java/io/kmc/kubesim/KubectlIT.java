@@ -87,7 +87,14 @@ class KubectlIT {
           schema:
             openAPIV3Schema:
               type: object
-              x-kubernetes-preserve-unknown-fields: true
+              properties:
+                spec:
+                  type: object
+                  description: What the widget should be.
+                  properties:
+                    size:
+                      type: integer
+                      description: How big the widget is, in sprockets.
           additionalPrinterColumns:
           - name: Size
             type: integer
@@ -138,6 +145,10 @@ class KubectlIT {
       patches(sim, kubectl);
       scaleAndWatch(sim, kubectl);
       followLogs(kubectl);
+      rollouts(kubectl);
+      events(kubectl);
+      explainAndValidate(kubectl);
+      top(kubectl);
 
       assertTrue(kubectl.ok("delete", "deployment", "web").contains("deleted"));
       assertNull(sim.get("apps/v1", "Deployment", "default", "web").await());
@@ -185,8 +196,8 @@ class KubectlIT {
 
   private static void scaleAndWatch(KubeSim sim, Kubectl kubectl) throws Exception {
     assertTrue(kubectl.ok("scale", "deployment", "web", "--replicas=3").contains("scaled"));
-    waitFor(() -> Integer.valueOf(3).equals(sim.get("apps/v1", "Deployment", "default", "web").await()
-        .getJsonObject("status").getInteger("readyReplicas")));
+    // The apply of nginx:1.26 may still be rolling out: wait until the old ReplicaSet's pods are gone.
+    assertTrue(kubectl.ok("rollout", "status", "deployment/web", "--timeout=20s").contains("successfully rolled out"));
     String pods = kubectl.ok("get", "pods", "-l", "app=web");
     assertEquals(3, pods.lines().filter(line -> line.contains("Running")).count(), pods);
 
@@ -202,6 +213,78 @@ class KubectlIT {
     String lines = kubectl.readUntil(logs, output -> output.lines().filter(l -> l.contains(" line ")).count() >= 13,
         10);
     assertTrue(lines.contains("/nginx line 13"), lines);
+  }
+
+  /** Deployments roll out through ReplicaSets, with a history that {@code rollout undo} goes back in. */
+  private static void rollouts(Kubectl kubectl) throws Exception {
+    String replicaSets = kubectl.ok("get", "rs", "-l", "app=web");
+    assertTrue(replicaSets.startsWith("NAME") && replicaSets.contains("DESIRED"), replicaSets);
+    assertEquals(2, replicaSets.lines().filter(line -> line.startsWith("web-")).count(),
+        "one ReplicaSet per pod template (nginx:1.25, then nginx:1.26):\n" + replicaSets);
+    String history = kubectl.ok("rollout", "history", "deployment/web");
+    assertTrue(history.contains("REVISION") && history.lines().anyMatch(line -> line.startsWith("1 "))
+        && history.lines().anyMatch(line -> line.startsWith("2 ")), history);
+    String revisionOne = kubectl.ok("rollout", "history", "deployment/web", "--revision=1");
+    assertTrue(revisionOne.contains("nginx:1.25"), revisionOne);
+
+    assertTrue(kubectl.ok("rollout", "undo", "deployment/web").contains("rolled back"));
+    assertTrue(kubectl.ok("rollout", "status", "deployment/web", "--timeout=20s").contains("successfully rolled out"));
+    assertEquals("nginx:1.25", kubectl.ok("get", "deployment", "web", "-o",
+        "jsonpath={.spec.template.spec.containers[0].image}").strip());
+    String afterUndo = kubectl.ok("rollout", "history", "deployment/web");
+    assertTrue(afterUndo.lines().anyMatch(line -> line.startsWith("3 "))
+        && afterUndo.lines().noneMatch(line -> line.startsWith("1 ")), "revision 1 came back as 3:\n" + afterUndo);
+    String images = kubectl.ok("get", "pods", "-l", "app=web", "-o", "jsonpath={.items[*].spec.containers[0].image}");
+    assertEquals(List.of("nginx:1.25"), List.of(images.strip().split(" ")).stream().distinct().toList(), images);
+    String owners = kubectl.ok("get", "pods", "-l", "app=web", "-o", "jsonpath={.items[*].metadata.ownerReferences[0].kind}");
+    assertTrue(owners.strip().matches("ReplicaSet( ReplicaSet)*"), owners);
+  }
+
+  /** What the controllers did shows in {@code get events} and in {@code describe}. */
+  private static void events(Kubectl kubectl) throws Exception {
+    String events = kubectl.ok("get", "events", "-A");
+    for (String reason : List.of("ScalingReplicaSet", "SuccessfulCreate", "Scheduled", "Pulled", "Created",
+        "Started", "Killing")) {
+      assertTrue(events.contains(reason), reason + " missing from:\n" + events);
+    }
+    String pod = kubectl.ok("get", "pods", "-l", "app=web", "-o", "jsonpath={.items[0].metadata.name}").strip();
+    String described = kubectl.ok("describe", "pod", pod);
+    assertTrue(described.contains("Events:") && described.contains("Successfully assigned default/" + pod)
+        && described.contains("Started container nginx"), described);
+    String deployment = kubectl.ok("describe", "deployment", "web");
+    assertTrue(deployment.contains("NewReplicaSet:") && deployment.contains("ScalingReplicaSet"), deployment);
+    String newer = kubectl.ok("get", "events.v1.events.k8s.io", "--field-selector", "regarding.name=" + pod);
+    assertTrue(newer.contains("Scheduled"), newer);
+  }
+
+  /** The OpenAPI documents carry real schemas: explain reads them, and unknown fields are refused. */
+  private static void explainAndValidate(Kubectl kubectl) throws Exception {
+    String replicas = kubectl.ok("explain", "deployment.spec.replicas");
+    assertTrue(replicas.contains("Number of desired pods") && replicas.contains("<integer>"), replicas);
+    String containers = kubectl.ok("explain", "pods.spec.containers");
+    assertTrue(containers.contains("imagePullPolicy") && containers.contains("readinessProbe"), containers);
+    String metadata = kubectl.ok("explain", "configmap.metadata.ownerReferences");
+    assertTrue(metadata.contains("blockOwnerDeletion"), metadata);
+
+    Path bad = kubectl.write("bad.yaml", DEPLOYMENT.replace("name: web", "name: typo")
+        .replace("  image: nginx:1.25\n", "  image: nginx:1.25\n        imagePullPolcy: Always\n"));
+    Kubectl.Result refused = kubectl.run("apply", "-f", bad.toString());
+    // Older kubectl validates against /openapi/v2 itself, current kubectl lets the server do it (fieldValidation).
+    assertTrue(refused.exitCode() != 0 && refused.output().contains("unknown field")
+        && refused.output().contains("imagePullPolcy"), refused.output());
+    assertFalse(kubectl.run("get", "deployment", "typo").exitCode() == 0, "nothing was created");
+  }
+
+  /** metrics.k8s.io serves usage for the nodes and the running pods. */
+  private static void top(Kubectl kubectl) throws Exception {
+    String nodes = kubectl.ok("top", "nodes");
+    assertTrue(nodes.contains("CPU(cores)") && nodes.lines().anyMatch(line -> line.startsWith("kube-sim-node ")),
+        nodes);
+    String pods = kubectl.ok("top", "pods", "-l", "app=web");
+    // scaleAndWatch left four replicas.
+    assertEquals(4, pods.lines().filter(line -> line.matches("web-\\S+\\s+\\d+m\\s+\\d+Mi\\s*")).count(), pods);
+    String containers = kubectl.ok("top", "pods", "-l", "app=web", "--containers");
+    assertEquals(4, containers.lines().filter(line -> line.contains(" sidecar ")).count(), containers);
   }
 
   private static void customResources(Kubectl kubectl) throws Exception {
@@ -221,6 +304,9 @@ class KubectlIT {
         "a second apply of a custom resource is a JSON merge patch");
     String table = kubectl.ok("get", "wd");
     assertTrue(table.contains("SIZE") && table.contains("sprocket") && table.contains("8"), table);
+    // The CRD's openAPIV3Schema is published, so its fields can be explained too.
+    String size = kubectl.ok("explain", "widgets.spec.size");
+    assertTrue(size.contains("How big the widget is, in sprockets."), size);
     assertTrue(kubectl.ok("delete", "-f", crd.toString()).contains("deleted"));
   }
 
