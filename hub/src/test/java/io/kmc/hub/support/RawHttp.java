@@ -30,6 +30,9 @@ public final class RawHttp implements AutoCloseable {
     }
   }
 
+  /** The body of an answer whose head came and whose body was still streaming when the read timed out. */
+  public static final String STILL_STREAMING = "still streaming";
+
   private final Socket socket;
   private final InputStream in;
   private final OutputStream out;
@@ -59,11 +62,11 @@ public final class RawHttp implements AutoCloseable {
     return text.append("\r\n").append(body == null ? "" : body).toString();
   }
 
-  /** Sends one request and reads its answer on a fresh connection. */
+  /** Sends one request and reads its answer on a fresh connection (the head alone for HEAD). */
   public static Answer exchange(int port, String request, int timeoutMillis) throws IOException {
     try (RawHttp http = new RawHttp(port, timeoutMillis)) {
       http.write(request);
-      return http.read();
+      return request.startsWith("HEAD ") ? http.readHead() : http.read();
     }
   }
 
@@ -96,7 +99,8 @@ public final class RawHttp implements AutoCloseable {
       }
       return new Answer(head.status(), head.headers(), new String(body, StandardCharsets.UTF_8), elapsed(started));
     } catch (SocketTimeoutException e) {
-      return new Answer(-1, head.headers(), "timed out", elapsed(started));
+      // The head came, the body is still streaming (a watch): the answer stands, still open.
+      return new Answer(head.status(), head.headers(), STILL_STREAMING, elapsed(started));
     } catch (IOException | RuntimeException e) {
       // The body broke off (the server reset the connection): the head stands, the time says when.
       return new Answer(head.status(), head.headers(), "broken off: " + e, elapsed(started));
