@@ -18,6 +18,7 @@ public final class KubeSimOptions {
   private int maxBodyBytes = 3 * 1024 * 1024;
   private long bookmarkIntervalMillis = 30_000;
   private int defaultLogLines = 10;
+  private SimCertificate certificate;
 
   public String host() {
     return host;
@@ -142,12 +143,22 @@ public final class KubeSimOptions {
     return this;
   }
 
+  public SimCertificate certificate() {
+    return certificate;
+  }
+
+  /** Serve HTTPS with this certificate (kubectl sends a token only over TLS); null (the default) for plain HTTP. */
+  public KubeSimOptions certificate(SimCertificate certificate) {
+    this.certificate = certificate;
+    return this;
+  }
+
   @Override
   public String toString() {
     return "KubeSimOptions{host=" + host + ", port=" + port + ", seed=" + seed
         + ", token=" + (token == null ? "none" : "***")
         + ", controllerDelayMillis=" + controllerDelayMillis + ", podsPerDeployment=" + podsPerDeployment
         + ", watchHistory=" + watchHistory + ", logLineIntervalMillis=" + logLineIntervalMillis
-        + ", gitVersion=" + gitVersion + ", maxBodyBytes=" + maxBodyBytes + "}";
+        + ", gitVersion=" + gitVersion + ", maxBodyBytes=" + maxBodyBytes + ", tls=" + (certificate != null) + "}";
   }
 }
