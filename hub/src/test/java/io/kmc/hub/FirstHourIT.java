@@ -1,0 +1,131 @@
+package io.kmc.hub;
+
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
+import io.kmc.agent.Agent;
+import io.kmc.agent.AgentConfig;
+import io.kmc.agent.tunnel.HubConnector;
+import io.kmc.common.config.ConfigReader;
+import io.kmc.common.tls.Fingerprints;
+import io.kmc.hub.support.Fleet;
+import io.kmc.kubesim.KubeSim;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.slf4j.LoggerFactory;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import static io.kmc.hub.support.Fleet.await;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+
+/**
+ * What a newcomer meets in the first hour, on a two-node hub with its default self-signed
+ * certificate: an agent that does not trust the hub says so and says what to set.
+ */
+@Timeout(value = 240, unit = TimeUnit.SECONDS)
+class FirstHourIT {
+
+  private static Fleet fleet;
+  private static Hub nodeA;
+  private static Hub nodeB;
+  private final List<Agent> agents = new ArrayList<>();
+  private ListAppender<ILoggingEvent> connectorLog;
+
+  @BeforeAll
+  static void start() {
+    fleet = new Fleet().tls();
+    fleet.cluster("edge-7");
+    List<Hub> hubs = fleet.hubs(2);
+    nodeA = hubs.get(0);
+    nodeB = hubs.get(1);
+  }
+
+  @AfterAll
+  static void stop() {
+    fleet.close();
+  }
+
+  @AfterEach
+  void stopAgents() {
+    agents.forEach(agent -> await(agent.stop()));
+    if (connectorLog != null) {
+      ((Logger) LoggerFactory.getLogger(HubConnector.class)).detachAppender(connectorLog);
+    }
+  }
+
+  @Test
+  void anAgentThatDoesNotTrustTheHubSaysSoAndWhatToSet() throws Exception {
+    String fingerprint = hubFingerprint();
+    startAgent("");
+    String said = awaitConnectorLine("not trusted");
+    for (String expected : List.of("KMC_HUB_CA_FILE", "hub.ca_sha256", "KMC_HUB_CA_SHA256=" + fingerprint)) {
+      assertFalse(!said.contains(expected), "'" + expected + "' in: " + said);
+    }
+    assertFalse(agents.get(0).connected());
+  }
+
+  @Test
+  void anAgentPinningTheHubsFingerprintConnects() throws Exception {
+    startAgent("ca_sha256: \"" + hubFingerprint().toLowerCase() + "\"");
+    fleet.awaitConnected(nodeB, "edge-7");
+  }
+
+  @Test
+  void aWrongPinIsReportedWithWhatTheHubPresented() throws Exception {
+    startAgent("ca_sha256: " + "ab".repeat(32));
+    String said = awaitConnectorLine("does not hold the certificate hub.ca_sha256 pins");
+    assertFalse(!said.contains(hubFingerprint()), said);
+  }
+
+  private static String hubFingerprint() throws Exception {
+    return Fingerprints.sha256(Fingerprints.certificates(Files.readString(fleet.hubCertificate())).get(0));
+  }
+
+  /** An agent of edge-7 dialling node A with the given extra hub settings (and no CA file). */
+  private void startAgent(String trustSetting) throws Exception {
+    Logger logger = (Logger) LoggerFactory.getLogger(HubConnector.class);
+    connectorLog = new ListAppender<>();
+    connectorLog.start();
+    logger.addAppender(connectorLog);
+    KubeSim sim = fleet.sim("edge-7");
+    Path kubeconfig = Files.writeString(fleet.workDir().resolve("edge-7-trust.kubeconfig"), sim.kubeconfig("edge-7"));
+    ConfigReader reader = ConfigReader.fromYaml("""
+        hub:
+          urls: ["wss://127.0.0.1:%d"]
+          cluster: edge-7
+          token: %s
+          %s
+          reconnect: {initial_backoff: 50ms, max_backoff: 300ms}
+        kubernetes:
+          mode: kubeconfig
+          kubeconfig: %s
+        """.formatted(nodeA.port(), fleet.joinToken("edge-7"), trustSetting, kubeconfig), Map.of());
+    AgentConfig config = AgentConfig.read(reader);
+    reader.finish();
+    agents.add(await(Agent.start(fleet.memberVertx(), config, Agent.kubeAccess(config))));
+  }
+
+  private String awaitConnectorLine(String containing) {
+    String[] found = new String[1];
+    Fleet.eventually(Duration.ofSeconds(20), () -> {
+      for (ILoggingEvent event : List.copyOf(connectorLog.list)) {
+        if (event.getFormattedMessage().contains(containing)) {
+          found[0] = event.getFormattedMessage();
+          return true;
+        }
+      }
+      return false;
+    }, "the agent logging '" + containing + "'");
+    return found[0];
+  }
+}
