@@ -7,6 +7,7 @@ import io.kmc.hub.auth.Authorizer;
 import io.kmc.hub.gateway.AgentGateway;
 import io.kmc.hub.metrics.HubMetrics;
 import io.kmc.hub.tls.TlsMaterial;
+import io.kmc.ops.Listening;
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
 import io.vertx.core.VerticleBase;
@@ -135,7 +136,8 @@ public final class ApiVerticle extends VerticleBase {
           .addKeyValue(Buffer.buffer(routes.tls().privateKeyPem())));
     }
     server = vertx.createHttpServer(options).requestHandler(router);
-    return server.listen();
+    return server.listen().recover(e -> Future.failedFuture(Listening.failure("the API", host, port,
+        "server.port (KMC_SERVER_PORT)", e)));
   }
 
   /**
