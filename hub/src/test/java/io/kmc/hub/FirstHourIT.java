@@ -17,6 +17,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.slf4j.LoggerFactory;
 
+import io.kmc.kubesim.Kubectl;
+
+import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -26,11 +29,15 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 import static io.kmc.hub.support.Fleet.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * What a newcomer meets in the first hour, on a two-node hub with its default self-signed
- * certificate: an agent that does not trust the hub says so and says what to set.
+ * certificate: an agent that does not trust the hub says so and says what to set; kubectl shows the
+ * hub's own message for a cluster that is not connected.
  */
 @Timeout(value = 240, unit = TimeUnit.SECONDS)
 class FirstHourIT {
@@ -85,6 +92,36 @@ class FirstHourIT {
     startAgent("ca_sha256: " + "ab".repeat(32));
     String said = awaitConnectorLine("does not hold the certificate hub.ca_sha256 pins");
     assertFalse(!said.contains(hubFingerprint()), said);
+  }
+
+  @Test
+  void kubectlPrintsTheHubsMessageForADisconnectedClusterWithOrWithoutItsDiscoveryCached() throws Exception {
+    String token = new io.vertx.core.json.JsonObject(fleet.call(nodeA, "POST", "/api/v1/clusters", fleet.adminToken(),
+        new io.vertx.core.json.JsonObject().put("name", "edge-8")).body()).getString("token");
+    HttpResponse<String> kubeconfig = fleet.api(nodeB, "/api/v1/clusters/edge-8/kubeconfig");
+    assertEquals(200, kubeconfig.statusCode(), kubeconfig.body());
+    Path file = Files.writeString(fleet.workDir().resolve("edge-8-via-hub.kubeconfig"), kubeconfig.body());
+    List<Path> binaries = Kubectl.available();
+    assertFalse(binaries.isEmpty(), "no kubectl found; CI installs it with: apt-get install -y kubernetes-client");
+
+    // Never connected, nothing cached: kubectl fails in discovery, which it reads without a Status.
+    Kubectl fresh = new Kubectl(binaries.get(0), file, Files.createTempDirectory(fleet.workDir(), "kubectl"));
+    Kubectl.Result never = fresh.run("get", "ns");
+    assertNotEquals(0, never.exitCode(), never.output());
+    assertTrue(never.output().contains("cluster 'edge-8' is not connected"), never.output());
+
+    // Connected once (discovery cached), then gone: the Status of the request itself is what kubectl prints.
+    fleet.simulatedCluster("edge-8", token);
+    fleet.agent("edge-8", nodeA);
+    fleet.awaitConnected(nodeB, "edge-8");
+    Kubectl warm = new Kubectl(binaries.get(0), file, Files.createTempDirectory(fleet.workDir(), "kubectl"));
+    assertTrue(warm.ok("get", "ns").contains("kube-system"));
+    fleet.stopAgent("edge-8");
+    fleet.awaitDisconnected(nodeB, "edge-8");
+    Kubectl.Result gone = warm.run("get", "ns");
+    assertNotEquals(0, gone.exitCode(), gone.output());
+    assertTrue(gone.output().contains("Error from server (ServiceUnavailable): cluster 'edge-8' is not connected"),
+        gone.output());
   }
 
   private static String hubFingerprint() throws Exception {
