@@ -67,7 +67,7 @@ public record HubConfig(Path dataDir, Server server, Management management, LogS
   public record Auth(String adminPassword, String issuer, String audience, Duration accessTokenLifetime,
                      Duration refreshTokenLifetime, Duration apiTokenMaxLifetime, Duration kubeconfigTokenLifetime,
                      Path signingKeyFile, int loginAttempts, Duration loginWindow, int requestsPerMinute,
-                     Oidc oidc) {
+                     Oidc oidc, Duration installLinkLifetime) {
   }
 
   /** An external OpenID Connect issuer whose tokens the hub accepts, verified against its JWKS. */
@@ -94,6 +94,14 @@ public record HubConfig(Path dataDir, Server server, Management management, LogS
     public boolean direct() {
       return kubeconfig != null;
     }
+  }
+
+  /** Where the project publishes the agent image; tagged with the release. */
+  public static final String AGENT_IMAGE_REPOSITORY = "ghcr.io/kmc-project/kmc-agent";
+
+  /** The configured agent image, or the one of this hub's release. */
+  static String agentImage(String configured) {
+    return configured != null ? configured : AGENT_IMAGE_REPOSITORY + ":" + KmcVersion.current();
   }
 
   public static HubConfig read(ConfigReader c) {
@@ -166,8 +174,8 @@ public record HubConfig(Path dataDir, Server server, Management management, LogS
         c.bytes("server.max_body_bytes", Limits.DEFAULT_MAX_BODY_BYTES, 1024, 64 * 1024 * 1024,
             "Largest request body accepted (the kube-apiserver's own limit is 3MiB)."),
         tls,
-        c.string("server.agent_image", "ghcr.io/kmc-project/kmc-agent:" + KmcVersion.current(),
-            "Container image put into the agent manifests the hub serves."),
+        agentImage(c.string("server.agent_image", null, "Container image put into the agent manifests the hub "
+            + "serves; unset: " + AGENT_IMAGE_REPOSITORY + ":VERSION, VERSION being the hub's own (the agent of its release).")),
         c.duration("server.shutdown_grace", Duration.ofSeconds(30), Duration.ZERO, Duration.ofMinutes(30),
             "On SIGTERM: time given to agents to move and to requests in flight to finish before the node exits."),
         c.bool("server.access_log", false, "Log one line per API and pass-through request (logger io.kmc.hub.access) "
@@ -266,7 +274,10 @@ public record HubConfig(Path dataDir, Server server, Management management, LogS
         c.duration("auth.login_window", Duration.ofMinutes(15), Duration.ofSeconds(1), Duration.ofDays(1),
             "Window of auth.login_attempts."),
         c.integer("auth.requests_per_minute", 1200, 1, 10_000_000, "Requests per minute per user or API token before 429."),
-        oidc);
+        oidc,
+        c.duration("auth.install_link_lifetime", Duration.ofHours(1), Duration.ofMinutes(1), Duration.ofDays(7),
+            "How long the single-use link in an install command works (it serves the agent manifest with the "
+                + "join token, without a bearer token)."));
   }
 
   private static List<ClusterEntry> readClusters(ConfigReader c) {

@@ -32,6 +32,7 @@ import static io.kmc.hub.support.Fleet.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -122,6 +123,66 @@ class FirstHourIT {
     assertNotEquals(0, gone.exitCode(), gone.output());
     assertTrue(gone.output().contains("Error from server (ServiceUnavailable): cluster 'edge-8' is not connected"),
         gone.output());
+  }
+
+  @Test
+  @SuppressWarnings("unchecked")
+  void theInstallCommandWorksPastedAsIsOnAnyNodeAndOnlyOnce() throws Exception {
+    HttpResponse<String> created = fleet.call(nodeA, "POST", "/api/v1/clusters", fleet.adminToken(),
+        new io.vertx.core.json.JsonObject().put("name", "edge-9").put("labels",
+            new io.vertx.core.json.JsonObject().put("env", "edge")));
+    assertEquals(201, created.statusCode(), created.body());
+    io.vertx.core.json.JsonObject answer = new io.vertx.core.json.JsonObject(created.body());
+    String command = answer.getString("installCommand");
+    assertEquals("manage", answer.getString("access"), "kubectl writes through the hub work by default");
+    for (String absent : List.of("$", "hub-ca.crt", "Authorization", answer.getString("token"))) {
+      assertFalse(command.contains(absent), "'" + absent + "' in: " + command);
+    }
+    assertTrue(command.startsWith("curl -fsSk --pinnedpubkey 'sha256//") && command.endsWith(" | kubectl apply -f -"),
+        command);
+
+    // Issued by node A, used through node B (same certificate, so the same pin): the state is shared.
+    String viaB = command.replace("127.0.0.1:" + nodeA.port(), "127.0.0.1:" + nodeB.port());
+    KubeSim member = fleet.simulatedCluster("edge-9", answer.getString("token"));
+    Path memberKubeconfig = Files.writeString(fleet.workDir().resolve("edge-9-member.kubeconfig"),
+        member.kubeconfig("edge-9"));
+    String applied = shell(viaB, memberKubeconfig);
+    assertTrue(applied.contains("deployment.apps/kmc-agent created"), applied);
+    io.vertx.core.json.JsonObject secret = await(member.get("v1", "Secret", "kmc-system", "kmc-agent"));
+    String token = secret.getJsonObject("stringData") != null ? secret.getJsonObject("stringData").getString("token")
+        : new String(java.util.Base64.getDecoder().decode(secret.getJsonObject("data").getString("token")));
+    assertEquals(answer.getString("token"), token);
+    String deployment = await(member.get("apps/v1", "Deployment", "kmc-system", "kmc-agent")).encode();
+    assertTrue(deployment.contains("wss://127.0.0.1:" + nodeB.port()), deployment);
+
+    // Used: a second run fails, and the link says why and what to do.
+    assertThrows(AssertionError.class, () -> shell(viaB, memberKubeconfig));
+    HttpResponse<String> again = fleet.send(java.net.http.HttpRequest.newBuilder(
+        java.net.URI.create(answer.getString("installUrl"))).GET().build());
+    assertEquals(410, again.statusCode(), again.body());
+    assertTrue(again.body().contains("kmc clusters rotate-token edge-9"), again.body());
+
+    // The pin is what curl checks: another key is refused, -k notwithstanding.
+    HttpResponse<String> rotated = fleet.call(nodeB, "POST", "/api/v1/clusters/edge-9/token", fleet.adminToken(), null);
+    assertEquals(200, rotated.statusCode(), rotated.body());
+    String otherPin = new io.vertx.core.json.JsonObject(rotated.body()).getString("installCommand")
+        .replaceFirst("sha256//[^']+", "sha256//" + "A".repeat(43) + "=");
+    assertThrows(AssertionError.class, () -> shell(otherPin, memberKubeconfig));
+  }
+
+  /** Runs a command line as a user pastes it, with kubectl pointed at {@code kubeconfig}; fails unless it exits 0. */
+  private static String shell(String commandLine, Path kubeconfig) throws Exception {
+    Path home = Files.createTempDirectory(fleet.workDir(), "shell");
+    ProcessBuilder builder = new ProcessBuilder("sh", "-c", commandLine)
+        .redirectErrorStream(true).directory(home.toFile());
+    builder.environment().put("KUBECONFIG", kubeconfig.toString());
+    builder.environment().put("HOME", home.toString());
+    Process process = builder.start();
+    String output = new String(process.getInputStream().readAllBytes());
+    if (!process.waitFor(60, TimeUnit.SECONDS) || process.exitValue() != 0) {
+      throw new AssertionError("'" + commandLine + "' failed:\n" + output);
+    }
+    return output;
   }
 
   private static String hubFingerprint() throws Exception {

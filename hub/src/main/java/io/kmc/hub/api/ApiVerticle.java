@@ -117,6 +117,10 @@ public final class ApiVerticle extends VerticleBase {
 
     router.get("/api/v1/audit").handler(authz.require("audit", "list")).handler(routes.audit()::query);
 
+    // Install links work without a bearer token (the secret is in the path, and works once).
+    router.get(ClustersApi.INSTALL_PATH + ":secret").handler(Audits::assignRequestId)
+        .handler(routes.auditRecorder()).handler(routes.clusters()::install);
+
     router.route().last().handler(ctx -> ctx.fail(404));
     router.route().failureHandler(Errors::handle);
     labels = new RouteLabels(router);

@@ -2,6 +2,7 @@ package io.kmc.hub.api;
 
 import io.kmc.common.KmcException;
 import io.kmc.common.KubeStatus;
+import io.kmc.hub.audit.Audits;
 import io.kmc.hub.auth.Authorizer;
 import io.kmc.hub.auth.KubeRequestAttributes;
 import io.vertx.core.buffer.Buffer;
@@ -35,7 +36,8 @@ public final class Errors {
     KmcException e = failure instanceof KmcException k ? k : KmcException.internal("internal error", failure);
     if (e.status() >= 500 && e.getCause() != null) {
       RequestLog.about(LOG.atError(), ctx).setCause(e.getCause())
-          .log("{} {} failed: {}", ctx.request().method(), ctx.request().path(), e.getCause().toString());
+          .log("{} {} failed: {}", ctx.request().method(), Audits.loggablePath(ctx.request().path()),
+              e.getCause().toString());
     }
     HttpServerResponse response = ctx.response();
     if (response.headWritten()) {
