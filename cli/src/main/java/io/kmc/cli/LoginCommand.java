@@ -108,6 +108,7 @@ final class LoginCommand implements Callable<Integer> {
   private void trust(CliConfig.Hub hub) throws Exception {
     if (hub.url.startsWith("http://")) {
       cli.err().println("warning: " + hub.url + " is plain HTTP: your password and tokens travel unencrypted");
+      new HubClient(hub.url, null, null, cli.commandName()).get("/healthz"); // reachable, before asking anything
       return;
     }
     HubTls.Probe probe = HubTls.probe(hub.url);
