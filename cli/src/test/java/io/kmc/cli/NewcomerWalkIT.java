@@ -41,14 +41,14 @@ class NewcomerWalkIT {
 
   /** The user's terminal, in README order. */
   static final String LOGIN = "kmc login https://localhost:8080 -u admin";
-  static final String ADD = "kmc clusters add sim --wait";
-  static final String KUBECONFIG = "kmc kubeconfig sim --merge && kubectl --context sim get ns";
+  static final String ADD = "kmc clusters add my-cluster --wait";
+  static final String KUBECONFIG = "kmc kubeconfig my-cluster --merge && kubectl --context my-cluster get ns";
 
   /** The simulated cluster's terminal, in README order; the install command is pasted between the second and third. */
   static final String SIMULATOR = "java -jar kube-sim/target/kmc-kube-sim.jar &";
   static final String SIMULATOR_KUBECONFIG = "export KUBECONFIG=$PWD/kube-sim.kubeconfig";
   static final String TOKEN = "kubectl -n kmc-system get secret kmc-agent -o jsonpath='{.data.token}' | base64 -d > sim.token";
-  static final String AGENT = "KMC_HUB_URLS=wss://localhost:8080 KMC_HUB_CLUSTER=sim KMC_HUB_TOKEN_FILE=sim.token "
+  static final String AGENT = "KMC_HUB_URLS=wss://localhost:8080 KMC_HUB_CLUSTER=my-cluster KMC_HUB_TOKEN_FILE=sim.token "
       + "KMC_HUB_CA_FILE=kmc-data/tls/hub.crt KMC_KUBERNETES_MODE=kubeconfig KMC_KUBERNETES_KUBECONFIG=$KUBECONFIG "
       + "java -jar agent/target/kmc-agent.jar &";
 
@@ -114,7 +114,7 @@ class NewcomerWalkIT {
         Files.createDirectories(dir.resolve("kubectl")));
     String env = kubectl.ok("-n", "kmc-system", "get", "deployment", "kmc-agent",
         "-o", "jsonpath={.spec.template.spec.containers[0].env}");
-    assertTrue(env.contains("\"KMC_HUB_CLUSTER\",\"value\":\"sim\"") && env.contains("wss://localhost:" + hub.port()),
+    assertTrue(env.contains("\"KMC_HUB_CLUSTER\",\"value\":\"my-cluster\"") && env.contains("wss://localhost:" + hub.port()),
         env);
 
     // The simulator runs no containers: the agent runs beside it, configured from what the install put there.
@@ -126,7 +126,7 @@ class NewcomerWalkIT {
     assertTrue(add.waitFor(90, TimeUnit.SECONDS), "kmc clusters add --wait returns once the agent is connected:\n"
         + Files.readString(addLog) + "\nagent:\n" + Files.readString(dir.resolve("agent.log")));
     assertEquals(0, add.exitValue(), Files.readString(addLog));
-    assertTrue(Files.readString(addLog).contains("Cluster sim is connected"), Files.readString(addLog));
+    assertTrue(Files.readString(addLog).contains("Cluster my-cluster is connected"), Files.readString(addLog));
     assertTrue(run("kmc clusters list", dir, userTerminal, "").contains("Connected"));
 
     // kubectl through the hub, with the merged context, next to a context the user had before.
