@@ -31,6 +31,16 @@ final class CliConfig {
     /** PEM of the certificate trusted as the hub's CA, when the system's CAs do not vouch for it. */
     String caCertificate;
     String caSha256;
+    /** Set for a sign-in through the hub's OIDC issuer: token is then that issuer's, refreshed as it expires. */
+    String oidcIssuer;
+    String oidcClientId;
+    String oidcAudience;
+    String oidcRefreshToken;
+    long oidcExpiresAt;
+
+    boolean oidc() {
+      return oidcIssuer != null;
+    }
 
     Map<String, Object> toMap() {
       Map<String, Object> map = new LinkedHashMap<>();
@@ -40,6 +50,15 @@ final class CliConfig {
       if (caCertificate != null) {
         map.put("caSha256", caSha256);
         map.put("caCertificate", caCertificate);
+      }
+      if (oidcIssuer != null) {
+        Map<String, Object> oidc = new LinkedHashMap<>();
+        oidc.put("issuer", oidcIssuer);
+        oidc.put("clientId", oidcClientId);
+        oidc.put("audience", oidcAudience);
+        oidc.put("refreshToken", oidcRefreshToken);
+        oidc.put("expiresAt", oidcExpiresAt);
+        map.put("oidc", oidc);
       }
       return map;
     }
@@ -52,6 +71,13 @@ final class CliConfig {
       hub.ownToken = Boolean.TRUE.equals(map.get("ownToken"));
       hub.caCertificate = string(map.get("caCertificate"));
       hub.caSha256 = string(map.get("caSha256"));
+      if (map.get("oidc") instanceof Map<?, ?> oidc) {
+        hub.oidcIssuer = string(oidc.get("issuer"));
+        hub.oidcClientId = string(oidc.get("clientId"));
+        hub.oidcAudience = string(oidc.get("audience"));
+        hub.oidcRefreshToken = string(oidc.get("refreshToken"));
+        hub.oidcExpiresAt = oidc.get("expiresAt") instanceof Number n ? n.longValue() : 0;
+      }
       return hub;
     }
 

@@ -45,8 +45,22 @@ final class HubClient {
 
   /** A client of the hub the user is logged in to (or the one --hub names). */
   static HubClient of(Cli cli, String requestedHub) {
-    CliConfig.Hub hub = CliConfig.load(cli.configFile()).hub(requestedHub, cli.commandName());
+    CliConfig.Hub hub = freshHub(cli, requestedHub);
     return new HubClient(hub.url, hub.token, HubTls.context(hub), cli.commandName());
+  }
+
+  /** The hub's entry, its OIDC token refreshed (and saved) when it expires within a minute. */
+  static CliConfig.Hub freshHub(Cli cli, String requestedHub) {
+    CliConfig config = CliConfig.load(cli.configFile());
+    CliConfig.Hub hub = config.hub(requestedHub, cli.commandName());
+    if (hub.oidc() && hub.oidcExpiresAt - java.time.Instant.now().getEpochSecond() < 60) {
+      OidcLogin.Tokens fresh = OidcLogin.refresh(hub, cli.commandName());
+      hub.token = fresh.bearer();
+      hub.oidcRefreshToken = fresh.refreshToken();
+      hub.oidcExpiresAt = fresh.expiresAtEpochSeconds();
+      config.save(cli.configFile());
+    }
+    return hub;
   }
 
   String base() {

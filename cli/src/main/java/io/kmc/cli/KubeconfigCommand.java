@@ -69,6 +69,12 @@ final class KubeconfigCommand implements Callable<Integer> {
     }
     List<KubeconfigFile.Entry> entries = new ArrayList<>();
     for (String name : names) {
+      if (login.oidc()) {
+        // The hub's API tokens belong to its own users; an OIDC sign-in's contexts ask kmc for a fresh token.
+        hub.get("/api/v1/clusters/" + name);
+        entries.add(KubeconfigFile.execEntry(login, name, prefix, cli.commandName()));
+        continue;
+      }
       Map<String, Object> served = KubeconfigFile.parse(hub.text("/api/v1/clusters/" + name + "/kubeconfig"),
           "the hub's kubeconfig for " + name);
       entries.add(KubeconfigFile.fromHub(served, name, prefix, login.user));

@@ -81,6 +81,33 @@ final class KubeconfigFile {
     return new Entry(context, clusterEntry, userEntry);
   }
 
+  /**
+   * An entry whose user runs {@code kmc token} (an exec credential plugin) for an OIDC sign-in, so
+   * that kubectl presents a token refreshed as the issuer's expire.
+   */
+  static Entry execEntry(CliConfig.Hub hub, String cluster, String prefix, String commandName) {
+    String context = prefix + cluster;
+    Map<String, Object> server = new LinkedHashMap<>();
+    server.put("server", hub.url + "/k8s/clusters/" + cluster);
+    if (hub.caCertificate != null) {
+      server.put("certificate-authority-data", java.util.Base64.getEncoder().encodeToString(
+          hub.caCertificate.getBytes(java.nio.charset.StandardCharsets.US_ASCII)));
+    }
+    Map<String, Object> clusterEntry = new LinkedHashMap<>();
+    clusterEntry.put("name", context);
+    clusterEntry.put("cluster", server);
+    Map<String, Object> exec = new LinkedHashMap<>();
+    exec.put("apiVersion", "client.authentication.k8s.io/v1");
+    exec.put("command", commandName.equals("kubectl kmc") ? "kubectl" : "kmc");
+    exec.put("args", commandName.equals("kubectl kmc") ? List.of("kmc", "token", "--hub", hub.url)
+        : List.of("token", "--hub", hub.url));
+    exec.put("interactiveMode", "Never");
+    Map<String, Object> userEntry = new LinkedHashMap<>();
+    userEntry.put("name", "kmc-" + hub.user + "@" + context);
+    userEntry.put("user", Map.of("exec", exec));
+    return new Entry(context, clusterEntry, userEntry);
+  }
+
   /** A kubeconfig holding just these entries (printed when not merging). */
   static Map<String, Object> of(List<Entry> entries) {
     Map<String, Object> config = skeleton();

@@ -23,6 +23,8 @@ import java.util.concurrent.Callable;
  */
 @Command(name = "login", mixinStandardHelpOptions = true,
     description = {"Log in to a hub and keep a token for the CLI in ~/.kmc/config (mode 600).",
+        "With a password (asked, or --password-stdin), or, when the hub has an OIDC issuer with a client for "
+            + "the CLI, in a browser (OAuth device flow).",
         "A hub with a self-signed certificate is trusted once you confirm its SHA-256 fingerprint, "
             + "which the hub logs at start (as ssh asks about a new host key)."})
 final class LoginCommand implements Callable<Integer> {
@@ -40,6 +42,10 @@ final class LoginCommand implements Callable<Integer> {
 
   @Option(names = "--token", paramLabel = "TOKEN", description = "Use this API token instead of a password (for CI).")
   String token;
+
+  @Option(names = "--oidc", description = "Sign in through the hub's OIDC issuer (the default when the hub offers it "
+      + "and no --username is given).")
+  boolean useOidc;
 
   @Option(names = "--ca-fingerprint", paramLabel = "SHA256",
       description = "Trust a self-signed hub whose certificate has this SHA-256 fingerprint, without asking.")
@@ -65,7 +71,24 @@ final class LoginCommand implements Callable<Integer> {
     trust(hub);
 
     HubClient anonymous = new HubClient(hubUrl, null, HubTls.context(hub), cli.commandName());
-    if (token != null) {
+    JsonNode oidc = token != null ? null : providers(anonymous).get("oidc");
+    if (useOidc && (oidc == null || oidc.isNull())) {
+      throw new CliException("the hub at " + hubUrl + " offers no OIDC sign-in (its auth.oidc.client_id is unset): "
+          + "log in with --username");
+    }
+    if (oidc != null && !oidc.isNull() && (useOidc || (username == null && !passwordStdin))) {
+      OidcLogin.Tokens tokens = OidcLogin.deviceFlow(cli, oidc.get("issuer").asText(), oidc.get("clientId").asText(),
+          oidc.get("audience").asText());
+      hub.token = tokens.bearer();
+      hub.oidcIssuer = oidc.get("issuer").asText();
+      hub.oidcClientId = oidc.get("clientId").asText();
+      hub.oidcAudience = oidc.get("audience").asText();
+      hub.oidcRefreshToken = tokens.refreshToken();
+      hub.oidcExpiresAt = tokens.expiresAtEpochSeconds();
+      hub.user = Output.text(new HubClient(hubUrl, hub.token, HubTls.context(hub), cli.commandName())
+          .get("/api/v1/auth/whoami"), "user");
+      cli.out().println("Logged in to " + hubUrl + " as " + hub.user + " through " + hub.oidcIssuer + ".");
+    } else if (token != null) {
       JsonNode whoami = new HubClient(hubUrl, token, HubTls.context(hub), cli.commandName()).get("/api/v1/auth/whoami");
       hub.user = Output.text(whoami, "user");
       hub.token = token;
@@ -102,6 +125,15 @@ final class LoginCommand implements Callable<Integer> {
     cli.out().println("Next: " + cli.commandName() + " clusters add <name>, or " + cli.commandName()
         + " clusters list");
     return 0;
+  }
+
+  /** How the hub signs users in; a hub without the endpoint (older) takes passwords. */
+  private static JsonNode providers(HubClient anonymous) {
+    try {
+      return anonymous.get("/api/v1/auth/providers");
+    } catch (CliException e) {
+      return HubClient.JSON.createObjectNode().put("password", true);
+    }
   }
 
   /** Decides how to trust the hub's certificate, asking the user when nothing else vouches for it. */

@@ -11,7 +11,7 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 
 /** {@code kmc tokens …}: API tokens (for CI, and those kubeconfigs and the CLI carry). Alone, it lists yours. */
-@Command(name = "tokens", aliases = "token", mixinStandardHelpOptions = true,
+@Command(name = "tokens", mixinStandardHelpOptions = true,
     description = "API tokens: list (yours; --all for everyone's, as an admin), create, revoke.",
     subcommands = {TokensCommand.ListTokens.class, TokensCommand.Create.class, TokensCommand.Revoke.class})
 final class TokensCommand implements Callable<Integer> {

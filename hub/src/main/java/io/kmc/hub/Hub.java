@@ -259,7 +259,7 @@ public final class Hub {
                   new ClustersApi.Install(new InstallLinks(database.pool()), config.auth().installLinkLifetime(),
                       tls == null ? null : tls.publicKeyPin())),
               new AuthApi(tokens, identities, new LoginGuard(vertx, shared, config.auth().loginAttempts(),
-                  config.auth().loginWindow()), authorizer, audit),
+                  config.auth().loginWindow()), authorizer, audit, config.auth().oidc()),
               new UsersApi(identities, tokens), new RbacApi(rbac), new AuditApi(audit), health, metrics,
               inFlight, config.server().maxBodyBytes(), limits.maxFrameBytes(), tls, config.server().accessLog());
           resourceCounts = new ResourceCounts(vertx, router, metrics, this::localClusters);

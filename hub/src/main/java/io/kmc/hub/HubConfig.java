@@ -72,7 +72,7 @@ public record HubConfig(Path dataDir, Server server, Management management, LogS
 
   /** An external OpenID Connect issuer whose tokens the hub accepts, verified against its JWKS. */
   public record Oidc(String issuer, String audience, String jwksUrl, String usernameClaim, String groupsClaim,
-                     Duration jwksRefresh) {
+                     Duration jwksRefresh, String clientId) {
     public boolean enabled() {
       return jwksUrl != null;
     }
@@ -254,7 +254,9 @@ public record HubConfig(Path dataDir, Server server, Management management, LogS
         c.string("auth.oidc.username_claim", "preferred_username", "Claim holding the user name."),
         c.string("auth.oidc.groups_claim", "groups", "Claim holding the user's groups."),
         c.duration("auth.oidc.jwks_refresh", Duration.ofMinutes(10), Duration.ofSeconds(10), Duration.ofDays(1),
-            "How often the JWKS is fetched again (key rotation)."));
+            "How often the JWKS is fetched again (key rotation)."),
+        c.string("auth.oidc.client_id", null, "Public OAuth client of that issuer with which kmc login signs users in "
+            + "(device flow); unset: kmc login asks for a password."));
     if (oidc.enabled() && (oidc.issuer() == null || oidc.audience() == null)) {
       c.problem("auth.oidc", "jwks_url needs issuer and audience too");
     }

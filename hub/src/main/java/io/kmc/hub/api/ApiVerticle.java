@@ -66,9 +66,10 @@ public final class ApiVerticle extends VerticleBase {
       router.route(prefix).handler(body);
     }
 
-    // Reachable without a token: logging in, and exchanging a refresh token.
+    // Reachable without a token: logging in, exchanging a refresh token, how to log in.
     router.post("/api/v1/auth/login").handler(routes.auth()::login);
     router.post("/api/v1/auth/refresh").handler(routes.auth()::refresh);
+    router.get("/api/v1/auth/providers").handler(routes.auth()::providers);
 
     router.route("/api/*").handler(routes.authenticator());
     router.route(KubePassthrough.PREFIX + "*").handler(routes.authenticator());
