@@ -128,6 +128,10 @@ class NewcomerWalkIT {
     assertEquals(0, add.exitValue(), Files.readString(addLog));
     assertTrue(Files.readString(addLog).contains("Cluster my-cluster is connected"), Files.readString(addLog));
     assertTrue(run("kmc clusters list", dir, userTerminal, "").contains("Connected"));
+    // The same, as a kubectl plugin and as JSON for scripts.
+    assertTrue(run("kubectl kmc clusters list", dir, userTerminal, "").contains("my-cluster"));
+    assertTrue(run("kmc clusters get my-cluster -o json", dir, userTerminal, "")
+        .contains("\"connected\" : true"));
 
     // kubectl through the hub, with the merged context, next to a context the user had before.
     Path kubeconfig = user.resolve(".kube").resolve("config");
@@ -150,6 +154,8 @@ class NewcomerWalkIT {
     assertTrue(namespaces.contains("kube-system") && namespaces.contains("kmc-system"), namespaces);
     String merged = Files.readString(kubeconfig);
     assertTrue(merged.contains("https://192.0.2.1:6443") && merged.contains("current-context: mine"), merged);
+    // What was done through the hub is in its audit log.
+    assertTrue(run("kmc audit --cluster my-cluster", dir, userTerminal, "").contains("/k8s/clusters/my-cluster/"));
   }
 
   /** A shell's environment: its own HOME, kmc on the PATH, no KUBECONFIG or KMC_ settings from outside. */
