@@ -257,7 +257,7 @@ public final class Hub {
                   config.server().publicUrl(), caPem, config.auth().kubeconfigTokenLifetime(),
                   new AgentManifest(config.server().agentImage(), caPem), config.rbac().impersonate(),
                   new ClustersApi.Install(new InstallLinks(database.pool()), config.auth().installLinkLifetime(),
-                      tls == null ? null : tls.publicKeyPin())),
+                      tls == null || tls.clientTrustPem() == null ? null : tls.publicKeyPin())),
               new AuthApi(tokens, identities, new LoginGuard(vertx, shared, config.auth().loginAttempts(),
                   config.auth().loginWindow()), authorizer, audit, config.auth().oidc()),
               new UsersApi(identities, tokens), new RbacApi(rbac), new AuditApi(audit), health, metrics,

@@ -49,7 +49,9 @@ public final class ClustersApi {
 
   /**
    * How install commands are made: the links that serve manifests, how long they work, and the
-   * hub's public-key pin for curl (null when clients trust the hub's certificate already).
+   * hub's public-key pin for curl: set when clients cannot trust the hub's certificate through the
+   * system's CAs (self-signed, or a private CA); null when they can (a public certificate, or TLS
+   * ending at a proxy in front).
    */
   public record Install(InstallLinks links, Duration lifetime, String publicKeyPin) {
   }
