@@ -20,6 +20,8 @@ WORKDIR /opt/kmc
 USER 10001:10001
 
 # 9090: /healthz, /ready, /metrics. The agent dials out to the hub and listens on nothing else.
+# (Outside a container its default is 9091, apart from the hub's 9090; a container has its own ports.)
+ENV KMC_METRICS_PORT=9090
 EXPOSE 9090
 
 # The heap follows the container's memory limit. Further JVM flags go into JDK_JAVA_OPTIONS;

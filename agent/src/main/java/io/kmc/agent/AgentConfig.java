@@ -3,6 +3,7 @@ package io.kmc.agent;
 import io.kmc.common.protocol.AgentEndpoint;
 import io.kmc.common.config.ConfigReader;
 import io.kmc.common.protocol.Limits;
+import io.kmc.common.tls.Fingerprints;
 import io.kmc.ops.LogSettings;
 
 import java.net.URI;
@@ -22,6 +23,7 @@ public record AgentConfig(
     String token,
     Path tokenFile,
     Path hubCaFile,
+    String hubCaSha256,
     boolean insecureSkipTlsVerify,
     Duration connectTimeout,
     Duration initialBackoff,
@@ -49,6 +51,8 @@ public record AgentConfig(
     String tokenFile = c.string("hub.token_file", null,
         "File holding the join token; read at every dial, so a rotated Secret is picked up without a restart.");
     String caFile = c.string("hub.ca_file", null, "PEM file with the CA (or certificate) the hub's TLS certificate must chain to.");
+    String caSha256 = c.string("hub.ca_sha256", null, "SHA-256 fingerprint of the hub's CA certificate (AB:CD:…, as "
+        + "the hub logs it at start and kmc login shows it): trust a hub whose certificate chain holds it, without a file.");
     boolean insecure = c.bool("hub.insecure_skip_tls_verify", false, "Skip TLS verification of the hub (testing only).");
     Duration connectTimeout = c.duration("hub.connect_timeout", Duration.ofSeconds(10), Duration.ofMillis(100),
         Duration.ofMinutes(5), "Time allowed for TCP, TLS and the websocket handshake.");
@@ -73,7 +77,8 @@ public record AgentConfig(
     boolean managementEnabled = c.bool("metrics.enabled", true,
         "Serve /metrics, /healthz and /ready on a port of their own (the management port).");
     String managementHost = c.string("metrics.host", "0.0.0.0", "Address the management port listens on.");
-    int managementPort = c.integer("metrics.port", 9090, 0, 65535, "The management port (0 picks a free one).");
+    int managementPort = c.integer("metrics.port", 9091, 0, 65535,
+        "The management port (0 picks a free one); not the hub's 9090, so that both run on one machine.");
     LogSettings log = LogSettings.read(c, "json");
 
     List<URI> hubUrls = new ArrayList<>();
@@ -90,6 +95,16 @@ public record AgentConfig(
     if (token == null && tokenFile == null) {
       c.problem("hub.token", "is required (or hub.token_file)");
     }
+    if (caSha256 != null) {
+      try {
+        caSha256 = Fingerprints.display(caSha256);
+      } catch (IllegalArgumentException e) {
+        c.problem("hub.ca_sha256", e.getMessage());
+      }
+      if (caFile != null) {
+        c.problem("hub.ca_sha256", "set hub.ca_file or hub.ca_sha256, not both");
+      }
+    }
     if ("kubeconfig".equals(mode) && kubeconfig == null) {
       c.problem("kubernetes.kubeconfig", "is required when kubernetes.mode is kubeconfig");
     }
@@ -97,7 +112,7 @@ public record AgentConfig(
       c.problem("hub.reconnect.max_backoff", "must not be smaller than hub.reconnect.initial_backoff");
     }
     return new AgentConfig(List.copyOf(hubUrls), cluster, token, tokenFile == null ? null : Path.of(tokenFile),
-        caFile == null ? null : Path.of(caFile), insecure, connectTimeout, initialBackoff, maxBackoff, maxMessage,
+        caFile == null ? null : Path.of(caFile), caSha256, insecure, connectTimeout, initialBackoff, maxBackoff, maxMessage,
         mode, kubeconfig == null ? null : Path.of(kubeconfig), context, requestTimeout,
         requestWorkers, requestQueue, streamWorkers, shutdownGrace, managementEnabled, managementHost, managementPort,
         log);

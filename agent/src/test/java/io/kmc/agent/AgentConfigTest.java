@@ -51,4 +51,27 @@ class AgentConfigTest {
     assertTrue(message.contains("workers.requests: must be between 1 and 1024"), message);
     assertFalse(message.contains("very-secret-token"), message);
   }
+
+  @Test
+  void theHubsFingerprintIsAcceptedAsOpensslOrKmcPrintsIt() {
+    String hex = "27:42:d9:00:2f:08:61:7d:46:10:2b:18:ff:d9:d1:58:90:67:91:9c:29:1a:ab:1b:2a:a1:e5:49:8e:2d:4d:f5";
+    ConfigReader reader = ConfigReader.fromYaml("hub: {urls: [wss://hub], cluster: c, token: t}",
+        Map.of("KMC_HUB_CA_SHA256", "sha256:" + hex.replace(":", "")));
+    AgentConfig config = AgentConfig.read(reader);
+    reader.finish();
+    assertEquals(hex.toUpperCase(), config.hubCaSha256());
+
+    ConfigReader both = ConfigReader.fromYaml("hub: {urls: [wss://hub], cluster: c, token: t, ca_file: /x, "
+        + "ca_sha256: 'not a fingerprint'}", Map.of());
+    AgentConfig.read(both);
+    String message = assertThrows(ConfigException.class, both::finish).getMessage();
+    assertTrue(message.contains("hub.ca_sha256: 'not a fingerprint' is not a SHA-256 fingerprint"), message);
+    assertTrue(message.contains("set hub.ca_file or hub.ca_sha256, not both"), message);
+  }
+
+  @Test
+  void theManagementPortDefaultsAwayFromTheHubs() {
+    ConfigReader reader = ConfigReader.fromYaml("hub: {urls: [wss://hub], cluster: c, token: t}", Map.of());
+    assertEquals(9091, AgentConfig.read(reader).managementPort(), "the hub's is 9090: both run on one machine");
+  }
 }

@@ -119,6 +119,10 @@ public final class Demo {
           port: %d
           tls:
             mode: self-signed
+        # Not the hub's default 9090: the demo must start whatever else holds that port.
+        metrics:
+          host: 127.0.0.1
+          port: 0
         auth:
           admin_password: "%s"
         clusters:
@@ -247,13 +251,16 @@ public final class Demo {
           kubeconfig:   %2$s  (contexts demo-a and demo-b, through the hub)
           admin token:  %3$s  (an API token, also in the kubeconfig)
           login:        admin / %5$s
+          metrics:      http://127.0.0.1:%6$d/metrics
 
-        Try:
+        Try (a second terminal for the watch):
           kubectl --kubeconfig %2$s --context demo-a get ns
-          kubectl --kubeconfig %2$s --context demo-b get deployments -A -w
+          kubectl --kubeconfig %2$s --context demo-a get deployments -w
+          kubectl --kubeconfig %2$s --context demo-a create deployment web --image=nginx
           curl --cacert %4$s -H "Authorization: Bearer %3$s" https://127.0.0.1:%1$d/api/v1/clusters
 
         Ctrl-C stops everything.
-        """.formatted(demo.port(), demo.kubeconfigFile(), demo.adminToken(), demo.certificate, demo.adminPassword);
+        """.formatted(demo.port(), demo.kubeconfigFile(), demo.adminToken(), demo.certificate, demo.adminPassword,
+        demo.hub.managementPort());
   }
 }

@@ -38,6 +38,7 @@ import io.kmc.hub.store.ClusterRecord;
 import io.kmc.hub.store.ClusterRegistry;
 import io.kmc.hub.store.Database;
 import io.kmc.hub.store.IdentityStore;
+import io.kmc.hub.store.InstallLinks;
 import io.kmc.hub.tls.TlsMaterial;
 import io.kmc.hub.metrics.HubMetrics;
 import io.kmc.hub.metrics.ResourceCounts;
@@ -257,9 +258,11 @@ public final class Hub {
               new KubePassthrough(router, streaming),
               new ClustersApi(registry, presence, authorizer, tokens, limits.pingTimeoutMillis(),
                   config.server().publicUrl(), caPem, config.auth().kubeconfigTokenLifetime(),
-                  new AgentManifest(config.server().agentImage(), caPem), config.rbac().impersonate()),
+                  new AgentManifest(config.server().agentImage(), caPem), config.rbac().impersonate(),
+                  new ClustersApi.Install(new InstallLinks(database.pool()), config.auth().installLinkLifetime(),
+                      tls == null || tls.clientTrustPem() == null ? null : tls.publicKeyPin())),
               new AuthApi(tokens, identities, new LoginGuard(vertx, shared, config.auth().loginAttempts(),
-                  config.auth().loginWindow()), authorizer, audit),
+                  config.auth().loginWindow()), authorizer, audit, config.auth().oidc()),
               new UsersApi(identities, tokens), new RbacApi(rbac), new AuditApi(audit), health, metrics,
               inFlight, config.server().maxBodyBytes(), limits.maxFrameBytes(), tls, config.server().accessLog());
           resourceCounts = new ResourceCounts(vertx, router, metrics, this::localClusters);

@@ -81,14 +81,15 @@ public record HubConfig(Path dataDir, Server server, Management management, LogS
   public record Auth(String adminPassword, String issuer, String audience, Duration accessTokenLifetime,
                      Duration refreshTokenLifetime, Duration apiTokenMaxLifetime, Duration kubeconfigTokenLifetime,
                      Path signingKeyFile, int loginAttempts, Duration loginWindow, int requestsPerMinute,
-                     Oidc oidc) {
+                     Oidc oidc, Duration installLinkLifetime) {
     @Override
     public String toString() {
       return "Auth[adminPassword=" + masked(adminPassword) + ", issuer=" + issuer + ", audience=" + audience
           + ", accessTokenLifetime=" + accessTokenLifetime + ", refreshTokenLifetime=" + refreshTokenLifetime
           + ", apiTokenMaxLifetime=" + apiTokenMaxLifetime + ", kubeconfigTokenLifetime=" + kubeconfigTokenLifetime
           + ", signingKeyFile=" + signingKeyFile + ", loginAttempts=" + loginAttempts + ", loginWindow=" + loginWindow
-          + ", requestsPerMinute=" + requestsPerMinute + ", oidc=" + oidc + "]";
+          + ", requestsPerMinute=" + requestsPerMinute + ", oidc=" + oidc + ", installLinkLifetime="
+          + installLinkLifetime + "]";
     }
   }
 
@@ -99,7 +100,7 @@ public record HubConfig(Path dataDir, Server server, Management management, LogS
 
   /** An external OpenID Connect issuer whose tokens the hub accepts, verified against its JWKS. */
   public record Oidc(String issuer, String audience, String jwksUrl, String usernameClaim, String groupsClaim,
-                     Duration jwksRefresh) {
+                     Duration jwksRefresh, String clientId) {
     public boolean enabled() {
       return jwksUrl != null;
     }
@@ -121,6 +122,14 @@ public record HubConfig(Path dataDir, Server server, Management management, LogS
     public boolean direct() {
       return kubeconfig != null;
     }
+  }
+
+  /** Where the project publishes the agent image; tagged with the release. */
+  public static final String AGENT_IMAGE_REPOSITORY = "ghcr.io/kmc-project/kmc-agent";
+
+  /** The configured agent image, or the one of this hub's release. */
+  static String agentImage(String configured) {
+    return configured != null ? configured : AGENT_IMAGE_REPOSITORY + ":" + KmcVersion.current();
   }
 
   public static HubConfig read(ConfigReader c) {
@@ -193,8 +202,8 @@ public record HubConfig(Path dataDir, Server server, Management management, LogS
         c.bytes("server.max_body_bytes", Limits.DEFAULT_MAX_BODY_BYTES, 1024, 64 * 1024 * 1024,
             "Largest request body accepted (the kube-apiserver's own limit is 3MiB)."),
         tls,
-        c.string("server.agent_image", "ghcr.io/kmc-project/kmc-agent:" + KmcVersion.current(),
-            "Container image put into the agent manifests the hub serves."),
+        agentImage(c.string("server.agent_image", null, "Container image put into the agent manifests the hub "
+            + "serves; unset: " + AGENT_IMAGE_REPOSITORY + ":VERSION, VERSION being the hub's own (the agent of its release).")),
         c.duration("server.shutdown_grace", Duration.ofSeconds(30), Duration.ZERO, Duration.ofMinutes(30),
             "On SIGTERM: time given to agents to move and to requests in flight to finish before the node exits."),
         c.bool("server.access_log", false, "Log one line per API and pass-through request (logger io.kmc.hub.access) "
@@ -273,7 +282,9 @@ public record HubConfig(Path dataDir, Server server, Management management, LogS
         c.string("auth.oidc.username_claim", "preferred_username", "Claim holding the user name."),
         c.string("auth.oidc.groups_claim", "groups", "Claim holding the user's groups."),
         c.duration("auth.oidc.jwks_refresh", Duration.ofMinutes(10), Duration.ofSeconds(10), Duration.ofDays(1),
-            "How often the JWKS is fetched again (key rotation)."));
+            "How often the JWKS is fetched again (key rotation)."),
+        c.string("auth.oidc.client_id", null, "Public OAuth client of that issuer with which kmc login signs users in "
+            + "(device flow); unset: kmc login asks for a password."));
     if (oidc.enabled() && (oidc.issuer() == null || oidc.audience() == null)) {
       c.problem("auth.oidc", "jwks_url needs issuer and audience too");
     }
@@ -293,7 +304,10 @@ public record HubConfig(Path dataDir, Server server, Management management, LogS
         c.duration("auth.login_window", Duration.ofMinutes(15), Duration.ofSeconds(1), Duration.ofDays(1),
             "Window of auth.login_attempts."),
         c.integer("auth.requests_per_minute", 1200, 1, 10_000_000, "Requests per minute per user or API token before 429."),
-        oidc);
+        oidc,
+        c.duration("auth.install_link_lifetime", Duration.ofHours(1), Duration.ofMinutes(1), Duration.ofDays(7),
+            "How long the single-use link in an install command works (it serves the agent manifest with the "
+                + "join token, without a bearer token)."));
   }
 
   private static List<ClusterEntry> readClusters(ConfigReader c) {

@@ -42,6 +42,7 @@ public final class HubMain {
       System.exit(1);
       return;
     }
+    nextSteps(config, hub.port());
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       LOG.info("stopping the hub node (grace {})", config.server().shutdownGrace());
@@ -53,6 +54,19 @@ public final class HubMain {
       stopped.countDown();
     }, "kmc-hub-shutdown"));
     stopped.await();
+  }
+
+  /** What a newcomer does next, and the setting remote agents need, said once at start. */
+  private static void nextSteps(HubConfig config, int port) {
+    String scheme = config.server().tls().enabled() ? "https" : "http";
+    String url = config.server().publicUrl() != null ? config.server().publicUrl() : scheme + "://localhost:" + port;
+    Path password = config.dataDir().resolve("initial-admin-password");
+    LOG.info("next: kmc login {} -u admin{}; Ctrl-C stops the hub, {} keeps its state", url,
+        Files.exists(password) ? " (password in " + password + ")" : "", config.dataDir());
+    if (config.server().publicUrl() == null) {
+      LOG.info("server.public_url is not set: agents and kubeconfigs get the address each request came in on; "
+          + "set KMC_SERVER_PUBLIC_URL to an address member clusters can reach");
+    }
   }
 
   static HubConfig readConfig(String[] args) {

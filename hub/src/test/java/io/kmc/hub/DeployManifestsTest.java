@@ -429,16 +429,25 @@ class DeployManifestsTest {
     }
   }
 
+  /**
+   * The images listen on the port the manifests probe: the program's default, or the image's own
+   * {@code ENV KMC_METRICS_PORT} (the agent's default is 9091, so that it runs beside a hub on one
+   * machine; inside its container it keeps 9090).
+   */
   @Test
   void managementPortIsTheDefaultOfTheHubAndTheAgent() {
     List<String> problems = new ArrayList<>();
-    for (var program : Map.of("HubConfig", hubKeys, "AgentConfig", agentKeys).entrySet()) {
+    for (var program : Map.of(HUB_CONTAINER, hubKeys, AGENT_CONTAINER, agentKeys).entrySet()) {
       OptionalInt port = intDefault(program.getValue(), "metrics.port");
+      Path dockerfile = dockerfiles().get(program.getKey());
+      Optional<String> imageSetting = dockerfile == null ? Optional.empty() : dockerInstructions(dockerfile).stream()
+          .filter(i -> i.matches("ENV KMC_METRICS_PORT[= ]\\d+")).map(i -> i.substring(i.length() - 4)).findFirst();
       if (port.isEmpty()) {
         problems.add(program.getKey() + " reads no metrics.port: the manifests probe " + MANAGEMENT_PORT);
-      } else if (port.getAsInt() != MANAGEMENT_PORT) {
-        problems.add(program.getKey() + "'s metrics.port defaults to " + port.getAsInt()
-            + ", the manifests use " + MANAGEMENT_PORT);
+      } else if (imageSetting.isPresent() ? !imageSetting.get().equals(String.valueOf(MANAGEMENT_PORT))
+          : port.getAsInt() != MANAGEMENT_PORT) {
+        problems.add(program.getKey() + "'s image listens on " + imageSetting.orElse(String.valueOf(port.getAsInt()))
+            + " (metrics.port default or the image's ENV KMC_METRICS_PORT), the manifests use " + MANAGEMENT_PORT);
       }
     }
     if (AgentManifest.MANAGEMENT_PORT != MANAGEMENT_PORT) {

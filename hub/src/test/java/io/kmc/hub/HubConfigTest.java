@@ -101,4 +101,19 @@ class HubConfigTest {
     assertTrue(problems.contains("clusters[3].name: is required"), problems.toString());
     assertTrue(problems.contains("tunnel: pingTimeoutMillis must be larger than pingIntervalMillis"), problems.toString());
   }
+
+  @Test
+  void theAgentImageIsTheOneTheReferenceNames() throws Exception {
+    ConfigReader reader = ConfigReader.fromYaml("", Map.of());
+    HubConfig config = HubConfig.read(reader);
+    reader.finish();
+    String image = config.server().agentImage();
+    assertEquals(HubConfig.AGENT_IMAGE_REPOSITORY + ":" + io.kmc.common.KmcVersion.current(), image);
+    String row = java.nio.file.Files.readAllLines(java.nio.file.Path.of("..", "docs", "configuration.md")).stream()
+        .filter(line -> line.startsWith("| `server.agent_image` |")).findFirst().orElseThrow();
+    assertTrue(row.contains(HubConfig.AGENT_IMAGE_REPOSITORY + ":VERSION, VERSION being the hub's own"), row);
+    String gitops = java.nio.file.Files.readString(java.nio.file.Path.of("..", "deploy", "kubernetes", "agent",
+        "agent.yaml"));
+    assertTrue(gitops.contains("image: " + HubConfig.AGENT_IMAGE_REPOSITORY + ":"), "the same repository in deploy/");
+  }
 }

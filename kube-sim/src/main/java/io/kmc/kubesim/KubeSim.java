@@ -5,9 +5,11 @@ import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.json.JsonObject;
+import io.vertx.core.net.PemKeyCertOptions;
 import java.util.List;
 import java.util.function.Function;
 
@@ -47,9 +49,9 @@ public final class KubeSim {
     return verticle.server.actualPort();
   }
 
-  /** The base URL, e.g. {@code http://127.0.0.1:40123}. */
+  /** The base URL, e.g. {@code http://127.0.0.1:40123} ({@code https} with a certificate). */
   public String url() {
-    return "http://" + options.host() + ":" + port();
+    return (options.certificate() == null ? "http" : "https") + "://" + options.host() + ":" + port();
   }
 
   /** The gitVersion served at /version. */
@@ -59,7 +61,8 @@ public final class KubeSim {
 
   /** A kubeconfig whose current context (named {@code contextName}) points at {@link #url()}. */
   public String kubeconfig(String contextName) {
-    return Kubeconfig.render(contextName, url(), options.token());
+    return Kubeconfig.render(contextName, url(), options.token(),
+        options.certificate() == null ? null : options.certificate().certificatePem());
   }
 
   /** Stops the server; open watches and followed logs end, controller timers stop. */
@@ -146,9 +149,15 @@ public final class KubeSim {
         Seed.cluster(registry, options.gitVersion());
       }
       api = new ApiServer(vertx, options, registry, counter, () -> options.host() + ":" + server.actualPort());
-      return vertx.createHttpServer(new HttpServerOptions().setHost(options.host()).setPort(options.port())
-              .setCompressionSupported(false)
-              .setHttp2ClearTextEnabled(false)) // like the kube-apiserver, no h2c upgrade
+      HttpServerOptions serverOptions = new HttpServerOptions().setHost(options.host()).setPort(options.port())
+          .setCompressionSupported(false)
+          .setHttp2ClearTextEnabled(false); // like the kube-apiserver, no h2c upgrade
+      if (options.certificate() != null) {
+        serverOptions.setSsl(true).setKeyCertOptions(new PemKeyCertOptions()
+            .addCertValue(Buffer.buffer(options.certificate().certificatePem()))
+            .addKeyValue(Buffer.buffer(options.certificate().privateKeyPem())));
+      }
+      return vertx.createHttpServer(serverOptions)
           .requestHandler(api.router())
           .listen()
           .onSuccess(bound -> server = bound);

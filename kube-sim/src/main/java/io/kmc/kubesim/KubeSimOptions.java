@@ -19,6 +19,7 @@ public final class KubeSimOptions {
   private long bookmarkIntervalMillis = 30_000;
   private int defaultLogLines = 10;
   private long eventTtlMillis = 60 * 60 * 1000;
+  private SimCertificate certificate;
 
   public String host() {
     return host;
@@ -160,6 +161,16 @@ public final class KubeSimOptions {
     return this;
   }
 
+  public SimCertificate certificate() {
+    return certificate;
+  }
+
+  /** Serve HTTPS with this certificate (kubectl sends a token only over TLS); null (the default) for plain HTTP. */
+  public KubeSimOptions certificate(SimCertificate certificate) {
+    this.certificate = certificate;
+    return this;
+  }
+
   @Override
   public String toString() {
     return "KubeSimOptions{host=" + host + ", port=" + port + ", seed=" + seed
@@ -167,6 +178,6 @@ public final class KubeSimOptions {
         + ", controllerDelayMillis=" + controllerDelayMillis + ", podsPerDeployment=" + podsPerDeployment
         + ", watchHistory=" + watchHistory + ", logLineIntervalMillis=" + logLineIntervalMillis
         + ", gitVersion=" + gitVersion + ", maxBodyBytes=" + maxBodyBytes + ", eventTtlMillis=" + eventTtlMillis
-        + "}";
+        + ", tls=" + (certificate != null) + "}";
   }
 }

@@ -90,6 +90,18 @@ final class ObjectRules {
       defaultIfAbsent(spec, "replicas", 1);
     } else if (type.is("apiextensions.k8s.io", "CustomResourceDefinition")) {
       object.put("status", crdStatus(object));
+    } else if (type.is("", "Secret")) {
+      stringDataIntoData(object);
+    }
+  }
+
+  /** stringData is write-only: the apiserver stores it base64-encoded in data (over keys of the same name). */
+  static void stringDataIntoData(JsonObject secret) {
+    Object stringData = secret.remove("stringData");
+    if (stringData instanceof JsonObject strings && !strings.isEmpty()) {
+      JsonObject data = Json.child(secret, "data");
+      strings.forEach(e -> data.put(e.getKey(), java.util.Base64.getEncoder().encodeToString(
+          String.valueOf(e.getValue()).getBytes(java.nio.charset.StandardCharsets.UTF_8))));
     }
   }
 

@@ -68,10 +68,15 @@ final class ProtobufBodies {
       throw KubeApiException.badRequest("protobuf body does not start with the k8s envelope");
     }
     try {
-      Runtime.Unknown unknown = Runtime.Unknown.parseFrom(
+      // Read with the descriptor, not Runtime.Unknown.parseFrom: client-java-proto's generated parsers
+      // come from a protoc older than 3.21.7, whose code the protobuf runtime flags as vulnerable
+      // (a denial of service on crafted input). DynamicMessage parses with the runtime's own code.
+      Descriptor envelope = Runtime.Unknown.getDescriptor();
+      Message unknown = DynamicMessage.parseFrom(envelope,
           ByteString.copyFrom(bytes, MAGIC.length, bytes.length - MAGIC.length));
-      String apiVersion = unknown.getTypeMeta().getApiVersion();
-      String kind = unknown.getTypeMeta().getKind();
+      Message typeMeta = (Message) field(unknown, "typeMeta");
+      String apiVersion = (String) field(typeMeta, "apiVersion");
+      String kind = (String) field(typeMeta, "kind");
       String group = apiVersion.contains("/") ? apiVersion.substring(0, apiVersion.indexOf('/')) : "";
       String version = apiVersion.substring(apiVersion.indexOf('/') + 1);
       String groupKey = group.isEmpty() ? "core" : group.split("\\.")[0];
@@ -79,7 +84,7 @@ final class ProtobufBodies {
       if (descriptor == null) {
         throw KubeApiException.unsupportedMediaType(MediaTypes.JSON);
       }
-      JsonObject object = (JsonObject) toJson(DynamicMessage.parseFrom(descriptor, unknown.getRaw()));
+      JsonObject object = (JsonObject) toJson(DynamicMessage.parseFrom(descriptor, (ByteString) field(unknown, "raw")));
       if (!apiVersion.isEmpty()) {
         object.put("apiVersion", apiVersion);
       }

@@ -67,7 +67,8 @@ public final class Logging {
     }
     PatternLayoutEncoder text = new PatternLayoutEncoder();
     text.setContext(context);
-    text.setPattern("%d{yyyy-MM-dd'T'HH:mm:ss.SSSXXX} %-5level [%thread] %logger{36} - %msg%kvp{SINGLE}%n");
+    // Key-value fields follow the message after a space; the replace drops that space when there are none.
+    text.setPattern("%d{yyyy-MM-dd'T'HH:mm:ss.SSSXXX} %-5level [%thread] %logger{36} - %msg%replace( %kvp{SINGLE}){'^ $', ''}%n");
     text.start();
     return text;
   }

@@ -33,7 +33,8 @@ public final class ManagementServer extends VerticleBase {
     // such as java.net.http try first) loses answers larger than one HTTP/2 frame now and then.
     server = vertx.createHttpServer(new HttpServerOptions().setHost(host).setPort(port)
         .setHttp2ClearTextEnabled(false)).requestHandler(this::handle);
-    return server.listen();
+    return server.listen().recover(e -> Future.failedFuture(Listening.failure("/healthz, /ready and /metrics", host,
+        port, "metrics.port (KMC_METRICS_PORT; metrics.enabled=false turns the management port off)", e)));
   }
 
   public int actualPort() {

@@ -56,6 +56,17 @@ class LoggingTest {
   }
 
   @Test
+  void textLinesKeepFieldsApartFromTheMessage(@TempDir Path dir) throws Exception {
+    Path file = dir.resolve("text.log");
+    Logging.configure(new LogSettings("info", "text", file, 1024 * 1024, 1, Duration.ofDays(1)), "test");
+    LOG.atInfo().addKeyValue("cluster", "demo-a").log("agent shutting down");
+    LOG.info("no fields");
+    List<String> lines = Files.readAllLines(file);
+    assertTrue(lines.get(0).endsWith(" - agent shutting down cluster='demo-a'"), lines.get(0));
+    assertTrue(lines.get(1).endsWith(" - no fields"), "no trailing space: [" + lines.get(1) + "]");
+  }
+
+  @Test
   void dropsBackupsBeyondTheCountOrOlderThanMaxAge(@TempDir Path dir) throws Exception {
     Path file = dir.resolve("agent.log");
     Files.writeString(dir.resolve("agent.log.1"), "recent\n");

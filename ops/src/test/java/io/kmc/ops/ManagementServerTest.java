@@ -78,6 +78,19 @@ class ManagementServerTest {
     }
   }
 
+  @Test
+  void aTakenPortIsReportedWithItsAddressAndSetting() throws Exception {
+    try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      ManagementServer second = new ManagementServer("127.0.0.1", taken.getLocalPort(), new HealthChecks(), registry);
+      Exception failure = org.junit.jupiter.api.Assertions.assertThrows(Exception.class,
+          () -> vertx.deployVerticle(second).await(30, TimeUnit.SECONDS));
+      Listening.BindFailure bind = Listening.find(failure);
+      assertTrue(bind != null, "a bind failure: " + failure);
+      assertTrue(bind.getMessage().startsWith("cannot listen on 127.0.0.1:" + taken.getLocalPort()), bind.getMessage());
+      assertTrue(bind.getMessage().contains("metrics.port (KMC_METRICS_PORT"), bind.getMessage());
+    }
+  }
+
   private HttpResponse<String> get(String path) throws IOException, InterruptedException {
     try {
       return HttpClient.newHttpClient().sendAsync(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))

@@ -23,7 +23,7 @@ import io.vertx.core.http.WebSocket;
 import io.vertx.core.http.WebSocketClient;
 import io.vertx.core.http.WebSocketClientOptions;
 import io.vertx.core.http.WebSocketConnectOptions;
-import io.vertx.core.net.PemTrustOptions;
+import io.vertx.core.net.TrustOptions;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -53,6 +53,7 @@ public final class HubConnector extends VerticleBase {
   private final AgentMetrics metrics;
 
   private WebSocketClient client;
+  private HubTrust trust;
   private Session session;
   private int urlIndex;
   private int failedAttempts;
@@ -71,19 +72,23 @@ public final class HubConnector extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    WebSocketClientOptions options = new WebSocketClientOptions()
-        // As the hub: frames up to a message are taken; what the agent sends is cut into 64 KiB fragments.
-        .setMaxFrameSize(2 * config.maxMessageBytes())
-        .setMaxMessageSize(config.maxMessageBytes())
-        .setConnectTimeout((int) config.connectTimeout().toMillis())
-        .setTrustAll(config.insecureSkipTlsVerify())
-        .setVerifyHost(!config.insecureSkipTlsVerify());
-    if (config.hubCaFile() != null) {
-      options.setTrustOptions(new PemTrustOptions().addCertPath(config.hubCaFile().toString()));
-    }
-    client = vertx.createWebSocketClient(options);
-    dial();
-    return Future.succeededFuture();
+    // Reading hub.ca_file is file I/O: not on the event loop.
+    return vertx.executeBlocking(() -> HubTrust.create(config), false).map(hubTrust -> {
+      trust = hubTrust;
+      WebSocketClientOptions options = new WebSocketClientOptions()
+          // As the hub: frames up to a message are taken; what the agent sends is cut into 64 KiB fragments.
+          .setMaxFrameSize(2 * config.maxMessageBytes())
+          .setMaxMessageSize(config.maxMessageBytes())
+          .setConnectTimeout((int) config.connectTimeout().toMillis())
+          .setTrustAll(config.insecureSkipTlsVerify())
+          .setVerifyHost(!config.insecureSkipTlsVerify());
+      if (!config.insecureSkipTlsVerify()) {
+        options.setTrustOptions(TrustOptions.wrap(trust.manager()));
+      }
+      client = vertx.createWebSocketClient(options);
+      dial();
+      return null;
+    });
   }
 
   @Override
@@ -145,7 +150,10 @@ public final class HubConnector extends VerticleBase {
 
   private void connect(URI url, String token) {
     refreshKubernetesVersion()
-        .compose(v -> client.connect(connectOptions(url, token)))
+        .compose(v -> {
+          trust.reset();
+          return client.connect(connectOptions(url, token));
+        })
         .onSuccess(ws -> {
           metrics.dialed("ok");
           opened(url, ws);
@@ -156,6 +164,8 @@ public final class HubConnector extends VerticleBase {
             String body = rejected.getBody() == null ? "" : rejected.getBody().toString();
             LOG.error("hub {} refused the connection for cluster {}: HTTP {} {}", url, config.cluster(),
                 rejected.getStatus(), Texts.bounded(body, 300));
+          } else if (url.getScheme().equals("wss") && trust.explain(url) != null) {
+            LOG.error("cannot connect to hub {}: {}", url, trust.explain(url));
           } else {
             LOG.warn("cannot connect to hub {}: {}", url, e.getMessage());
           }

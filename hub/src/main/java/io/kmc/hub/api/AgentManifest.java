@@ -32,15 +32,25 @@ public final class AgentManifest {
     /** only impersonate: every call runs as the hub user, so the cluster's own RBAC decides. */
     IMPERSONATE;
 
+    /**
+     * The access level asked for, or the default: impersonate for a cluster whose agent impersonates
+     * hub users, else manage, so that kubectl works through the hub as the hub's RBAC allows (with
+     * read, every write the hub allows would still be refused by the member cluster).
+     */
     static Access parse(String requested, boolean clusterImpersonates) {
       if (requested == null || requested.isBlank()) {
-        return clusterImpersonates ? IMPERSONATE : READ;
+        return clusterImpersonates ? IMPERSONATE : MANAGE;
       }
       try {
         return valueOf(requested.trim().toUpperCase(Locale.ROOT));
       } catch (IllegalArgumentException e) {
         throw KmcException.badRequest("access must be read, manage or impersonate, not '" + requested + "'");
       }
+    }
+
+    /** How the API and the manifests name it. */
+    public String label() {
+      return name().toLowerCase(Locale.ROOT);
     }
   }
 

@@ -7,6 +7,7 @@ import io.kmc.hub.auth.Authorizer;
 import io.kmc.hub.gateway.AgentGateway;
 import io.kmc.hub.metrics.HubMetrics;
 import io.kmc.hub.tls.TlsMaterial;
+import io.kmc.ops.Listening;
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
 import io.vertx.core.VerticleBase;
@@ -64,9 +65,10 @@ public final class ApiVerticle extends VerticleBase {
       router.route(prefix).handler(body);
     }
 
-    // Reachable without a token: logging in, and exchanging a refresh token.
+    // Reachable without a token: logging in, exchanging a refresh token, how to log in.
     router.post("/api/v1/auth/login").handler(routes.auth()::login);
     router.post("/api/v1/auth/refresh").handler(routes.auth()::refresh);
+    router.get("/api/v1/auth/providers").handler(routes.auth()::providers);
 
     router.route("/api/*").handler(routes.authenticator());
     router.route(KubePassthrough.PREFIX + "*").handler(routes.authenticator());
@@ -115,6 +117,10 @@ public final class ApiVerticle extends VerticleBase {
 
     router.get("/api/v1/audit").handler(authz.require("audit", "list")).handler(routes.audit()::query);
 
+    // Install links work without a bearer token (the secret is in the path, and works once).
+    router.get(ClustersApi.INSTALL_PATH + ":secret").handler(Audits::assignRequestId)
+        .handler(routes.auditRecorder()).handler(routes.clusters()::install);
+
     router.route().last().handler(ctx -> ctx.fail(404));
     router.route().failureHandler(Errors::handle);
     labels = new RouteLabels(router);
@@ -137,7 +143,8 @@ public final class ApiVerticle extends VerticleBase {
           .addKeyValue(Buffer.buffer(routes.tls().privateKeyPem())));
     }
     server = vertx.createHttpServer(options).requestHandler(router);
-    return server.listen();
+    return server.listen().recover(e -> Future.failedFuture(Listening.failure("the API", host, port,
+        "server.port (KMC_SERVER_PORT)", e)));
   }
 
   /**

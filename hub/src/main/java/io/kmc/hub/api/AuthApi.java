@@ -1,6 +1,7 @@
 package io.kmc.hub.api;
 
 import io.kmc.common.KmcException;
+import io.kmc.hub.HubConfig;
 import io.kmc.hub.audit.AuditLog;
 import io.kmc.hub.audit.Audits;
 import io.kmc.hub.auth.Authenticator;
@@ -27,13 +28,29 @@ public final class AuthApi {
   private final LoginGuard guard;
   private final Authorizer authorizer;
   private final AuditLog audit;
+  private final HubConfig.Oidc oidc;
 
-  public AuthApi(TokenService tokens, IdentityStore store, LoginGuard guard, Authorizer authorizer, AuditLog audit) {
+  public AuthApi(TokenService tokens, IdentityStore store, LoginGuard guard, Authorizer authorizer, AuditLog audit,
+                 HubConfig.Oidc oidc) {
     this.tokens = tokens;
     this.store = store;
     this.guard = guard;
     this.authorizer = authorizer;
     this.audit = audit;
+    this.oidc = oidc;
+  }
+
+  /**
+   * {@code GET /api/v1/auth/providers}, without a token: how to sign in, for {@code kmc login}:
+   * always a password; an OIDC issuer and client when the device flow is configured.
+   */
+  public void providers(RoutingContext ctx) {
+    JsonObject answer = new JsonObject().put("password", true);
+    if (oidc != null && oidc.enabled() && oidc.clientId() != null) {
+      answer.put("oidc", new JsonObject().put("issuer", oidc.issuer()).put("clientId", oidc.clientId())
+          .put("audience", oidc.audience()));
+    }
+    Bodies.json(ctx, answer);
   }
 
   /** {@code POST /api/v1/auth/login} {@code {"username", "password"}}. Audited whatever the outcome. */

@@ -9,6 +9,7 @@ import io.kmc.hub.auth.TokenService;
 import io.kmc.hub.routing.Presence;
 import io.kmc.hub.store.ClusterRecord;
 import io.kmc.hub.store.ClusterRegistry;
+import io.kmc.hub.store.InstallLinks;
 import io.vertx.core.Future;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.json.JsonArray;
@@ -28,6 +29,9 @@ import java.util.Map;
  */
 public final class ClustersApi {
 
+  /** Where install links live: outside /api, since they are used without a bearer token. */
+  public static final String INSTALL_PATH = "/install/";
+
   /** Header carrying the join token to embed in an agent manifest (never put in a URL). */
   public static final String JOIN_TOKEN_HEADER = "X-Kmc-Join-Token";
 
@@ -41,10 +45,20 @@ public final class ClustersApi {
   private final Duration kubeconfigTokenLifetime;
   private final AgentManifest manifests;
   private final boolean impersonateByDefault;
+  private final Install install;
+
+  /**
+   * How install commands are made: the links that serve manifests, how long they work, and the
+   * hub's public-key pin for curl: set when clients cannot trust the hub's certificate through the
+   * system's CAs (self-signed, or a private CA); null when they can (a public certificate, or TLS
+   * ending at a proxy in front).
+   */
+  public record Install(InstallLinks links, Duration lifetime, String publicKeyPin) {
+  }
 
   public ClustersApi(ClusterRegistry registry, Presence presence, Authorizer authorizer, TokenService tokens,
                      long pingTimeoutMillis, String publicUrl, String caPem, Duration kubeconfigTokenLifetime,
-                     AgentManifest manifests, boolean impersonateByDefault) {
+                     AgentManifest manifests, boolean impersonateByDefault, Install install) {
     this.registry = registry;
     this.presence = presence;
     this.authorizer = authorizer;
@@ -56,6 +70,7 @@ public final class ClustersApi {
     this.kubeconfigTokenLifetime = kubeconfigTokenLifetime;
     this.manifests = manifests;
     this.impersonateByDefault = impersonateByDefault;
+    this.install = install;
   }
 
   /** The clusters the caller has a role in (all of them for admins). */
@@ -81,8 +96,9 @@ public final class ClustersApi {
   }
 
   /**
-   * {@code POST} {@code {"name", "displayName"?, "description"?, "labels"?, "enabled"?, "impersonate"?}}:
-   * registers a cluster; the answer holds its join token (shown this once) and the install command.
+   * {@code POST} {@code {"name", "displayName"?, "description"?, "labels"?, "enabled"?, "impersonate"?,
+   * "access"?}}: registers a cluster; the answer holds its join token (shown this once), the agent's
+   * access level, and an install command that works once, pasted as it is.
    */
   public void create(RoutingContext ctx) {
     JsonObject body = Bodies.object(ctx);
@@ -90,12 +106,18 @@ public final class ClustersApi {
     Map<String, String> labels = Bodies.labels(body, "labels");
     Boolean enabled = Bodies.bool(body, "enabled");
     Boolean impersonate = Bodies.bool(body, "impersonate");
+    AgentManifest.Access access = AgentManifest.Access.parse(Bodies.string(body, "access", false),
+        impersonate == null ? impersonateByDefault : impersonate);
+    if (impersonate != null && impersonate != (access == AgentManifest.Access.IMPERSONATE)) {
+      throw KmcException.badRequest("impersonate: " + impersonate + " needs access "
+          + (impersonate ? "impersonate" : "read or manage") + ", not " + access.label());
+    }
+    String user = Authenticator.principal(ctx).user();
     registry.create(name, Bodies.string(body, "displayName", false, 256), Bodies.string(body, "description", false),
-            labels == null ? Map.of() : labels, enabled == null || enabled,
-            impersonate == null ? impersonateByDefault : impersonate)
-        .onSuccess(created -> Bodies.json(ctx, 201, describe(created.cluster(), null, System.currentTimeMillis())
-            .put("token", created.token())
-            .put("installCommand", installCommand(ctx, name, created.token()))))
+            labels == null ? Map.of() : labels, enabled == null || enabled, access == AgentManifest.Access.IMPERSONATE)
+        .compose(created -> withInstall(ctx, name, created.token(), access, user,
+            describe(created.cluster(), null, System.currentTimeMillis()).put("token", created.token())))
+        .onSuccess(answer -> Bodies.json(ctx, 201, answer))
         .onFailure(ctx::fail);
   }
 
@@ -114,12 +136,36 @@ public final class ClustersApi {
     registry.delete(ctx.pathParam("name")).onSuccess(v -> Bodies.noContent(ctx)).onFailure(ctx::fail);
   }
 
-  /** {@code POST /api/v1/clusters/{name}/token}: a new join token; agents using the old one are dropped. */
+  /**
+   * {@code POST /api/v1/clusters/{name}/token} ({@code ?access=} optional): a new join token and a new
+   * install command; agents using the old token are dropped, older install links stop working.
+   */
   public void rotateToken(RoutingContext ctx) {
     String name = ctx.pathParam("name");
-    registry.rotateToken(name)
-        .onSuccess(token -> Bodies.json(ctx, new JsonObject().put("name", name).put("token", token)
-            .put("installCommand", installCommand(ctx, name, token))))
+    String requested = ctx.queryParams().get("access");
+    String user = Authenticator.principal(ctx).user();
+    found(name)
+        .compose(cluster -> {
+          AgentManifest.Access access = AgentManifest.Access.parse(requested, cluster.impersonate());
+          return registry.rotateToken(name).compose(token -> withInstall(ctx, name, token, access, user,
+              new JsonObject().put("name", name).put("token", token)));
+        })
+        .onSuccess(answer -> Bodies.json(ctx, answer))
+        .onFailure(ctx::fail);
+  }
+
+  /**
+   * {@code GET /install/{secret}}, without a bearer token: the agent manifest of an install link,
+   * join token included, served once (by any hub node) while the link lasts.
+   */
+  public void install(RoutingContext ctx) {
+    install.links().redeem(ctx.pathParam("secret"))
+        .compose(link -> found(link.cluster()).map(cluster -> manifests.render(cluster.name(), baseUrl(ctx),
+            link.joinToken(), AgentManifest.Access.parse(link.access(), cluster.impersonate()))))
+        .onSuccess(yaml -> ctx.response()
+            .putHeader(HttpHeaders.CONTENT_TYPE, "application/yaml")
+            .putHeader(HttpHeaders.CACHE_CONTROL, "no-store")
+            .end(yaml))
         .onFailure(ctx::fail);
   }
 
@@ -168,10 +214,25 @@ public final class ClustersApi {
         .onFailure(ctx::fail);
   }
 
-  private String installCommand(RoutingContext ctx, String name, String token) {
-    String url = baseUrl(ctx) + "/api/v1/clusters/" + name + "/agent.yaml";
-    return "curl -fsS " + (caData == null ? "" : "--cacert hub-ca.crt ") + "-H \"Authorization: Bearer $KMC_TOKEN\" -H \""
-        + JOIN_TOKEN_HEADER + ": " + token + "\" " + url + " | kubectl apply -f -";
+  /**
+   * Adds to {@code answer} the agent's access level and an install command that works pasted as it
+   * is where only curl and kubectl are: a single-use link (no bearer token needed) fetched with the
+   * hub's public key pinned when its certificate is self-signed, piped to {@code kubectl apply}.
+   */
+  private Future<JsonObject> withInstall(RoutingContext ctx, String cluster, String joinToken,
+                                         AgentManifest.Access access, String user, JsonObject answer) {
+    return install.links().issue(cluster, access.label(), joinToken, install.lifetime(), user).map(link -> {
+      String url = baseUrl(ctx) + INSTALL_PATH + link.secret();
+      // The pin replaces the certificate check that -k turns off: curl still refuses any other key.
+      String fetch = install.publicKeyPin() != null && url.startsWith("https:")
+          ? "curl -fsSk --pinnedpubkey '" + install.publicKeyPin() + "' '" + url + "'"
+          : "curl -fsS '" + url + "'";
+      return answer.put("access", access.label())
+          .put("installCommand", fetch + " | kubectl apply -f -")
+          .put("installUrl", url)
+          .put("installExpiresAt", link.expiresAt().toInstant().toString())
+          .put("hubUrl", baseUrl(ctx));
+    });
   }
 
   private Future<ClusterRecord> found(String name) {

@@ -2,6 +2,9 @@ package io.kmc.hub.api;
 
 import io.kmc.common.KmcException;
 import io.kmc.common.KubeStatus;
+import io.kmc.hub.audit.Audits;
+import io.kmc.hub.auth.Authorizer;
+import io.kmc.hub.auth.KubeRequestAttributes;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerRequest;
@@ -33,7 +36,8 @@ public final class Errors {
     KmcException e = failure instanceof KmcException k ? k : KmcException.internal("internal error", failure);
     if (e.status() >= 500 && e.getCause() != null) {
       RequestLog.about(LOG.atError(), ctx).setCause(e.getCause())
-          .log("{} {} failed: {}", ctx.request().method(), ctx.request().path(), e.getCause().toString());
+          .log("{} {} failed: {}", ctx.request().method(), Audits.loggablePath(ctx.request().path()),
+              e.getCause().toString());
     }
     HttpServerResponse response = ctx.response();
     if (response.headWritten()) {
@@ -43,6 +47,13 @@ public final class Errors {
     Buffer body;
     if (ctx.request().path().startsWith(KUBE_PREFIX)) {
       body = Buffer.buffer(KubeStatus.failure(e));
+      KubeRequestAttributes kube = ctx.get(Authorizer.KUBE_ATTRIBUTES_KEY);
+      if (kube == null || !kube.resourceRequest()) {
+        // kubectl reads discovery (/api, /apis, /version) without decoding a Status and prints only
+        // the generic text of the status code ("the server is currently unable to handle the
+        // request"); a Warning header it prints as it is.
+        response.putHeader("Warning", warning(e.getMessage()));
+      }
     } else {
       body = new JsonObject().put("code", e.status()).put("reason", e.reason()).put("message", e.getMessage())
           .toBuffer();
@@ -76,6 +87,21 @@ public final class Errors {
           ? new KmcException.ClientError(status, "BadRequest", failure == null ? "bad request" : failure.getMessage())
           : KmcException.internal("internal error", failure);
     };
+  }
+
+  /** An RFC 7234 warning (code 299, "miscellaneous persistent warning") whose text kubectl prints. */
+  static String warning(String message) {
+    StringBuilder text = new StringBuilder();
+    for (char c : message.toCharArray()) {
+      if (c == '"' || c == '\\') {
+        text.append('\\').append(c);
+      } else if (c >= 0x20 && c < 0x7f) {
+        text.append(c);
+      } else {
+        text.append('?'); // a header carries ASCII only
+      }
+    }
+    return "299 - \"" + text + "\"";
   }
 
   /** The token of an {@code Authorization: Bearer} header, or null. */

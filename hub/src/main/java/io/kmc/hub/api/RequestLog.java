@@ -40,6 +40,6 @@ final class RequestLog {
     long millis = nanos / 1_000_000;
     about(ACCESS.atInfo(), ctx).addKeyValue("method", ctx.request().method().name()).addKeyValue("route", route)
         .addKeyValue("status", status).addKeyValue("durationMs", millis)
-        .log("{} {} {} {} ms", ctx.request().method(), ctx.request().path(), status, millis);
+        .log("{} {} {} {} ms", ctx.request().method(), Audits.loggablePath(ctx.request().path()), status, millis);
   }
 }

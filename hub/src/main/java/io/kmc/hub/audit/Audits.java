@@ -21,8 +21,11 @@ public final class Audits {
   public static final String REQUEST_ID_KEY = "kmc.request-id";
   private static final Pattern CLIENT_REQUEST_ID = Pattern.compile("[A-Za-z0-9._:-]{1,64}");
   /** Reads too frequent and too harmless to record when they succeed. */
-  private static final Set<String> QUIET_READS = Set.of("/api/v1/clusters", "/api/v1/auth/whoami");
+  private static final Set<String> QUIET_READS = Set.of("/api/v1/clusters", "/api/v1/auth/whoami",
+      "/api/v1/auth/providers");
   private static final Pattern ONE_CLUSTER = Pattern.compile("/api/v1/clusters/[^/]+");
+  /** ClustersApi.INSTALL_PATH, whose last segment is a secret. */
+  private static final String INSTALL_PREFIX = "/install/";
 
   private Audits() {
   }
@@ -45,7 +48,7 @@ public final class Audits {
       long started = System.nanoTime();
       ctx.addEndHandler(ended -> {
         int status = ctx.response().getStatusCode();
-        String path = ctx.normalizedPath();
+        String path = loggablePath(ctx.normalizedPath());
         boolean quiet = "GET".equals(ctx.request().method().name()) && status < 400
             && (QUIET_READS.contains(path) || ONE_CLUSTER.matcher(path).matches());
         if (quiet || path.startsWith("/api/v1/auth/login")) {
@@ -67,7 +70,12 @@ public final class Audits {
   public static AuditLog.Event event(RoutingContext ctx, String user, String verb, int status, long startedNanos,
                                      String detail) {
     return new AuditLog.Event(Instant.now(), requestId(ctx), user, source(ctx), null, verb,
-        ctx.normalizedPath(), null, null, status, (System.nanoTime() - startedNanos) / 1_000_000, detail);
+        loggablePath(ctx.normalizedPath()), null, null, status, (System.nanoTime() - startedNanos) / 1_000_000, detail);
+  }
+
+  /** A path fit for the audit and access logs: the secret of an install link is left out. */
+  public static String loggablePath(String path) {
+    return path != null && path.startsWith(INSTALL_PREFIX) ? INSTALL_PREFIX + "…" : path;
   }
 
   /**

@@ -1,5 +1,6 @@
 package io.kmc.hub.tls;
 
+import io.kmc.common.tls.Fingerprints;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x509.BasicConstraints;
 import org.bouncycastle.asn1.x509.ExtendedKeyUsage;
@@ -15,6 +16,8 @@ import org.bouncycastle.openssl.jcajce.JcaPEMWriter;
 import org.bouncycastle.openssl.jcajce.JcaPKCS8Generator;
 import org.bouncycastle.operator.OperatorCreationException;
 import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.io.StringWriter;
@@ -52,6 +55,7 @@ import java.util.Set;
  */
 public record TlsMaterial(String certificatePem, String privateKeyPem, String clientTrustPem) {
 
+  private static final Logger LOG = LoggerFactory.getLogger(TlsMaterial.class);
   private static final String CERT_FILE = "hub.crt";
   private static final String KEY_FILE = "hub.key";
   private static final Duration VALIDITY = Duration.ofDays(3650);
@@ -86,9 +90,9 @@ public record TlsMaterial(String certificatePem, String privateKeyPem, String cl
     try {
       if (Files.exists(certFile) && Files.exists(keyFile)) {
         String cert = Files.readString(certFile);
-        return new TlsMaterial(cert, Files.readString(keyFile), cert);
+        return announced(new TlsMaterial(cert, Files.readString(keyFile), cert), certFile);
       }
-      TlsMaterial generated = generate(hosts);
+      TlsMaterial generated = announced(generate(hosts), certFile);
       Files.createDirectories(dir);
       Files.writeString(certFile, generated.certificatePem());
       Files.writeString(keyFile, generated.privateKeyPem());
@@ -101,6 +105,33 @@ public record TlsMaterial(String certificatePem, String privateKeyPem, String cl
     } catch (IOException e) {
       throw new UncheckedIOException("cannot keep the self-signed certificate in " + dir + ": " + e.getMessage(), e);
     }
+  }
+
+  /**
+   * Logs the fingerprint clients compare before they trust the self-signed certificate: {@code kmc
+   * login} asks about it, agents pin it with {@code hub.ca_sha256}.
+   */
+  private static TlsMaterial announced(TlsMaterial material, Path certFile) {
+    LOG.info("TLS certificate {} is self-signed; its SHA-256 fingerprint is {} (kmc login asks you to confirm it; "
+        + "agents can pin it with KMC_HUB_CA_SHA256)", certFile, material.clientTrustFingerprint());
+    return material;
+  }
+
+  /** The SHA-256 fingerprint of the certificate clients should trust (the top of that bundle), or null. */
+  public String clientTrustFingerprint() {
+    if (clientTrustPem == null) {
+      return null;
+    }
+    List<X509Certificate> chain = Fingerprints.certificates(clientTrustPem);
+    return Fingerprints.sha256(chain.get(chain.size() - 1));
+  }
+
+  /**
+   * curl's {@code --pinnedpubkey} value for the certificate this hub serves (its own key), or null
+   * when the hub serves no TLS itself.
+   */
+  public String publicKeyPin() {
+    return certificatePem == null ? null : Fingerprints.publicKeyPin(Fingerprints.certificates(certificatePem).get(0));
   }
 
   /** A fresh self-signed certificate; not stored. */
