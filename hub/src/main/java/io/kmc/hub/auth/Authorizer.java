@@ -49,14 +49,14 @@ public final class Authorizer {
           + ClusterNames.RULE + ")"));
       return;
     }
-    if (!rbac.canSeeCluster(principal, cluster)) {
-      ctx.fail(ClusterRegistry.notFound(cluster));
-      return;
-    }
     String path = KubePassthrough.kubePath(ctx);
     KubeRequestAttributes attributes = KubeRequestAttributes.parse(ctx.request().method().name(), path,
         ctx.request().query());
     ctx.put(KUBE_ATTRIBUTES_KEY, attributes);
+    if (!rbac.canSeeCluster(principal, cluster)) {
+      ctx.fail(ClusterRegistry.notFound(cluster));
+      return;
+    }
     String domain = attributes.domain(cluster);
     if (rbac.allowed(principal, domain, attributes.object(), attributes.verb())) {
       ctx.next();
