@@ -3,6 +3,7 @@ package io.kmc.agent;
 import io.kmc.common.protocol.AgentEndpoint;
 import io.kmc.common.config.ConfigReader;
 import io.kmc.common.protocol.Limits;
+import io.kmc.common.protocol.ProtocolVersions;
 import io.kmc.common.tls.Fingerprints;
 import io.kmc.ops.LogSettings;
 
@@ -29,6 +30,7 @@ public record AgentConfig(
     Duration initialBackoff,
     Duration maxBackoff,
     int maxMessageBytes,
+    List<Integer> protocolVersions,
     String kubernetesMode,
     Path kubeconfig,
     String kubeContext,
@@ -62,6 +64,23 @@ public record AgentConfig(
         Duration.ofHours(1), "Largest delay between two dials.");
     int maxMessage = c.bytes("hub.max_message_bytes", Limits.DEFAULT_MAX_FRAME_BYTES, 64 * 1024, 64 * 1024 * 1024,
         "Largest websocket message accepted from the hub.");
+    List<Integer> protocolVersions = new ArrayList<>();
+    for (String version : c.strings("hub.protocol_versions",
+        ProtocolVersions.SUPPORTED.stream().map(String::valueOf).toList(),
+        "Protocol versions offered to the hub, e.g. [1] to stay on v1 while hubs are upgraded.")) {
+      try {
+        int parsed = Integer.parseInt(version.trim());
+        if (!ProtocolVersions.SUPPORTED.contains(parsed)) {
+          c.problem("hub.protocol_versions", "this agent speaks " + ProtocolVersions.SUPPORTED + ", not " + parsed);
+        }
+        protocolVersions.add(parsed);
+      } catch (NumberFormatException e) {
+        c.problem("hub.protocol_versions", "'" + version + "' is not a version number");
+      }
+    }
+    if (protocolVersions.isEmpty()) {
+      c.problem("hub.protocol_versions", "must name at least one version");
+    }
     String mode = c.oneOf("kubernetes.mode", "in-cluster",
         "How to reach the local kube-apiserver: the pod's service account, or a kubeconfig file.", "in-cluster", "kubeconfig");
     String kubeconfig = c.string("kubernetes.kubeconfig", null, "Kubeconfig file (mode kubeconfig).");
@@ -113,7 +132,7 @@ public record AgentConfig(
     }
     return new AgentConfig(List.copyOf(hubUrls), cluster, token, tokenFile == null ? null : Path.of(tokenFile),
         caFile == null ? null : Path.of(caFile), caSha256, insecure, connectTimeout, initialBackoff, maxBackoff, maxMessage,
-        mode, kubeconfig == null ? null : Path.of(kubeconfig), context, requestTimeout,
+        List.copyOf(protocolVersions), mode, kubeconfig == null ? null : Path.of(kubeconfig), context, requestTimeout,
         requestWorkers, requestQueue, streamWorkers, shutdownGrace, managementEnabled, managementHost, managementPort,
         log);
   }

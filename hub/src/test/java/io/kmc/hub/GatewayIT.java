@@ -95,7 +95,7 @@ class GatewayIT {
       agent.send(new Frame.Hello(List.of(7, 8), "fake", "future-agent", "v1.40.0", List.of()));
       Frame error = agent.next(5);
       assertError(error, ProtocolException.UNSUPPORTED_VERSION);
-      assertTrue(((Frame.Error) error).message().contains("[1]"), error.toString());
+      assertTrue(((Frame.Error) error).message().contains("[1, 2]"), error.toString());
       String closed = agent.closedWith(5);
       assertTrue(closed.startsWith("4001"), closed);
     }

@@ -7,6 +7,7 @@ import io.kmc.agent.kube.BlockingPool;
 import io.kmc.agent.kube.KubeAccess;
 import io.kmc.agent.kube.KubeRequestExecutor;
 import io.kmc.common.KmcVersion;
+import io.kmc.common.protocol.BinaryFrames;
 import io.kmc.common.protocol.CloseCodes;
 import io.kmc.common.protocol.Frame;
 import io.kmc.common.protocol.FrameCodec;
@@ -16,6 +17,7 @@ import io.kmc.common.protocol.ProtocolVersions;
 import io.kmc.ops.Texts;
 import io.kmc.ops.WebSocketMessages;
 import io.vertx.core.Future;
+import io.vertx.core.buffer.Buffer;
 import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.http.UpgradeRejectedException;
@@ -259,6 +261,8 @@ public final class HubConnector extends VerticleBase {
     long helloTimer = -1;
     long heartbeatTimer = -1;
     Limits limits;
+    /** The protocol version the hub chose; 0 until welcomed. */
+    int version;
     KubeRequestExecutor executor;
 
     Session(URI url, WebSocket ws) {
@@ -268,8 +272,7 @@ public final class HubConnector extends VerticleBase {
 
     void begin() {
       ws.textMessageHandler(this::received);
-      ws.binaryMessageHandler(b -> send(new Frame.Error(null, ProtocolException.MALFORMED_FRAME,
-          "protocol v1 uses text messages only")));
+      ws.binaryMessageHandler(this::receivedBinary);
       ws.exceptionHandler(e -> LOG.warn("websocket to {}: {}", url, e.getMessage()));
       ws.closeHandler(v -> {
         if (Short.valueOf(CloseCodes.REPLACED).equals(ws.closeStatusCode())) {
@@ -280,7 +283,7 @@ public final class HubConnector extends VerticleBase {
         }
         end("closed by the hub" + (ws.closeReason() == null ? "" : ": " + ws.closeReason()));
       });
-      send(new Frame.Hello(ProtocolVersions.SUPPORTED, config.cluster(), KmcVersion.current(), kubernetesVersion,
+      send(new Frame.Hello(config.protocolVersions(), config.cluster(), KmcVersion.current(), kubernetesVersion,
           List.of("stream", "chunked-body", "impersonate")));
       helloTimer = vertx.setTimer(HELLO_TIMEOUT_MILLIS, t -> {
         if (!welcomed) {
@@ -321,7 +324,7 @@ public final class HubConnector extends VerticleBase {
     }
 
     void welcomed(Frame.Welcome welcome) {
-      if (welcomed || !ProtocolVersions.SUPPORTED.contains(welcome.protocolVersion())) {
+      if (welcomed || !config.protocolVersions().contains(welcome.protocolVersion())) {
         close(CloseCodes.PROTOCOL_ERROR, welcomed ? "second welcome" : "hub chose unsupported protocol version " + welcome.protocolVersion());
         return;
       }
@@ -329,6 +332,7 @@ public final class HubConnector extends VerticleBase {
       failedAttempts = 0;
       vertx.cancelTimer(helloTimer);
       limits = welcome.limits();
+      version = welcome.protocolVersion();
       executor = new KubeRequestExecutor(context, kube, requestPool, streamPool, limits, this::send, metrics);
       long tick = Math.max(50, Math.min(1000, limits.pingIntervalMillis() / 2));
       heartbeatTimer = vertx.setPeriodic(tick, t -> heartbeat());
@@ -364,10 +368,34 @@ public final class HubConnector extends VerticleBase {
       }
     }
 
+    /** Sends a frame: in protocol v2 exchange frames as binary messages, everything else as JSON text. */
     void send(Frame frame) {
-      if (!ended) {
+      if (ended) {
+        return;
+      }
+      if (version == ProtocolVersions.V2 && frame instanceof Frame.Exchange exchange) {
+        WebSocketMessages.writeBinary(ws, Buffer.buffer(BinaryFrames.encode(exchange)));
+      } else {
         WebSocketMessages.writeText(ws, FrameCodec.encodeToString(frame));
       }
+    }
+
+    /** A binary message: in protocol v2, a request, credit or cancel for the executor. */
+    void receivedBinary(Buffer message) {
+      lastReceived = System.currentTimeMillis();
+      if (version != ProtocolVersions.V2) {
+        send(new Frame.Error(null, ProtocolException.MALFORMED_FRAME, "protocol v1 uses text messages only"));
+        return;
+      }
+      Frame.Exchange frame;
+      try {
+        frame = BinaryFrames.decode(message.getBytes());
+      } catch (ProtocolException e) {
+        LOG.warn("bad frame from hub {}: {}", url, Texts.forLog(e.getMessage()));
+        send(e.toFrame(null));
+        return;
+      }
+      executor.handle(frame);
     }
 
     /**

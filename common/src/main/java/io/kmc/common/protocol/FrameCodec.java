@@ -10,6 +10,7 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.util.Locale;
 
 /** Encodes frames to JSON and back. Thread-safe. */
 public final class FrameCodec {
@@ -79,6 +80,11 @@ public final class FrameCodec {
     } catch (IOException | RuntimeException e) {
       return null;
     }
+  }
+
+  /** The name of a frame's type as it is written in JSON ({@code request}, {@code data}...). */
+  public static String typeName(Frame frame) {
+    return frame.getClass().getSimpleName().toLowerCase(Locale.ROOT);
   }
 
   public static Frame decode(String json) {

@@ -7,7 +7,9 @@ import java.util.OptionalInt;
 public final class ProtocolVersions {
 
   public static final int V1 = 1;
-  public static final List<Integer> SUPPORTED = List.of(V1);
+  /** Exchange frames as binary messages ({@link BinaryFrames}); control frames as in v1. */
+  public static final int V2 = 2;
+  public static final List<Integer> SUPPORTED = List.of(V1, V2);
 
   private ProtocolVersions() {
   }

@@ -92,7 +92,9 @@ class FrameCodecTest {
   @Test
   void versionNegotiationPicksTheHighestCommonVersion() {
     assertEquals(1, ProtocolVersions.negotiate(List.of(1, 7)).getAsInt());
-    assertTrue(ProtocolVersions.negotiate(List.of(2, 3)).isEmpty());
+    assertEquals(2, ProtocolVersions.negotiate(List.of(1, 2)).getAsInt());
+    assertEquals(2, ProtocolVersions.negotiate(List.of(2, 3)).getAsInt());
+    assertTrue(ProtocolVersions.negotiate(List.of(3, 4)).isEmpty());
   }
 
   @Test

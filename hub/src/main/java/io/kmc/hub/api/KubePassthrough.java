@@ -145,11 +145,11 @@ public final class KubePassthrough {
     }
 
     @Override
-    public void data(byte[] data) {
+    public void data(Buffer data) {
       if (response.closed()) {
         return;
       }
-      response.write(Buffer.buffer(data));
+      response.write(data);
       if (response.writeQueueFull()) {
         waitingForDrain++;
       } else {

@@ -10,13 +10,13 @@ import io.kmc.common.protocol.ProtocolVersions;
 import io.kmc.hub.HubConfig.ClusterEntry;
 import io.kmc.hub.metrics.HubMetrics;
 import io.kmc.hub.routing.AgentSession;
+import io.kmc.hub.routing.FrameMessage;
 import io.kmc.hub.routing.HubNodes;
 import io.kmc.hub.routing.NodeChannel;
 import io.kmc.hub.routing.Presence;
 import io.kmc.hub.routing.SessionRegistry;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
-import io.vertx.core.buffer.Buffer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -84,7 +84,13 @@ public final class DirectClusters extends VerticleBase {
           AgentSession session = new AgentSession(vertx, context, nodes, channel, presence, limits, metrics, entry,
               link);
           link.executor = new KubeRequestExecutor(context, kube, requestPool, streamPool, limits,
-              frame -> session.fromAgent(frame, null), KubeRequestExecutor.Observer.NONE);
+              frame -> {
+                if (frame instanceof Frame.Exchange exchange) {
+                  session.fromAgent(FrameMessage.of(exchange));
+                } else if (frame instanceof Frame.Error error) {
+                  session.reported(error);
+                }
+              }, KubeRequestExecutor.Observer.NONE);
           sessions.add(session);
           registry.add(session, link);
           vertx.setPeriodic(limits.pingIntervalMillis(), t -> probe(kube, session));
@@ -120,8 +126,8 @@ public final class DirectClusters extends VerticleBase {
     KubeRequestExecutor executor;
 
     @Override
-    public void send(Frame frame, Buffer encoded) {
-      executor.handle(frame);
+    public void send(FrameMessage frame) {
+      executor.handle(frame.frame());
     }
 
     @Override

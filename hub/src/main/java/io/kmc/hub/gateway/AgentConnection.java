@@ -1,5 +1,6 @@
 package io.kmc.hub.gateway;
 
+import io.kmc.common.protocol.BinaryFrames;
 import io.kmc.common.protocol.CloseCodes;
 import io.kmc.common.protocol.Frame;
 import io.kmc.common.protocol.FrameCodec;
@@ -8,6 +9,7 @@ import io.kmc.common.protocol.ProtocolException;
 import io.kmc.common.protocol.ProtocolVersions;
 import io.kmc.hub.routing.AgentSession;
 import io.kmc.hub.routing.HubNodes;
+import io.kmc.hub.routing.FrameMessage;
 import io.kmc.hub.routing.Presence;
 import io.kmc.ops.PeerWarnings;
 import io.kmc.ops.Texts;
@@ -20,7 +22,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.nio.charset.StandardCharsets;
-import java.util.Locale;
 import java.util.OptionalInt;
 import java.util.UUID;
 import java.util.concurrent.ThreadLocalRandom;
@@ -46,6 +47,8 @@ final class AgentConnection implements AgentSession.Link {
   private long helloTimer = -1;
   private long heartbeatTimer = -1;
   private boolean ended;
+  /** The protocol version agreed in hello; 0 before. */
+  private int version;
   /** Warnings about what this agent sends: at most a few a minute are logged, the rest counted. */
   private final PeerWarnings warnings;
 
@@ -61,9 +64,8 @@ final class AgentConnection implements AgentSession.Link {
   }
 
   void begin() {
-    ws.textMessageHandler(this::received);
-    ws.binaryMessageHandler(b -> sendError(null, ProtocolException.MALFORMED_FRAME,
-        "protocol v1 uses text messages only"));
+    ws.textMessageHandler(this::receivedText);
+    ws.binaryMessageHandler(this::receivedBinary);
     ws.exceptionHandler(this::failed);
     ws.closeHandler(v -> end("connection closed" + (ws.closeReason() == null ? "" : ": " + ws.closeReason())));
     helloTimer = vertx.setTimer(gateway.helloTimeoutMillis(), t -> {
@@ -75,7 +77,8 @@ final class AgentConnection implements AgentSession.Link {
     heartbeatTimer = vertx.setPeriodic(tick, t -> heartbeat());
   }
 
-  private void received(String text) {
+  /** A text message: a control frame, or in protocol v1 any frame. */
+  private void receivedText(String text) {
     lastReceived = System.currentTimeMillis();
     Frame frame;
     try {
@@ -97,15 +100,45 @@ final class AgentConnection implements AgentSession.Link {
         close(CloseCodes.PROTOCOL_ERROR, "expected hello, got " + frame.getClass().getSimpleName());
       }
     } else if (frame instanceof Frame.Ping ping) {
-      send(new Frame.Pong(ping.sentAtMillis()), null);
+      sendControl(new Frame.Pong(ping.sentAtMillis()));
     } else if (frame instanceof Frame.Pong pong) {
       session.heard(Math.max(0, System.currentTimeMillis() - pong.sentAtMillis()));
-    } else if (frame instanceof Frame.Response || frame instanceof Frame.Data || frame instanceof Frame.End
-        || frame instanceof Frame.Error) {
-      session.fromAgent(frame, Buffer.buffer(text));
+    } else if (frame instanceof Frame.Error error) {
+      session.reported(error);
+    } else if (frame instanceof Frame.Response || frame instanceof Frame.Data || frame instanceof Frame.End) {
+      if (version == ProtocolVersions.V1) {
+        session.fromAgent(FrameMessage.of((Frame.Exchange) frame));
+      } else {
+        sendError(((Frame.Exchange) frame).id(), ProtocolException.UNEXPECTED_FRAME,
+            "protocol v2 sends exchange frames as binary messages");
+      }
     } else {
       sendError(null, ProtocolException.UNEXPECTED_FRAME, "an agent does not send '"
-          + frame.getClass().getSimpleName().toLowerCase(Locale.ROOT) + "' frames");
+          + FrameCodec.typeName(frame) + "' frames");
+    }
+  }
+
+  /** A binary message: an exchange frame of protocol v2, routed by its header. */
+  private void receivedBinary(Buffer message) {
+    lastReceived = System.currentTimeMillis();
+    if (session == null || version != ProtocolVersions.V2) {
+      sendError(null, ProtocolException.MALFORMED_FRAME, "binary messages are protocol v2 exchange frames; "
+          + (session == null ? "say hello first" : "this connection speaks v1, with text messages only"));
+      return;
+    }
+    FrameMessage frame;
+    try {
+      frame = FrameMessage.binary(message);
+    } catch (ProtocolException e) {
+      warnings.warn("bad frame from the agent of cluster {}: {}", cluster, Texts.forLog(e.getMessage()));
+      sendError(null, e.code(), e.getMessage());
+      return;
+    }
+    byte type = frame.type();
+    if (type == BinaryFrames.RESPONSE || type == BinaryFrames.DATA || type == BinaryFrames.END) {
+      session.fromAgent(frame);
+    } else {
+      sendError(frame.id(), ProtocolException.UNEXPECTED_FRAME, "an agent does not send frames of type " + type);
     }
   }
 
@@ -132,7 +165,8 @@ final class AgentConnection implements AgentSession.Link {
     Presence.Entry entry = new Presence.Entry(cluster, gateway.nodes().nodeId(), UUID.randomUUID().toString(),
         "agent", now, now, agentVersion, kubernetesVersion, version.getAsInt(), -1);
     session = gateway.newSession(context, entry, this);
-    send(new Frame.Welcome(version.getAsInt(), gateway.nodes().nodeId(), limits), null);
+    this.version = version.getAsInt();
+    sendControl(new Frame.Welcome(this.version, gateway.nodes().nodeId(), limits));
     session.start()
         .onSuccess(v -> {
           gateway.metrics().agentConnected(cluster);
@@ -155,7 +189,7 @@ final class AgentConnection implements AgentSession.Link {
     }
     if (session != null && now - lastPingSent >= limits.pingIntervalMillis()) {
       lastPingSent = now;
-      send(new Frame.Ping(now), null);
+      sendControl(new Frame.Ping(now));
     }
   }
 
@@ -171,15 +205,27 @@ final class AgentConnection implements AgentSession.Link {
     }
   }
 
+  /** An exchange frame, in the form the connection's protocol version sends it. */
   @Override
-  public void send(Frame frame, Buffer encoded) {
+  public void send(FrameMessage frame) {
+    if (ended) {
+      return;
+    }
+    if (version == ProtocolVersions.V2) {
+      WebSocketMessages.writeBinary(ws, frame.binary());
+    } else {
+      WebSocketMessages.writeText(ws, FrameCodec.encodeToString(frame.frame()));
+    }
+  }
+
+  private void sendControl(Frame frame) {
     if (!ended) {
-      WebSocketMessages.writeText(ws, encoded != null ? encoded.toString() : FrameCodec.encodeToString(frame));
+      WebSocketMessages.writeText(ws, FrameCodec.encodeToString(frame));
     }
   }
 
   private void sendError(String id, String code, String message) {
-    send(new Frame.Error(id, code, message), null);
+    sendControl(new Frame.Error(id, code, message));
   }
 
   /**
@@ -197,7 +243,7 @@ final class AgentConnection implements AgentSession.Link {
   @Override
   public void goAway(String reason) {
     // A little spread, so that a node's agents do not all redial the same instant.
-    send(new Frame.GoAway(reason, ThreadLocalRandom.current().nextLong(50, 500)), null);
+    sendControl(new Frame.GoAway(reason, ThreadLocalRandom.current().nextLong(50, 500)));
   }
 
   private void end(String reason) {

@@ -37,7 +37,7 @@ public final class ResourceCounts {
   /** The answer to a count is one small body: nothing streams. */
   private static final ClusterRouter.StreamHandler IGNORE = new ClusterRouter.StreamHandler() {
     @Override
-    public void data(byte[] data) {
+    public void data(Buffer data) {
     }
 
     @Override

@@ -2,6 +2,7 @@ package io.kmc.hub.routing;
 
 import io.kmc.common.Addresses;
 import io.kmc.common.KmcException;
+import io.kmc.common.protocol.BinaryFrames;
 import io.kmc.common.protocol.CloseCodes;
 import io.kmc.common.protocol.Frame;
 import io.kmc.common.protocol.Limits;
@@ -13,7 +14,6 @@ import io.kmc.ops.Texts;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
-import io.vertx.core.buffer.Buffer;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.Message;
 import io.vertx.core.json.JsonObject;
@@ -44,8 +44,8 @@ public final class AgentSession {
 
   /** How frames reach the agent. */
   public interface Link {
-    /** Sends a frame; {@code encoded} is its JSON when the caller already has it. */
-    void send(Frame frame, Buffer encoded);
+    /** Sends an exchange frame (request, credit, cancel) in whatever form the agent speaks. */
+    void send(FrameMessage frame);
 
     void close(short code, String reason);
 
@@ -190,74 +190,89 @@ public final class AgentSession {
     pending.put(request.id(), p);
     long timeout = Math.min(limits.requestTimeoutMillis(), request.timeoutMillis() > 0 ? request.timeoutMillis() : Long.MAX_VALUE);
     p.timer = vertx.setTimer(timeout, t -> timedOut(p, timeout));
-    link.send(request, message.body().knownEncoding());
+    link.send(message.body());
   }
 
   private void timedOut(Pending p, long timeout) {
     if (pending.remove(p.request.id()) != p || p.headSent) {
       return;
     }
-    link.send(new Frame.Cancel(p.request.id(), "timed out"), null);
+    cancelOnAgent(p.request.id(), "timed out");
     replyStatus(p.message, p.request.id(), KmcException.timeout("the agent of cluster '" + cluster() + "' did not answer "
         + p.request.method() + " " + p.request.path() + " within " + timeout + " ms"));
   }
 
   /**
-   * A frame from the agent: an answer to route back, or a report about the connection. Nothing the
-   * agent sends is passed on unchecked: the head of an answer is validated ({@link AgentAnswers}),
-   * data beyond the credits granted ends the exchange, and a body that stops moving ends it too.
+   * An exchange frame from the agent (response, data, end), to route back to the node that asked.
+   * Nothing the agent sends is passed on unchecked: the head of an answer is validated
+   * ({@link AgentAnswers}), data beyond the credits granted ends the exchange, and a body that stops
+   * moving ends it too. Data and end are routed by the id in their header, never decoded here.
    */
-  public void fromAgent(Frame frame, Buffer encoded) {
-    if (frame instanceof Frame.Response response) {
-      Pending p = pending.get(response.id());
+  public void fromAgent(FrameMessage message) {
+    byte type = message.type();
+    String id = message.id();
+    Pending p = pending.get(id);
+    if (type == BinaryFrames.RESPONSE) {
       if (p == null || p.headSent) {
         return; // timed out or cancelled meanwhile
       }
+      Frame.Response response;
       Frame.Response head;
       try {
+        response = (Frame.Response) message.frame();
         head = AgentAnswers.checked(response);
-      } catch (AgentAnswers.Refused e) {
-        link.send(new Frame.Cancel(response.id(), "the hub refused the answer"), null);
-        fail(p, "the agent of cluster '" + cluster() + "' sent an answer the hub refuses: " + e.getMessage());
+      } catch (ProtocolException | AgentAnswers.Refused e) {
+        cancelOnAgent(id, "the hub refused the answer");
+        fail(p, "the agent of cluster '" + cluster() + "' sent an answer the hub refuses: "
+            + Texts.forLog(e.getMessage()));
         return;
       }
       vertx.cancelTimer(p.timer);
       p.headSent = true;
       metrics.tunnelRequest(cluster(), System.nanoTime() - p.startedNanos);
       if (head.more()) {
-        channel.routeToOwner(head.id(), context, p.requesterNode, this::fromRequester);
+        channel.routeToOwner(id, context, p.requesterNode, this::fromRequester);
         metrics.streams(cluster(), 1);
         if (!p.request.stream()) {
           watchBody(p);
         }
       } else {
-        pending.remove(head.id());
+        pending.remove(id);
       }
-      p.message.reply(FrameMessage.of(head, head == response ? encoded : null),
+      p.message.reply(head == response ? message : FrameMessage.of(head),
           new DeliveryOptions().addHeader(Addresses.HEADER_OWNER_NODE, nodes.nodeId()));
-    } else if (frame instanceof Frame.Data || frame instanceof Frame.End) {
-      String id = ((Frame.Exchange) frame).id();
-      Pending p = pending.get(id);
+    } else if (type == BinaryFrames.DATA || type == BinaryFrames.END) {
       if (p == null || !p.headSent) {
         return;
       }
-      if (frame instanceof Frame.Data) {
+      if (type == BinaryFrames.DATA) {
         p.lastProgress = System.currentTimeMillis();
         if (++p.received > p.granted) {
-          link.send(new Frame.Cancel(id, "more data than the credits allowed"), null);
+          cancelOnAgent(id, "more data than the credits allowed");
           fail(p, "the agent of cluster '" + cluster() + "' sent more data than its credits allowed");
           return;
         }
       } else {
         finish(id);
+        try {
+          message.frame(); // an end is small: decoded here, so that the node that asked can trust it
+        } catch (ProtocolException e) {
+          message = FrameMessage.of(new Frame.End(id, "the agent of cluster '" + cluster() + "' ended the answer "
+              + "with a frame the hub cannot read"));
+        }
       }
-      channel.send(p.requesterNode, frame, encoded);
-    } else if (frame instanceof Frame.Error error && error.id() != null) {
-      Pending p = pending.get(error.id());
-      if (p != null) {
-        fail(p, "the agent reported " + Texts.forLog(error.code()) + ": " + Texts.forLog(error.message()));
-      }
-    } else if (frame instanceof Frame.Error error) {
+      channel.send(p.requesterNode, message);
+    } else {
+      warnings.warn("agent of cluster {} sent a {} frame, which only the hub sends", cluster(), type);
+    }
+  }
+
+  /** An {@code error} frame from the agent: about one exchange, which then ends, or about the connection. */
+  public void reported(Frame.Error error) {
+    Pending p = error.id() == null ? null : pending.get(error.id());
+    if (p != null) {
+      fail(p, "the agent reported " + Texts.forLog(error.code()) + ": " + Texts.forLog(error.message()));
+    } else {
       warnings.warn("agent of cluster {} reported {}: {}", cluster(), Texts.forLog(error.code()),
           Texts.forLog(error.message()));
     }
@@ -267,7 +282,7 @@ public final class AgentSession {
   public void refused(String id, String why) {
     Pending p = pending.get(id);
     if (p != null) {
-      link.send(new Frame.Cancel(id, "unreadable frame"), null);
+      cancelOnAgent(id, "unreadable frame");
       fail(p, "the agent of cluster '" + cluster() + "' sent a frame the hub cannot read: " + Texts.forLog(why));
     }
   }
@@ -289,7 +304,7 @@ public final class AgentSession {
     long idle = System.currentTimeMillis() - p.lastProgress;
     boolean agentMayWrite = p.received < p.granted;
     if (agentMayWrite && idle >= timeout) {
-      link.send(new Frame.Cancel(p.request.id(), "the body stopped"), null);
+      cancelOnAgent(p.request.id(), "the body stopped");
       fail(p, "the agent of cluster '" + cluster() + "' sent no more of the answer to " + p.request.method()
           + " " + Texts.forLog(p.request.path()) + " for " + idle + " ms");
       return;
@@ -299,22 +314,31 @@ public final class AgentSession {
   }
 
   /** Credit or cancel from the node that asked, for a stream in progress. */
-  private void fromRequester(Frame frame) {
-    if (!(frame instanceof Frame.Exchange exchange)) {
-      return;
-    }
-    Pending p = pending.get(exchange.id());
+  private void fromRequester(FrameMessage message) {
+    Pending p = pending.get(message.id());
     if (p == null) {
       return;
     }
+    Frame frame;
+    try {
+      frame = message.frame();
+    } catch (ProtocolException e) {
+      return;
+    }
     if (frame instanceof Frame.Cancel) {
-      finish(exchange.id());
+      finish(p.request.id());
       vertx.cancelTimer(p.timer);
     } else if (frame instanceof Frame.Credit credit) {
       p.granted += credit.credits();
       p.lastProgress = System.currentTimeMillis();
+    } else {
+      return;
     }
-    link.send(frame, null);
+    link.send(message);
+  }
+
+  private void cancelOnAgent(String id, String reason) {
+    link.send(FrameMessage.of(new Frame.Cancel(id, reason)));
   }
 
   /** The agent sent a heartbeat answer: refresh presence, and stop if another session took over. */
@@ -369,7 +393,7 @@ public final class AgentSession {
       channel.forgetOwner(p.request.id());
       String why = "the agent of cluster '" + cluster() + "' disconnected (" + Texts.forLog(reason) + ")";
       if (p.headSent) {
-        channel.send(p.requesterNode, new Frame.End(p.request.id(), why), null);
+        channel.send(p.requesterNode, FrameMessage.of(new Frame.End(p.request.id(), why)));
       } else if (ClusterRouter.IDEMPOTENT_METHODS.contains(p.request.method())) {
         // Safe to ask again: the sender resends it to the agent's next session, wherever that is.
         p.message.fail(AGENT_MOVING, why);
@@ -412,7 +436,7 @@ public final class AgentSession {
     warnings.warn("request {} {} to cluster {} failed: {}", p.request.method(), Texts.forLog(p.request.path()),
         cluster(), why);
     if (p.headSent) {
-      channel.send(p.requesterNode, new Frame.End(p.request.id(), why), null);
+      channel.send(p.requesterNode, FrameMessage.of(new Frame.End(p.request.id(), why)));
     } else {
       replyStatus(p.message, p.request.id(), KmcException.badGateway(why));
     }

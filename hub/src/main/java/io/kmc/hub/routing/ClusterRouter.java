@@ -3,6 +3,7 @@ package io.kmc.hub.routing;
 import io.kmc.common.Addresses;
 import io.kmc.common.KmcException;
 import io.kmc.common.protocol.ActingUser;
+import io.kmc.common.protocol.BinaryFrames;
 import io.kmc.common.protocol.Frame;
 import io.kmc.common.protocol.Limits;
 import io.kmc.common.protocol.ProtocolException;
@@ -11,6 +12,7 @@ import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.Promise;
+import io.vertx.core.buffer.Buffer;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.Message;
 import io.vertx.core.eventbus.MessageConsumer;
@@ -20,6 +22,7 @@ import io.vertx.core.json.JsonObject;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.security.SecureRandom;
 import java.util.ArrayDeque;
 import java.util.List;
 import java.util.Map;
@@ -41,7 +44,8 @@ public final class ClusterRouter {
 
   /** Receives the rest of an answer whose head had {@code more}; called on the caller's context. */
   public interface StreamHandler {
-    void data(byte[] data);
+    /** The next part of the body, as it came (a slice of the frame: not copied). */
+    void data(Buffer data);
 
     /** The body is complete, or with an error, broken off. */
     void end(String error);
@@ -62,7 +66,11 @@ public final class ClusterRouter {
   private final Presence presence;
   private final ClusterRegistry registry;
   private final Limits limits;
-  private final String idPrefix;
+  /**
+   * The high half of this node's exchange ids, random: ids are unsigned 64-bit numbers (as protocol
+   * v2 carries them), unique across the hub's nodes without any coordination.
+   */
+  private final long idBase = new SecureRandom().nextLong() & 0xFFFF_FFFF_0000_0000L;
   private final AtomicLong sequence = new AtomicLong();
   /** When each cluster was last known to have a session (an answer, an announcement, a presence entry). */
   private final Map<String, Long> lastServed = new ConcurrentHashMap<>();
@@ -81,7 +89,6 @@ public final class ClusterRouter {
     this.presence = presence;
     this.registry = registry;
     this.limits = limits;
-    this.idPrefix = HubNodes.shortId(nodes.nodeId()) + "-";
     nodes.onNodeLeft(this::nodeLeft);
   }
 
@@ -180,7 +187,7 @@ public final class ClusterRouter {
     }
 
     void attempt() {
-      String id = idPrefix + sequence.incrementAndGet();
+      String id = BinaryFrames.idText(idBase | (sequence.incrementAndGet() & 0xFFFF_FFFFL));
       currentId = id;
       ownerGuess = null;
       Exchange exchange = new Exchange(id, handler);
@@ -270,7 +277,7 @@ public final class ClusterRouter {
     String owner = reply.headers().get(Addresses.HEADER_OWNER_NODE);
     try {
       if (reply.body().frame() instanceof Frame.Response head && head.more() && owner != null) {
-        channel.send(owner, new Frame.Cancel(id, "answered after the request had gone to another session"), null);
+        channel.send(owner, FrameMessage.of(new Frame.Cancel(id, "answered after the request had gone to another session")));
       }
     } catch (ProtocolException e) {
       // nothing to cancel
@@ -326,7 +333,7 @@ public final class ClusterRouter {
     private String ownerNode;
     private boolean ended;
     private int unacknowledged;
-    private ArrayDeque<Frame> early;
+    private ArrayDeque<FrameMessage> early;
 
     private Exchange(String id, StreamHandler handler) {
       this.id = id;
@@ -345,7 +352,7 @@ public final class ClusterRouter {
       unacknowledged += count;
       int batch = Math.max(1, limits.streamCredits() / 2);
       if (unacknowledged >= batch) {
-        channel.send(ownerNode, new Frame.Credit(id, unacknowledged), null);
+        channel.send(ownerNode, FrameMessage.of(new Frame.Credit(id, unacknowledged)));
         unacknowledged = 0;
       }
     }
@@ -358,7 +365,7 @@ public final class ClusterRouter {
       ended = true;
       channel.forgetRequester(id);
       if (ownerNode != null) {
-        channel.send(ownerNode, new Frame.Cancel(id, reason), null);
+        channel.send(ownerNode, FrameMessage.of(new Frame.Cancel(id, reason)));
       }
     }
 
@@ -394,7 +401,7 @@ public final class ClusterRouter {
       return this;
     }
 
-    private void frame(Frame frame) {
+    private void frame(FrameMessage frame) {
       if (head == null || early != null) {
         if (early == null) {
           early = new ArrayDeque<>();
@@ -405,16 +412,16 @@ public final class ClusterRouter {
       dispatch(frame);
     }
 
-    private void dispatch(Frame frame) {
+    private void dispatch(FrameMessage frame) {
       if (ended) {
         return;
       }
-      if (frame instanceof Frame.Data data) {
-        handler.data(data.data());
-      } else if (frame instanceof Frame.End end) {
+      if (frame.type() == BinaryFrames.DATA) {
+        handler.data(frame.payload());
+      } else if (frame.type() == BinaryFrames.END) {
         ended = true;
         channel.forgetRequester(id);
-        handler.end(end.error());
+        handler.end(((Frame.End) frame.frame()).error()); // checked by the node holding the agent
       }
     }
   }

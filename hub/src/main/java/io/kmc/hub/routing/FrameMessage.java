@@ -1,56 +1,87 @@
 package io.kmc.hub.routing;
 
+import io.kmc.common.protocol.BinaryFrames;
 import io.kmc.common.protocol.Frame;
-import io.kmc.common.protocol.FrameCodec;
 import io.kmc.common.protocol.ProtocolException;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.eventbus.EventBus;
 import io.vertx.core.eventbus.MessageCodec;
 
 /**
- * A frame on the event bus between hub nodes. Delivered on the same node it is the same object, so
- * a request and its answer cross from the API to the agent session and back without being encoded
- * or decoded again; sent to another node it travels as its JSON, which is decoded only when the
- * receiver asks for the frame. Whoever already has the JSON (a frame as the agent sent it) passes
- * it along, so that it is never encoded twice.
+ * One exchange frame (request, response, data, end, credit, cancel) on its way through the hub, in
+ * whichever form it already has: the decoded record, or its protocol v2 binary message as a v2
+ * agent or another node sent it. The type and id are read from the binary header, so a node that
+ * only routes a frame (the data of a watch or a large list) never decodes or copies its body; a
+ * frame is decoded or encoded only when someone asks for that form. Between hub nodes a frame
+ * travels as its binary message; delivered on the same node it is the same object.
  */
 public final class FrameMessage {
 
-  private Frame frame;
-  private Buffer encoded;
+  private Frame.Exchange frame;
+  private Buffer binary;
 
-  private FrameMessage(Frame frame, Buffer encoded) {
+  private FrameMessage(Frame.Exchange frame, Buffer binary) {
     this.frame = frame;
-    this.encoded = encoded;
+    this.binary = binary;
   }
 
-  /** {@code encoded}, when not null, is the frame's JSON. */
-  public static FrameMessage of(Frame frame, Buffer encoded) {
-    return new FrameMessage(frame, encoded);
-  }
-
-  public static FrameMessage of(Frame frame) {
+  public static FrameMessage of(Frame.Exchange frame) {
     return new FrameMessage(frame, null);
   }
 
-  /** The frame, decoded on first use if it came from another node: a {@link ProtocolException} if it is bad. */
-  public Frame frame() {
+  /**
+   * A frame in its v2 binary form, as an agent sent it: the header is checked here (length, a known
+   * type); the rest only when the frame is decoded.
+   */
+  public static FrameMessage binary(Buffer message) {
+    if (message.length() < BinaryFrames.HEADER_BYTES) {
+      throw new ProtocolException(ProtocolException.MALFORMED_FRAME, "binary frame shorter than its "
+          + BinaryFrames.HEADER_BYTES + "-byte header");
+    }
+    byte type = message.getByte(0);
+    if (type < BinaryFrames.REQUEST || type > BinaryFrames.CANCEL) {
+      throw new ProtocolException(ProtocolException.UNKNOWN_TYPE, "unknown binary frame type " + type);
+    }
+    int metaLength = message.getInt(12);
+    if (metaLength < 0 || metaLength > message.length() - BinaryFrames.HEADER_BYTES) {
+      throw new ProtocolException(ProtocolException.MALFORMED_FRAME, "binary frame meta length " + metaLength
+          + " does not fit in the frame");
+    }
+    return new FrameMessage(null, message);
+  }
+
+  /** One of {@link BinaryFrames#REQUEST} … {@link BinaryFrames#CANCEL}. */
+  public byte type() {
+    return binary != null ? binary.getByte(0) : BinaryFrames.typeOf(frame);
+  }
+
+  public String id() {
+    return binary != null ? BinaryFrames.idText(binary.getLong(4)) : frame.id();
+  }
+
+  /** The frame, decoded on first use: a {@link ProtocolException} if its binary form is bad. */
+  public Frame.Exchange frame() {
     if (frame == null) {
-      frame = FrameCodec.decode(encoded.getBytes());
+      frame = BinaryFrames.decode(binary.getBytes());
     }
     return frame;
   }
 
-  /** The frame's JSON if someone already had it, else null. */
-  public Buffer knownEncoding() {
-    return encoded;
+  /** The v2 binary message, encoded on first use. */
+  public Buffer binary() {
+    if (binary == null) {
+      binary = Buffer.buffer(BinaryFrames.encode(frame));
+    }
+    return binary;
   }
 
-  private Buffer encoded() {
-    if (encoded == null) {
-      encoded = Buffer.buffer(FrameCodec.encode(frame));
+  /** The bytes a data frame carries, without copying them out of a binary message. */
+  public Buffer payload() {
+    if (binary != null) {
+      int start = BinaryFrames.HEADER_BYTES + binary.getInt(12);
+      return binary.slice(start, binary.length());
     }
-    return encoded;
+    return Buffer.buffer(((Frame.Data) frame).data());
   }
 
   /** Makes {@link FrameMessage} sendable on this event bus; once per Vert.x instance. */
@@ -62,8 +93,8 @@ public final class FrameMessage {
 
     @Override
     public void encodeToWire(Buffer buffer, FrameMessage message) {
-      Buffer json = message.encoded();
-      buffer.appendInt(json.length()).appendBuffer(json);
+      Buffer binary = message.binary();
+      buffer.appendInt(binary.length()).appendBuffer(binary);
     }
 
     @Override

@@ -1,12 +1,11 @@
 package io.kmc.hub.routing;
 
 import io.kmc.common.Addresses;
+import io.kmc.common.protocol.BinaryFrames;
 import io.kmc.common.protocol.Frame;
-import io.kmc.common.protocol.ProtocolException;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
-import io.vertx.core.buffer.Buffer;
 import io.vertx.core.eventbus.Message;
 import io.vertx.core.eventbus.MessageConsumer;
 import org.slf4j.Logger;
@@ -31,7 +30,7 @@ public final class NodeChannel {
   private static final Logger LOG = LoggerFactory.getLogger(NodeChannel.class);
 
   /** Where frames for one exchange go, and which node is on the other side of it. */
-  private record Route(Context context, Consumer<Frame> handler, String peerNode) {
+  private record Route(Context context, Consumer<FrameMessage> handler, String peerNode) {
   }
 
   private final Vertx vertx;
@@ -58,12 +57,12 @@ public final class NodeChannel {
   }
 
   /** The asking side of an exchange: data and end frames for {@code id} go to {@code handler}. */
-  public void routeToRequester(String id, Context context, String ownerNode, Consumer<Frame> handler) {
+  public void routeToRequester(String id, Context context, String ownerNode, Consumer<FrameMessage> handler) {
     requesterSide.put(id, new Route(context, handler, ownerNode));
   }
 
   /** The agent side of an exchange: credit and cancel frames for {@code id} go to {@code handler}. */
-  public void routeToOwner(String id, Context context, String requesterNode, Consumer<Frame> handler) {
+  public void routeToOwner(String id, Context context, String requesterNode, Consumer<FrameMessage> handler) {
     ownerSide.put(id, new Route(context, handler, requesterNode));
   }
 
@@ -75,30 +74,24 @@ public final class NodeChannel {
     ownerSide.remove(id);
   }
 
-  /** Sends a stream frame to another node (or this one); {@code encoded} saves re-encoding when known. */
-  public void send(String node, Frame frame, Buffer encoded) {
-    vertx.eventBus().send(Addresses.node(node), FrameMessage.of(frame, encoded));
+  /** Sends a stream frame to another node (or this one), in the form it already has. */
+  public void send(String node, FrameMessage frame) {
+    vertx.eventBus().send(Addresses.node(node), frame);
   }
 
+  /** Dispatches by the type and id in the frame's header; only requests are decoded here (by their session). */
   private void received(Message<FrameMessage> message) {
-    Frame frame;
-    try {
-      frame = message.body().frame();
-    } catch (ProtocolException e) {
-      LOG.warn("dropping a bad frame from another node: {}", e.getMessage());
-      if (message.replyAddress() != null) {
-        message.fail(400, "bad frame: " + e.getMessage());
+    FrameMessage frame = message.body();
+    switch (frame.type()) {
+      case BinaryFrames.REQUEST -> requested(message);
+      case BinaryFrames.DATA, BinaryFrames.END -> deliver(requesterSide, frame.id(), frame);
+      case BinaryFrames.CREDIT, BinaryFrames.CANCEL -> deliver(ownerSide, frame.id(), frame);
+      default -> {
+        LOG.warn("dropping a frame of type {} sent to the node channel", frame.type());
+        if (message.replyAddress() != null) {
+          message.fail(400, "a node channel takes requests and stream frames only");
+        }
       }
-      return;
-    }
-    if (frame instanceof Frame.Request) {
-      requested(message);
-    } else if (frame instanceof Frame.Data || frame instanceof Frame.End) {
-      deliver(requesterSide, ((Frame.Exchange) frame).id(), frame);
-    } else if (frame instanceof Frame.Credit || frame instanceof Frame.Cancel) {
-      deliver(ownerSide, ((Frame.Exchange) frame).id(), frame);
-    } else {
-      LOG.warn("dropping a {} frame sent to the node channel", frame.getClass().getSimpleName());
     }
   }
 
@@ -116,7 +109,7 @@ public final class NodeChannel {
     }
   }
 
-  private static void deliver(Map<String, Route> routes, String id, Frame frame) {
+  private static void deliver(Map<String, Route> routes, String id, FrameMessage frame) {
     Route route = routes.get(id);
     if (route == null) {
       return; // the exchange ended meanwhile (cancelled, timed out): nothing wants this frame
@@ -132,13 +125,13 @@ public final class NodeChannel {
   private void nodeLeft(String node) {
     requesterSide.forEach((id, route) -> {
       if (node.equals(route.peerNode())) {
-        deliver(requesterSide, id, new Frame.End(id, "hub node " + HubNodes.shortId(node)
-            + " holding the agent connection left the cluster"));
+        deliver(requesterSide, id, FrameMessage.of(new Frame.End(id, "hub node " + HubNodes.shortId(node)
+            + " holding the agent connection left the cluster")));
       }
     });
     ownerSide.forEach((id, route) -> {
       if (node.equals(route.peerNode())) {
-        deliver(ownerSide, id, new Frame.Cancel(id, "the requesting hub node left the cluster"));
+        deliver(ownerSide, id, FrameMessage.of(new Frame.Cancel(id, "the requesting hub node left the cluster")));
       }
     });
   }
