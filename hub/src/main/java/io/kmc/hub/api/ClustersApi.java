@@ -259,6 +259,7 @@ public final class ClustersApi {
           .put("lastSeen", Instant.ofEpochMilli(entry.lastSeen()).toString())
           .put("agentVersion", entry.agentVersion())
           .put("kubernetesVersion", entry.kubernetesVersion())
+          .put("protocolVersion", entry.protocolVersion())
           .put("latencyMillis", entry.latencyMillis() < 0 ? null : entry.latencyMillis());
     }
     return new JsonObject()

@@ -2,6 +2,7 @@ package io.kmc.hub.api;
 
 import io.kmc.common.KmcException;
 import io.kmc.common.KubeQuery;
+import io.kmc.common.KubeStatus;
 import io.kmc.common.protocol.Frame;
 import io.kmc.hub.auth.Authenticator;
 import io.kmc.hub.routing.ClusterRouter;
@@ -11,6 +12,8 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.ext.web.RoutingContext;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -33,6 +36,8 @@ public final class KubePassthrough {
   /** What the member cluster needs to understand the request; nothing that identifies the caller to the hub. */
   private static final Set<String> FORWARDED_HEADERS = Set.of("content-type", "accept");
 
+  private static final Logger LOG = LoggerFactory.getLogger(KubePassthrough.class);
+
   private final ClusterRouter router;
   private final AtomicInteger streaming;
 
@@ -48,10 +53,13 @@ public final class KubePassthrough {
     String path = kubePath(ctx);
     String query = request.query();
     Buffer body = ctx.body() == null ? null : ctx.body().buffer();
-    ClusterRouter.Outgoing outgoing = new ClusterRouter.Outgoing(request.method().name(), path, query,
-        forwardedHeaders(request.headers()), body == null || body.length() == 0 ? null : body.getBytes(),
-        Authenticator.principal(ctx).actingUser(), isStream(path, query));
-    Relay relay = new Relay(ctx.response(), outgoing.stream(), streaming);
+    Map<String, List<String>> headers = forwardedHeaders(request.headers());
+    boolean stream = isStream(path, query);
+    StreamResume resume = stream && "GET".equals(request.method().name()) ? StreamResume.of(path, query, headers) : null;
+    ClusterRouter.Outgoing outgoing = new ClusterRouter.Outgoing(request.method().name(), path,
+        resume == null ? query : resume.firstQuery(), headers,
+        body == null || body.length() == 0 ? null : body.getBytes(), Authenticator.principal(ctx).actingUser(), stream);
+    Relay relay = new Relay(ctx, cluster, outgoing, resume);
     router.open(cluster, outgoing, relay)
         .onSuccess(exchange -> {
           try {
@@ -89,19 +97,31 @@ public final class KubePassthrough {
     return result;
   }
 
-  /** Copies one answer to the HTTP response, granting credits as the client takes the data. */
-  private static final class Relay implements ClusterRouter.StreamHandler {
+  /**
+   * Copies one answer to the HTTP response, granting credits as the client takes the data. A JSON
+   * watch that breaks off (the node holding the agent died or drained, the agent reconnected) is
+   * opened again on the agent's next session from the last resourceVersion the client was given:
+   * the client sees one unbroken stream.
+   */
+  private final class Relay implements ClusterRouter.StreamHandler {
+    /** Attempts to carry a broken watch on before its client is told it ended; about 6 s in all. */
+    private static final long[] RESUME_DELAYS_MILLIS = {0, 200, 400, 800, 1600, 3200};
+
+    private final RoutingContext ctx;
     private final HttpServerResponse response;
-    private final boolean stream;
-    private final AtomicInteger streaming;
+    private final String cluster;
+    private final ClusterRouter.Outgoing outgoing;
+    private final StreamResume resume;
     private ClusterRouter.Exchange exchange;
     private int waitingForDrain;
     private boolean counted;
 
-    Relay(HttpServerResponse response, boolean stream, AtomicInteger streaming) {
-      this.response = response;
-      this.stream = stream;
-      this.streaming = streaming;
+    Relay(RoutingContext ctx, String cluster, ClusterRouter.Outgoing outgoing, StreamResume resume) {
+      this.ctx = ctx;
+      this.response = ctx.response();
+      this.cluster = cluster;
+      this.outgoing = outgoing;
+      this.resume = resume;
     }
 
     void start(ClusterRouter.Exchange exchange) {
@@ -109,28 +129,28 @@ public final class KubePassthrough {
       Frame.Response head = exchange.head();
       response.setStatusCode(head.status());
       head.headers().forEach((name, values) -> response.headers().add(name, values));
-      byte[] first = head.body() == null ? new byte[0] : head.body();
+      Buffer first = head.body() == null ? Buffer.buffer() : Buffer.buffer(head.body());
       if (!head.more()) {
-        response.end(Buffer.buffer(first));
+        response.end(first);
         return;
       }
       response.setChunked(true);
-      if (stream) {
+      if (outgoing.stream()) {
         streaming.incrementAndGet();
         counted = true;
         response.endHandler(v -> uncount());
       }
       response.closeHandler(v -> {
-        exchange.cancel("the client went away");
+        this.exchange.cancel("the client went away");
         uncount();
       });
       response.drainHandler(v -> {
         int drained = waitingForDrain;
         waitingForDrain = 0;
-        exchange.consumed(drained);
+        this.exchange.consumed(drained);
       });
-      if (first.length > 0) {
-        response.write(Buffer.buffer(first));
+      if (first.length() > 0) {
+        write(first);
       } else {
         // Send the head now: a watch client waits for it before the first event.
         response.writeHead();
@@ -149,11 +169,19 @@ public final class KubePassthrough {
       if (response.closed()) {
         return;
       }
-      response.write(data);
+      write(data);
       if (response.writeQueueFull()) {
         waitingForDrain++;
       } else {
         exchange.consumed(1);
+      }
+    }
+
+    private void write(Buffer data) {
+      if (resume == null) {
+        response.write(data);
+      } else {
+        resume.accept(data).forEach(response::write);
       }
     }
 
@@ -162,13 +190,57 @@ public final class KubePassthrough {
       if (response.closed() || response.ended()) {
         return;
       }
-      if (error == null || stream) {
+      if (error != null && resume != null) {
+        String query = resume.resumeQuery();
+        if (query != null) {
+          reopen(outgoing.withQuery(query), error, 0);
+          return;
+        }
+      }
+      if (error == null || outgoing.stream()) {
         // A watch or log stream that ends is resumed by its client, as after a server-side timeout.
         response.end();
       } else {
         // Part of a body is out: the only honest signal left is a broken response.
         response.reset();
       }
+    }
+
+    /** Opens the watch again where the client is; its client keeps the same response throughout. */
+    private void reopen(ClusterRouter.Outgoing next, String why, int attempt) {
+      if (attempt >= RESUME_DELAYS_MILLIS.length || response.closed()) {
+        LOG.warn("a watch of cluster {} could not be carried on ({}); its client will watch again", cluster,
+            Texts.forLog(why));
+        if (!response.closed()) {
+          response.end();
+        }
+        return;
+      }
+      ctx.vertx().setTimer(Math.max(1, RESUME_DELAYS_MILLIS[attempt]), t -> router.open(cluster, next, this)
+          .onSuccess(resumed -> {
+            if (response.closed()) {
+              resumed.cancel("the client went away");
+              return;
+            }
+            Frame.Response head = resumed.head();
+            exchange = resumed;
+            waitingForDrain = 0;
+            if (head.status() == 200 && head.more()) {
+              LOG.info("a watch of cluster {} carried on after: {}", cluster, Texts.forLog(why));
+              if (head.body() != null && head.body().length > 0) {
+                data(Buffer.buffer(head.body()));
+              }
+            } else {
+              // Refused this time (the user's rights changed, the cluster went): tell the client as a watch would.
+              if (head.more()) {
+                resumed.cancel("the watch could not be carried on");
+              }
+              Buffer status = head.body() == null ? Buffer.buffer(KubeStatus.failure(head.status(), "Unknown",
+                  "the watch could not be carried on")) : Buffer.buffer(head.body());
+              response.end(Buffer.buffer("{\"type\":\"ERROR\",\"object\":").appendBuffer(status).appendString("}\n"));
+            }
+          })
+          .onFailure(e -> reopen(next, Texts.forLog(e.getMessage()), attempt + 1)));
     }
   }
 }

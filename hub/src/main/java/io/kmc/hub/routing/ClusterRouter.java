@@ -40,6 +40,9 @@ public final class ClusterRouter {
   /** What a caller asks a member cluster to do. */
   public record Outgoing(String method, String path, String query, Map<String, List<String>> headers, byte[] body,
                          ActingUser user, boolean stream) {
+    public Outgoing withQuery(String newQuery) {
+      return new Outgoing(method, path, newQuery, headers, body, user, stream);
+    }
   }
 
   /** Receives the rest of an answer whose head had {@code more}; called on the caller's context. */

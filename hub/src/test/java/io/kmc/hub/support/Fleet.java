@@ -281,6 +281,11 @@ public final class Fleet implements AutoCloseable {
 
   /** Starts the agent of {@code cluster}, dialling the given URLs in that order. */
   public Agent agent(String cluster, List<String> hubUrls) {
+    return agent(cluster, hubUrls, Map.of());
+  }
+
+  /** Starts the agent of {@code cluster} with settings of its own, as environment overrides ({@code KMC_HUB_PROTOCOL_VERSIONS=1}). */
+  public Agent agent(String cluster, List<String> hubUrls, Map<String, String> settings) {
     KubeSim sim = sims.get(cluster);
     Path kubeconfig = workDir.resolve(cluster + ".kubeconfig");
     try {
@@ -302,7 +307,7 @@ public final class Fleet implements AutoCloseable {
           mode: kubeconfig
           kubeconfig: %s
         """.formatted(urls, cluster, joinToken(cluster), tls ? "ca_file: " + hubCertificate() : "",
-        kubeconfig), Map.of());
+        kubeconfig), settings);
     AgentConfig config = AgentConfig.read(reader);
     reader.finish();
     Agent agent = await(Agent.start(memberVertx, config, KubeAccess.kubeconfig(kubeconfig, null, Duration.ofSeconds(10))));
