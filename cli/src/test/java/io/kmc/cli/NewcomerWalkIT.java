@@ -2,7 +2,7 @@ package io.kmc.cli;
 
 import io.kmc.common.config.ConfigReader;
 import io.kmc.hub.Hub;
-import io.kmc.hub.HubConfig;
+import io.kmc.hub.config.HubConfig;
 import io.kmc.kubesim.Kubectl;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;

@@ -2,7 +2,7 @@ package io.kmc.cli;
 
 import io.kmc.common.config.ConfigReader;
 import io.kmc.hub.Hub;
-import io.kmc.hub.HubConfig;
+import io.kmc.hub.config.HubConfig;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerRequest;

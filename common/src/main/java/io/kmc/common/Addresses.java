@@ -21,11 +21,25 @@ public final class Addresses {
   private Addresses() {
   }
 
+  /** How many consumers each hub node spreads what other nodes send it over (one per lane, on several event loops). */
+  public static final int NODE_LANES = 8;
+
   /**
-   * Consumer every hub node registers for what other nodes send it: requests for the clusters whose
-   * sessions it holds, and the stream frames of exchanges in progress.
+   * Consumer every hub node registers, per lane, for what other nodes send it: requests for the
+   * clusters whose sessions it holds, and the stream frames of exchanges in progress. Every frame of
+   * one exchange goes to the same lane ({@link #lane}), so they stay in order.
    */
-  public static String node(String nodeId) {
-    return "kmc.node." + nodeId;
+  public static String node(String nodeId, int lane) {
+    return "kmc.node." + nodeId + "." + lane;
+  }
+
+  /** The lane of an exchange. */
+  public static int lane(String exchangeId) {
+    return Math.floorMod(exchangeId.hashCode(), NODE_LANES);
+  }
+
+  /** The address on {@code nodeId} for the frames of exchange {@code exchangeId}. */
+  public static String node(String nodeId, String exchangeId) {
+    return node(nodeId, lane(exchangeId));
   }
 }

@@ -4,14 +4,14 @@ import io.kmc.agent.Agent;
 import io.kmc.agent.AgentConfig;
 import io.kmc.common.config.ConfigReader;
 import io.kmc.hub.Hub;
-import io.kmc.hub.HubConfig;
 import io.kmc.hub.api.Kubeconfigs;
-import io.kmc.hub.auth.TokenHashes;
-import io.vertx.core.json.JsonObject;
+import io.kmc.hub.config.HubConfig;
+import io.kmc.hub.store.TokenHashes;
 import io.kmc.kubesim.KubeSim;
 import io.kmc.kubesim.KubeSimOptions;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
 
 import java.io.IOException;
 import java.net.URI;
@@ -19,12 +19,10 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
-import java.security.KeyStore;
-import java.security.cert.CertificateFactory;
-import javax.net.ssl.SSLContext;
-import javax.net.ssl.TrustManagerFactory;
 import java.nio.file.Path;
+import java.security.KeyStore;
 import java.security.SecureRandom;
+import java.security.cert.CertificateFactory;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
@@ -32,6 +30,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManagerFactory;
 
 /**
  * One hub, two simulated member clusters and a real agent for each, in this JVM: everything a

@@ -3,6 +3,7 @@ package io.kmc.hub;
 import com.hazelcast.config.Config;
 import com.hazelcast.config.JoinConfig;
 import com.hazelcast.config.NetworkConfig;
+import io.kmc.common.Addresses;
 import io.kmc.common.protocol.CloseCodes;
 import io.kmc.common.protocol.Limits;
 import io.kmc.hub.api.AgentManifest;
@@ -18,21 +19,25 @@ import io.kmc.hub.audit.AuditLog;
 import io.kmc.hub.audit.Audits;
 import io.kmc.hub.auth.AdminAccount;
 import io.kmc.hub.auth.Authenticator;
-import io.kmc.hub.auth.Authorizer;
 import io.kmc.hub.auth.LoginGuard;
-import io.kmc.hub.auth.Rbac;
-import io.kmc.hub.auth.RbacService;
 import io.kmc.hub.auth.TokenService;
 import io.kmc.hub.cache.LocalSharedState;
 import io.kmc.hub.cache.RedisSharedState;
 import io.kmc.hub.cache.SharedState;
+import io.kmc.hub.config.HubConfig;
+import io.kmc.hub.config.Resources;
 import io.kmc.hub.direct.DirectClusters;
 import io.kmc.hub.gateway.AgentGateway;
+import io.kmc.hub.metrics.HubMetrics;
+import io.kmc.hub.rbac.Authorizer;
+import io.kmc.hub.rbac.Rbac;
+import io.kmc.hub.rbac.RbacService;
 import io.kmc.hub.routing.ClusterRouter;
-import io.kmc.hub.routing.HubNodes;
 import io.kmc.hub.routing.FrameMessage;
+import io.kmc.hub.routing.HubNodes;
 import io.kmc.hub.routing.NodeChannel;
 import io.kmc.hub.routing.Presence;
+import io.kmc.hub.routing.ResourceCounts;
 import io.kmc.hub.routing.SessionRegistry;
 import io.kmc.hub.store.ClusterRecord;
 import io.kmc.hub.store.ClusterRegistry;
@@ -40,8 +45,7 @@ import io.kmc.hub.store.Database;
 import io.kmc.hub.store.IdentityStore;
 import io.kmc.hub.store.InstallLinks;
 import io.kmc.hub.tls.TlsMaterial;
-import io.kmc.hub.metrics.HubMetrics;
-import io.kmc.hub.metrics.ResourceCounts;
+import io.kmc.ops.Concern;
 import io.kmc.ops.Deadlines;
 import io.kmc.ops.HealthChecks;
 import io.kmc.ops.ManagementServer;
@@ -61,21 +65,37 @@ import org.slf4j.LoggerFactory;
 import java.net.URI;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.stream.Collectors;
+import java.util.function.Supplier;
 
 /**
- * One hub node: creates Vert.x (clustered when configured), the shared services, and deploys the
- * verticles, then stops them in reverse order. {@link HubMain} runs one; tests run several in one
- * JVM.
+ * One hub node: creates Vert.x (clustered when configured), then deploys one verticle per concern,
+ * in a fixed order, and stops them in reverse:
+ *
+ * <ol>
+ *   <li>the management port ({@code /healthz} answers at once; {@code /ready} says "starting" until
+ *       the node serves), so that health and a shutdown hook exist from the first second;</li>
+ *   <li>the certificate and the database (migrations), then the shared state (Redis or in-process);</li>
+ *   <li>the cluster registry, authentication (tokens, keys, the first admin), RBAC, the audit log;</li>
+ *   <li>routing: the node channel (one lane per verticle, over the event loops), the agent sessions,
+ *       the router, the cluster gauges;</li>
+ *   <li>directly served clusters, then the API and agent endpoint (one instance per core).</li>
+ * </ol>
+ *
+ * Each concern's consumers and timers belong to its verticle's context and go when it is undeployed.
+ * {@link HubMain} runs one node; tests run several in one JVM.
  */
 public final class Hub {
 
   private static final Logger LOG = LoggerFactory.getLogger(Hub.class);
+  /** How often the per-cluster gauges are refreshed from the presence map. */
+  private static final long GAUGE_REFRESH_MILLIS = 5_000;
 
   private final HubConfig config;
   private final Vertx vertx;
@@ -84,20 +104,22 @@ public final class Hub {
   private final HubMetrics metrics;
   private final SessionRegistry sessions;
   private final NodeChannel channel;
+  private final Presence presence;
   private final AtomicBoolean serving = new AtomicBoolean();
   private final List<String> deployments = new ArrayList<>();
-  private int port;
-  private Database database;
-  private SharedState shared;
-  private AuditLog audit;
-  private TokenService tokens;
-  private RbacService rbac;
-  private ClusterRegistry clusters;
-  private ManagementServer management;
-  private ResourceCounts resourceCounts;
-  private ClusterRouter router;
   private final AtomicInteger inFlight = new AtomicInteger();
   private final AtomicInteger streaming = new AtomicInteger();
+  private int port;
+  private TlsMaterial tls;
+  private Database database;
+  private SharedState shared;
+  private ClusterRegistry clusters;
+  private IdentityStore identities;
+  private TokenService tokens;
+  private RbacService rbac;
+  private AuditLog audit;
+  private ClusterRouter router;
+  private ManagementServer management;
 
   private Hub(HubConfig config, Created created) {
     this.config = config;
@@ -108,6 +130,7 @@ public final class Hub {
     this.sessions = new SessionRegistry(vertx);
     FrameMessage.register(vertx.eventBus());
     this.channel = new NodeChannel(vertx, nodes, sessions);
+    this.presence = new Presence(vertx, nodes);
     metrics.agentSessions(sessions::agentSessions);
   }
 
@@ -189,22 +212,54 @@ public final class Hub {
   }
 
   private Future<Void> deploy() {
-    return vertx.executeBlocking(this::tlsMaterial, false)
-        .compose(tls -> Database.start(vertx, config.database(), config.dataDir()).compose(db -> {
+    return deployManagement()
+        .compose(v -> vertx.<TlsMaterial>executeBlocking(this::tlsMaterial, false))
+        .compose(material -> {
+          tls = material;
+          return Database.start(vertx, config.database(), config.dataDir());
+        })
+        .compose(db -> {
           database = db;
-          return deploy(tls);
-        }));
+          return startSharedState();
+        })
+        .compose(v -> concern("registry", this::startRegistry, () -> {
+          clusters.stop();
+          return Future.succeededFuture();
+        }))
+        .compose(v -> concern("auth", this::startAuth, () -> {
+          tokens.close();
+          return Future.succeededFuture();
+        }))
+        .compose(v -> concern("rbac", this::startRbac, Future::succeededFuture))
+        .compose(v -> concern("audit", () -> {
+          audit = new AuditLog(vertx, database.pool(), config.audit());
+          metrics.auditQueue(audit::pending, audit::dropped, audit::rejected);
+          audit.start();
+          return Future.succeededFuture();
+        }, () -> audit.close()))
+        .compose(v -> deployRouting())
+        .compose(v -> deploy(new DirectClusters(directClusters(), nodes, channel, sessions, presence,
+            config.tunnel().limits(), metrics), new DeploymentOptions()))
+        .compose(v -> deployApi())
+        .onSuccess(v -> {
+          serving.set(true);
+          LOG.info("hub node {} serving {} on {}:{} ({} cluster(s) registered, {}, {} database, {})",
+              HubNodes.shortId(nodes.nodeId()), tls == null || !tls.serves() ? "plain HTTP" : "HTTPS",
+              config.server().host(), port, clusters.list().size(), nodes.clustered() ? "clustered" : "single node",
+              config.database().embedded() ? "embedded" : "external",
+              config.redis().configured() ? "Redis" : "in-process shared state");
+        });
   }
 
   /** Reads or generates the certificate (file I/O and key generation: not on an event loop). */
   private TlsMaterial tlsMaterial() {
-    HubConfig.Tls tls = config.server().tls();
-    return switch (tls.mode()) {
+    HubConfig.Tls settings = config.server().tls();
+    return switch (settings.mode()) {
       // Behind a proxy that terminates TLS: no certificate here, but clients may need the proxy's CA.
-      case "off" -> tls.caFile() == null ? null : TlsMaterial.trustOnly(Resources.read(tls.caFile(), null));
-      case "files" -> TlsMaterial.fromFiles(tls.certFile(), tls.keyFile(), tls.caFile());
+      case "off" -> settings.caFile() == null ? null : TlsMaterial.trustOnly(Resources.read(settings.caFile(), null));
+      case "files" -> TlsMaterial.fromFiles(settings.certFile(), settings.keyFile(), settings.caFile());
       default -> {
-        List<String> hosts = new ArrayList<>(tls.hosts());
+        List<String> hosts = new ArrayList<>(settings.hosts());
         if (config.server().publicUrl() != null) {
           hosts.add(URI.create(config.server().publicUrl()).getHost());
         }
@@ -213,78 +268,64 @@ public final class Hub {
     };
   }
 
-  private Future<Void> deploy(TlsMaterial tls) {
+  /** Deploys one concern as a verticle of its own; it is undeployed (and stopped) in reverse order. */
+  private Future<Void> concern(String name, Supplier<Future<?>> start, Supplier<Future<?>> stop) {
+    return deploy(Concern.of(name, start, stop), new DeploymentOptions());
+  }
+
+  private Future<Void> deploy(io.vertx.core.Deployable verticle, DeploymentOptions options) {
+    return vertx.deployVerticle(verticle, options).onSuccess(deployments::add).mapEmpty();
+  }
+
+  private Future<Void> startSharedState() {
     HubConfig.Redis redis = config.redis();
     shared = redis.configured()
         ? RedisSharedState.create(vertx, redis.url(), redis.password(), redis.keyPrefix())
         : new LocalSharedState(vertx);
-    ClusterRegistry registry = new ClusterRegistry(vertx, database.pool());
-    this.clusters = registry;
-    registry.onRevoked((cluster, reason) -> sessions.closeCluster(cluster, CloseCodes.REVOKED, reason));
-    IdentityStore identities = new IdentityStore(database.pool());
-    audit = new AuditLog(vertx, database.pool(), config.audit());
-    metrics.auditQueue(audit::pending, audit::dropped, audit::rejected);
-    Presence presence = new Presence(vertx, nodes);
-    Limits limits = config.tunnel().limits();
-
     return shared.ping()
-        .recover(e -> Future.failedFuture("Redis at " + redis.url() + " does not answer: " + e.getMessage()))
-        .compose(v -> registry.start())
-        .compose(v -> registry.upsert(config.clusters()))
-        .compose(v -> TokenService.start(vertx, identities, shared, config.auth()))
-        .compose(started -> {
-          tokens = started;
-          return AdminAccount.ensure(vertx, identities, tokens, config.auth().adminPassword(), config.dataDir());
-        })
-        .compose(v -> vertx.executeBlocking(() -> new String[] {
+        .recover(e -> Future.failedFuture("Redis at " + redis.url() + " does not answer: " + e.getMessage()));
+  }
+
+  private Future<?> startRegistry() {
+    clusters = new ClusterRegistry(vertx, database.pool());
+    clusters.onRevoked((cluster, reason) -> sessions.closeCluster(cluster, CloseCodes.REVOKED, reason));
+    return clusters.start().compose(v -> clusters.upsert(config.clusters()));
+  }
+
+  private Future<?> startAuth() {
+    identities = new IdentityStore(database.pool());
+    return TokenService.start(vertx, identities, shared, config.auth()).compose(started -> {
+      tokens = started;
+      return AdminAccount.ensure(vertx, identities, tokens, config.auth().adminPassword(), config.dataDir());
+    });
+  }
+
+  private Future<?> startRbac() {
+    return vertx.executeBlocking(() -> new String[] {
             Resources.read(config.rbac().modelFile(), Rbac.MODEL_RESOURCE),
-            Resources.read(config.rbac().policiesFile(), Rbac.POLICIES_RESOURCE)}, false))
+            Resources.read(config.rbac().policiesFile(), Rbac.POLICIES_RESOURCE)}, false)
         .compose(files -> {
           rbac = new RbacService(vertx, database.pool(), files[0]);
           return rbac.start(files[1]);
-        })
-        .compose(v -> {
-          audit.start();
-          Authorizer authorizer = new Authorizer(rbac);
-          ClusterRouter router = new ClusterRouter(vertx, nodes, channel, sessions, presence, registry, limits);
-          AgentGateway gateway = new AgentGateway(vertx, nodes, channel, presence, sessions, registry, limits, metrics,
-              config.tunnel().helloTimeout().toMillis());
-          String caPem = tls == null ? null : tls.clientTrustPem();
-          HealthChecks readiness = readiness(redis.configured());
-          HealthApi health = new HealthApi(readiness);
-          vertx.setPeriodic(5_000, t -> refreshClusterGauges(presence, limits));
-          ApiVerticle.Routes routes = new ApiVerticle.Routes(gateway,
-              new Authenticator(tokens, shared, config.auth().requestsPerMinute()), authorizer, Audits.recorder(audit),
-              new KubePassthrough(router, streaming),
-              new ClustersApi(registry, presence, authorizer, tokens, limits.pingTimeoutMillis(),
-                  config.server().publicUrl(), caPem, config.auth().kubeconfigTokenLifetime(),
-                  new AgentManifest(config.server().agentImage(), caPem), config.rbac().impersonate(),
-                  new ClustersApi.Install(new InstallLinks(database.pool()), config.auth().installLinkLifetime(),
-                      tls == null || tls.clientTrustPem() == null ? null : tls.publicKeyPin())),
-              new AuthApi(tokens, identities, new LoginGuard(vertx, shared, config.auth().loginAttempts(),
-                  config.auth().loginWindow()), authorizer, audit, config.auth().oidc()),
-              new UsersApi(identities, tokens), new RbacApi(rbac), new AuditApi(audit), health, metrics,
-              inFlight, config.server().maxBodyBytes(), limits.maxFrameBytes(), tls, config.server().accessLog());
-          resourceCounts = new ResourceCounts(vertx, router, metrics, this::localClusters);
-          this.router = router;
-          return channel.start()
-              .compose(x -> sessions.start())
-              .compose(x -> router.start())
-              .compose(x -> vertx.deployVerticle(new DirectClusters(directClusters(), nodes, channel, sessions, presence,
-                  limits, metrics)).onSuccess(deployments::add))
-              .compose(x -> deployManagement(readiness))
-              .compose(x -> deployApi(routes))
-              .onSuccess(x -> {
-                resourceCounts.start(config.management().resourceCountInterval().toMillis());
-                serving.set(true);
-                LOG.info("hub node {} serving {} on {}:{} ({} cluster(s) registered, {}, {} database, {})",
-                    HubNodes.shortId(nodes.nodeId()), tls == null || !tls.serves() ? "plain HTTP" : "HTTPS",
-                    config.server().host(),
-                    port, registry.list().size(), nodes.clustered() ? "clustered" : "single node",
-                    config.database().embedded() ? "embedded" : "external",
-                    redis.configured() ? "Redis" : "in-process shared state");
-              });
         });
+  }
+
+  /** The node channel's lanes, one verticle each, then sessions, the router and the gauges that read them. */
+  private Future<Void> deployRouting() {
+    AtomicInteger lanes = new AtomicInteger();
+    router = new ClusterRouter(vertx, nodes, channel, sessions, presence, clusters, config.tunnel().limits());
+    ResourceCounts resourceCounts = new ResourceCounts(vertx, router, metrics, this::localClusters);
+    return vertx.deployVerticle(() -> {
+      int lane = lanes.getAndIncrement();
+      return Concern.of("node-channel-" + lane, () -> channel.listen(lane), Future::succeededFuture);
+    }, new DeploymentOptions().setInstances(Addresses.NODE_LANES)).onSuccess(deployments::add)
+        .compose(v -> concern("sessions", () -> sessions.start().compose(x -> router.start()).onSuccess(x -> {
+          vertx.setPeriodic(GAUGE_REFRESH_MILLIS, t -> refreshClusterGauges());
+          resourceCounts.start(config.management().resourceCountInterval().toMillis());
+        }), () -> {
+          resourceCounts.stop();
+          return Future.succeededFuture();
+        }));
   }
 
   /** The clusters this node serves: the agents it holds, and the directly served ones. */
@@ -300,7 +341,24 @@ public final class Hub {
     return config.clusters().stream().filter(HubConfig.ClusterEntry::direct).toList();
   }
 
-  private Future<Void> deployApi(ApiVerticle.Routes routes) {
+  private Future<Void> deployApi() {
+    Limits limits = config.tunnel().limits();
+    Authorizer authorizer = new Authorizer(rbac);
+    AgentGateway gateway = new AgentGateway(vertx, nodes, channel, presence, sessions, clusters, limits, metrics,
+        config.tunnel().helloTimeout().toMillis());
+    String caPem = tls == null ? null : tls.clientTrustPem();
+    ApiVerticle.Routes routes = new ApiVerticle.Routes(gateway,
+        new Authenticator(tokens, shared, config.auth().requestsPerMinute()), authorizer, Audits.recorder(audit),
+        new KubePassthrough(router, streaming),
+        new ClustersApi(clusters, presence, authorizer, tokens, limits.pingTimeoutMillis(),
+            config.server().publicUrl(), caPem, config.auth().kubeconfigTokenLifetime(),
+            new AgentManifest(config.server().agentImage(), caPem), config.rbac().impersonate(),
+            new ClustersApi.Install(new InstallLinks(database.pool()), config.auth().installLinkLifetime(),
+                tls == null || tls.clientTrustPem() == null ? null : tls.publicKeyPin())),
+        new AuthApi(tokens, identities, new LoginGuard(vertx, shared, config.auth().loginAttempts(),
+            config.auth().loginWindow()), authorizer, audit, config.auth().oidc()),
+        new UsersApi(identities, tokens), new RbacApi(rbac), new AuditApi(audit), new HealthApi(readiness()), metrics,
+        inFlight, config.server().maxBodyBytes(), limits.maxFrameBytes(), tls, config.server().accessLog());
     int instances = Math.max(1, Runtime.getRuntime().availableProcessors());
     // Port 0 becomes -1: Vert.x then binds one random port that all instances share.
     int requested = config.server().port() == 0 ? -1 : config.server().port();
@@ -317,31 +375,40 @@ public final class Hub {
   }
 
   /** One readiness check per dependency; the same on the API port and on the management port. */
-  private HealthChecks readiness(boolean redisConfigured) {
+  private HealthChecks readiness() {
     return new HealthChecks()
         .add("server", () -> serving.get() ? Future.succeededFuture("accepting requests")
             : Future.failedFuture("starting or shutting down"))
         .add("cluster", () -> !nodes.clustered() || nodes.members().contains(nodes.nodeId())
             ? Future.succeededFuture(nodes.members().size() + " hub node(s)")
             : Future.failedFuture("not a member of the hub cluster"))
-        .add("database", () -> database.ping().map("ok"))
-        .add(redisConfigured ? "redis" : "shared-state", () -> shared.ping().map("ok"));
+        .add("database", () -> database == null ? Future.failedFuture("starting") : database.ping().map("ok"))
+        .add(config.redis().configured() ? "redis" : "shared-state",
+            () -> shared == null ? Future.failedFuture("starting") : shared.ping().map("ok"));
   }
 
-  private Future<Void> deployManagement(HealthChecks readiness) {
+  private Future<Void> deployManagement() {
     HubConfig.Management m = config.management();
     if (!m.enabled()) {
       return Future.succeededFuture();
     }
     // Port 0 becomes -2: a random port of its own (-1 is the API's, shared by its instances).
-    management = new ManagementServer(m.host(), m.port() == 0 ? -2 : m.port(), readiness, registry);
-    return vertx.deployVerticle(management).onSuccess(deployments::add).mapEmpty();
+    management = new ManagementServer(m.host(), m.port() == 0 ? -2 : m.port(), readiness(), registry);
+    return deploy(management, new DeploymentOptions());
   }
 
-  private void refreshClusterGauges(Presence presence, Limits limits) {
-    presence.all().onSuccess(entries -> metrics.clusters(
-        clusters.list().stream().map(ClusterRecord::name).collect(Collectors.toSet()), entries,
-        limits.pingTimeoutMillis(), presence));
+  private void refreshClusterGauges() {
+    long pingTimeout = config.tunnel().limits().pingTimeoutMillis();
+    presence.all().onSuccess(entries -> {
+      long now = System.currentTimeMillis();
+      Map<String, HubMetrics.ClusterGauge> gauges = new HashMap<>();
+      for (ClusterRecord cluster : clusters.list()) {
+        Presence.Entry entry = entries.get(cluster.name());
+        gauges.put(cluster.name(), new HubMetrics.ClusterGauge(presence.live(entry, pingTimeout, now),
+            entry == null ? 0 : entry.lastSeen(), entry == null ? -1 : entry.latencyMillis()));
+      }
+      metrics.clusters(gauges);
+    });
   }
 
   /**
@@ -351,9 +418,6 @@ public final class Hub {
    */
   public Future<Void> close() {
     serving.set(false);
-    if (resourceCounts != null) {
-      resourceCounts.stop();
-    }
     long deadline = System.currentTimeMillis() + config.server().shutdownGrace().toMillis();
     List<Future<Void>> drained = new ArrayList<>();
     sessions.all().forEach(local -> drained.add(local.session().drain("hub node " + HubNodes.shortId(nodes.nodeId())
@@ -364,18 +428,7 @@ public final class Hub {
         .transform(ar -> Deadlines.waitUntil(vertx, deadline, 50,
             () -> sessions.agentSessions() == 0 && inFlight.get() - streaming.get() <= 0))
         .transform(ar -> undeployAll())
-        .compose(v -> router == null ? Future.succeededFuture() : router.stop())
-        .compose(v -> channel.stop())
-        .eventually(() -> audit == null ? Future.succeededFuture() : audit.close())
-        .eventually(() -> {
-          if (clusters != null) {
-            clusters.stop();
-          }
-          if (tokens != null) {
-            tokens.close();
-          }
-          return shared == null ? Future.succeededFuture() : shared.close();
-        })
+        .eventually(() -> shared == null ? Future.succeededFuture() : shared.close())
         .eventually(() -> database == null ? Future.succeededFuture() : database.close())
         .eventually(vertx::close);
   }
@@ -400,7 +453,6 @@ public final class Hub {
     return chain;
   }
 
-  /** Completes when the condition holds or at the deadline, whichever comes first. */
   /** The management port actually bound (when configured as 0), or -1 if there is none. */
   public int managementPort() {
     return management == null ? -1 : management.actualPort();

@@ -2,6 +2,7 @@ package io.kmc.hub;
 
 import io.kmc.common.config.ConfigException;
 import io.kmc.common.config.ConfigReader;
+import io.kmc.hub.config.HubConfig;
 import io.kmc.ops.Logging;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;

@@ -2,6 +2,7 @@ package io.kmc.hub;
 
 import io.kmc.common.config.ConfigDocs;
 import io.kmc.common.config.ConfigReader;
+import io.kmc.hub.config.HubConfig;
 import org.junit.jupiter.api.Test;
 
 import java.nio.file.Path;

@@ -4,6 +4,7 @@ import io.kmc.agent.AgentConfig;
 import io.kmc.common.config.ConfigException;
 import io.kmc.common.config.ConfigReader;
 import io.kmc.hub.api.AgentManifest;
+import io.kmc.hub.config.HubConfig;
 import io.kubernetes.client.common.KubernetesObject;
 import io.kubernetes.client.custom.IntOrString;
 import io.kubernetes.client.openapi.models.V1ConfigMap;

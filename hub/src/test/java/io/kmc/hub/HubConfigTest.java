@@ -2,6 +2,7 @@ package io.kmc.hub;
 
 import io.kmc.common.config.ConfigException;
 import io.kmc.common.config.ConfigReader;
+import io.kmc.hub.config.HubConfig;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;

@@ -1,14 +1,14 @@
 package io.kmc.hub.api;
 
 import io.kmc.common.KmcException;
-import io.kmc.hub.HubConfig;
 import io.kmc.hub.audit.AuditLog;
 import io.kmc.hub.audit.Audits;
 import io.kmc.hub.auth.Authenticator;
-import io.kmc.hub.auth.Authorizer;
 import io.kmc.hub.auth.LoginGuard;
 import io.kmc.hub.auth.Principal;
 import io.kmc.hub.auth.TokenService;
+import io.kmc.hub.config.HubConfig;
+import io.kmc.hub.rbac.Authorizer;
 import io.kmc.hub.store.IdentityStore;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonArray;

@@ -2,14 +2,14 @@ package io.kmc.hub.api;
 
 import io.kmc.common.KmcException;
 import io.kmc.hub.auth.Authenticator;
-import io.kmc.hub.auth.Authorizer;
 import io.kmc.hub.auth.Principal;
-import io.kmc.hub.auth.TokenHashes;
 import io.kmc.hub.auth.TokenService;
+import io.kmc.hub.rbac.Authorizer;
 import io.kmc.hub.routing.Presence;
 import io.kmc.hub.store.ClusterRecord;
 import io.kmc.hub.store.ClusterRegistry;
 import io.kmc.hub.store.InstallLinks;
+import io.kmc.hub.store.TokenHashes;
 import io.vertx.core.Future;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.json.JsonArray;

@@ -5,6 +5,7 @@ import io.kmc.common.KubeQuery;
 import io.kmc.common.KubeStatus;
 import io.kmc.common.protocol.Frame;
 import io.kmc.hub.auth.Authenticator;
+import io.kmc.hub.rbac.KubeRequestAttributes;
 import io.kmc.hub.routing.ClusterRouter;
 import io.kmc.ops.Texts;
 import io.vertx.core.MultiMap;
@@ -31,7 +32,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 public final class KubePassthrough {
 
-  public static final String PREFIX = "/k8s/clusters/";
+  public static final String PREFIX = KubeRequestAttributes.PASSTHROUGH_PREFIX;
 
   /** What the member cluster needs to understand the request; nothing that identifies the caller to the hub. */
   private static final Set<String> FORWARDED_HEADERS = Set.of("content-type", "accept");
@@ -50,7 +51,7 @@ public final class KubePassthrough {
   public void handle(RoutingContext ctx) {
     HttpServerRequest request = ctx.request();
     String cluster = ctx.pathParam("cluster");
-    String path = kubePath(ctx);
+    String path = KubeRequestAttributes.kubePath(ctx);
     String query = request.query();
     Buffer body = ctx.body() == null ? null : ctx.body().buffer();
     Map<String, List<String>> headers = forwardedHeaders(request.headers());
@@ -72,12 +73,6 @@ public final class KubePassthrough {
           }
         })
         .onFailure(ctx::fail);
-  }
-
-  /** The Kubernetes path of a pass-through call: what follows {@code /k8s/clusters/{name}}, normalized. */
-  public static String kubePath(RoutingContext ctx) {
-    String path = ctx.normalizedPath().substring(PREFIX.length() + ctx.pathParam("cluster").length());
-    return path.isEmpty() ? "/" : path;
   }
 
   static boolean isStream(String path, String query) {

@@ -1,8 +1,8 @@
 package io.kmc.hub.api;
 
 import io.kmc.common.KmcException;
-import io.kmc.hub.auth.Rbac;
-import io.kmc.hub.auth.RbacService;
+import io.kmc.hub.rbac.Rbac;
+import io.kmc.hub.rbac.RbacService;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;

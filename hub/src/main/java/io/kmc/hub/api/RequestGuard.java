@@ -2,6 +2,7 @@ package io.kmc.hub.api;
 
 import io.kmc.common.KmcException;
 import io.kmc.common.KubeQuery;
+import io.kmc.hub.web.Errors;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.ext.web.RoutingContext;
 import org.slf4j.Logger;

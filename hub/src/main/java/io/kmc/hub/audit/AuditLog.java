@@ -1,7 +1,7 @@
 package io.kmc.hub.audit;
 
 import io.kmc.common.KmcException;
-import io.kmc.hub.HubConfig;
+import io.kmc.hub.config.HubConfig;
 import io.kmc.ops.Texts;
 import io.vertx.core.Context;
 import io.vertx.core.Future;

@@ -1,9 +1,9 @@
 package io.kmc.hub.audit;
 
 import io.kmc.hub.auth.Authenticator;
-import io.kmc.hub.auth.Authorizer;
-import io.kmc.hub.auth.KubeRequestAttributes;
 import io.kmc.hub.auth.Principal;
+import io.kmc.hub.rbac.Authorizer;
+import io.kmc.hub.rbac.KubeRequestAttributes;
 import io.vertx.core.Handler;
 import io.vertx.core.net.SocketAddress;
 import io.vertx.ext.web.RoutingContext;

@@ -1,9 +1,10 @@
 package io.kmc.hub.auth;
 
 import io.kmc.common.KmcException;
-import io.kmc.hub.api.Errors;
 import io.kmc.hub.cache.SharedState;
 import io.vertx.core.Handler;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpServerRequest;
 import io.vertx.ext.web.RoutingContext;
 
 import java.time.Duration;
@@ -31,7 +32,7 @@ public final class Authenticator implements Handler<RoutingContext> {
 
   @Override
   public void handle(RoutingContext ctx) {
-    String token = Errors.bearerToken(ctx.request());
+    String token = bearerToken(ctx.request());
     if (token == null) {
       ctx.fail(KmcException.unauthorized("a bearer token is required (Authorization: Bearer <token>)"));
       return;
@@ -55,6 +56,16 @@ public final class Authenticator implements Handler<RoutingContext> {
           ctx.next();
         })
         .onFailure(ctx::fail);
+  }
+
+  /** The token of an {@code Authorization: Bearer} header, or null. */
+  public static String bearerToken(HttpServerRequest request) {
+    String header = request.getHeader(HttpHeaders.AUTHORIZATION);
+    if (header == null || header.length() < 7 || !header.regionMatches(true, 0, "Bearer ", 0, 7)) {
+      return null;
+    }
+    String token = header.substring(7).trim();
+    return token.isEmpty() ? null : token;
   }
 
   public static Principal principal(RoutingContext ctx) {

@@ -1,7 +1,7 @@
 package io.kmc.hub.auth;
 
 import io.kmc.common.KmcException;
-import io.kmc.hub.HubConfig;
+import io.kmc.hub.config.HubConfig;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;

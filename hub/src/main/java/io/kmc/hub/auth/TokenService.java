@@ -2,9 +2,10 @@ package io.kmc.hub.auth;
 
 import io.kmc.agent.kube.BlockingPool;
 import io.kmc.common.KmcException;
-import io.kmc.hub.HubConfig;
 import io.kmc.hub.cache.SharedState;
+import io.kmc.hub.config.HubConfig;
 import io.kmc.hub.store.IdentityStore;
+import io.kmc.hub.store.TokenHashes;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;

@@ -7,7 +7,7 @@ import io.kmc.common.KmcVersion;
 import io.kmc.common.protocol.Frame;
 import io.kmc.common.protocol.Limits;
 import io.kmc.common.protocol.ProtocolVersions;
-import io.kmc.hub.HubConfig.ClusterEntry;
+import io.kmc.hub.config.HubConfig.ClusterEntry;
 import io.kmc.hub.metrics.HubMetrics;
 import io.kmc.hub.routing.AgentSession;
 import io.kmc.hub.routing.FrameMessage;

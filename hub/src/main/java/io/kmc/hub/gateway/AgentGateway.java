@@ -1,9 +1,9 @@
 package io.kmc.hub.gateway;
 
-import io.kmc.common.protocol.AgentEndpoint;
 import io.kmc.common.KmcException;
+import io.kmc.common.protocol.AgentEndpoint;
 import io.kmc.common.protocol.Limits;
-import io.kmc.hub.api.Errors;
+import io.kmc.hub.auth.Authenticator;
 import io.kmc.hub.metrics.HubMetrics;
 import io.kmc.hub.routing.AgentSession;
 import io.kmc.hub.routing.HubNodes;
@@ -11,6 +11,7 @@ import io.kmc.hub.routing.NodeChannel;
 import io.kmc.hub.routing.Presence;
 import io.kmc.hub.routing.SessionRegistry;
 import io.kmc.hub.store.ClusterRegistry;
+import io.kmc.hub.web.Errors;
 import io.vertx.core.Context;
 import io.vertx.core.Handler;
 import io.vertx.core.Vertx;
@@ -56,7 +57,7 @@ public final class AgentGateway implements Handler<RoutingContext> {
   public void handle(RoutingContext ctx) {
     HttpServerRequest request = ctx.request();
     String cluster = request.getHeader(AgentEndpoint.CLUSTER_HEADER);
-    String token = Errors.bearerToken(request);
+    String token = Authenticator.bearerToken(request);
     if (!"websocket".equalsIgnoreCase(request.getHeader(HttpHeaders.UPGRADE))) {
       Errors.respond(ctx, KmcException.badRequest("this endpoint only accepts websocket upgrades from kmc agents"));
       return;

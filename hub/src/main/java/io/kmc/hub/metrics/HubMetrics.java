@@ -1,6 +1,5 @@
 package io.kmc.hub.metrics;
 
-import io.kmc.hub.routing.Presence;
 import io.kmc.ops.PeerWarnings;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.FunctionCounter;
@@ -144,19 +143,20 @@ public final class HubMetrics {
     }
   }
 
-  /** Refreshes the per-cluster gauges from presence; clusters no longer registered are removed. */
-  public void clusters(Set<String> registered, Map<String, Presence.Entry> entries, long pingTimeoutMillis,
-                       Presence presence) {
-    long now = System.currentTimeMillis();
-    for (String cluster : registered) {
+  /** What the per-cluster gauges show of one registered cluster. */
+  public record ClusterGauge(boolean up, long lastSeenMillis, long latencyMillis) {
+  }
+
+  /** Refreshes the per-cluster gauges; clusters not in {@code registered} any more are removed. */
+  public void clusters(Map<String, ClusterGauge> registered) {
+    registered.forEach((cluster, gauge) -> {
       ClusterState state = clusters.computeIfAbsent(cluster, this::register);
-      Presence.Entry entry = entries.get(cluster);
-      state.up = presence.live(entry, pingTimeoutMillis, now) ? 1 : 0;
-      state.lastSeenSeconds = entry == null ? 0 : entry.lastSeen() / 1000.0;
-      state.latencySeconds = entry == null || entry.latencyMillis() < 0 ? 0 : entry.latencyMillis() / 1000.0;
-    }
+      state.up = gauge.up() ? 1 : 0;
+      state.lastSeenSeconds = gauge.lastSeenMillis() / 1000.0;
+      state.latencySeconds = gauge.latencyMillis() < 0 ? 0 : gauge.latencyMillis() / 1000.0;
+    });
     for (String gone : Set.copyOf(clusters.keySet())) {
-      if (!registered.contains(gone)) {
+      if (!registered.containsKey(gone)) {
         clusters.remove(gone).gauges.forEach(registry::remove);
       }
     }

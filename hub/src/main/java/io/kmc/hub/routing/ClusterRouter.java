@@ -10,8 +10,8 @@ import io.kmc.common.protocol.ProtocolException;
 import io.kmc.hub.store.ClusterRegistry;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
-import io.vertx.core.Vertx;
 import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.Message;
@@ -254,7 +254,7 @@ public final class ClusterRouter {
         DeliveryOptions options = new DeliveryOptions().setSendTimeout(sendTimeout)
             .addHeader(Addresses.HEADER_CLUSTER, cluster)
             .addHeader(Addresses.HEADER_REQUESTER_NODE, nodes.nodeId());
-        return vertx.eventBus().<FrameMessage>request(Addresses.node(owner), request, options)
+        return vertx.eventBus().<FrameMessage>request(Addresses.node(owner, id), request, options)
             .onFailure(e -> owners.remove(cluster, owner));
       }).onSuccess(reply -> served(cluster)).recover(e -> {
         // A timeout before the send timeout is Vert.x discarding the request at a consumer that was

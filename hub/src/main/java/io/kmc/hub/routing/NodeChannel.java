@@ -7,7 +7,6 @@ import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.Message;
-import io.vertx.core.eventbus.MessageConsumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -19,8 +18,9 @@ import java.util.function.Consumer;
  * What hub nodes send each other about exchanges with member clusters: requests, to the node
  * holding the cluster's session (named in the {@link Addresses#HEADER_CLUSTER} header), and after a
  * request's head the stream frames: data and end from the node holding the agent to the node that
- * asked, credit and cancel the other way. Each node has one consumer at {@link Addresses#node(String)},
- * registered once at start, and dispatches by cluster and exchange id. Registering a consumer per
+ * asked, credit and cancel the other way. Each node has a consumer per lane at
+ * {@link Addresses#node(String, int)}, registered once at start on several event loops, and
+ * dispatches by cluster and exchange id; the frames of one exchange all take the same lane. Registering a consumer per
  * agent or per stream would cost a cluster-wide registry write for every connection and every
  * watch, a sender could race the registration it depends on, and a node that died would leave its
  * registrations behind for a while, swallowing what was sent to them.
@@ -38,7 +38,6 @@ public final class NodeChannel {
   private final SessionRegistry sessions;
   private final Map<String, Route> requesterSide = new ConcurrentHashMap<>();
   private final Map<String, Route> ownerSide = new ConcurrentHashMap<>();
-  private MessageConsumer<FrameMessage> consumer;
 
   public NodeChannel(Vertx vertx, HubNodes nodes, SessionRegistry sessions) {
     this.vertx = vertx;
@@ -47,13 +46,13 @@ public final class NodeChannel {
     nodes.onNodeLeft(this::nodeLeft);
   }
 
-  public Future<Void> start() {
-    consumer = vertx.eventBus().consumer(Addresses.node(nodes.nodeId()), this::received);
-    return consumer.completion();
-  }
-
-  public Future<Void> stop() {
-    return consumer == null ? Future.succeededFuture() : consumer.unregister();
+  /**
+   * Starts taking what other nodes send on one lane; called by each of {@link Addresses#NODE_LANES}
+   * verticles, so that the lanes are spread over the event loops. The consumer belongs to the caller's
+   * context and goes with it.
+   */
+  public Future<Void> listen(int lane) {
+    return vertx.eventBus().<FrameMessage>consumer(Addresses.node(nodes.nodeId(), lane), this::received).completion();
   }
 
   /** The asking side of an exchange: data and end frames for {@code id} go to {@code handler}. */
@@ -76,7 +75,7 @@ public final class NodeChannel {
 
   /** Sends a stream frame to another node (or this one), in the form it already has. */
   public void send(String node, FrameMessage frame) {
-    vertx.eventBus().send(Addresses.node(node), frame);
+    vertx.eventBus().send(Addresses.node(node, frame.id()), frame);
   }
 
   /** Dispatches by the type and id in the frame's header; only requests are decoded here (by their session). */

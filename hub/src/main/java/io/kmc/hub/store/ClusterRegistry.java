@@ -1,9 +1,9 @@
 package io.kmc.hub.store;
 
+import io.kmc.common.ClusterNames;
 import io.kmc.common.KmcException;
-import io.kmc.hub.ClusterNames;
-import io.kmc.hub.HubConfig.ClusterEntry;
-import io.kmc.hub.auth.TokenHashes;
+import io.kmc.hub.config.HubConfig.ClusterEntry;
+import io.kmc.hub.store.TokenHashes;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.MessageConsumer;

@@ -1,6 +1,6 @@
 package io.kmc.hub.store;
 
-import io.kmc.hub.HubConfig;
+import io.kmc.hub.config.HubConfig;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.net.ClientSSLOptions;

@@ -1,7 +1,7 @@
-package io.kmc.hub.auth;
+package io.kmc.hub.rbac;
 
-import io.kmc.hub.auth.Rbac.Rule;
-import io.kmc.hub.auth.Rbac.Subject;
+import io.kmc.hub.rbac.Rbac.Rule;
+import io.kmc.hub.rbac.Rbac.Subject;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 

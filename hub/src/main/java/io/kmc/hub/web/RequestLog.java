@@ -1,4 +1,4 @@
-package io.kmc.hub.api;
+package io.kmc.hub.web;
 
 import io.kmc.hub.audit.Audits;
 import io.kmc.hub.auth.Authenticator;
@@ -13,17 +13,17 @@ import org.slf4j.spi.LoggingEventBuilder;
  * {@code cluster}), and the access log: one line per API and pass-through request when
  * {@code server.access_log} is on.
  */
-final class RequestLog {
+public final class RequestLog {
 
   /** The access log's logger, so that it can be routed or silenced on its own. */
-  static final String ACCESS_LOGGER = "io.kmc.hub.access";
+  public static final String ACCESS_LOGGER = "io.kmc.hub.access";
   private static final Logger ACCESS = LoggerFactory.getLogger(ACCESS_LOGGER);
 
   private RequestLog() {
   }
 
   /** Adds the request's id, user and cluster (those known) to {@code event}. */
-  static LoggingEventBuilder about(LoggingEventBuilder event, RoutingContext ctx) {
+  public static LoggingEventBuilder about(LoggingEventBuilder event, RoutingContext ctx) {
     event.addKeyValue("requestId", Audits.requestId(ctx));
     Principal principal = Authenticator.principal(ctx);
     if (principal != null) {
@@ -36,7 +36,7 @@ final class RequestLog {
     return event;
   }
 
-  static void ended(RoutingContext ctx, String route, int status, long nanos) {
+  public static void ended(RoutingContext ctx, String route, int status, long nanos) {
     long millis = nanos / 1_000_000;
     about(ACCESS.atInfo(), ctx).addKeyValue("method", ctx.request().method().name()).addKeyValue("route", route)
         .addKeyValue("status", status).addKeyValue("durationMs", millis)

@@ -1,5 +1,6 @@
-package io.kmc.hub;
+package io.kmc.hub.config;
 
+import io.kmc.common.ClusterNames;
 import io.kmc.common.KmcVersion;
 import io.kmc.common.config.ConfigReader;
 import io.kmc.common.protocol.Limits;

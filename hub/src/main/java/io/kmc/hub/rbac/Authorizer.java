@@ -1,8 +1,9 @@
-package io.kmc.hub.auth;
+package io.kmc.hub.rbac;
 
+import io.kmc.common.ClusterNames;
 import io.kmc.common.KmcException;
-import io.kmc.hub.ClusterNames;
-import io.kmc.hub.api.KubePassthrough;
+import io.kmc.hub.auth.Authenticator;
+import io.kmc.hub.auth.Principal;
 import io.kmc.hub.store.ClusterRegistry;
 import io.kmc.ops.Texts;
 import io.vertx.core.Handler;
@@ -49,7 +50,7 @@ public final class Authorizer {
           + ClusterNames.RULE + ")"));
       return;
     }
-    String path = KubePassthrough.kubePath(ctx);
+    String path = KubeRequestAttributes.kubePath(ctx);
     KubeRequestAttributes attributes = KubeRequestAttributes.parse(ctx.request().method().name(), path,
         ctx.request().query());
     ctx.put(KUBE_ATTRIBUTES_KEY, attributes);

@@ -1,10 +1,10 @@
-package io.kmc.hub.auth;
+package io.kmc.hub.rbac;
 
 import com.googlecode.aviator.runtime.function.FunctionUtils;
 import com.googlecode.aviator.runtime.type.AviatorBoolean;
 import com.googlecode.aviator.runtime.type.AviatorObject;
-import io.kmc.hub.ClusterNames;
-import io.kmc.hub.Resources;
+import io.kmc.common.ClusterNames;
+import io.kmc.hub.config.Resources;
 import org.casbin.jcasbin.main.Enforcer;
 import org.casbin.jcasbin.model.Assertion;
 import org.casbin.jcasbin.model.Model;

@@ -1,4 +1,4 @@
-package io.kmc.hub.auth;
+package io.kmc.hub.store;
 
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;

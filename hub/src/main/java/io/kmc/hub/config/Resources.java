@@ -1,4 +1,4 @@
-package io.kmc.hub;
+package io.kmc.hub.config;
 
 import java.io.IOException;
 import java.io.InputStream;

@@ -1,4 +1,4 @@
-package io.kmc.hub;
+package io.kmc.common;
 
 import java.util.regex.Pattern;
 

@@ -1,6 +1,7 @@
-package io.kmc.hub.auth;
+package io.kmc.hub.rbac;
 
 import io.kmc.common.KmcException;
+import io.kmc.hub.auth.Principal;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;

@@ -1,4 +1,4 @@
-package io.kmc.hub.auth;
+package io.kmc.hub.rbac;
 
 import io.kmc.common.KmcException;
 import org.junit.jupiter.api.Test;

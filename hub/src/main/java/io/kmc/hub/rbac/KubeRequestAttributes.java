@@ -1,7 +1,8 @@
-package io.kmc.hub.auth;
+package io.kmc.hub.rbac;
 
 import io.kmc.common.KmcException;
 import io.kmc.common.KubeQuery;
+import io.vertx.ext.web.RoutingContext;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -43,6 +44,9 @@ public record KubeRequestAttributes(String verb, String apiGroup, String apiVers
                                     String subresource, String namespace, String name, boolean resourceRequest,
                                     String path) {
 
+  /** Where the Kubernetes API of each member cluster is served through the hub: {@code /k8s/clusters/{name}/…}. */
+  public static final String PASSTHROUGH_PREFIX = "/k8s/clusters/";
+
   /** The object of /api, /apis, /version, /openapi and the health endpoints. */
   public static final String DISCOVERY = "discovery";
   /** The object of every other non-resource path (/metrics, /logs, /debug...): only "*" grants it. */
@@ -58,6 +62,12 @@ public record KubeRequestAttributes(String verb, String apiGroup, String apiVers
   /** Subresources of a namespace; anything else after a namespace's name is a resource in it. */
   private static final Set<String> NAMESPACE_SUBRESOURCES = Set.of("status", "finalize");
   private static final Set<String> PUBLIC_INFO_PATHS = Set.of("/version", "/healthz", "/livez", "/readyz");
+
+  /** The Kubernetes path of a pass-through call: what follows {@code /k8s/clusters/{name}}, normalized. */
+  public static String kubePath(RoutingContext ctx) {
+    String path = ctx.normalizedPath().substring(PASSTHROUGH_PREFIX.length() + ctx.pathParam("cluster").length());
+    return path.isEmpty() ? "/" : path;
+  }
 
   /**
    * Reads a request to a member cluster's API.

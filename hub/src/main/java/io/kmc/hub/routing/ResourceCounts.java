@@ -1,6 +1,7 @@
-package io.kmc.hub.metrics;
+package io.kmc.hub.routing;
 
 import io.kmc.common.protocol.ActingUser;
+import io.kmc.hub.metrics.HubMetrics;
 import io.kmc.hub.routing.ClusterRouter;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;

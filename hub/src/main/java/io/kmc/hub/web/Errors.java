@@ -1,10 +1,10 @@
-package io.kmc.hub.api;
+package io.kmc.hub.web;
 
 import io.kmc.common.KmcException;
 import io.kmc.common.KubeStatus;
 import io.kmc.hub.audit.Audits;
-import io.kmc.hub.auth.Authorizer;
-import io.kmc.hub.auth.KubeRequestAttributes;
+import io.kmc.hub.rbac.Authorizer;
+import io.kmc.hub.rbac.KubeRequestAttributes;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerRequest;
@@ -104,13 +104,4 @@ public final class Errors {
     return "299 - \"" + text + "\"";
   }
 
-  /** The token of an {@code Authorization: Bearer} header, or null. */
-  public static String bearerToken(HttpServerRequest request) {
-    String header = request.getHeader(HttpHeaders.AUTHORIZATION);
-    if (header == null || header.length() < 7 || !header.regionMatches(true, 0, "Bearer ", 0, 7)) {
-      return null;
-    }
-    String token = header.substring(7).trim();
-    return token.isEmpty() ? null : token;
-  }
 }
