@@ -324,6 +324,9 @@ public final class KubeRequestExecutor {
     }
 
     void cancel() {
+      if (cancelled) {
+        return;
+      }
       cancelled = true;
       Call current = call;
       if (current != null) {
