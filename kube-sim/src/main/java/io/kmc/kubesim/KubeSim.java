@@ -5,6 +5,7 @@ import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.Vertx;
+import io.vertx.core.WorkerExecutor;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.json.JsonObject;
@@ -116,6 +117,8 @@ public final class KubeSim {
 
   /** The simulator as a verticle, so that undeploying it closes the server and cancels its timers. */
   private static final class SimVerticle extends VerticleBase {
+    /** Shared by every simulator in the JVM (Vert.x counts the users of a named pool). */
+    private static final String EXEC_WORKER_POOL = "kube-sim-exec";
     private final KubeSimOptions options;
     private final RequestCounter counter = new RequestCounter();
     private volatile HttpServer server;
@@ -123,6 +126,7 @@ public final class KubeSim {
     private ApiServer api;
     private WorkloadController controller;
     private EventExpiry eventExpiry;
+    private WorkerExecutor execWorkers;
 
     SimVerticle(KubeSimOptions options) {
       this.options = options;
@@ -141,11 +145,15 @@ public final class KubeSim {
       eventExpiry = new EventExpiry(vertx, registry.store(), options.eventTtlMillis());
       registry.store().addListener(eventExpiry);
       new MetricsApi(registry, System::currentTimeMillis).serve();
+      execWorkers = vertx.createSharedWorkerExecutor(EXEC_WORKER_POOL, options.execWorkerThreads());
+      ContainerRuntime containers = new ContainerRuntime(vertx, registry, options.containerDiskBytes(), execWorkers);
+      registry.store().addListener(containers);
       Seed.namespaces(registry, List.of("default", "kube-system", "kube-public", "kube-node-lease"));
       if (options.seed()) {
         Seed.cluster(registry, options.gitVersion());
       }
-      api = new ApiServer(vertx, options, registry, counter, () -> options.host() + ":" + server.actualPort());
+      api = new ApiServer(vertx, options, registry, counter, () -> options.host() + ":" + server.actualPort(),
+          containers);
       return vertx.createHttpServer(new HttpServerOptions().setHost(options.host()).setPort(options.port())
               .setCompressionSupported(false)
               .setHttp2ClearTextEnabled(false)) // like the kube-apiserver, no h2c upgrade
@@ -159,7 +167,7 @@ public final class KubeSim {
       controller.stop();
       eventExpiry.stop();
       api.endStreams();
-      return server.close();
+      return server.close().onComplete(closed -> execWorkers.close());
     }
   }
 }
