@@ -117,6 +117,13 @@ public final class KubeSim {
 
   /** The simulator as a verticle, so that undeploying it closes the server and cancels its timers. */
   private static final class SimVerticle extends VerticleBase {
+    /**
+     * Websocket frames a client may send (Vert.x's default is 64 KiB; Go's websocket servers take far
+     * more, and exec stdin streams frame by frame, so a big frame costs no more than its own size).
+     */
+    private static final int MAX_WEBSOCKET_FRAME_BYTES = 1024 * 1024;
+    /** Whole messages, which only the base64 channel protocols read at once. */
+    private static final int MAX_WEBSOCKET_MESSAGE_BYTES = 4 * 1024 * 1024;
     /** Shared by every simulator in the JVM (Vert.x counts the users of a named pool). */
     private static final String EXEC_WORKER_POOL = "kube-sim-exec";
     private final KubeSimOptions options;
@@ -156,6 +163,8 @@ public final class KubeSim {
           containers);
       return vertx.createHttpServer(new HttpServerOptions().setHost(options.host()).setPort(options.port())
               .setCompressionSupported(false)
+              .setMaxWebSocketFrameSize(MAX_WEBSOCKET_FRAME_BYTES)
+              .setMaxWebSocketMessageSize(MAX_WEBSOCKET_MESSAGE_BYTES)
               .setHttp2ClearTextEnabled(false)) // like the kube-apiserver, no h2c upgrade
           .requestHandler(api.router())
           .listen()
