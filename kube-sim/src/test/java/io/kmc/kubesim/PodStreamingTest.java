@@ -94,6 +94,64 @@ class PodStreamingTest {
     assertEquals((short) 1000, session.socket.closeStatusCode());
   }
 
+  /**
+   * What {@code kubectl cp} does with a 50 MB file, at the wire: a tar stream into {@code tar xmf -},
+   * then {@code tar cf -} back. Both directions are flow-controlled end to end, so this takes about
+   * as much memory as the file itself, and the event loop is never stuck long enough for Vert.x to
+   * complain.
+   */
+  @Test
+  @Timeout(value = 60, timeUnit = TimeUnit.SECONDS)
+  void fiftyMegabytesGoThroughTarBothWays() throws Exception {
+    byte[] content = new byte[50 * 1024 * 1024];
+    new Random(50).nextBytes(content);
+    java.io.ByteArrayOutputStream archive = new java.io.ByteArrayOutputStream();
+    try (org.apache.commons.compress.archivers.tar.TarArchiveOutputStream tar =
+        new org.apache.commons.compress.archivers.tar.TarArchiveOutputStream(archive)) {
+      org.apache.commons.compress.archivers.tar.TarArchiveEntry entry =
+          new org.apache.commons.compress.archivers.tar.TarArchiveEntry("big.bin");
+      entry.setSize(content.length);
+      tar.putArchiveEntry(entry);
+      tar.write(content);
+      tar.closeArchiveEntry();
+    }
+    Session upload = connect(exec("main", "stdin", "stdout", "stderr")
+        + "&command=tar&command=-xmf&command=-&command=-C&command=%2Ftmp", "v5.channel.k8s.io");
+    Promise<Void> sent = Promise.promise();
+    vertx.runOnContext(v -> pump(upload.socket, archive.toByteArray(), 0, sent));
+    await(sent.future());
+    await(upload.closed.future());
+    assertEquals("Success", upload.status().getString("status"), upload.text(2));
+
+    Session download = connect(exec("main", "stdout", "stderr") + "&command=tar&command=cf&command=-"
+        + "&command=%2Ftmp%2Fbig.bin", "v5.channel.k8s.io");
+    await(download.closed.future());
+    assertEquals("tar: Removing leading `/' from member names\n", download.text(2));
+    try (org.apache.commons.compress.archivers.tar.TarArchiveInputStream tar =
+        new org.apache.commons.compress.archivers.tar.TarArchiveInputStream(
+            new java.io.ByteArrayInputStream(download.data(1).getBytes()))) {
+      assertEquals("tmp/big.bin", tar.getNextEntry().getName());
+      assertArrayEquals(content, tar.readAllBytes());
+    }
+  }
+
+  /** Sends stdin in 32 KiB messages as fast as the socket takes them, then half-closes it. */
+  private static void pump(WebSocket socket, byte[] data, int from, Promise<Void> done) {
+    int offset = from;
+    while (offset < data.length) {
+      int length = Math.min(32 * 1024, data.length - offset);
+      socket.writeBinaryMessage(Buffer.buffer(length + 1).appendByte((byte) 0).appendBytes(data, offset, length));
+      offset += length;
+      if (socket.writeQueueFull()) {
+        int next = offset;
+        socket.drainHandler(v -> pump(socket, data, next, done));
+        return;
+      }
+    }
+    socket.writeBinaryMessage(Buffer.buffer(new byte[] {(byte) 255, 0}));
+    done.tryComplete();
+  }
+
   @Test
   @Timeout(value = 20, timeUnit = TimeUnit.SECONDS)
   void v4SeparatesStdoutAndStderrAndReportsTheExitCode() {

@@ -93,9 +93,9 @@ final class Commands {
     return PROGRAMS.get(name);
   }
 
-  /** Names of every program, for {@code ls /bin}. */
-  static Set<String> names() {
-    return PROGRAMS.keySet();
+  /** Names of every program, sorted; each has an (empty) executable in /bin. */
+  static List<String> names() {
+    return PROGRAMS.keySet().stream().sorted().toList();
   }
 
   // ---- helpers ----
@@ -335,9 +335,6 @@ final class Commands {
     List<String> plain = new ArrayList<>();
     for (String operand : operands) {
       String path = inv.path(operand);
-      if (path.startsWith("/bin") || path.startsWith("/usr/bin")) {
-        listPrograms(inv, path);
-      }
       FileTree.Node node = inv.fs().find(path);
       if (inv.fs().findNoFollow(path) == null) {
         errors.append("ls: ").append(operand).append(": ").append(FsException.NOT_FOUND).append('\n');
@@ -379,18 +376,6 @@ final class Commands {
     int status = errors.length() > 0 ? 1 : 0;
     return inv.io().stderr().write(errors.toString())
         .compose(v -> inv.io().stdout().write(out.toString())).map(v -> status);
-  }
-
-  /** Makes the programs show up in their bin directory, as zero-byte executables, the first time it is listed. */
-  private static void listPrograms(Invocation inv, String path) {
-    String dir = path.startsWith("/usr/bin") ? "/usr/bin" : "/bin";
-    if (inv.fs().find(dir) instanceof FileTree.Dir bin && bin.children().isEmpty()) {
-      for (String name : names()) {
-        if (name.chars().allMatch(c -> Character.isLetterOrDigit(c) || c == '[')) {
-          inv.fs().writeFile(dir + "/" + name, List.of(), 0755);
-        }
-      }
-    }
   }
 
   private static void append(StringBuilder out, List<String> lines, boolean terminal) {

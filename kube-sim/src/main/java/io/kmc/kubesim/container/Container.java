@@ -117,6 +117,10 @@ public final class Container {
         "/usr/bin", "/usr/local/bin", "/usr/sbin", "/var/log", "/var/run/secrets/kubernetes.io/serviceaccount")) {
       fs.mkdirs(dir, 0755);
     }
+    for (String program : Commands.names()) {
+      fs.writeFile("/bin/" + program, List.of(), 0755);
+    }
+    fs.symlink("/usr/bin/env", "/bin/env");
     fs.mkdir("/root", 0700);
     fs.mkdir("/tmp", 01777);
     text("/dev/null", "", 0666);

@@ -82,10 +82,6 @@ final class Shell {
     return environment;
   }
 
-  String variable(String name) {
-    return variables.get(name);
-  }
-
   void positional(List<String> parameters) {
     this.positional = List.copyOf(parameters);
   }
@@ -122,34 +118,68 @@ final class Shell {
       }
     });
     Runnable forget = cancellation.onCancel(() -> done.tryComplete(INTERRUPTED));
-    nextLine(io, done);
+    repeat(() -> nextLine(io)).onComplete(ended -> done.tryComplete(exitStatus != null ? exitStatus : lastStatus));
     return done.future().onComplete(result -> {
       stopListening.run();
       forget.run();
     });
   }
 
-  private void nextLine(Stdio io, Promise<Integer> done) {
-    if (exitStatus != null) {
-      done.tryComplete(exitStatus);
-      return;
+  /** Prompts, reads and runs one line; false once there is nothing more to read or the shell exited. */
+  private Future<Boolean> nextLine(Stdio io) {
+    if (exitStatus != null || cancellation.cancelled()) {
+      return Future.succeededFuture(false);
     }
     Future<Void> prompted = io.terminal() != null ? io.stdout().write("# ") : Future.succeededFuture();
-    prompted.compose(v -> Streams.readLine(io.stdin(), cancellation)).onComplete(read -> {
-      if (read.failed() || read.result() == null || cancellation.cancelled()) {
-        done.tryComplete(exitStatus != null ? exitStatus : lastStatus);
-        return;
+    return prompted.compose(v -> Streams.readLine(io.stdin(), cancellation)).compose(line -> {
+      if (line == null || cancellation.cancelled()) {
+        return Future.succeededFuture(false);
       }
       Node script;
       try {
-        script = Script.parse(read.result());
+        script = Script.parse(line);
       } catch (Script.SyntaxError error) {
         lastStatus = 2;
-        io.stderr().write("sh: " + error.getMessage() + "\n").onComplete(written -> nextLine(io, done));
+        return io.stderr().write("sh: " + error.getMessage() + "\n").map(v -> true);
+      }
+      return run(script, io, cancellation).map(status -> true);
+    });
+  }
+
+  /**
+   * Runs {@code step} again and again while it answers true. Steps that complete at once loop here
+   * instead of nesting callbacks, so a script of many thousand lines does not grow the stack.
+   */
+  private static Future<Void> repeat(java.util.function.Supplier<Future<Boolean>> step) {
+    Promise<Void> done = Promise.promise();
+    repeatFrom(step, done);
+    return done.future();
+  }
+
+  private static void repeatFrom(java.util.function.Supplier<Future<Boolean>> step, Promise<Void> done) {
+    while (true) {
+      Future<Boolean> next = step.get();
+      if (!next.isComplete()) {
+        next.onComplete(result -> {
+          if (result.succeeded() && result.result()) {
+            repeatFrom(step, done);
+          } else if (result.failed()) {
+            done.tryFail(result.cause());
+          } else {
+            done.tryComplete();
+          }
+        });
         return;
       }
-      run(script, io, cancellation).onComplete(ran -> nextLine(io, done));
-    });
+      if (next.failed()) {
+        done.tryFail(next.cause());
+        return;
+      }
+      if (!next.result()) {
+        done.tryComplete();
+        return;
+      }
+    }
   }
 
   // ---- running nodes ----
@@ -162,7 +192,7 @@ final class Shell {
       return Future.succeededFuture(INTERRUPTED);
     }
     if (node instanceof Sequence sequence) {
-      return runAll(sequence.items(), 0, io, cancel, 0);
+      return runAll(sequence.items(), io, cancel);
     }
     if (node instanceof AndOr andOr) {
       return run(andOr.first(), io, cancel).compose(status -> {
@@ -176,11 +206,18 @@ final class Shell {
     return command((Script.Command) node, io, cancel);
   }
 
-  private Future<Integer> runAll(List<Node> items, int from, Stdio io, Cancellation cancel, int status) {
-    if (from >= items.size()) {
-      return Future.succeededFuture(status);
-    }
-    return run(items.get(from), io, cancel).compose(next -> runAll(items, from + 1, io, cancel, next));
+  private Future<Integer> runAll(List<Node> items, Stdio io, Cancellation cancel) {
+    int[] next = {0};
+    int[] status = {0};
+    return repeat(() -> {
+      if (next[0] >= items.size()) {
+        return Future.succeededFuture(false);
+      }
+      return run(items.get(next[0]++), io, cancel).map(result -> {
+        status[0] = result;
+        return true;
+      });
+    }).map(v -> status[0]);
   }
 
   private Future<Integer> pipeline(Pipeline pipeline, Stdio io, Cancellation cancel) {

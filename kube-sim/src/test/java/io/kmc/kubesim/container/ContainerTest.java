@@ -66,6 +66,8 @@ class ContainerTest {
     assertTrue(listing.matches("(?s)total \\d+\n.*-rw-r--r-- +1 root +root +10 \\w{3} [ \\d]\\d \\d\\d:\\d\\d hostname\n.*"),
         listing);
     assertTrue(exec(null, "ls", "/").out().contains("tmp\n"));
+    assertTrue(exec(null, "ls", "/bin").out().contains("sha256sum\nsleep\n"), "every program is in /bin");
+    assertEquals(0, exec(null, "test", "-x", "/bin/tar").status());
     Run missing = exec(null, "cat", "/nope");
     assertEquals(1, missing.status());
     assertEquals("cat: can't open '/nope': No such file or directory\n", missing.err());
@@ -123,6 +125,9 @@ class ContainerTest {
     assertEquals("one\n/tmp\n[first|second]\n", shell.out());
     assertEquals(4, shell.status());
     assertEquals("x\n", exec("x\n", "sh", "-c", "cat; cat").out(), "the second cat finds stdin at its end");
+    String manyLines = "true\n".repeat(20_000) + "echo done\n";
+    assertEquals("done\n", exec(manyLines, "sh").out(), "a long script does not grow the stack");
+    assertEquals("done\n", exec(null, "sh", "-c", "true; ".repeat(20_000) + "echo done").out());
   }
 
   @Test
