@@ -16,8 +16,8 @@ import java.util.function.Function;
  * An in-JVM Kubernetes API server for tests, the demo and benchmarks: discovery, CRUD with
  * resourceVersions, selectors and paging, watches over chunked HTTP, JSON/merge/strategic merge
  * patches, server-side apply, status/scale/log subresources, CRDs, Tables, OpenAPI v2/v3 with
- * schemas and field validation, Events, the metrics API, and controllers that roll Deployments out
- * through ReplicaSets and pods. Good enough for unmodified kubectl and client-java (informers
+ * schemas and field validation, Events, the metrics API, exec/attach/port-forward into simulated
+ * containers, and controllers that roll Deployments out through ReplicaSets and pods. Good enough for unmodified kubectl and client-java (informers
  * included); {@code docs/kube-sim.md} says what it does and does not do.
  *
  * <p>Each instance is one verticle on the caller's {@link Vertx}: its state lives on that
