@@ -31,8 +31,8 @@ final class Commands {
   private static final Set<String> BIN_DIRS = Set.of("/bin", "/sbin", "/usr/bin", "/usr/sbin", "/usr/local/bin");
   /** The most a command that needs all of its input at once (sort, grep, tail -n) reads from stdin. */
   private static final long WHOLE_INPUT_LIMIT = 16 * 1024 * 1024;
-  /** Checksums of more than this run on a worker thread rather than the event loop. */
-  private static final long INLINE_DIGEST_BYTES = 1024 * 1024;
+  /** Checksums and text processing of more than this run on a worker thread rather than the event loop. */
+  private static final long INLINE_BYTES = 1024 * 1024;
   private static final Map<String, Command> PROGRAMS = new HashMap<>();
 
   static {
@@ -604,6 +604,17 @@ final class Commands {
     return Future.succeededFuture(file.bytes());
   }
 
+  /**
+   * Text processing (grep, sort, wc...) of up to {@link #WHOLE_INPUT_LIMIT}: inline for small inputs,
+   * on a worker thread past {@link #INLINE_BYTES}, so that a big file never holds up the event loop.
+   */
+  private static <T> Future<T> process(Invocation inv, byte[] content, Function<byte[], T> work) {
+    if (content.length <= INLINE_BYTES) {
+      return Future.succeededFuture(work.apply(content));
+    }
+    return inv.container().blocking(() -> work.apply(content));
+  }
+
   private static List<String> lines(byte[] content) {
     String text = new String(content, StandardCharsets.UTF_8);
     List<String> lines = new ArrayList<>(List.of(text.split("\n", -1)));
@@ -656,15 +667,15 @@ final class Commands {
     } catch (NumberFormatException e) {
       return fail(inv, "invalid number", 1);
     }
-    return input(inv, count.operand()).compose(content -> {
+    return input(inv, count.operand()).compose(content -> process(inv, content, bytes -> {
       if (count.bytes()) {
-        return inv.io().stdout().write(Buffer.buffer(java.util.Arrays.copyOf(content,
-            (int) Math.min(content.length, count.count()))));
+        return Buffer.buffer(java.util.Arrays.copyOf(bytes, (int) Math.min(bytes.length, count.count())));
       }
-      List<String> lines = lines(content);
-      return inv.io().stdout().write(joinLines(lines.subList(0, (int) Math.min(lines.size(), count.count()))));
-    }).map(v -> 0);
+      List<String> lines = lines(bytes);
+      return Buffer.buffer(joinLines(lines.subList(0, (int) Math.min(lines.size(), count.count()))));
+    })).compose(inv.io().stdout()::write).map(v -> 0);
   }
+
 
   private static Future<Integer> tail(Invocation inv) {
     Count count;
@@ -676,17 +687,18 @@ final class Commands {
     if (count.bytes() && count.fromStart()) {
       return tailFromByte(inv, count);
     }
-    return input(inv, count.operand()).compose(content -> {
+    return input(inv, count.operand()).compose(content -> process(inv, content, bytes -> {
       if (count.bytes()) {
-        int from = (int) Math.max(0, content.length - count.count());
-        return inv.io().stdout().write(Buffer.buffer(java.util.Arrays.copyOfRange(content, from, content.length)));
+        int from = (int) Math.max(0, bytes.length - count.count());
+        return Buffer.buffer(java.util.Arrays.copyOfRange(bytes, from, bytes.length));
       }
-      List<String> lines = lines(content);
+      List<String> lines = lines(bytes);
       int from = count.fromStart() ? (int) Math.min(lines.size(), Math.max(0, count.count() - 1))
           : (int) Math.max(0, lines.size() - count.count());
-      return inv.io().stdout().write(joinLines(lines.subList(from, lines.size())));
-    }).map(v -> 0);
+      return Buffer.buffer(joinLines(lines.subList(from, lines.size())));
+    })).compose(inv.io().stdout()::write).map(v -> 0);
   }
+
 
   /** {@code tail -c +N}: everything from byte N on, streamed (what kubectl cp runs when it resumes a copy). */
   private static Future<Integer> tailFromByte(Invocation inv, Count count) {
@@ -713,28 +725,24 @@ final class Commands {
     Options options = Options.parse(inv.args(), "lwc");
     boolean all = !options.has('l') && !options.has('w') && !options.has('c');
     String operand = options.operands().isEmpty() ? null : options.operands().get(0);
-    return input(inv, operand).compose(content -> {
-      String text = new String(content, StandardCharsets.UTF_8);
-      long lines = text.chars().filter(c -> c == '\n').count();
-      long words = text.isBlank() ? 0 : text.strip().split("\\s+").length;
+    return input(inv, operand).compose(content -> process(inv, content, bytes -> {
+      String text = new String(bytes, StandardCharsets.UTF_8);
       List<String> columns = new ArrayList<>();
       if (all || options.has('l')) {
-        columns.add(String.valueOf(lines));
+        columns.add(String.valueOf(text.chars().filter(c -> c == '\n').count()));
       }
       if (all || options.has('w')) {
-        columns.add(String.valueOf(words));
+        columns.add(String.valueOf(text.isBlank() ? 0 : text.strip().split("\\s+").length));
       }
       if (all || options.has('c')) {
-        columns.add(String.valueOf(content.length));
-      }
-      if (operand != null) {
-        columns.add(operand);
+        columns.add(String.valueOf(bytes.length));
       }
       String format = columns.size() == 1 ? "%s" : "%7s";
       List<String> shown = columns.stream().map(column -> String.format(Locale.ROOT, format, column)).toList();
-      return inv.io().stdout().write(String.join(" ", shown) + "\n");
-    }).map(v -> 0);
+      return Buffer.buffer(String.join(" ", shown) + (operand == null ? "" : " " + operand) + "\n");
+    })).compose(inv.io().stdout()::write).map(v -> 0);
   }
+
 
   private static Future<Integer> grep(Invocation inv) {
     List<String> args = new ArrayList<>(inv.args());
@@ -769,9 +777,9 @@ final class Commands {
     boolean named = sources.size() > 1 && !options.has('h');
     StringBuilder out = new StringBuilder();
     int[] matched = {0};
-    return each(sources, source -> input(inv, source).map(content -> {
+    return each(sources, source -> input(inv, source).compose(content -> process(inv, content, bytes -> {
       int count = 0;
-      List<String> lines = lines(content);
+      List<String> lines = lines(bytes);
       for (int i = 0; i < lines.size(); i++) {
         if (compiled.matcher(lines.get(i)).find() != options.has('v')) {
           count++;
@@ -786,7 +794,7 @@ final class Commands {
       }
       matched[0] += count;
       return 0;
-    }).recover(error -> fail(inv, error.getMessage(), 2)))
+    })).recover(error -> fail(inv, error.getMessage(), 2)))
         .compose(status -> inv.io().stdout().write(out.toString())
             .map(v -> status != 0 ? status : matched[0] > 0 ? 0 : 1));
   }
@@ -794,18 +802,28 @@ final class Commands {
   private static Future<Integer> sort(Invocation inv) {
     Options options = Options.parse(inv.args(), "rnu");
     String operand = options.operands().isEmpty() ? null : options.operands().get(0);
-    return input(inv, operand).compose(content -> {
-      List<String> lines = new ArrayList<>(lines(content));
-      java.util.Comparator<String> order = options.has('n')
-          ? java.util.Comparator.comparingDouble(Commands::leadingNumber) : java.util.Comparator.naturalOrder();
-      lines.sort(options.has('r') ? order.reversed() : order);
+    return input(inv, operand).compose(content -> process(inv, content, bytes -> {
+      List<String> lines = new ArrayList<>(lines(bytes));
+      if (options.has('n')) {
+        Map<String, Double> keys = new HashMap<>();
+        lines.forEach(line -> keys.computeIfAbsent(line, Commands::leadingNumber));
+        lines.sort(java.util.Comparator.comparingDouble(keys::get));
+      } else {
+        lines.sort(null);
+      }
+      if (options.has('r')) {
+        java.util.Collections.reverse(lines);
+      }
       List<String> sorted = options.has('u') ? lines.stream().distinct().toList() : lines;
-      return inv.io().stdout().write(joinLines(sorted));
-    }).map(v -> 0);
+      return Buffer.buffer(joinLines(sorted));
+    })).compose(inv.io().stdout()::write).map(v -> 0);
   }
 
+
+  private static final Pattern LEADING_NUMBER = Pattern.compile("^\\s*(-?\\d+(\\.\\d+)?)");
+
   private static double leadingNumber(String line) {
-    Matcher matcher = Pattern.compile("^\\s*(-?\\d+(\\.\\d+)?)").matcher(line);
+    Matcher matcher = LEADING_NUMBER.matcher(line);
     return matcher.find() ? Double.parseDouble(matcher.group(1)) : 0;
   }
 
@@ -938,7 +956,7 @@ final class Commands {
           return digest.digest();
         };
         try {
-          hash = file.size() > INLINE_DIGEST_BYTES ? inv.container().blocking(work) : Future.succeededFuture(work.call());
+          hash = file.size() > INLINE_BYTES ? inv.container().blocking(work) : Future.succeededFuture(work.call());
         } catch (Exception e) {
           return Future.failedFuture(e);
         }

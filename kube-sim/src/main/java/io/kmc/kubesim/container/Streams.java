@@ -136,17 +136,18 @@ final class Streams {
       done.tryComplete(null);
     });
     Handler<Buffer> onData = data -> {
-      byte[] bytes = data.getBytes();
-      for (int i = 0; i < bytes.length; i++) {
-        if (bytes[i] == '\n') {
-          line.write(bytes, 0, i);
+      int length = data.length();
+      for (int i = 0; i < length; i++) {
+        if (data.getByte(i) == '\n') {
+          line.writeBytes(data.getBytes(0, i));
           in.release();
-          in.unread(Buffer.buffer(java.util.Arrays.copyOfRange(bytes, i + 1, bytes.length)));
+          // A slice, not a copy: a script piped in is read line after line from the same buffer.
+          in.unread(data.slice(i + 1, length));
           done.tryComplete(line.toString(StandardCharsets.UTF_8));
           return;
         }
       }
-      line.writeBytes(bytes);
+      line.writeBytes(data.getBytes());
     };
     in.read(onData, end -> done.tryComplete(line.size() > 0 ? line.toString(StandardCharsets.UTF_8) : null));
     return done.future().onComplete(result -> forget.run());
