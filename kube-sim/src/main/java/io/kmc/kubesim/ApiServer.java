@@ -39,9 +39,10 @@ final class ApiServer {
   private final RequestCounter counter;
   private final Supplier<String> serverAddress;
   private final Set<SimStream> openStreams = new HashSet<>();
+  private final PodStreaming podStreaming;
 
   ApiServer(Vertx vertx, KubeSimOptions options, Registry registry, RequestCounter counter,
-      Supplier<String> serverAddress) {
+      Supplier<String> serverAddress, ContainerRuntime containers) {
     this.vertx = vertx;
     this.options = options;
     this.registry = registry;
@@ -49,6 +50,7 @@ final class ApiServer {
     this.openApi = new OpenApi(vertx, registry.catalog(), options.gitVersion());
     this.counter = counter;
     this.serverAddress = serverAddress;
+    this.podStreaming = new PodStreaming(vertx, options, registry, containers);
   }
 
   Router router() {
@@ -204,6 +206,12 @@ final class ApiServer {
       throw KubeApiException.notFoundPath(ctx.request().path());
     }
     HttpMethod method = ctx.request().method();
+    if (subresource != null && PodStreaming.SUBRESOURCES.contains(subresource) && path.name() != null) {
+      // "connect" requests: the apiserver authorizes POST as create and GET as get on pods/<subresource>.
+      counter.count(method == HttpMethod.POST ? "create" : "get", ctx.request().path());
+      podStreaming.serve(ctx, type, path);
+      return;
+    }
     boolean watch = path.legacyWatch() || isTrue(ctx.queryParams().get("watch"));
     String verb = verb(method, path, watch);
     counter.count(verb, ctx.request().path());

@@ -101,6 +101,7 @@ final class Discovery {
           .put("verbs", new JsonArray().add("get").add("patch").add("update"));
       case "log" -> entry.put("kind", "Pod").put("verbs", new JsonArray().add("get"));
       case "finalize" -> entry.put("kind", type.kind()).put("verbs", new JsonArray().add("update"));
+      case "exec", "attach", "portforward" -> entry.mergeIn(PodStreaming.discoveryEntry(subresource));
       default -> entry.put("kind", type.kind()).put("verbs", new JsonArray().add("get").add("patch").add("update"));
     }
     return entry;

@@ -5,6 +5,7 @@ import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.Vertx;
+import io.vertx.core.WorkerExecutor;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
@@ -17,8 +18,8 @@ import java.util.function.Function;
  * An in-JVM Kubernetes API server for tests, the demo and benchmarks: discovery, CRUD with
  * resourceVersions, selectors and paging, watches over chunked HTTP, JSON/merge/strategic merge
  * patches, server-side apply, status/scale/log subresources, CRDs, Tables, OpenAPI v2/v3 with
- * schemas and field validation, Events, the metrics API, and controllers that roll Deployments out
- * through ReplicaSets and pods. Good enough for unmodified kubectl and client-java (informers
+ * schemas and field validation, Events, the metrics API, exec/attach/port-forward into simulated
+ * containers, and controllers that roll Deployments out through ReplicaSets and pods. Good enough for unmodified kubectl and client-java (informers
  * included); {@code docs/kube-sim.md} says what it does and does not do.
  *
  * <p>Each instance is one verticle on the caller's {@link Vertx}: its state lives on that
@@ -119,6 +120,15 @@ public final class KubeSim {
 
   /** The simulator as a verticle, so that undeploying it closes the server and cancels its timers. */
   private static final class SimVerticle extends VerticleBase {
+    /**
+     * Websocket frames a client may send (Vert.x's default is 64 KiB; Go's websocket servers take far
+     * more, and exec stdin streams frame by frame, so a big frame costs no more than its own size).
+     */
+    private static final int MAX_WEBSOCKET_FRAME_BYTES = 1024 * 1024;
+    /** Whole messages, which only the base64 channel protocols read at once. */
+    private static final int MAX_WEBSOCKET_MESSAGE_BYTES = 4 * 1024 * 1024;
+    /** Shared by every simulator in the JVM (Vert.x counts the users of a named pool). */
+    private static final String EXEC_WORKER_POOL = "kube-sim-exec";
     private final KubeSimOptions options;
     private final RequestCounter counter = new RequestCounter();
     private volatile HttpServer server;
@@ -126,6 +136,7 @@ public final class KubeSim {
     private ApiServer api;
     private WorkloadController controller;
     private EventExpiry eventExpiry;
+    private WorkerExecutor execWorkers;
 
     SimVerticle(KubeSimOptions options) {
       this.options = options;
@@ -144,13 +155,19 @@ public final class KubeSim {
       eventExpiry = new EventExpiry(vertx, registry.store(), options.eventTtlMillis());
       registry.store().addListener(eventExpiry);
       new MetricsApi(registry, System::currentTimeMillis).serve();
+      execWorkers = vertx.createSharedWorkerExecutor(EXEC_WORKER_POOL, options.execWorkerThreads());
+      ContainerRuntime containers = new ContainerRuntime(vertx, registry, options.containerDiskBytes(), execWorkers);
+      registry.store().addListener(containers);
       Seed.namespaces(registry, List.of("default", "kube-system", "kube-public", "kube-node-lease"));
       if (options.seed()) {
         Seed.cluster(registry, options.gitVersion());
       }
-      api = new ApiServer(vertx, options, registry, counter, () -> options.host() + ":" + server.actualPort());
+      api = new ApiServer(vertx, options, registry, counter, () -> options.host() + ":" + server.actualPort(),
+          containers);
       HttpServerOptions serverOptions = new HttpServerOptions().setHost(options.host()).setPort(options.port())
           .setCompressionSupported(false)
+          .setMaxWebSocketFrameSize(MAX_WEBSOCKET_FRAME_BYTES)
+          .setMaxWebSocketMessageSize(MAX_WEBSOCKET_MESSAGE_BYTES)
           .setHttp2ClearTextEnabled(false); // like the kube-apiserver, no h2c upgrade
       if (options.certificate() != null) {
         serverOptions.setSsl(true).setKeyCertOptions(new PemKeyCertOptions()
@@ -168,7 +185,7 @@ public final class KubeSim {
       controller.stop();
       eventExpiry.stop();
       api.endStreams();
-      return server.close();
+      return server.close().onComplete(closed -> execWorkers.close());
     }
   }
 }

@@ -20,6 +20,9 @@ public final class KubeSimOptions {
   private int defaultLogLines = 10;
   private long eventTtlMillis = 60 * 60 * 1000;
   private SimCertificate certificate;
+  private long containerDiskBytes = 256L * 1024 * 1024;
+  private int execWorkerThreads = 4;
+  private long streamCreationTimeoutMillis = 30_000;
 
   public String host() {
     return host;
@@ -171,6 +174,56 @@ public final class KubeSimOptions {
     return this;
   }
 
+  public long containerDiskBytes() {
+    return containerDiskBytes;
+  }
+
+  /**
+   * How much file content each simulated container holds (what {@code kubectl cp} and shell
+   * redirections write), default 256 MiB; past it writes fail with "No space left on device".
+   * Memory is only used for what is written, and only in containers that were exec'd into.
+   */
+  public KubeSimOptions containerDiskBytes(long containerDiskBytes) {
+    if (containerDiskBytes < 64 * 1024) {
+      throw new IllegalArgumentException("containerDiskBytes must be at least 64 KiB, was " + containerDiskBytes);
+    }
+    this.containerDiskBytes = containerDiskBytes;
+    return this;
+  }
+
+  public int execWorkerThreads() {
+    return execWorkerThreads;
+  }
+
+  /**
+   * Worker threads for the blocking part of exec sessions (tar archives and checksums of big files),
+   * shared by every simulator in the JVM (default 4); more concurrent copies wait their turn.
+   */
+  public KubeSimOptions execWorkerThreads(int execWorkerThreads) {
+    if (execWorkerThreads < 1) {
+      throw new IllegalArgumentException("execWorkerThreads must be at least 1, was " + execWorkerThreads);
+    }
+    this.execWorkerThreads = execWorkerThreads;
+    return this;
+  }
+
+  public long streamCreationTimeoutMillis() {
+    return streamCreationTimeoutMillis;
+  }
+
+  /**
+   * How long an SPDY exec, attach or port-forward connection may take to open the streams it needs
+   * before it is closed; the kubelet's streaming server waits 30 s, the default.
+   */
+  public KubeSimOptions streamCreationTimeoutMillis(long streamCreationTimeoutMillis) {
+    if (streamCreationTimeoutMillis < 1) {
+      throw new IllegalArgumentException("streamCreationTimeoutMillis must be at least 1, was "
+          + streamCreationTimeoutMillis);
+    }
+    this.streamCreationTimeoutMillis = streamCreationTimeoutMillis;
+    return this;
+  }
+
   @Override
   public String toString() {
     return "KubeSimOptions{host=" + host + ", port=" + port + ", seed=" + seed
@@ -178,6 +231,7 @@ public final class KubeSimOptions {
         + ", controllerDelayMillis=" + controllerDelayMillis + ", podsPerDeployment=" + podsPerDeployment
         + ", watchHistory=" + watchHistory + ", logLineIntervalMillis=" + logLineIntervalMillis
         + ", gitVersion=" + gitVersion + ", maxBodyBytes=" + maxBodyBytes + ", eventTtlMillis=" + eventTtlMillis
-        + ", tls=" + (certificate != null) + "}";
+        + ", tls=" + (certificate != null) + ", containerDiskBytes=" + containerDiskBytes + ", execWorkerThreads="
+        + execWorkerThreads + ", streamCreationTimeoutMillis=" + streamCreationTimeoutMillis + "}";
   }
 }

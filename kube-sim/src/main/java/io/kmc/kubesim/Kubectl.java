@@ -71,8 +71,24 @@ public final class Kubectl {
     return false;
   }
 
+  public Path binary() {
+    return binary;
+  }
+
+  public Path kubeconfig() {
+    return kubeconfig;
+  }
+
   public Result run(String... args) throws IOException, InterruptedException {
-    Process process = start(args);
+    return finish(start(args), args);
+  }
+
+  /** Runs with the file {@code stdin} as kubectl's standard input (for {@code exec -i}, {@code attach -i}). */
+  public Result runWithInput(Path stdin, String... args) throws IOException, InterruptedException {
+    return finish(start(stdin, args), args);
+  }
+
+  private Result finish(Process process, String... args) throws InterruptedException {
     if (!process.waitFor(DEADLINE_SECONDS, TimeUnit.SECONDS)) {
       process.destroyForcibly();
       throw new AssertionError("kubectl " + String.join(" ", args) + " did not finish within " + DEADLINE_SECONDS
@@ -93,6 +109,11 @@ public final class Kubectl {
 
   /** Starts kubectl in the background; its output goes to a file, read with {@link #output(Process)}. */
   public Process start(String... args) throws IOException {
+    return start(null, args);
+  }
+
+  /** Like {@link #start(String...)}, reading stdin from a file (null: none). */
+  public Process start(Path stdin, String... args) throws IOException {
     List<String> command = new ArrayList<>();
     command.add(binary.toString());
     command.add("--kubeconfig=" + kubeconfig);
@@ -101,6 +122,9 @@ public final class Kubectl {
     Path out = Files.createTempFile(workDir, "kubectl", ".out");
     ProcessBuilder builder = new ProcessBuilder(command).directory(workDir.toFile()).redirectErrorStream(true)
         .redirectOutput(out.toFile());
+    if (stdin != null) {
+      builder.redirectInput(stdin.toFile());
+    }
     builder.environment().put("HOME", workDir.toString());
     builder.environment().remove("KUBECONFIG");
     Process process = builder.start();

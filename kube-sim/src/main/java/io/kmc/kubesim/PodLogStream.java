@@ -63,8 +63,13 @@ final class PodLogStream extends SimStream {
 
   private String nextLine() {
     lineNumber++;
-    String line = "kube-sim " + pod + "/" + container + " line " + lineNumber + "\n";
+    String line = line(pod, container, lineNumber);
     return timestamps ? Instant.now() + " " + line : line;
+  }
+
+  /** The n-th made-up line a container writes; also what {@code kubectl attach} shows without stdin. */
+  static String line(String pod, String container, long number) {
+    return "kube-sim " + pod + "/" + container + " line " + number + "\n";
   }
 
   @Override

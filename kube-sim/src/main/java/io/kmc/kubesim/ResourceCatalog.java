@@ -211,8 +211,8 @@ final class ResourceCatalog {
         Set.of("status"), ResourceType.ALL_VERBS);
     builtIn("", "v1", "PersistentVolume", "persistentvolumes", false, List.of("pv"), List.of(), Set.of("status"),
         ResourceType.ALL_VERBS);
-    builtIn("", "v1", "Pod", "pods", true, List.of("po"), List.of("all"), Set.of("status", "log"),
-        ResourceType.ALL_VERBS);
+    builtIn("", "v1", "Pod", "pods", true, List.of("po"), List.of("all"),
+        Set.of("status", "log", "exec", "attach", "portforward"), ResourceType.ALL_VERBS);
     core("PodTemplate", "podtemplates", true, List.of(), List.of());
     builtIn("", "v1", "ReplicationController", "replicationcontrollers", true, List.of("rc"), List.of("all"),
         Set.of("status", "scale"), ResourceType.ALL_VERBS);

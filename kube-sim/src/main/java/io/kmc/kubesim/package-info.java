@@ -21,5 +21,9 @@
  * {@code WorkloadController} is the controller-manager: {@code DeploymentController} (ReplicaSets,
  * rollouts, history), {@code ReplicaSetController} (pods) and {@code PodLifecycle} (scheduler and
  * kubelet), all recording Events through {@code EventRecorder}; {@code EventExpiry} ages them out.
+ * {@code PodStreaming} serves exec, attach and port-forward: it upgrades to websocket channels
+ * ({@code ChannelWebSocket}) or SPDY ({@code SpdySession}, {@code SpdyFrames}), and runs
+ * {@code RemoteCommand} or {@code PortForward} over them; {@code ContainerRuntime} keeps each
+ * container's simulated inside ({@link io.kmc.kubesim.container}).
  */
 package io.kmc.kubesim;
