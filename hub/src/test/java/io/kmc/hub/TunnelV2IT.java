@@ -126,6 +126,20 @@ class TunnelV2IT {
       watcher.awaitOpen();
     }
     reference.awaitOpen();
+    // And a followed log of a pod of that cluster, through node A too.
+    String pod = new JsonObject(new String(bytes(URI.create(sim.url() + "/api/v1/namespaces/kube-system/pods"), null)))
+        .getJsonArray("items").getJsonObject(0).getJsonObject("metadata").getString("name");
+    RawHttp logs = new RawHttp(nodeA.port(), 30_000);
+    logs.write(RawHttp.request("GET", "/k8s/clusters/moving/api/v1/namespaces/kube-system/pods/" + pod
+        + "/log?follow=true&tailLines=1", fleet.adminToken(), null));
+    assertEquals(200, logs.readHead().status());
+    CompletableFuture<List<String>> followed = CompletableFuture.supplyAsync(() -> {
+      try {
+        return logs.streamedLinesUntil(line -> false, 160);
+      } catch (IOException e) {
+        throw new IllegalStateException(e);
+      }
+    }, CLIENTS);
 
     // Changes made straight to the member cluster, 20 a second, before, during and after the kill.
     AtomicBoolean writing = new AtomicBoolean(true);
@@ -169,6 +183,20 @@ class TunnelV2IT {
     }
     reference.close();
     watchers.forEach(Watcher::close);
+
+    // The log went on through the kill: every line once, in order, without the timestamps the hub asked for.
+    List<String> lines = followed.get(60, TimeUnit.SECONDS);
+    logs.close();
+    assertTrue(lines.size() >= 100, lines.size() + " log lines");
+    long first = lineNumber(lines.get(0));
+    for (int i = 0; i < lines.size(); i++) {
+      assertEquals(first + i, lineNumber(lines.get(i)), "log line " + i + " of " + lines.size() + ": " + lines.get(i));
+    }
+  }
+
+  /** "kube-sim pod/container line 17" → 17; a timestamp in front would fail the parse. */
+  private static long lineNumber(String line) {
+    return Long.parseLong(line.substring(line.lastIndexOf(' ') + 1));
   }
 
   private static byte[] bytes(URI uri, String bearer) throws IOException, InterruptedException {

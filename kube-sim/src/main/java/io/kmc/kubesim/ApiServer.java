@@ -12,6 +12,8 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -480,11 +482,22 @@ final class ApiServer {
         throw KubeApiException.badRequest("container " + container + " is not valid for pod " + path.name());
       }
       long tail = longParam("tailLines", -1);
-      int initialLines = (int) (tail >= 0 ? Math.min(tail, options.defaultLogLines()) : options.defaultLogLines());
+      Instant since = null;
+      if (param("sinceTime") != null) {
+        try {
+          since = Instant.parse(param("sinceTime"));
+        } catch (DateTimeParseException e) {
+          throw KubeApiException.badRequest("sinceTime: invalid value " + param("sinceTime"));
+        }
+      } else if (param("sinceSeconds") != null) {
+        since = Instant.now().minusSeconds(Math.max(1, longParam("sinceSeconds", 1)));
+      }
+      String created = Json.stringAt(pod, "metadata.creationTimestamp");
+      long start = created == null ? System.currentTimeMillis() : Instant.parse(created).toEpochMilli();
       PodLogStream stream = new PodLogStream(vertx, registry.store(), ctx.response(), path.namespace(), path.name(),
-          container, isTrue(param("timestamps")), openStreams::remove);
+          container, isTrue(param("timestamps")), start, options.logLineIntervalMillis(), openStreams::remove);
       openStreams.add(stream);
-      stream.start(initialLines, isTrue(param("follow")), options.logLineIntervalMillis());
+      stream.start(since, tail, options.defaultLogLines(), isTrue(param("follow")));
     }
 
     /** Answers a single object as the object itself, a one-row Table, or its metadata. */

@@ -10,15 +10,19 @@ import io.vertx.core.json.JsonObject;
 import java.io.IOException;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
 /**
- * What lets a JSON watch through the hub outlive the node holding the cluster's agent: the position
- * the client has reached (the resourceVersion of the last event it was given) and how to ask for
- * the rest. When the stream breaks off with an error (the node died or drained, the agent
+ * What lets a JSON watch or a followed log through the hub outlive the node holding the cluster's
+ * agent: the position the client has reached and how to ask for the rest. For a watch that is the
+ * resourceVersion of the last event it was given; for a log the time of the last line (the hub asks
+ * for timestamps and takes them off again if the client did not want them), from which the log is
+ * asked again with {@code sinceTime}, lines already given left out. When the stream breaks off with an error (the node died or drained, the agent
  * reconnected), the pass-through opens the watch again on the agent's next session from that
  * resourceVersion, so the client sees no gap and no duplicate. Bookmarks are asked of the API
  * server even when the client did not ask for them, so that the position moves during quiet times
@@ -35,6 +39,11 @@ final class StreamResume {
   private static final Set<String> FIRST_START_ONLY = Set.of("resourceVersion", "resourceVersionMatch",
       "sendInitialEvents", "allowWatchBookmarks", "timeoutSeconds");
 
+  /** Parameters that describe where a followed log starts, replaced by sinceTime when it is resumed. */
+  private static final Set<String> LOG_START_ONLY = Set.of("sinceTime", "sinceSeconds", "tailLines", "limitBytes",
+      "timestamps");
+
+  private final boolean log;
   private final String query;
   private final boolean clientWantsBookmarks;
   private final boolean initialEvents;
@@ -43,9 +52,14 @@ final class StreamResume {
   private boolean initialEventsDone;
   private boolean failed;
   private Buffer partial;
+  /** For a log: the time of the last line given, and whether the client asked for timestamps itself. */
+  private Instant lastLine;
+  private boolean clientWantsTimestamps;
+  private boolean resumed;
 
-  private StreamResume(String query, boolean clientWantsBookmarks, boolean initialEvents, long deadlineMillis,
-                       String resourceVersion) {
+  private StreamResume(boolean log, String query, boolean clientWantsBookmarks, boolean initialEvents,
+                       long deadlineMillis, String resourceVersion) {
+    this.log = log;
     this.query = query;
     this.clientWantsBookmarks = clientWantsBookmarks;
     this.initialEvents = initialEvents;
@@ -53,8 +67,13 @@ final class StreamResume {
     this.resourceVersion = resourceVersion;
   }
 
-  /** The resume state of a watch request, or null when it cannot be resumed (not a JSON watch). */
+  /** The resume state of a watch or followed log, or null when it cannot be resumed (a protobuf watch). */
   static StreamResume of(String path, String query, Map<String, List<String>> headers) {
+    if (path.endsWith("/log") && KubeQuery.flag(query, "follow")) {
+      StreamResume resume = new StreamResume(true, query == null ? "" : query, false, false, Long.MAX_VALUE, null);
+      resume.clientWantsTimestamps = KubeQuery.flag(query, "timestamps");
+      return resume;
+    }
     boolean watch = path.contains("/watch/") || KubeQuery.flag(query, "watch");
     if (!watch || !jsonStream(headers)) {
       return null;
@@ -68,7 +87,7 @@ final class StreamResume {
         return null; // the API server answers that one itself
       }
     }
-    return new StreamResume(query == null ? "" : query, KubeQuery.flag(query, "allowWatchBookmarks"),
+    return new StreamResume(false, query == null ? "" : query, KubeQuery.flag(query, "allowWatchBookmarks"),
         KubeQuery.flag(query, "sendInitialEvents"), deadline, KubeQuery.first(query, "resourceVersion"));
   }
 
@@ -86,27 +105,27 @@ final class StreamResume {
     return true;
   }
 
-  /** The query of the first request: as the client's, with bookmarks asked for. */
+  /** The query of the first request: as the client's, with bookmarks (or, for a log, timestamps) asked for. */
   String firstQuery() {
+    if (log) {
+      return clientWantsTimestamps ? query : append(without(query, Set.of("timestamps")), "timestamps=true");
+    }
     return clientWantsBookmarks ? query : append(query, "allowWatchBookmarks=true");
   }
 
   /** The query that carries on from the position reached; null when the watch cannot go on (an error ended it, or its time is up). */
   String resumeQuery() {
+    resumed = true;
+    if (log) {
+      return lastLine == null ? firstQuery() : append(without(query, LOG_START_ONLY),
+          "timestamps=true&sinceTime=" + URLEncoder.encode(lastLine.toString(), StandardCharsets.UTF_8));
+    }
     long left = deadlineMillis == Long.MAX_VALUE ? -1
         : Math.max(0, (deadlineMillis - System.currentTimeMillis() + 999) / 1000);
     if (failed || left == 0) {
       return null;
     }
-    StringBuilder next = new StringBuilder();
-    for (String pair : query.split("&")) {
-      int equals = pair.indexOf('=');
-      String key = KubeQuery.unescape(equals < 0 ? pair : pair.substring(0, equals), true);
-      if (!pair.isEmpty() && (key == null || !FIRST_START_ONLY.contains(key))) {
-        next.append(next.length() == 0 ? "" : "&").append(pair);
-      }
-    }
-    String resumed = append(next.toString(), "allowWatchBookmarks=true");
+    String resumed = append(without(query, FIRST_START_ONLY), "allowWatchBookmarks=true");
     if (resourceVersion != null) {
       resumed = append(resumed, "resourceVersion=" + URLEncoder.encode(resourceVersion, StandardCharsets.UTF_8));
     }
@@ -136,8 +155,9 @@ final class StreamResume {
         line = partial.appendBuffer(line);
         partial = null;
       }
-      if (event(line)) {
-        out.add(line);
+      Buffer shown = log ? logLine(line) : event(line) ? line : null;
+      if (shown != null) {
+        out.add(shown);
       }
       start = i + 1;
     }
@@ -146,6 +166,37 @@ final class StreamResume {
       partial = partial == null ? Buffer.buffer().appendBuffer(rest) : partial.appendBuffer(rest);
     }
     return out;
+  }
+
+  /**
+   * One line of a followed log, with the hub's timestamp: what the client sees of it (the line as it
+   * came, without the timestamp if the client did not ask for one), or null for a line it saw before
+   * the log was resumed.
+   */
+  private Buffer logLine(Buffer line) {
+    int space = -1;
+    for (int i = 0; i < Math.min(line.length(), 64); i++) {
+      if (line.getByte(i) == ' ') {
+        space = i;
+        break;
+      }
+    }
+    Instant at = null;
+    if (space > 0) {
+      try {
+        at = Instant.parse(line.getString(0, space));
+      } catch (DateTimeParseException e) {
+        at = null;
+      }
+    }
+    if (at == null) {
+      return line; // not a timestamped line: passed on as it is
+    }
+    if (resumed && lastLine != null && !at.isAfter(lastLine)) {
+      return null;
+    }
+    lastLine = at;
+    return clientWantsTimestamps ? line : line.slice(space + 1, line.length());
   }
 
   /** Reads one event up to its resourceVersion; whether the client is to see it. */
@@ -226,6 +277,19 @@ final class StreamResume {
     } catch (RuntimeException e) {
       return null;
     }
+  }
+
+  /** The query without the pairs whose (decoded) key is one of {@code keys}. */
+  private static String without(String query, Set<String> keys) {
+    StringBuilder kept = new StringBuilder();
+    for (String pair : query.split("&")) {
+      int equals = pair.indexOf('=');
+      String key = KubeQuery.unescape(equals < 0 ? pair : pair.substring(0, equals), true);
+      if (!pair.isEmpty() && (key == null || !keys.contains(key))) {
+        kept.append(kept.length() == 0 ? "" : "&").append(pair);
+      }
+    }
+    return kept.toString();
   }
 
   private static String append(String query, String pair) {
