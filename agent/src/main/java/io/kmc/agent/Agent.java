@@ -1,6 +1,6 @@
 package io.kmc.agent;
 
-import io.kmc.agent.kube.BlockingPool;
+import io.kmc.ops.BlockingPool;
 import io.kmc.agent.kube.KubeAccess;
 import io.kmc.agent.tunnel.HubConnector;
 import io.kmc.ops.Deadlines;

@@ -1,5 +1,6 @@
 package io.kmc.agent.kube;
 
+import io.kmc.ops.BlockingPool;
 import io.kmc.common.KmcException;
 import io.kmc.common.protocol.ActingUser;
 import io.kmc.common.protocol.Frame;

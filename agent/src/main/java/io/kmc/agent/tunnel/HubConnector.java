@@ -3,7 +3,7 @@ package io.kmc.agent.tunnel;
 import io.kmc.common.protocol.AgentEndpoint;
 import io.kmc.agent.AgentConfig;
 import io.kmc.agent.AgentMetrics;
-import io.kmc.agent.kube.BlockingPool;
+import io.kmc.ops.BlockingPool;
 import io.kmc.agent.kube.KubeAccess;
 import io.kmc.agent.kube.KubeRequestExecutor;
 import io.kmc.common.KmcVersion;

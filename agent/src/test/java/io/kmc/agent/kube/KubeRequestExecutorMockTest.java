@@ -1,5 +1,6 @@
 package io.kmc.agent.kube;
 
+import io.kmc.ops.BlockingPool;
 import io.kmc.common.protocol.Frame;
 import io.kmc.common.protocol.Limits;
 import io.kmc.kubesim.KubeSim;

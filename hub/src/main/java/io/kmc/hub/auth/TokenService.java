@@ -1,6 +1,6 @@
 package io.kmc.hub.auth;
 
-import io.kmc.agent.kube.BlockingPool;
+import io.kmc.ops.BlockingPool;
 import io.kmc.common.KmcException;
 import io.kmc.hub.HubConfig;
 import io.kmc.hub.cache.SharedState;

@@ -1,6 +1,6 @@
 package io.kmc.hub.direct;
 
-import io.kmc.agent.kube.BlockingPool;
+import io.kmc.ops.BlockingPool;
 import io.kmc.agent.kube.KubeAccess;
 import io.kmc.agent.kube.KubeRequestExecutor;
 import io.kmc.common.KmcVersion;

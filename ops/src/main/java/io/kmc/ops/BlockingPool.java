@@ -1,4 +1,4 @@
-package io.kmc.agent.kube;
+package io.kmc.ops;
 
 import io.kmc.common.KmcException;
 import io.vertx.core.Context;
@@ -15,7 +15,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * A bounded pool of named threads for blocking Kubernetes calls. Work beyond its threads and queue
+ * A bounded pool of named threads for blocking calls (client-java, password hashing). Work beyond its threads and queue
  * is refused at once with a 429 instead of piling up; results come back on the caller's Vert.x
  * context, never on a pool thread.
  */
