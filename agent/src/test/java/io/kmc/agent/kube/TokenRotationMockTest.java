@@ -19,6 +19,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.BlockingQueue;
@@ -134,5 +135,53 @@ class TokenRotationMockTest {
     answered.clear();
     assertEquals(200, ask(get("/api/v1/namespaces", null, false, 2)).status());
     assertEquals(List.of(200), answered);
+  }
+
+  /** A kubeconfig whose token comes from an exec plugin: client-java runs it again after a 401. */
+  @Test
+  void anExecPluginIsRunAgainOnA401(@TempDir Path dir) throws Exception {
+    Path source = dir.resolve("exec-token");
+    Files.writeString(source, "token-a");
+    Path plugin = dir.resolve("exec-plugin.sh");
+    Files.writeString(plugin, """
+        #!/bin/sh
+        printf '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"%%s"}}' \\
+          "$(cat '%s')"
+        """.formatted(source));
+    assertTrue(plugin.toFile().setExecutable(true));
+    Path kubeconfig = dir.resolve("exec.kubeconfig");
+    Files.writeString(kubeconfig, """
+        apiVersion: v1
+        kind: Config
+        clusters:
+        - name: sim
+          cluster: {server: "%s"}
+        contexts:
+        - name: sim
+          context: {cluster: sim, user: exec}
+        current-context: sim
+        users:
+        - name: exec
+          user:
+            exec: {apiVersion: client.authentication.k8s.io/v1, interactiveMode: Never, command: "%s"}
+        """.formatted(sim.url(), plugin));
+    KubeAccess kube = KubeAccess.kubeconfig(kubeconfig, null, Duration.ofSeconds(10));
+    assertEquals("Bearer token-a", kube.authorization());
+    KubeHttp execHttp = KubeHttp.create(vertx, kube, KubeHttp.Settings.defaults(Duration.ofSeconds(10)), clientJava);
+    BlockingQueue<Frame> execFrames = new LinkedBlockingQueue<>();
+    KubeRequestExecutor execExecutor = new KubeRequestExecutor(vertx.getOrCreateContext(), execHttp, Limits.DEFAULTS,
+        execFrames::add, KubeRequestExecutor.Observer.NONE);
+    try {
+      sim.acceptToken("token-e");
+      Files.writeString(source, "token-e");
+      execExecutor.handle(get("/api/v1/namespaces", null, false, 2));
+      Frame frame = execFrames.poll(20, TimeUnit.SECONDS);
+      assertNotNull(frame, "no answer within 20 s");
+      assertEquals(200, assertInstanceOf(Frame.Response.class, frame).status());
+      assertEquals("Bearer token-e", execHttp.authorization());
+    } finally {
+      execExecutor.cancelAll();
+      execHttp.close().await(10, TimeUnit.SECONDS);
+    }
   }
 }
