@@ -1,8 +1,9 @@
 package io.kmc.agent;
 
-import io.kmc.ops.BlockingPool;
 import io.kmc.agent.kube.KubeAccess;
+import io.kmc.agent.kube.KubeHttp;
 import io.kmc.agent.tunnel.HubConnector;
+import io.kmc.ops.BlockingPool;
 import io.kmc.ops.Deadlines;
 import io.kmc.ops.HealthChecks;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -13,30 +14,40 @@ import io.vertx.core.Vertx;
 import java.net.URI;
 import java.time.Duration;
 
-/** One agent: its worker pools and its connection to the hub, deployed into a Vert.x instance. */
+/**
+ * One agent: its HTTP client to the kube-apiserver, a small pool for what client-java does blocking,
+ * and its connection to the hub, deployed into a Vert.x instance.
+ */
 public final class Agent {
+
+  /** Threads for client-java's blocking calls (the /version probe, an exec plugin); pass-through uses none. */
+  private static final int CLIENT_JAVA_THREADS = 2;
+  private static final int CLIENT_JAVA_QUEUE = 32;
 
   private final Vertx vertx;
   private final KubeAccess kube;
   private final HubConnector connector;
-  private final BlockingPool requestPool;
-  private final BlockingPool streamPool;
+  private final BlockingPool clientJava;
+  private final KubeHttp http;
   private String deployment;
 
-  private Agent(Vertx vertx, KubeAccess kube, HubConnector connector, BlockingPool requestPool,
-                BlockingPool streamPool) {
+  private Agent(Vertx vertx, KubeAccess kube, HubConnector connector, BlockingPool clientJava, KubeHttp http) {
     this.vertx = vertx;
     this.kube = kube;
     this.connector = connector;
-    this.requestPool = requestPool;
-    this.streamPool = streamPool;
+    this.clientJava = clientJava;
+    this.http = http;
   }
 
-  /** The kube-apiserver access the configuration asks for (service account or kubeconfig). */
+  /** The kube-apiserver access the configuration asks for (service account, kubeconfig or token file). */
   public static KubeAccess kubeAccess(AgentConfig config) {
-    return "kubeconfig".equals(config.kubernetesMode())
-        ? KubeAccess.kubeconfig(config.kubeconfig(), config.kubeContext(), config.kubeRequestTimeout())
-        : KubeAccess.inCluster(config.kubeRequestTimeout());
+    return switch (config.kubernetesMode()) {
+      case "kubeconfig" -> KubeAccess.kubeconfig(config.kubeconfig(), config.kubeContext(),
+          config.kubeRequestTimeout());
+      case "token-file" -> KubeAccess.tokenFile(config.kubeApiUrl(), config.kubeTokenFile(), config.kubeCaFile(),
+          config.kubeRequestTimeout());
+      default -> KubeAccess.inCluster(config.kubeRequestTimeout());
+    };
   }
 
   /** Starts an agent whose metrics go nowhere (embedded use: the demo, tests). */
@@ -45,14 +56,14 @@ public final class Agent {
   }
 
   public static Future<Agent> start(Vertx vertx, AgentConfig config, KubeAccess kube, MeterRegistry registry) {
-    BlockingPool requests = BlockingPool.fixed("kmc-kube-request-" + config.cluster(), config.requestWorkers(),
-        config.requestQueue());
-    BlockingPool streams = BlockingPool.elastic("kmc-kube-stream-" + config.cluster(), config.streamWorkers());
+    BlockingPool clientJava = BlockingPool.fixed("kmc-kube-client-" + config.cluster(), CLIENT_JAVA_THREADS,
+        CLIENT_JAVA_QUEUE);
+    KubeHttp http = KubeHttp.create(vertx, kube, config.kubeHttpSettings(), clientJava);
     AgentMetrics metrics = new AgentMetrics(registry);
-    HubConnector connector = new HubConnector(config, kube, requests, streams, metrics);
+    HubConnector connector = new HubConnector(config, kube, clientJava, http, metrics);
     metrics.connected(connector::connected);
     metrics.streams(connector::streamsInProgress);
-    Agent agent = new Agent(vertx, kube, connector, requests, streams);
+    Agent agent = new Agent(vertx, kube, connector, clientJava, http);
     return vertx.deployVerticle(connector).map(id -> {
       agent.deployment = id;
       return agent;
@@ -64,8 +75,7 @@ public final class Agent {
     return new HealthChecks()
         .add("hub", () -> connector.connected() ? Future.succeededFuture("connected to " + connector.connectedTo())
             : Future.failedFuture("not connected to the hub"))
-        .add("kubernetes", () -> requestPool.submit(vertx.getOrCreateContext(),
-            kube::serverVersion));
+        .add("kubernetes", () -> clientJava.submit(vertx.getOrCreateContext(), kube::serverVersion));
   }
 
   public boolean connected() {
@@ -86,11 +96,10 @@ public final class Agent {
     String id = deployment;
     deployment = null;
     Future<Void> undeployed = id == null ? Future.succeededFuture() : vertx.undeploy(id);
-    return undeployed.eventually(() -> {
-      requestPool.close();
-      streamPool.close();
+    return undeployed.eventually(() -> http.close().eventually(() -> {
+      clientJava.close();
       return Future.succeededFuture();
-    });
+    }));
   }
 
   /** Stops after the requests in flight finish, for at most {@code grace}. */

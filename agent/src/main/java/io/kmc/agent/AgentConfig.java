@@ -1,5 +1,6 @@
 package io.kmc.agent;
 
+import io.kmc.agent.kube.KubeHttp;
 import io.kmc.common.protocol.AgentEndpoint;
 import io.kmc.common.config.ConfigReader;
 import io.kmc.common.protocol.Limits;
@@ -34,10 +35,15 @@ public record AgentConfig(
     String kubernetesMode,
     Path kubeconfig,
     String kubeContext,
+    URI kubeApiUrl,
+    Path kubeTokenFile,
+    Path kubeCaFile,
     Duration kubeRequestTimeout,
-    int requestWorkers,
-    int requestQueue,
-    int streamWorkers,
+    int maxRequests,
+    int maxStreams,
+    int maxConnections,
+    boolean http2,
+    Duration tokenReload,
     Duration shutdownGrace,
     boolean managementEnabled,
     String managementHost,
@@ -81,16 +87,39 @@ public record AgentConfig(
     if (protocolVersions.isEmpty()) {
       c.problem("hub.protocol_versions", "must name at least one version");
     }
-    String mode = c.oneOf("kubernetes.mode", "in-cluster",
-        "How to reach the local kube-apiserver: the pod's service account, or a kubeconfig file.", "in-cluster", "kubeconfig");
+    String mode = c.oneOf("kubernetes.mode", "in-cluster", "How to reach the local kube-apiserver: the pod's service "
+        + "account, a kubeconfig file, or an API URL with a token file (and CA file).", "in-cluster", "kubeconfig",
+        "token-file");
     String kubeconfig = c.string("kubernetes.kubeconfig", null, "Kubeconfig file (mode kubeconfig).");
     String context = c.string("kubernetes.context", null, "Kubeconfig context to use; the file's current context if empty.");
+    String apiUrl = c.string("kubernetes.api_url", null, "URL of the kube-apiserver (mode token-file), e.g. "
+        + "https://10.0.0.1:443.");
+    String kubeTokenFile = c.string("kubernetes.token_file", null, "File holding the bearer token (mode token-file); "
+        + "re-read every kubernetes.token_reload and at once on a 401.");
+    String kubeCaFile = c.string("kubernetes.ca_file", null, "PEM file with the CA the kube-apiserver's certificate "
+        + "must chain to (mode token-file); the JVM's trust store if empty.");
     Duration requestTimeout = c.duration("kubernetes.request_timeout", Duration.ofSeconds(30), Duration.ofSeconds(1),
-        Duration.ofMinutes(10), "Read timeout of calls to the kube-apiserver (streams have none).");
-    int requestWorkers = c.integer("workers.requests", 16, 1, 1024, "Threads executing requests.");
-    int requestQueue = c.integer("workers.queue", 256, 0, 100_000, "Requests waiting for a thread before the agent answers 429.");
-    int streamWorkers = c.integer("workers.streams", Limits.DEFAULT_MAX_OPEN_STREAMS, 1, 100_000,
-        "Most streams (watches, followed logs, large bodies) open at once.");
+        Duration.ofMinutes(10), "Time the kube-apiserver gets to answer a request, and to go silent while sending "
+            + "a body (streams have none).");
+    int maxRequests = c.integer("kubernetes.max_requests", KubeHttp.Settings.DEFAULT_MAX_REQUESTS, 1, 100_000,
+        "Most requests (not streams) in progress at once, large bodies included; beyond, the agent answers 429.");
+    int maxStreams = c.integer("kubernetes.max_streams", KubeHttp.Settings.DEFAULT_MAX_STREAMS, 1, 100_000,
+        "Most streams (watches, followed logs) open at once; beyond, the agent answers 429. Over HTTP/1.1 each "
+            + "holds a connection to the kube-apiserver.");
+    int maxConnections = c.integer("kubernetes.max_connections", KubeHttp.Settings.DEFAULT_MAX_CONNECTIONS, 1, 10_000,
+        "HTTP/1.1 connections for requests (streams have their own); more requests wait for one. "
+            + "HTTP/2 multiplexes requests over a few.");
+    boolean http2 = c.bool("kubernetes.http2", true, "Offer HTTP/2 to an https kube-apiserver (ALPN, falling back to "
+        + "HTTP/1.1), so that streams share a few connections.");
+    Duration tokenReload = c.duration("kubernetes.token_reload", KubeHttp.Settings.DEFAULT_TOKEN_RELOAD,
+        Duration.ofSeconds(1), Duration.ofHours(1), "How often the token file (in-cluster: the service-account "
+            + "token kubelet rotates) is read again.");
+    String legacyRequests = c.string("workers.requests", null, "Deprecated (an integer; the agent has no request "
+        + "threads any more): read as kubernetes.max_requests = workers.requests + workers.queue when that is not "
+        + "set.");
+    String legacyQueue = c.string("workers.queue", null, "Deprecated (an integer): see workers.requests.");
+    String legacyStreams = c.string("workers.streams", null, "Deprecated (an integer): read as kubernetes.max_streams "
+        + "when that is not set.");
     Duration shutdownGrace = c.duration("workers.shutdown_grace", Duration.ofSeconds(20), Duration.ZERO,
         Duration.ofMinutes(10), "On SIGTERM: time requests in flight get to finish before the agent disconnects.");
     boolean managementEnabled = c.bool("metrics.enabled", true,
@@ -127,14 +156,73 @@ public record AgentConfig(
     if ("kubeconfig".equals(mode) && kubeconfig == null) {
       c.problem("kubernetes.kubeconfig", "is required when kubernetes.mode is kubeconfig");
     }
+    URI kubeApiUrl = null;
+    if ("token-file".equals(mode)) {
+      if (apiUrl == null) {
+        c.problem("kubernetes.api_url", "is required when kubernetes.mode is token-file");
+      } else {
+        kubeApiUrl = apiUrl(c, apiUrl);
+      }
+      if (kubeTokenFile == null) {
+        c.problem("kubernetes.token_file", "is required when kubernetes.mode is token-file");
+      }
+    }
+    if (legacyRequests != null || legacyQueue != null) {
+      int threads = legacyInteger(c, "workers.requests", legacyRequests, 16);
+      int queue = legacyInteger(c, "workers.queue", legacyQueue, 256);
+      if (maxRequests == KubeHttp.Settings.DEFAULT_MAX_REQUESTS) {
+        maxRequests = Math.max(1, threads + queue);
+      }
+    }
+    if (legacyStreams != null && maxStreams == KubeHttp.Settings.DEFAULT_MAX_STREAMS) {
+      maxStreams = Math.max(1, legacyInteger(c, "workers.streams", legacyStreams, maxStreams));
+    }
     if (maxBackoff.compareTo(initialBackoff) < 0) {
       c.problem("hub.reconnect.max_backoff", "must not be smaller than hub.reconnect.initial_backoff");
     }
     return new AgentConfig(List.copyOf(hubUrls), cluster, token, tokenFile == null ? null : Path.of(tokenFile),
         caFile == null ? null : Path.of(caFile), caSha256, insecure, connectTimeout, initialBackoff, maxBackoff, maxMessage,
-        List.copyOf(protocolVersions), mode, kubeconfig == null ? null : Path.of(kubeconfig), context, requestTimeout,
-        requestWorkers, requestQueue, streamWorkers, shutdownGrace, managementEnabled, managementHost, managementPort,
-        log);
+        List.copyOf(protocolVersions), mode, kubeconfig == null ? null : Path.of(kubeconfig), context, kubeApiUrl,
+        kubeTokenFile == null ? null : Path.of(kubeTokenFile), kubeCaFile == null ? null : Path.of(kubeCaFile),
+        requestTimeout, maxRequests, maxStreams, maxConnections, http2, tokenReload, shutdownGrace, managementEnabled,
+        managementHost, managementPort, log);
+  }
+
+  /** What the agent's HTTP client to the kube-apiserver is limited to. */
+  public KubeHttp.Settings kubeHttpSettings() {
+    return new KubeHttp.Settings(maxRequests, maxStreams, maxConnections, kubeRequestTimeout, http2, tokenReload);
+  }
+
+  private static URI apiUrl(ConfigReader c, String url) {
+    try {
+      URI uri = URI.create(url.trim());
+      if (!("https".equals(uri.getScheme()) || "http".equals(uri.getScheme())) || uri.getHost() == null) {
+        c.problem("kubernetes.api_url", "'" + url + "' must be an https:// (or http://) URL with a host");
+        return null;
+      }
+      return uri;
+    } catch (IllegalArgumentException e) {
+      c.problem("kubernetes.api_url", "'" + url + "' is not a URL");
+      return null;
+    }
+  }
+
+  /** A deprecated key's value, for the keys that replace it; a bad value is reported under its own name. */
+  private static int legacyInteger(ConfigReader c, String key, String value, int absent) {
+    if (value == null) {
+      return absent;
+    }
+    try {
+      int parsed = Integer.parseInt(value.trim());
+      if (parsed < 0 || parsed > 100_000) {
+        c.problem(key, "must be between 0 and 100000, not " + parsed);
+        return absent;
+      }
+      return parsed;
+    } catch (NumberFormatException e) {
+      c.problem(key, "must be an integer (got '" + value + "')");
+      return absent;
+    }
   }
 
   /** Accepts {@code wss://host[:port]} or a full connect URL; http(s) are taken as ws(s). */

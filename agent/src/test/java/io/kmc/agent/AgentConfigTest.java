@@ -39,8 +39,9 @@ class AgentConfigTest {
           token: very-secret-token
         kubernetes:
           mode: kubeconfig
+          max_requests: 0
         workers:
-          requests: 0
+          queue: many
         """, Map.of());
     AgentConfig.read(reader);
     ConfigException e = assertThrows(ConfigException.class, reader::finish);
@@ -48,8 +49,56 @@ class AgentConfigTest {
     assertTrue(message.contains("hub.cluster: is required"), message);
     assertTrue(message.contains("hub.urls: 'ftp://nope' must start with wss://"), message);
     assertTrue(message.contains("kubernetes.kubeconfig: is required when kubernetes.mode is kubeconfig"), message);
-    assertTrue(message.contains("workers.requests: must be between 1 and 1024"), message);
+    assertTrue(message.contains("kubernetes.max_requests: must be between 1 and 100000"), message);
+    assertTrue(message.contains("workers.queue: must be an integer"), message);
     assertFalse(message.contains("very-secret-token"), message);
+  }
+
+  @Test
+  void tokenFileModeNeedsAnApiUrlAndATokenFile() {
+    ConfigReader reader = ConfigReader.fromYaml("""
+        hub: {urls: [wss://hub], cluster: c, token: t}
+        kubernetes: {mode: token-file, api_url: "https://10.0.0.1:6443", token_file: /tokens/t, ca_file: /tokens/ca.crt}
+        """, Map.of());
+    AgentConfig config = AgentConfig.read(reader);
+    reader.finish();
+    assertEquals(URI.create("https://10.0.0.1:6443"), config.kubeApiUrl());
+    assertEquals("/tokens/t", config.kubeTokenFile().toString());
+    assertEquals("/tokens/ca.crt", config.kubeCaFile().toString());
+
+    ConfigReader missing = ConfigReader.fromYaml("""
+        hub: {urls: [wss://hub], cluster: c, token: t}
+        kubernetes: {mode: token-file, api_url: "ftp://x"}
+        """, Map.of());
+    AgentConfig.read(missing);
+    String message = assertThrows(ConfigException.class, missing::finish).getMessage();
+    assertTrue(message.contains("kubernetes.api_url: 'ftp://x' must be an https:// (or http://) URL"), message);
+    assertTrue(message.contains("kubernetes.token_file: is required when kubernetes.mode is token-file"), message);
+  }
+
+  @Test
+  void theWorkerKeysOfEarlierAgentsStillSetTheLimits() {
+    ConfigReader reader = ConfigReader.fromYaml("""
+        hub: {urls: [wss://hub], cluster: c, token: t}
+        workers: {requests: 16, queue: 100, streams: 300}
+        """, Map.of());
+    AgentConfig config = AgentConfig.read(reader);
+    reader.finish();
+    assertEquals(116, config.maxRequests(), "threads and queue both admitted requests");
+    assertEquals(300, config.maxStreams());
+
+    ConfigReader both = ConfigReader.fromYaml("""
+        hub: {urls: [wss://hub], cluster: c, token: t}
+        kubernetes: {max_streams: 1000}
+        workers: {streams: 300}
+        """, Map.of());
+    assertEquals(1000, AgentConfig.read(both).maxStreams(), "the new key wins");
+
+    ConfigReader defaults = ConfigReader.fromYaml("hub: {urls: [wss://hub], cluster: c, token: t}", Map.of());
+    AgentConfig plain = AgentConfig.read(defaults);
+    assertEquals(256, plain.maxRequests());
+    assertEquals(2048, plain.maxStreams());
+    assertTrue(plain.http2());
   }
 
   @Test

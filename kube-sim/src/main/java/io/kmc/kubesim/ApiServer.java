@@ -7,6 +7,7 @@ import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpVersion;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
@@ -42,6 +43,7 @@ final class ApiServer {
   private final Supplier<String> serverAddress;
   private final Set<SimStream> openStreams = new HashSet<>();
   private final PodStreaming podStreaming;
+  private long http2Requests;
 
   ApiServer(Vertx vertx, KubeSimOptions options, Registry registry, RequestCounter counter,
       Supplier<String> serverAddress, ContainerRuntime containers) {
@@ -71,7 +73,26 @@ final class ApiServer {
     }
   }
 
+  /** Open streams whose client stopped reading: their connection's write queue is full. */
+  int backedUpStreams() {
+    int backedUp = 0;
+    for (SimStream stream : openStreams) {
+      if (stream.backedUp()) {
+        backedUp++;
+      }
+    }
+    return backedUp;
+  }
+
+  /** Requests that came over HTTP/2. */
+  long http2Requests() {
+    return http2Requests;
+  }
+
   private void authenticate(RoutingContext ctx) {
+    if (ctx.request().version() == HttpVersion.HTTP_2) {
+      http2Requests++;
+    }
     String token = options.token();
     if (token != null && !("Bearer " + token).equals(ctx.request().getHeader("Authorization"))) {
       sendError(ctx, KubeApiException.unauthorized());

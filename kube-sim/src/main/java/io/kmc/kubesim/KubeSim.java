@@ -9,6 +9,7 @@ import io.vertx.core.WorkerExecutor;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.http.HttpVersion;
 import io.vertx.core.json.JsonObject;
 import io.vertx.core.net.PemKeyCertOptions;
 import java.util.List;
@@ -64,6 +65,27 @@ public final class KubeSim {
   public String kubeconfig(String contextName) {
     return Kubeconfig.render(contextName, url(), options.token(),
         options.certificate() == null ? null : options.certificate().certificatePem());
+  }
+
+  /**
+   * From now on every request must carry this bearer token (null: none is needed), as after the
+   * service-account token of the caller was rotated; kubeconfigs rendered later carry it.
+   */
+  public void acceptToken(String token) {
+    options.token(token);
+  }
+
+  /**
+   * How many open watches and followed logs cannot write because their client stopped reading
+   * (the connection's write queue is full): what a client's back-pressure looks like from here.
+   */
+  public Future<Integer> streamsBackedUp() {
+    return onContext(registry -> verticle.api.backedUpStreams());
+  }
+
+  /** How many requests came over HTTP/2 (see {@link KubeSimOptions#http2}). */
+  public Future<Long> requestsOverHttp2() {
+    return onContext(registry -> verticle.api.http2Requests());
   }
 
   /** Stops the server; open watches and followed logs end, controller timers stop. */
@@ -173,6 +195,9 @@ public final class KubeSim {
         serverOptions.setSsl(true).setKeyCertOptions(new PemKeyCertOptions()
             .addCertValue(Buffer.buffer(options.certificate().certificatePem()))
             .addKeyValue(Buffer.buffer(options.certificate().privateKeyPem())));
+        if (options.http2()) {
+          serverOptions.setUseAlpn(true).setAlpnVersions(List.of(HttpVersion.HTTP_2, HttpVersion.HTTP_1_1));
+        }
       }
       return vertx.createHttpServer(serverOptions)
           .requestHandler(api.router())

@@ -9,7 +9,8 @@ public final class KubeSimOptions {
   private String host = "127.0.0.1";
   private int port = 0;
   private boolean seed = false;
-  private String token = null;
+  /** Volatile: {@link KubeSim#acceptToken} changes it while the simulator serves. */
+  private volatile String token = null;
   private long controllerDelayMillis = 50;
   private boolean podsPerDeployment = true;
   private int watchHistory = 1000;
@@ -23,6 +24,7 @@ public final class KubeSimOptions {
   private long containerDiskBytes = 256L * 1024 * 1024;
   private int execWorkerThreads = 4;
   private long streamCreationTimeoutMillis = 30_000;
+  private boolean http2 = false;
 
   public String host() {
     return host;
@@ -224,6 +226,19 @@ public final class KubeSimOptions {
     return this;
   }
 
+  public boolean http2() {
+    return http2;
+  }
+
+  /**
+   * With a certificate, also offer HTTP/2 (ALPN), as the kube-apiserver does; clients that do not
+   * ask for it keep HTTP/1.1. Off by default.
+   */
+  public KubeSimOptions http2(boolean http2) {
+    this.http2 = http2;
+    return this;
+  }
+
   @Override
   public String toString() {
     return "KubeSimOptions{host=" + host + ", port=" + port + ", seed=" + seed
@@ -231,7 +246,8 @@ public final class KubeSimOptions {
         + ", controllerDelayMillis=" + controllerDelayMillis + ", podsPerDeployment=" + podsPerDeployment
         + ", watchHistory=" + watchHistory + ", logLineIntervalMillis=" + logLineIntervalMillis
         + ", gitVersion=" + gitVersion + ", maxBodyBytes=" + maxBodyBytes + ", eventTtlMillis=" + eventTtlMillis
-        + ", tls=" + (certificate != null) + ", containerDiskBytes=" + containerDiskBytes + ", execWorkerThreads="
-        + execWorkerThreads + ", streamCreationTimeoutMillis=" + streamCreationTimeoutMillis + "}";
+        + ", tls=" + (certificate != null) + ", http2=" + http2 + ", containerDiskBytes=" + containerDiskBytes
+        + ", execWorkerThreads=" + execWorkerThreads + ", streamCreationTimeoutMillis=" + streamCreationTimeoutMillis
+        + "}";
   }
 }

@@ -31,6 +31,11 @@ abstract class SimStream implements ObjectStore.Listener {
     response.exceptionHandler(e -> end());
   }
 
+  /** True while the client does not read fast enough: writes pile up in the connection's queue. */
+  final boolean backedUp() {
+    return !ended && !response.closed() && response.writeQueueFull();
+  }
+
   /** Cancels what the stream runs besides listening to the store (its timers). */
   protected abstract void cancelTimers();
 

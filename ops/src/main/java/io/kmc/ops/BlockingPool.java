@@ -15,9 +15,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * A bounded pool of named threads for blocking calls (client-java, password hashing). Work beyond its threads and queue
- * is refused at once with a 429 instead of piling up; results come back on the caller's Vert.x
- * context, never on a pool thread.
+ * A bounded pool of named threads for blocking calls (client-java, password hashing). Work beyond
+ * its threads and queue is refused at once with a 429 instead of piling up; results come back on
+ * the caller's Vert.x context, never on a pool thread.
  */
 public final class BlockingPool implements AutoCloseable {
 
@@ -34,13 +34,6 @@ public final class BlockingPool implements AutoCloseable {
     ThreadPoolExecutor executor = new ThreadPoolExecutor(threads, threads, 60, TimeUnit.SECONDS,
         queue > 0 ? new ArrayBlockingQueue<>(queue) : new SynchronousQueue<>(), threadFactory(name));
     executor.allowCoreThreadTimeOut(true);
-    return new BlockingPool(name, executor);
-  }
-
-  /** One thread per task, created on demand, up to {@code maxThreads}; for long-lived streams. */
-  public static BlockingPool elastic(String name, int maxThreads) {
-    ThreadPoolExecutor executor = new ThreadPoolExecutor(0, maxThreads, 60, TimeUnit.SECONDS,
-        new SynchronousQueue<>(), threadFactory(name));
     return new BlockingPool(name, executor);
   }
 
@@ -61,16 +54,6 @@ public final class BlockingPool implements AutoCloseable {
           + executor.getMaximumPoolSize() + " threads busy); retry later"));
     }
     return promise.future();
-  }
-
-  /** Runs {@code task} on a pool thread with no result; refusal is reported as false. */
-  public boolean execute(Runnable task) {
-    try {
-      executor.execute(task);
-      return true;
-    } catch (RejectedExecutionException e) {
-      return false;
-    }
   }
 
   @Override

@@ -5,6 +5,7 @@ import io.kmc.agent.AgentConfig;
 import io.kmc.agent.AgentMetrics;
 import io.kmc.ops.BlockingPool;
 import io.kmc.agent.kube.KubeAccess;
+import io.kmc.agent.kube.KubeHttp;
 import io.kmc.agent.kube.KubeRequestExecutor;
 import io.kmc.common.KmcVersion;
 import io.kmc.common.protocol.BinaryFrames;
@@ -50,8 +51,8 @@ public final class HubConnector extends VerticleBase {
 
   private final AgentConfig config;
   private final KubeAccess kube;
-  private final BlockingPool requestPool;
-  private final BlockingPool streamPool;
+  private final BlockingPool clientJava;
+  private final KubeHttp http;
   private final AgentMetrics metrics;
 
   private WebSocketClient client;
@@ -63,12 +64,12 @@ public final class HubConnector extends VerticleBase {
   private boolean stopping;
   private String kubernetesVersion = "unknown";
 
-  public HubConnector(AgentConfig config, KubeAccess kube, BlockingPool requestPool, BlockingPool streamPool,
+  public HubConnector(AgentConfig config, KubeAccess kube, BlockingPool clientJava, KubeHttp http,
                       AgentMetrics metrics) {
     this.config = config;
     this.kube = kube;
-    this.requestPool = requestPool;
-    this.streamPool = streamPool;
+    this.clientJava = clientJava;
+    this.http = http;
     this.metrics = metrics;
   }
 
@@ -194,7 +195,7 @@ public final class HubConnector extends VerticleBase {
 
   /** The kube-apiserver's version goes into hello; a failure is not fatal, it is reported as unknown. */
   private Future<Void> refreshKubernetesVersion() {
-    return requestPool.submit(context, kube::serverVersion)
+    return clientJava.submit(context, kube::serverVersion)
         .map(version -> {
           kubernetesVersion = version;
           return (Void) null;
@@ -333,7 +334,7 @@ public final class HubConnector extends VerticleBase {
       vertx.cancelTimer(helloTimer);
       limits = welcome.limits();
       version = welcome.protocolVersion();
-      executor = new KubeRequestExecutor(context, kube, requestPool, streamPool, limits, this::send, metrics);
+      executor = new KubeRequestExecutor(context, http, limits, this::send, metrics);
       long tick = Math.max(50, Math.min(1000, limits.pingIntervalMillis() / 2));
       heartbeatTimer = vertx.setPeriodic(tick, t -> heartbeat());
       LOG.info("connected to hub {} (node {}) as cluster {}", url, welcome.hubNode(), config.cluster());

@@ -1,7 +1,7 @@
 package io.kmc.hub.direct;
 
-import io.kmc.ops.BlockingPool;
 import io.kmc.agent.kube.KubeAccess;
+import io.kmc.agent.kube.KubeHttp;
 import io.kmc.agent.kube.KubeRequestExecutor;
 import io.kmc.common.KmcVersion;
 import io.kmc.common.protocol.Frame;
@@ -15,6 +15,7 @@ import io.kmc.hub.routing.HubNodes;
 import io.kmc.hub.routing.NodeChannel;
 import io.kmc.hub.routing.Presence;
 import io.kmc.hub.routing.SessionRegistry;
+import io.kmc.ops.BlockingPool;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import org.slf4j.Logger;
@@ -43,8 +44,8 @@ public final class DirectClusters extends VerticleBase {
   private final Limits limits;
   private final HubMetrics metrics;
   private final List<AgentSession> sessions = new ArrayList<>();
-  private BlockingPool requestPool;
-  private BlockingPool streamPool;
+  private final List<KubeHttp> clients = new ArrayList<>();
+  private BlockingPool clientJava;
 
   public DirectClusters(List<ClusterEntry> clusters, HubNodes nodes, NodeChannel channel, SessionRegistry registry,
                         Presence presence, Limits limits, HubMetrics metrics) {
@@ -59,8 +60,8 @@ public final class DirectClusters extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    requestPool = BlockingPool.fixed("kmc-direct-request", 16, 256);
-    streamPool = BlockingPool.elastic("kmc-direct-stream", limits.maxOpenStreams());
+    // Only client-java's blocking calls (the /version probe, an exec plugin) need threads; pass-through uses none.
+    clientJava = BlockingPool.fixed("kmc-direct-client", 2, 64);
     List<Future<?>> started = new ArrayList<>();
     for (ClusterEntry cluster : clusters) {
       started.add(serve(cluster));
@@ -71,7 +72,7 @@ public final class DirectClusters extends VerticleBase {
   private Future<Void> serve(ClusterEntry cluster) {
     Duration timeout = Duration.ofMillis(limits.requestTimeoutMillis());
     return vertx.executeBlocking(() -> KubeAccess.kubeconfig(cluster.kubeconfig(), cluster.kubeContext(), timeout), false)
-        .compose(kube -> requestPool.submit(context, kube::serverVersion)
+        .compose(kube -> clientJava.submit(context, kube::serverVersion)
             .recover(e -> {
               LOG.warn("cluster {} does not answer yet: {}", cluster.name(), e.getMessage());
               return Future.succeededFuture("unknown");
@@ -83,14 +84,19 @@ public final class DirectClusters extends VerticleBase {
           DirectLink link = new DirectLink();
           AgentSession session = new AgentSession(vertx, context, nodes, channel, presence, limits, metrics, entry,
               link);
-          link.executor = new KubeRequestExecutor(context, kube, requestPool, streamPool, limits,
-              frame -> {
+          // The hub's own limits bound what reaches the executor; its limits only need to be no smaller.
+          KubeHttp http = KubeHttp.create(vertx, kube, KubeHttp.Settings.defaults(timeout)
+              .withLimits(Math.max(limits.maxInFlightRequests(), KubeHttp.Settings.DEFAULT_MAX_REQUESTS),
+                  Math.max(limits.maxOpenStreams(), KubeHttp.Settings.DEFAULT_MAX_STREAMS)), clientJava);
+          clients.add(http);
+          link.executor = new KubeRequestExecutor(context, http, limits, frame -> {
                 if (frame instanceof Frame.Exchange exchange) {
                   session.fromAgent(FrameMessage.of(exchange));
                 } else if (frame instanceof Frame.Error error) {
                   session.reported(error);
                 }
-              }, KubeRequestExecutor.Observer.NONE);
+              },
+              KubeRequestExecutor.Observer.NONE);
           sessions.add(session);
           registry.add(session, link);
           vertx.setPeriodic(limits.pingIntervalMillis(), t -> probe(kube, session));
@@ -105,7 +111,7 @@ public final class DirectClusters extends VerticleBase {
   /** Heartbeat of a direct cluster: its API server answers. */
   private void probe(KubeAccess kube, AgentSession session) {
     long started = System.currentTimeMillis();
-    requestPool.submit(context, kube::serverVersion)
+    clientJava.submit(context, kube::serverVersion)
         .onSuccess(version -> session.heard(System.currentTimeMillis() - started))
         .onFailure(e -> LOG.warn("cluster {} does not answer: {}", session.cluster(), e.getMessage()));
   }
@@ -114,11 +120,12 @@ public final class DirectClusters extends VerticleBase {
   public Future<?> stop() {
     sessions.forEach(registry::remove);
     List<Future<Void>> closed = sessions.stream().map(s -> s.close("hub node stopping")).toList();
-    return Future.join(closed).eventually(() -> {
-      requestPool.close();
-      streamPool.close();
-      return Future.succeededFuture();
-    });
+    return Future.join(closed)
+        .eventually(() -> Future.join(clients.stream().map(KubeHttp::close).toList()))
+        .eventually(() -> {
+          clientJava.close();
+          return Future.succeededFuture();
+        });
   }
 
   /** Frames to the "agent" go straight into the executor. */
