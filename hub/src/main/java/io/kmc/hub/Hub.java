@@ -17,6 +17,7 @@ import io.kmc.hub.api.RbacApi;
 import io.kmc.hub.api.UsersApi;
 import io.kmc.hub.audit.AuditLog;
 import io.kmc.hub.audit.Audits;
+import io.kmc.hub.audit.SessionRecorder;
 import io.kmc.hub.auth.AdminAccount;
 import io.kmc.hub.auth.Authenticator;
 import io.kmc.hub.auth.LoginGuard;
@@ -118,6 +119,7 @@ public final class Hub {
   private TokenService tokens;
   private RbacService rbac;
   private AuditLog audit;
+  private SessionRecorder recordings;
   private ClusterRouter router;
   private ManagementServer management;
 
@@ -235,6 +237,8 @@ public final class Hub {
           audit = new AuditLog(vertx, database.pool(), config.audit());
           metrics.auditQueue(audit::pending, audit::dropped, audit::rejected);
           audit.start();
+          recordings = new SessionRecorder(database.pool(), config.audit());
+          recordings.start(vertx);
           return Future.succeededFuture();
         }, () -> audit.close()))
         .compose(v -> deployRouting())
@@ -349,7 +353,7 @@ public final class Hub {
     String caPem = tls == null ? null : tls.clientTrustPem();
     ApiVerticle.Routes routes = new ApiVerticle.Routes(gateway,
         new Authenticator(tokens, shared, config.auth().requestsPerMinute()), authorizer, Audits.recorder(audit),
-        new KubePassthrough(router, streaming),
+        new KubePassthrough(router, streaming, recordings),
         new ClustersApi(clusters, presence, authorizer, tokens, limits.pingTimeoutMillis(),
             config.server().publicUrl(), caPem, config.auth().kubeconfigTokenLifetime(),
             new AgentManifest(config.server().agentImage(), caPem), config.rbac().impersonate(),
@@ -357,7 +361,7 @@ public final class Hub {
                 tls == null || tls.clientTrustPem() == null ? null : tls.publicKeyPin())),
         new AuthApi(tokens, identities, new LoginGuard(vertx, shared, config.auth().loginAttempts(),
             config.auth().loginWindow()), authorizer, audit, config.auth().oidc()),
-        new UsersApi(identities, tokens), new RbacApi(rbac), new AuditApi(audit), new HealthApi(readiness()), metrics,
+        new UsersApi(identities, tokens), new RbacApi(rbac), new AuditApi(audit, recordings), new HealthApi(readiness()), metrics,
         inFlight, config.server().maxBodyBytes(), limits.maxFrameBytes(), tls, config.server().accessLog());
     int instances = Math.max(1, Runtime.getRuntime().availableProcessors());
     // Port 0 becomes -1: Vert.x then binds one random port that all instances share.

@@ -140,6 +140,20 @@ public final class Kubectl {
     }
   }
 
+  /** Waits until the background process, left running, has printed {@code text}; its output so far. */
+  public String awaitOutput(Process process, String text, long seconds) throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+    String output = output(process);
+    while (!output.contains(text)) {
+      if (!process.isAlive() || System.nanoTime() > deadline) {
+        throw new AssertionError("kubectl never printed '" + text + "': " + output);
+      }
+      Thread.sleep(20);
+      output = output(process);
+    }
+    return output;
+  }
+
   /** Waits until the background process has printed what {@code done} looks for; kills it in any case. */
   public String readUntil(Process process, Predicate<String> done, long seconds)
       throws InterruptedException {

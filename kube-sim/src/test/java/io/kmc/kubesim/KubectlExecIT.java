@@ -145,7 +145,7 @@ class KubectlExecIT {
   private static void portForward(Kubectl kubectl) throws Exception {
     Process forward = kubectl.start("port-forward", "pod/box", ":80");
     try {
-      String output = waitFor(kubectl, forward, "Forwarding from 127.0.0.1:");
+      String output = kubectl.awaitOutput(forward, "Forwarding from 127.0.0.1:", 20);
       Matcher port = Pattern.compile("Forwarding from 127\\.0\\.0\\.1:(\\d+) -> 80").matcher(output);
       assertTrue(port.find(), output);
       byte[] sent = new byte[200_000];
@@ -217,17 +217,6 @@ class KubectlExecIT {
     String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     assertEquals(4, process.exitValue(), output);
     assertTrue(output.contains("# echo term=$TERM\r\nterm=xterm\r\n# exit 4\r\n"), output);
-  }
-
-  private static String waitFor(Kubectl kubectl, Process process, String text) throws InterruptedException {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-    String output = kubectl.output(process);
-    while (!output.contains(text)) {
-      assertTrue(process.isAlive() && System.nanoTime() < deadline, "kubectl never printed '" + text + "': " + output);
-      Thread.sleep(20);
-      output = kubectl.output(process);
-    }
-    return output;
   }
 
   private static String sha256(byte[] data) throws Exception {

@@ -10,6 +10,8 @@ import io.vertx.core.http.HttpClientAgent;
 import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.HttpVersion;
 import io.vertx.core.http.PoolOptions;
+import io.vertx.core.http.WebSocketClient;
+import io.vertx.core.http.WebSocketClientOptions;
 import io.vertx.core.net.KeyCertOptions;
 import io.vertx.core.net.TrustOptions;
 import org.slf4j.Logger;
@@ -81,8 +83,13 @@ public final class KubeHttp {
   private final KubeAccess kube;
   private final Settings settings;
   private final BlockingPool blocking;
+  /** Largest websocket message of a session the agent takes from its API server (kubectl cp sends 32 KiB). */
+  private static final int WEBSOCKET_MESSAGE_BYTES = 4 * 1024 * 1024;
+
   private final HttpClientAgent requests;
   private final HttpClientAgent streams;
+  /** For exec, attach and port-forward: websockets to the API server, with the same trust and credentials. */
+  private final WebSocketClient webSockets;
   private final AtomicInteger requestsInProgress = new AtomicInteger();
   private final AtomicInteger streamsInProgress = new AtomicInteger();
   private final long reloadTimer;
@@ -111,6 +118,7 @@ public final class KubeHttp {
             .setHttp2MaxSize(ceilDiv(settings.maxStreams(), STREAMS_PER_CONNECTION) + 1)
             .setMaxWaitQueueSize(settings.maxStreams()))
         .build();
+    this.webSockets = vertx.createWebSocketClient(webSocketOptions());
     this.reloadTimer = kube.tokenFile() == null ? -1
         : vertx.setPeriodic(settings.tokenReload().toMillis(), t -> reloadCredentials());
   }
@@ -157,6 +165,32 @@ public final class KubeHttp {
       }
     }
     return options;
+  }
+
+  private WebSocketClientOptions webSocketOptions() {
+    boolean tls = "https".equalsIgnoreCase(kube.baseUri().getScheme());
+    WebSocketClientOptions options = new WebSocketClientOptions()
+        .setConnectTimeout((int) Math.min(Integer.MAX_VALUE, settings.requestTimeout().toMillis()))
+        .setTcpNoDelay(true)
+        .setMaxFrameSize(WEBSOCKET_MESSAGE_BYTES)
+        .setMaxMessageSize(WEBSOCKET_MESSAGE_BYTES)
+        .setSsl(tls);
+    if (tls) {
+      if (kube.insecureSkipTlsVerify()) {
+        options.setTrustAll(true).setVerifyHost(false);
+      } else if (kube.trustManager() != null) {
+        options.setTrustOptions(TrustOptions.wrap(kube.trustManager()));
+      }
+      if (kube.keyManager() != null) {
+        options.setKeyCertOptions(KeyCertOptions.wrap(kube.keyManager()));
+      }
+    }
+    return options;
+  }
+
+  /** The websocket client for sessions (exec, attach, port-forward) with the API server. */
+  public WebSocketClient webSockets() {
+    return webSockets;
   }
 
   private static int ceilDiv(int a, int b) {
@@ -261,7 +295,7 @@ public final class KubeHttp {
   /** Stops reading the token and closes the connections; whatever is in flight fails. */
   public Future<Void> close() {
     vertx.cancelTimer(reloadTimer);
-    return Future.join(requests.close(), streams.close()).mapEmpty();
+    return Future.join(requests.close(), streams.close(), webSockets.close()).mapEmpty();
   }
 
   @Override

@@ -4,6 +4,7 @@ import io.kmc.common.KmcException;
 import io.kmc.common.KmcVersion;
 import io.kmc.common.protocol.ActingUser;
 import io.kmc.common.protocol.Frame;
+import io.kmc.common.protocol.UpgradedMessages;
 import io.kmc.common.protocol.Limits;
 import io.kmc.common.protocol.ProtocolException;
 import io.kmc.ops.Texts;
@@ -89,6 +90,8 @@ public final class KubeRequestExecutor {
   private final Observer observer;
   /** Changed on the context only; a concurrent map so that metrics and shutdown may read it from anywhere. */
   private final Map<String, Exchange> exchanges = new ConcurrentHashMap<>();
+  /** Exec, attach and port-forward sessions in progress. */
+  private final Map<String, KubeSession> sessions = new ConcurrentHashMap<>();
 
   public KubeRequestExecutor(Context context, KubeHttp http, Limits limits, FrameSink sink, Observer observer) {
     this.context = context;
@@ -106,14 +109,22 @@ public final class KubeRequestExecutor {
         start(request);
       } else if (frame instanceof Frame.Credit credit) {
         Exchange exchange = exchanges.get(credit.id());
+        KubeSession session = sessions.get(credit.id());
         if (exchange != null) {
           exchange.credit(credit.credits());
+        } else if (session != null) {
+          session.credit(credit.credits());
         }
       } else if (frame instanceof Frame.Cancel cancel) {
         Exchange exchange = exchanges.get(cancel.id());
+        KubeSession session = sessions.get(cancel.id());
         if (exchange != null) {
           exchange.cancel();
+        } else if (session != null) {
+          session.cancel();
         }
+      } else if (frame instanceof Frame.Data data && sessions.containsKey(data.id())) {
+        sessions.get(data.id()).fromHub(data.data());
       } else {
         sink.send(new Frame.Error(null, ProtocolException.UNEXPECTED_FRAME,
             "the agent does not accept '" + frame.getClass().getSimpleName().toLowerCase(Locale.ROOT) + "' frames"));
@@ -123,16 +134,19 @@ public final class KubeRequestExecutor {
 
   /** Stops everything in progress, e.g. because the connection to the hub is gone. Sends nothing. */
   public void cancelAll() {
-    onContext(() -> List.copyOf(exchanges.values()).forEach(Exchange::cancel));
+    onContext(() -> {
+      List.copyOf(exchanges.values()).forEach(Exchange::cancel);
+      List.copyOf(sessions.values()).forEach(KubeSession::cancel);
+    });
   }
 
   public int inProgress() {
-    return exchanges.size();
+    return exchanges.size() + sessions.size();
   }
 
-  /** Streams (watches, followed logs) being served. */
+  /** Streams (watches, followed logs, sessions) being served. */
   public long streamsInProgress() {
-    return exchanges.values().stream().filter(exchange -> exchange.stream).count();
+    return exchanges.values().stream().filter(exchange -> exchange.stream).count() + sessions.size();
   }
 
   /** Requests (not streams) still being answered, large bodies included. */
@@ -140,9 +154,16 @@ public final class KubeRequestExecutor {
     return exchanges.values().stream().filter(exchange -> !exchange.stream).count();
   }
 
-  /** Ends every stream (watches, followed logs); their clients resume elsewhere. Requests carry on. */
+  /**
+   * Ends every stream (watches, followed logs: their clients resume elsewhere) and session (its
+   * client is told it ended). Requests carry on.
+   */
   public void cancelStreams() {
     onContext(() -> {
+      for (Map.Entry<String, KubeSession> session : List.copyOf(sessions.entrySet())) {
+        session.getValue().cancel();
+        sink.send(new Frame.End(session.getKey(), "the agent is moving to another hub node"));
+      }
       for (Exchange exchange : List.copyOf(exchanges.values())) {
         if (exchange.stream) {
           exchange.cancel();
@@ -161,7 +182,7 @@ public final class KubeRequestExecutor {
   }
 
   private void start(Frame.Request request) {
-    if (exchanges.containsKey(request.id())) {
+    if (exchanges.containsKey(request.id()) || sessions.containsKey(request.id())) {
       sink.send(new Frame.Error(request.id(), ProtocolException.UNEXPECTED_FRAME,
           "request id " + request.id() + " is already in progress"));
       return;
@@ -181,6 +202,16 @@ public final class KubeRequestExecutor {
     } catch (IllegalArgumentException e) {
       http.finished(request.stream());
       sink.send(Frame.Response.failure(request.id(), KmcException.badRequest(Texts.forLog(e.getMessage()))));
+      return;
+    }
+    if (UpgradedMessages.isUpgrade(request)) {
+      KubeSession session = new KubeSession(http, request, sink, () -> {
+        if (sessions.remove(request.id()) != null) {
+          http.finished(request.stream());
+        }
+      });
+      sessions.put(request.id(), session);
+      session.open(options.getURI(), request.impersonate() ? request.user() : null, USER_AGENT);
       return;
     }
     Exchange exchange = new Exchange(request, options);

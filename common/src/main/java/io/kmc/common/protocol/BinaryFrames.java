@@ -10,7 +10,7 @@ import java.nio.ByteBuffer;
  *
  * <pre>
  *  0  u8   type            1 request, 2 response, 3 data, 4 end, 5 credit, 6 cancel
- *  1  u8   flags           0 (reserved)
+ *  1  u8   flags           bit 0: reversed (see {@link #FLAG_REVERSED}); the rest 0
  *  2  u16  reserved        0
  *  4  u64  exchange id     unsigned; the {@code id} of the frame in decimal
  * 12  u32  meta length     bytes of JSON that follow (0 for data)
@@ -27,6 +27,13 @@ public final class BinaryFrames {
   public static final byte END = 4;
   public static final byte CREDIT = 5;
   public static final byte CANCEL = 6;
+  /**
+   * A data frame sent towards the agent, or a credit sent towards the client: the direction of an
+   * upgraded exchange (exec, attach, port-forward) opposite to its type's usual one. Set and read
+   * only between hub nodes; an agent knows the direction from who sent the frame.
+   */
+  public static final byte FLAG_REVERSED = 1;
+  static final int FLAGS_OFFSET = 1;
   static final int ID_OFFSET = 4;
   static final int META_LENGTH_OFFSET = 12;
 
@@ -64,10 +71,16 @@ public final class BinaryFrames {
 
   /** The whole message for one frame. */
   public static byte[] encode(Frame.Exchange frame) {
+    return encode(frame, (byte) 0);
+  }
+
+  /** The whole message for one frame, with these flags. */
+  public static byte[] encode(Frame.Exchange frame, byte flags) {
     byte[] body = body(frame);
     byte[] meta = frame instanceof Frame.Data ? new byte[0] : FrameCodec.encode(withoutBody(frame));
     ByteBuffer out = ByteBuffer.allocate(HEADER_BYTES + meta.length + (body == null ? 0 : body.length));
     writeHeader(out, typeOf(frame), wireId(frame.id()), meta.length);
+    out.put(FLAGS_OFFSET, flags);
     out.put(meta);
     if (body != null) {
       out.put(body);

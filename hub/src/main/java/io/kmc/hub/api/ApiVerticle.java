@@ -1,6 +1,7 @@
 package io.kmc.hub.api;
 
 import io.kmc.common.protocol.AgentEndpoint;
+import io.kmc.common.protocol.UpgradedMessages;
 import io.kmc.hub.audit.Audits;
 import io.kmc.hub.auth.Authenticator;
 import io.kmc.hub.gateway.AgentGateway;
@@ -21,6 +22,7 @@ import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
 
+import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -64,7 +66,16 @@ public final class ApiVerticle extends VerticleBase {
       // Separate routes: Vert.x Web wants a body handler ahead of user handlers on one route.
       router.route(prefix).handler(Audits::assignRequestId);
       router.route(prefix).handler(routes.auditRecorder());
-      router.route(prefix).handler(body);
+      router.route(prefix).handler(ctx -> {
+        if (UpgradedMessages.WEBSOCKET.equalsIgnoreCase(ctx.request().getHeader("Upgrade"))) {
+          // A websocket session (exec, attach, port-forward): the request must stay unread, and held
+          // until the session is accepted, for Vert.x to upgrade it.
+          ctx.request().pause();
+          ctx.next();
+        } else {
+          body.handle(ctx);
+        }
+      });
     }
 
     // Reachable without a token: logging in, exchanging a refresh token, how to log in.
@@ -118,6 +129,7 @@ public final class ApiVerticle extends VerticleBase {
         .handler(routes.rbac()::removeBinding);
 
     router.get("/api/v1/audit").handler(authz.require("audit", "list")).handler(routes.audit()::query);
+    router.get("/api/v1/audit/sessions/:id").handler(authz.require("audit", "list")).handler(routes.audit()::session);
 
     // Install links work without a bearer token (the secret is in the path, and works once).
     router.get(ClustersApi.INSTALL_PATH + ":secret").handler(Audits::assignRequestId)
@@ -136,6 +148,9 @@ public final class ApiVerticle extends VerticleBase {
         .setMaxWebSocketFrameSize(2 * routes.maxWebSocketMessageBytes())
         .setMaxWebSocketMessageSize(routes.maxWebSocketMessageBytes())
         .setDecompressionSupported(true)
+        // Sessions (exec, attach, port-forward) are accepted with the subprotocol the member's API
+        // server chose, whichever it is: SessionRelay narrows the request to exactly that one first.
+        .setWebSocketSubProtocols(List.of("*"))
         // Without TLS, no h2c upgrade: Vert.x loses answers larger than one HTTP/2 frame now and
         // then on an upgraded connection (java.net.http clients try the upgrade by default).
         .setHttp2ClearTextEnabled(false);

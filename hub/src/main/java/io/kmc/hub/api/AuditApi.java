@@ -2,12 +2,15 @@ package io.kmc.hub.api;
 
 import io.kmc.common.KmcException;
 import io.kmc.hub.audit.AuditLog;
+import io.kmc.hub.audit.SessionRecorder;
+import io.kmc.ops.Texts;
 import io.vertx.core.Future;
 import io.vertx.core.MultiMap;
 import io.vertx.ext.web.RoutingContext;
 
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
+import java.util.UUID;
 
 /**
  * {@code GET /api/v1/audit?user=&cluster=&verb=&status=&since=&until=&path=&limit=&before=}: the
@@ -17,9 +20,28 @@ import java.time.format.DateTimeParseException;
 public final class AuditApi {
 
   private final AuditLog audit;
+  private final SessionRecorder recordings;
 
-  public AuditApi(AuditLog audit) {
+  public AuditApi(AuditLog audit, SessionRecorder recordings) {
     this.audit = audit;
+    this.recordings = recordings;
+  }
+
+  /** {@code GET /api/v1/audit/sessions/{id}}: a recorded exec or attach session, in asciicast v2. */
+  public void session(RoutingContext ctx) {
+    UUID id;
+    try {
+      id = UUID.fromString(ctx.pathParam("id"));
+    } catch (IllegalArgumentException e) {
+      throw KmcException.notFound("no recorded session " + Texts.forLog(ctx.pathParam("id")));
+    }
+    recordings.cast(id).onSuccess(cast -> {
+      if (cast == null) {
+        ctx.fail(KmcException.notFound("no recorded session " + id));
+      } else {
+        ctx.response().putHeader("Content-Type", "application/x-asciicast").end(cast);
+      }
+    }).onFailure(ctx::fail);
   }
 
   public void query(RoutingContext ctx) {

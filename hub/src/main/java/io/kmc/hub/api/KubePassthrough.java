@@ -4,6 +4,7 @@ import io.kmc.common.KmcException;
 import io.kmc.common.KubeQuery;
 import io.kmc.common.KubeStatus;
 import io.kmc.common.protocol.Frame;
+import io.kmc.hub.audit.SessionRecorder;
 import io.kmc.hub.auth.Authenticator;
 import io.kmc.hub.rbac.KubeRequestAttributes;
 import io.kmc.hub.routing.ClusterRouter;
@@ -41,11 +42,13 @@ public final class KubePassthrough {
 
   private final ClusterRouter router;
   private final AtomicInteger streaming;
+  private final SessionRecorder recorder;
 
   /** @param streaming counts the streams this node is relaying (a graceful shutdown does not wait for them) */
-  public KubePassthrough(ClusterRouter router, AtomicInteger streaming) {
+  public KubePassthrough(ClusterRouter router, AtomicInteger streaming, SessionRecorder recorder) {
     this.router = router;
     this.streaming = streaming;
+    this.recorder = recorder;
   }
 
   public void handle(RoutingContext ctx) {
@@ -53,6 +56,10 @@ public final class KubePassthrough {
     String cluster = ctx.pathParam("cluster");
     String path = KubeRequestAttributes.kubePath(ctx);
     String query = request.query();
+    if (SessionRelay.wanted(request, path)) {
+      SessionRelay.open(ctx, router, cluster, path, Authenticator.principal(ctx).actingUser(), recorder);
+      return;
+    }
     Buffer body = ctx.body() == null ? null : ctx.body().buffer();
     Map<String, List<String>> headers = forwardedHeaders(request.headers());
     boolean stream = isStream(path, query);

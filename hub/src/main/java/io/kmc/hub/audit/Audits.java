@@ -19,6 +19,8 @@ public final class Audits {
 
   public static final String REQUEST_ID_HEADER = "X-Request-Id";
   public static final String REQUEST_ID_KEY = "kmc.request-id";
+  /** The request's audit record, written once when it ends. */
+  private static final String RECORD_KEY = "kmc.audit-record";
   private static final Pattern CLIENT_REQUEST_ID = Pattern.compile("[A-Za-z0-9._:-]{1,64}");
   /** Reads too frequent and too harmless to record when they succeed. */
   private static final Set<String> QUIET_READS = Set.of("/api/v1/clusters", "/api/v1/auth/whoami",
@@ -46,24 +48,60 @@ public final class Audits {
   public static Handler<RoutingContext> recorder(AuditLog log) {
     return ctx -> {
       long started = System.nanoTime();
-      ctx.addEndHandler(ended -> {
-        int status = ctx.response().getStatusCode();
-        String path = loggablePath(ctx.normalizedPath());
-        boolean quiet = "GET".equals(ctx.request().method().name()) && status < 400
-            && (QUIET_READS.contains(path) || ONE_CLUSTER.matcher(path).matches());
-        if (quiet || path.startsWith("/api/v1/auth/login")) {
-          return; // logins record themselves, with the user they were for
+      PendingRecord record = new PendingRecord() {
+        private boolean recorded;
+
+        @Override
+        public void ended(int status, String problem) {
+          if (recorded) {
+            return;
+          }
+          recorded = true;
+          String path = loggablePath(ctx.normalizedPath());
+          boolean quiet = "GET".equals(ctx.request().method().name()) && status < 400
+              && (QUIET_READS.contains(path) || ONE_CLUSTER.matcher(path).matches());
+          if (quiet || path.startsWith("/api/v1/auth/login")) {
+            return; // logins record themselves, with the user they were for
+          }
+          Principal principal = Authenticator.principal(ctx);
+          KubeRequestAttributes kube = ctx.get(Authorizer.KUBE_ATTRIBUTES_KEY);
+          String verb = kube != null ? kube.verb() : ctx.request().method().name().toLowerCase(Locale.ROOT);
+          log.record(new AuditLog.Event(Instant.now(), requestId(ctx), principal == null ? null : principal.user(),
+              source(ctx), cluster(ctx), verb, path, kube == null ? null : kube.object(),
+              kube == null ? null : kube.namespace(), status, (System.nanoTime() - started) / 1_000_000,
+              detail(ctx, problem)));
         }
-        Principal principal = Authenticator.principal(ctx);
-        KubeRequestAttributes kube = ctx.get(Authorizer.KUBE_ATTRIBUTES_KEY);
-        String verb = kube != null ? kube.verb() : ctx.request().method().name().toLowerCase(Locale.ROOT);
-        log.record(new AuditLog.Event(Instant.now(), requestId(ctx), principal == null ? null : principal.user(),
-            source(ctx), cluster(ctx), verb, path, kube == null ? null : kube.object(),
-            kube == null ? null : kube.namespace(), status, (System.nanoTime() - started) / 1_000_000,
-            ended.failed() ? "response not completed: " + ended.cause().getMessage() : null));
-      });
+      };
+      ctx.put(RECORD_KEY, record);
+      ctx.addEndHandler(ended -> record.ended(ctx.response().getStatusCode(),
+          ended.failed() ? "response not completed: " + ended.cause().getMessage() : null));
       ctx.next();
     };
+  }
+
+  /**
+   * Records a request that became a session (exec, attach, port-forward) when the session ends: an
+   * upgraded connection's response never ends as a plain one does.
+   */
+  public static void sessionEnded(RoutingContext ctx, int status, String problem) {
+    PendingRecord record = ctx.get(RECORD_KEY);
+    if (record != null) {
+      record.ended(status, problem);
+    }
+  }
+
+  private interface PendingRecord {
+    void ended(int status, String problem);
+  }
+
+  /** The record's detail: what went wrong, and where the session it opened was recorded. */
+  private static String detail(RoutingContext ctx, String problem) {
+    String recording = ctx.get(SessionRecorder.RECORDING_KEY);
+    if (recording == null) {
+      return problem;
+    }
+    String recorded = "session recorded: /api/v1/audit/sessions/" + recording;
+    return problem == null ? recorded : problem + "; " + recorded;
   }
 
   /** A record of a request about no cluster (a login), written by its handler. */

@@ -110,7 +110,8 @@ public record HubConfig(Path dataDir, Server server, Management management, LogS
   public record Rbac(Path modelFile, Path policiesFile, boolean impersonate) {
   }
 
-  public record Audit(Duration retention, Duration flushInterval, int batchSize, int queueSize) {
+  public record Audit(Duration retention, Duration flushInterval, int batchSize, int queueSize, boolean recordSessions,
+                      int sessionMaxBytes) {
   }
 
   /**
@@ -167,7 +168,11 @@ public record HubConfig(Path dataDir, Server server, Management management, LogS
             "Audit records are written in batches at least this often."),
         c.integer("audit.batch_size", 500, 1, 10_000, "Most audit records written in one batch."),
         c.integer("audit.queue_size", 100_000, 100, 10_000_000,
-            "Audit records waiting to be written; beyond this the oldest are dropped and counted."));
+            "Audit records waiting to be written; beyond this the oldest are dropped and counted."),
+        c.bool("audit.record_sessions", false, "Record the input and output of exec and attach sessions through the "
+            + "hub (asciicast v2, GET /api/v1/audit/sessions/{id}); what users type at a prompt is recorded too."),
+        c.bytes("audit.session_max_bytes", 1024 * 1024, 1024, 256 * 1024 * 1024,
+            "Most bytes recorded of one session; what comes after is left out and the recording marked truncated."));
     List<ClusterEntry> clusters = readClusters(c);
 
     if (cluster.enabled() && database.embedded()) {

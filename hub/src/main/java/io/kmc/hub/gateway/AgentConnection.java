@@ -135,7 +135,8 @@ final class AgentConnection implements AgentSession.Link {
       return;
     }
     byte type = frame.type();
-    if (type == BinaryFrames.RESPONSE || type == BinaryFrames.DATA || type == BinaryFrames.END) {
+    if (type == BinaryFrames.RESPONSE || type == BinaryFrames.DATA || type == BinaryFrames.END
+        || type == BinaryFrames.CREDIT) {
       session.fromAgent(frame);
     } else {
       sendError(frame.id(), ProtocolException.UNEXPECTED_FRAME, "an agent does not send frames of type " + type);
@@ -216,6 +217,11 @@ final class AgentConnection implements AgentSession.Link {
     } else {
       WebSocketMessages.writeText(ws, FrameCodec.encodeToString(frame.frame()));
     }
+  }
+
+  @Override
+  public boolean carriesUpgrades() {
+    return version >= ProtocolVersions.V2;
   }
 
   private void sendControl(Frame frame) {

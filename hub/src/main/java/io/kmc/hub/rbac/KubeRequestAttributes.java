@@ -57,6 +57,8 @@ public record KubeRequestAttributes(String verb, String apiGroup, String apiVers
    * reading pods must not open a shell in them.
    */
   public static final Set<String> SEPARATE_SUBRESOURCES = Set.of("exec", "attach", "portforward", "proxy", "token");
+  /** The subresources of a pod that open an interactive session, whatever the method. */
+  public static final Set<String> INTERACTIVE_SUBRESOURCES = Set.of("exec", "attach", "portforward");
 
   private static final String NAMESPACES = "namespaces";
   /** Subresources of a namespace; anything else after a namespace's name is a resource in it. */
@@ -119,6 +121,10 @@ public record KubeRequestAttributes(String verb, String apiGroup, String apiVers
       verb = watchRequested(query) ? "watch" : "list";
     } else if (name.isEmpty() && verb.equals("delete")) {
       verb = "deletecollection";
+    }
+    if (resource.equals("pods") && INTERACTIVE_SUBRESOURCES.contains(subresource)) {
+      // A websocket exec opens with a GET; it is authorized as the apiserver does since 1.31: create.
+      verb = "create";
     }
     return new KubeRequestAttributes(verb, apiGroup, apiVersion, resource, subresource, namespace, name, true,
         cleanPath);

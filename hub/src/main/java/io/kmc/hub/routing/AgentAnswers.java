@@ -46,7 +46,16 @@ public final class AgentAnswers {
    * headers, validated.
    */
   public static Frame.Response checked(Frame.Response head) throws Refused {
-    if (head.status() < 200 || head.status() > 599) {
+    return checked(head, false);
+  }
+
+  /**
+   * As {@link #checked(Frame.Response)}; for an upgrade request (exec, attach, port-forward) a
+   * {@code 101} that goes on ({@code more}) is the answer that opens the session.
+   */
+  public static Frame.Response checked(Frame.Response head, boolean upgrade) throws Refused {
+    boolean switching = upgrade && head.status() == 101 && head.more();
+    if (!switching && (head.status() < 200 || head.status() > 599)) {
       throw new Refused("status " + head.status() + " is not a final HTTP status (200-599)");
     }
     if (head.headers().size() > MAX_HEADERS) {

@@ -7,6 +7,7 @@ import io.kmc.common.protocol.CloseCodes;
 import io.kmc.common.protocol.Frame;
 import io.kmc.common.protocol.Limits;
 import io.kmc.common.protocol.ProtocolException;
+import io.kmc.common.protocol.UpgradedMessages;
 import io.kmc.hub.metrics.HubMetrics;
 import io.kmc.ops.Deadlines;
 import io.kmc.ops.PeerWarnings;
@@ -51,6 +52,11 @@ public final class AgentSession {
 
     /** Asks the agent to finish what it is doing and reconnect elsewhere (this node is leaving). */
     void goAway(String reason);
+
+    /** Whether the agent can open upgraded exchanges (exec, attach, port-forward): protocol v2 and later. */
+    default boolean carriesUpgrades() {
+      return true;
+    }
   }
 
   /** A request the agent has not finished answering. */
@@ -67,12 +73,16 @@ public final class AgentSession {
     long received;
     /** When the body of an answer last moved (data from the agent, or credit from the client). */
     long lastProgress;
+    /** An upgrade request (exec, attach, port-forward), and once the agent answered 101, an open session. */
+    final boolean upgrade;
+    boolean upgraded;
 
     Pending(Frame.Request request, Message<FrameMessage> message, String requesterNode) {
       this.request = request;
       this.message = message;
       this.requesterNode = requesterNode;
       this.granted = request.credits();
+      this.upgrade = UpgradedMessages.isUpgrade(request);
     }
 
     boolean countsAsStream() {
@@ -186,6 +196,11 @@ public final class AgentSession {
           + limits.maxInFlightRequests() + " requests in flight, the most allowed per agent (tunnel.max_in_flight_requests)"));
       return;
     }
+    if (UpgradedMessages.isUpgrade(request) && !link.carriesUpgrades()) {
+      replyStatus(message, request.id(), KmcException.badGateway("the agent of cluster '" + cluster()
+          + "' speaks protocol v1, which cannot carry exec, attach or port-forward: upgrade the agent"));
+      return;
+    }
     Pending p = new Pending(request, message, message.headers().get(Addresses.HEADER_REQUESTER_NODE));
     pending.put(request.id(), p);
     long timeout = Math.min(limits.requestTimeoutMillis(), request.timeoutMillis() > 0 ? request.timeoutMillis() : Long.MAX_VALUE);
@@ -220,7 +235,7 @@ public final class AgentSession {
       Frame.Response head;
       try {
         response = (Frame.Response) message.frame();
-        head = AgentAnswers.checked(response);
+        head = AgentAnswers.checked(response, p.upgrade);
       } catch (ProtocolException | AgentAnswers.Refused e) {
         cancelOnAgent(id, "the hub refused the answer");
         fail(p, "the agent of cluster '" + cluster() + "' sent an answer the hub refuses: "
@@ -229,6 +244,7 @@ public final class AgentSession {
       }
       vertx.cancelTimer(p.timer);
       p.headSent = true;
+      p.upgraded = head.status() == 101;
       metrics.tunnelRequest(cluster(), System.nanoTime() - p.startedNanos);
       if (head.more()) {
         channel.routeToOwner(id, context, p.requesterNode, this::fromRequester);
@@ -262,6 +278,13 @@ public final class AgentSession {
         }
       }
       channel.send(p.requesterNode, message);
+    } else if (type == BinaryFrames.CREDIT && p != null && p.upgraded) {
+      // The agent has room for more of what the client sends into the session.
+      try {
+        channel.send(p.requesterNode, FrameMessage.reversed(message.frame()));
+      } catch (ProtocolException e) {
+        warnings.warn("agent of cluster {} sent a bad credit: {}", cluster(), Texts.forLog(e.getMessage()));
+      }
     } else {
       warnings.warn("agent of cluster {} sent a {} frame, which only the hub sends", cluster(), type);
     }
@@ -313,10 +336,16 @@ public final class AgentSession {
     p.timer = vertx.setTimer(Math.max(10, next), t -> checkBody(p));
   }
 
-  /** Credit or cancel from the node that asked, for a stream in progress. */
+  /** Credit or cancel from the node that asked, for a stream in progress; or what its client sends into a session. */
   private void fromRequester(FrameMessage message) {
     Pending p = pending.get(message.id());
     if (p == null) {
+      return;
+    }
+    if (message.type() == BinaryFrames.DATA) {
+      if (p.upgraded && message.reversed()) {
+        link.send(message);
+      }
       return;
     }
     Frame frame;

@@ -52,6 +52,10 @@ public final class ClusterRouter {
 
     /** The body is complete, or with an error, broken off. */
     void end(String error);
+
+    /** In an upgraded exchange, the agent has room for this many more messages from the client. */
+    default void credit(int credits) {
+    }
   }
 
   private static final long EVENT_BUS_GRACE_MILLIS = 2_000;
@@ -93,6 +97,11 @@ public final class ClusterRouter {
     this.registry = registry;
     this.limits = limits;
     nodes.onNodeLeft(this::nodeLeft);
+  }
+
+  /** Data frames an agent may send ahead on a stream, and the hub on an upgraded exchange. */
+  public int streamCredits() {
+    return limits.streamCredits();
   }
 
   /** Starts following where agent sessions start, to resend what a lost node will never answer. */
@@ -360,6 +369,16 @@ public final class ClusterRouter {
       }
     }
 
+    /**
+     * In an upgraded exchange (the agent answered 101), sends one message from the client to the
+     * agent; the caller keeps within the credits {@link StreamHandler#credit} granted.
+     */
+    public void sendUpstream(byte[] message) {
+      if (!ended && ownerNode != null) {
+        channel.send(ownerNode, FrameMessage.reversed(new Frame.Data(id, message)));
+      }
+    }
+
     /** The caller wants nothing more (its client went away). */
     public void cancel(String reason) {
       if (ended) {
@@ -425,6 +444,8 @@ public final class ClusterRouter {
         ended = true;
         channel.forgetRequester(id);
         handler.end(((Frame.End) frame.frame()).error()); // checked by the node holding the agent
+      } else if (frame.type() == BinaryFrames.CREDIT && frame.reversed()) {
+        handler.credit(((Frame.Credit) frame.frame()).credits());
       }
     }
   }

@@ -19,14 +19,24 @@ public final class FrameMessage {
 
   private Frame.Exchange frame;
   private Buffer binary;
+  private final boolean reversed;
 
-  private FrameMessage(Frame.Exchange frame, Buffer binary) {
+  private FrameMessage(Frame.Exchange frame, Buffer binary, boolean reversed) {
     this.frame = frame;
     this.binary = binary;
+    this.reversed = reversed;
   }
 
   public static FrameMessage of(Frame.Exchange frame) {
-    return new FrameMessage(frame, null);
+    return new FrameMessage(frame, null, false);
+  }
+
+  /**
+   * A frame of an upgraded exchange going the other way than its type usually does: data from the
+   * client towards the agent, or the agent's credit towards the client ({@link BinaryFrames#FLAG_REVERSED}).
+   */
+  public static FrameMessage reversed(Frame.Exchange frame) {
+    return new FrameMessage(frame, null, true);
   }
 
   /**
@@ -47,7 +57,11 @@ public final class FrameMessage {
       throw new ProtocolException(ProtocolException.MALFORMED_FRAME, "binary frame meta length " + metaLength
           + " does not fit in the frame");
     }
-    return new FrameMessage(null, message);
+    return new FrameMessage(null, message, (message.getByte(1) & BinaryFrames.FLAG_REVERSED) != 0);
+  }
+
+  public boolean reversed() {
+    return reversed;
   }
 
   /** One of {@link BinaryFrames#REQUEST} … {@link BinaryFrames#CANCEL}. */
@@ -70,7 +84,7 @@ public final class FrameMessage {
   /** The v2 binary message, encoded on first use. */
   public Buffer binary() {
     if (binary == null) {
-      binary = Buffer.buffer(BinaryFrames.encode(frame));
+      binary = Buffer.buffer(BinaryFrames.encode(frame, reversed ? BinaryFrames.FLAG_REVERSED : 0));
     }
     return binary;
   }
@@ -100,7 +114,8 @@ public final class FrameMessage {
     @Override
     public FrameMessage decodeFromWire(int position, Buffer buffer) {
       int length = buffer.getInt(position);
-      return new FrameMessage(null, buffer.getBuffer(position + 4, position + 4 + length));
+      Buffer binary = buffer.getBuffer(position + 4, position + 4 + length);
+      return new FrameMessage(null, binary, (binary.getByte(1) & BinaryFrames.FLAG_REVERSED) != 0);
     }
 
     @Override

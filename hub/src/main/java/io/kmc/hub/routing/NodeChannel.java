@@ -83,8 +83,10 @@ public final class NodeChannel {
     FrameMessage frame = message.body();
     switch (frame.type()) {
       case BinaryFrames.REQUEST -> requested(message);
-      case BinaryFrames.DATA, BinaryFrames.END -> deliver(requesterSide, frame.id(), frame);
-      case BinaryFrames.CREDIT, BinaryFrames.CANCEL -> deliver(ownerSide, frame.id(), frame);
+      // Reversed frames (upgraded exchanges) go the other way than their type usually does.
+      case BinaryFrames.DATA, BinaryFrames.END -> deliver(frame.reversed() ? ownerSide : requesterSide, frame.id(), frame);
+      case BinaryFrames.CREDIT, BinaryFrames.CANCEL -> deliver(frame.reversed() ? requesterSide : ownerSide, frame.id(),
+          frame);
       default -> {
         LOG.warn("dropping a frame of type {} sent to the node channel", frame.type());
         if (message.replyAddress() != null) {

@@ -99,8 +99,13 @@ public final class Fleet implements AutoCloseable {
 
   /** Starts a simulated member cluster and registers it for agents (the hub nodes started after see it). */
   public KubeSim cluster(String name) {
-    KubeSim sim = await(KubeSim.start(memberVertx, new KubeSimOptions().seed(true).controllerDelayMillis(10)
-        .logLineIntervalMillis(50).watchHistory(WATCH_HISTORY)));
+    return cluster(name, options -> options);
+  }
+
+  /** As {@link #cluster(String)}, with the simulator's options changed (e.g. the Kubernetes version it claims). */
+  public KubeSim cluster(String name, java.util.function.UnaryOperator<KubeSimOptions> options) {
+    KubeSim sim = await(KubeSim.start(memberVertx, options.apply(new KubeSimOptions().seed(true)
+        .controllerDelayMillis(10).logLineIntervalMillis(50).watchHistory(WATCH_HISTORY))));
     sims.put(name, sim);
     joinTokens.put(name, "join-" + name + "-" + UUID.randomUUID());
     return sim;
@@ -428,6 +433,15 @@ public final class Fleet implements AutoCloseable {
       }
     }
     throw new AssertionError("timed out waiting for " + what + (last == null ? "" : ": " + last.getMessage()), last);
+  }
+
+  /** The first non-null value the supplier gives within the timeout; fails the test otherwise. */
+  public static <T> T awaitValue(Duration timeout, java.util.function.Supplier<T> value, String what) {
+    Object[] found = new Object[1];
+    eventually(timeout, () -> (found[0] = value.get()) != null, what);
+    @SuppressWarnings("unchecked")
+    T result = (T) found[0];
+    return result;
   }
 
   public static <T> T await(io.vertx.core.Future<T> future) {
