@@ -94,6 +94,11 @@ class SessionsIT {
     assertEquals(3, exit.exitCode(), exit.output());
     Path input = kubectl.write("input.txt", "line one\nline two\n");
     assertEquals("line one\nline two\n", kubectl.runWithInput(input, "exec", "-i", "box", "--", "cat").output());
+    Kubectl.Result terminal = kubectl.shellInTerminal("box");
+    if (terminal != null) {
+      assertEquals(4, terminal.exitCode(), terminal.output());
+      assertTrue(terminal.output().contains("# echo term=$TERM\r\nterm=xterm\r\n# exit 4\r\n"), terminal.output());
+    }
     Kubectl.Result unknown = kubectl.run("exec", "ghost", "--", "ls");
     assertNotEquals(0, unknown.exitCode());
     assertTrue(unknown.output().contains("pods \"ghost\" not found"), unknown.output());

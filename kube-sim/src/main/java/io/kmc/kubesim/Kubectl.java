@@ -140,6 +140,50 @@ public final class Kubectl {
     }
   }
 
+  /**
+   * {@code kubectl exec -it <pod> -- sh} in a terminal (Python's pty module gives kubectl one): waits
+   * for the prompt, types {@code echo term=$TERM}, then {@code exit 4}, and returns what the terminal
+   * showed and kubectl's exit code; null when python3 is not installed.
+   */
+  public Result shellInTerminal(String pod) throws IOException, InterruptedException {
+    if (!Files.isExecutable(Path.of("/usr/bin/python3"))) {
+      return null;
+    }
+    Path script = Files.writeString(workDir.resolve("terminal_session.py"), """
+        import os, pty, sys, time
+        pid, fd = pty.fork()
+        if pid == 0:
+            os.execv(sys.argv[1], sys.argv[1:])
+        out = b''
+        def read(until, seconds=10):
+            global out
+            end = time.time() + seconds
+            while until not in out and time.time() < end:
+                try:
+                    out += os.read(fd, 4096)
+                except OSError:
+                    break
+        read(b'# ')
+        os.write(fd, b'echo term=$TERM\\r')
+        read(b'term=xterm\\r\\n# ')
+        os.write(fd, b'exit 4\\r')
+        read(b'never', 5)
+        _, status = os.waitpid(pid, 0)
+        sys.stdout.write(out.decode('utf-8', 'replace'))
+        sys.exit(os.waitstatus_to_exitcode(status))
+        """);
+    ProcessBuilder builder = new ProcessBuilder("/usr/bin/python3", script.toString(), binary.toString(),
+        "--kubeconfig=" + kubeconfig, "--cache-dir=" + workDir.resolve("cache"), "exec", "-it", pod, "--", "sh")
+        .directory(workDir.toFile()).redirectErrorStream(true);
+    builder.environment().put("HOME", workDir.toString());
+    Process process = builder.start();
+    if (!process.waitFor(30, TimeUnit.SECONDS)) {
+      process.destroyForcibly();
+      throw new AssertionError("kubectl exec -it did not end");
+    }
+    return new Result(process.exitValue(), new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8));
+  }
+
   /** Waits until the background process, left running, has printed {@code text}; its output so far. */
   public String awaitOutput(Process process, String text, long seconds) throws InterruptedException {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);

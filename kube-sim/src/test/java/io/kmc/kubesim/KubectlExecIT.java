@@ -177,46 +177,16 @@ class KubectlExecIT {
   }
 
   /**
-   * {@code exec -it} needs a terminal on kubectl's side; Python's pty module provides one. What is
-   * typed goes through the simulated line discipline and shell; the session ends with the shell's
-   * exit code. Skipped when python3 is not installed.
+   * {@code exec -it}: what is typed goes through the simulated line discipline and shell; the
+   * session ends with the shell's exit code. Skipped when python3 is not installed.
    */
   private static void terminal(Kubectl kubectl, Path workDir) throws Exception {
-    if (!Files.isExecutable(Path.of("/usr/bin/python3"))) {
+    Kubectl.Result result = kubectl.shellInTerminal("box");
+    if (result == null) {
       return;
     }
-    Path script = Files.writeString(workDir.resolve("terminal_session.py"), """
-        import os, pty, sys, time
-        pid, fd = pty.fork()
-        if pid == 0:
-            os.execv(sys.argv[1], sys.argv[1:])
-        out = b''
-        def read(until, seconds=10):
-            global out
-            end = time.time() + seconds
-            while until not in out and time.time() < end:
-                try:
-                    out += os.read(fd, 4096)
-                except OSError:
-                    break
-        read(b'# ')
-        os.write(fd, b'echo term=$TERM\\r')
-        read(b'term=xterm\\r\\n# ')
-        os.write(fd, b'exit 4\\r')
-        read(b'never', 5)
-        _, status = os.waitpid(pid, 0)
-        sys.stdout.write(out.decode('utf-8', 'replace'))
-        sys.exit(os.waitstatus_to_exitcode(status))
-        """);
-    ProcessBuilder builder = new ProcessBuilder("/usr/bin/python3", script.toString(), kubectl.binary().toString(),
-        "--kubeconfig=" + kubectl.kubeconfig(), "exec", "-it", "box", "--", "sh")
-        .directory(workDir.toFile()).redirectErrorStream(true);
-    builder.environment().put("HOME", workDir.toString());
-    Process process = builder.start();
-    assertTrue(process.waitFor(30, TimeUnit.SECONDS), "kubectl exec -it did not end");
-    String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    assertEquals(4, process.exitValue(), output);
-    assertTrue(output.contains("# echo term=$TERM\r\nterm=xterm\r\n# exit 4\r\n"), output);
+    assertEquals(4, result.exitCode(), result.output());
+    assertTrue(result.output().contains("# echo term=$TERM\r\nterm=xterm\r\n# exit 4\r\n"), result.output());
   }
 
   private static String sha256(byte[] data) throws Exception {
