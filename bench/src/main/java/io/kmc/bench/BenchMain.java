@@ -1,7 +1,11 @@
 package io.kmc.bench;
 
+import io.kmc.bench.bulk.BulkBench;
 import io.kmc.bench.passthrough.PassthroughBench;
 import io.kmc.bench.passthrough.PassthroughOptions;
+import io.kmc.bench.report.Flags;
+import io.kmc.bench.watch.NodeLossBench;
+import io.kmc.bench.watch.WatchBench;
 
 import java.io.FileDescriptor;
 import java.io.FileOutputStream;
@@ -23,29 +27,43 @@ public final class BenchMain {
     }
   }
 
-  private static final String USAGE = "usage: java -jar kmc-bench.jar " + PassthroughOptions.USAGE;
+  private static final String USAGE = "usage: java -jar kmc-bench.jar <benchmark> [options], one of:\n"
+      + String.join("\n", List.of(PassthroughOptions.USAGE, BulkBench.USAGE, WatchBench.USAGE, NodeLossBench.USAGE));
 
   private BenchMain() {
   }
 
   public static void main(String[] args) throws Exception {
-    if (args.length == 0 || !"passthrough".equals(args[0])) {
+    if (args.length == 0) {
       System.err.println(USAGE);
       System.exit(2);
       return;
     }
     List<String> rest = Arrays.asList(args).subList(1, args.length);
-    PassthroughOptions options;
+    // The report is Markdown with a few non-ASCII signs (µ, Δ, ≤): UTF-8 whatever the locale says.
+    PrintStream out = new PrintStream(new FileOutputStream(FileDescriptor.out), true, StandardCharsets.UTF_8);
+    Bench bench;
     try {
-      options = PassthroughOptions.parse(rest);
+      bench = switch (args[0]) {
+        case "passthrough" -> new PassthroughBench(PassthroughOptions.parse(rest), out)::run;
+        case "bulk" -> new BulkBench(Flags.parse(rest, BulkBench.DEFAULTS), out)::run;
+        case "watches" -> new WatchBench(Flags.parse(rest, WatchBench.DEFAULTS), out)::run;
+        case "node-loss" -> new NodeLossBench(Flags.parse(rest, NodeLossBench.DEFAULTS), out)::run;
+        default -> throw new IllegalArgumentException("no benchmark named " + args[0]);
+      };
     } catch (IllegalArgumentException e) {
       System.err.println(e.getMessage());
       System.err.println(USAGE);
       System.exit(2);
       return;
     }
-    // The report is Markdown with a few non-ASCII signs (µ, Δ, ≤): UTF-8 whatever the locale says.
-    PrintStream out = new PrintStream(new FileOutputStream(FileDescriptor.out), true, StandardCharsets.UTF_8);
-    new PassthroughBench(options, out).run();
+    bench.run();
+    // Daemon threads of the hub nodes' libraries may linger; the report is complete.
+    System.exit(0);
+  }
+
+  @FunctionalInterface
+  private interface Bench {
+    void run() throws Exception;
   }
 }

@@ -4,6 +4,7 @@ import io.kmc.bench.load.LoadGenerator;
 import io.kmc.bench.load.ProcessCpu;
 import io.kmc.bench.load.RunResult;
 import io.kmc.bench.load.Target;
+import io.kmc.bench.fleet.Fleet;
 import io.kmc.bench.report.MachineInfo;
 import io.kmc.hub.api.KubePassthrough;
 import io.vertx.core.Future;
@@ -28,6 +29,7 @@ import java.util.concurrent.TimeUnit;
  */
 public final class PassthroughBench {
 
+  private static final String CLUSTER = "bench";
   private static final String DIRECT = "direct";
   private static final String BARE_PROXY = "bare proxy";
   private static final String ONE_NODE = "one node";
@@ -49,14 +51,14 @@ public final class PassthroughBench {
     out.println("    run:     " + options.describe());
     out.println();
 
-    try (PassthroughFleet fleet = PassthroughFleet.start();
+    try (Fleet fleet = Fleet.start(new Fleet.Spec(List.of(Fleet.AgentSpec.inJvm(CLUSTER))));
          LoadGenerator load = new LoadGenerator(new ProcessCpu(fleet.processMarkers()))) {
       out.printf("fleet started: kube-sim %s, hub node A :%d (agent connected), hub node B :%d, "
           + "PostgreSQL and Redis%n", fleet.sim().url(), fleet.nodeA().port(), fleet.nodeB().port());
-      String hubPath = KubePassthrough.PREFIX + PassthroughFleet.CLUSTER + PassthroughFleet.CONFIG_MAP_PATH;
+      String hubPath = KubePassthrough.PREFIX + CLUSTER + Fleet.CONFIG_MAP_PATH;
       List<Target> targets = List.of(
-          new Target(DIRECT, "127.0.0.1", fleet.sim().port(), PassthroughFleet.CONFIG_MAP_PATH, fleet.simToken()),
-          new Target(BARE_PROXY, "127.0.0.1", fleet.bareProxyPort(), PassthroughFleet.CONFIG_MAP_PATH,
+          new Target(DIRECT, "127.0.0.1", fleet.sim().port(), Fleet.CONFIG_MAP_PATH, fleet.simToken()),
+          new Target(BARE_PROXY, "127.0.0.1", fleet.bareProxyPort(), Fleet.CONFIG_MAP_PATH,
               fleet.simToken()),
           new Target(ONE_NODE, "127.0.0.1", fleet.nodeA().port(), hubPath, fleet.adminToken()),
           new Target(TWO_NODES, "127.0.0.1", fleet.nodeB().port(), hubPath, fleet.adminToken()));
@@ -142,7 +144,7 @@ public final class PassthroughBench {
       } catch (IllegalStateException e) {
         last = e.getMessage();
       }
-      PassthroughFleet.sleep(100);
+      Fleet.sleep(100);
     } while (System.nanoTime() < deadline);
     throw new IllegalStateException(target.name() + " (" + target.url() + ") did not answer 200 within 30 s: " + last);
   }

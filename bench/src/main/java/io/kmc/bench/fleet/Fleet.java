@@ -1,0 +1,554 @@
+package io.kmc.bench.fleet;
+
+import io.kmc.agent.Agent;
+import io.kmc.agent.AgentConfig;
+import io.kmc.common.config.ConfigReader;
+import io.kmc.hub.Hub;
+import io.kmc.hub.config.HubConfig;
+import io.kmc.hub.store.TokenHashes;
+import io.kmc.kubesim.KubeSim;
+import io.kmc.kubesim.KubeSimOptions;
+import io.vertx.core.DeploymentOptions;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.PoolOptions;
+import io.vertx.core.json.JsonObject;
+import io.vertx.httpproxy.HttpProxy;
+import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
+import redis.embedded.RedisServer;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+
+/**
+ * What the benchmarks run against: a simulated member cluster, two clustered hub nodes (Hazelcast
+ * TCP-IP on loopback, plain HTTP) sharing a PostgreSQL and a Redis, and real agents, each for a
+ * cluster of its own name in front of the same simulator (so that v1 and v2 agents can be compared
+ * side by side). All in this JVM except PostgreSQL and Redis, which are started from Maven artifacts
+ * as processes of their own, and the agents a {@link Spec} asks to run in a JVM of their own
+ * ({@code io.kmc.agent.AgentMain} from this jar, as in production), whose threads, heap and CPU can
+ * then be read apart. Each hub node has its own Vert.x instance, as separate processes would; the
+ * simulator and the in-JVM agents share another one, standing for the member cluster's side. A bare
+ * reverse proxy in front of the simulator, on a Vert.x of its own, shows what merely adding a hop
+ * costs on this machine.
+ */
+public final class Fleet implements AutoCloseable {
+
+  static final String NAMESPACE = "default";
+  static final String CONFIG_MAP = "bench";
+  /** The one ConfigMap every fleet starts with, an 802-byte JSON answer. */
+  public static final String CONFIG_MAP_PATH = "/api/v1/namespaces/" + NAMESPACE + "/configmaps/" + CONFIG_MAP;
+
+  /** Hub node A (index 0) or B (index 1). */
+  public static final int NODE_A = 0;
+  public static final int NODE_B = 1;
+
+  /**
+   * One agent of the fleet.
+   *
+   * @param cluster          its cluster's name in the hub (each agent has its own)
+   * @param protocolVersions what it offers in hello, e.g. [1] for a v1 agent
+   * @param dials            the hub nodes it dials, in turn ({@link #NODE_A}, {@link #NODE_B})
+   * @param ownProcess       run it as {@code AgentMain} in a JVM of its own rather than in this one
+   * @param maxHeapMb        that JVM's -Xmx (0: the default)
+   */
+  public record AgentSpec(String cluster, List<Integer> protocolVersions, List<Integer> dials, boolean ownProcess,
+                          int maxHeapMb) {
+
+    /** A v2 agent in this JVM, connected to node A: the pass-through benchmark's. */
+    public static AgentSpec inJvm(String cluster) {
+      return new AgentSpec(cluster, List.of(), List.of(NODE_A), false, 0);
+    }
+  }
+
+  /**
+   * @param agents         the agents; the fleet waits until each is connected to the first node it dials
+   * @param maxOpenStreams the hub's {@code tunnel.max_open_streams} (open streams per agent)
+   */
+  public record Spec(List<AgentSpec> agents, int maxOpenStreams) {
+
+    public Spec {
+      agents = List.copyOf(agents);
+    }
+
+    public Spec(List<AgentSpec> agents) {
+      this(agents, 512);
+    }
+  }
+
+  /** An agent running in a process of its own. */
+  public record AgentProcess(String cluster, Process process) {
+
+    public long pid() {
+      return process.pid();
+    }
+  }
+
+  private static final long START_TIMEOUT_SECONDS = 120;
+  /** Environment overrides for every node and the agent: on one machine, any management port must be a free one. */
+  private static final Map<String, String> SETTINGS = Map.of("KMC_METRICS_PORT", "0");
+
+  private final String adminPassword = "kmc-bench-admin-" + UUID.randomUUID();
+  private final String simToken = "kmc-bench-sim-" + UUID.randomUUID();
+  private final String hazelcastCluster = "kmc-bench-" + UUID.randomUUID();
+  private final Path workDir;
+  private final Vertx memberVertx = Vertx.vertx();
+  private final Vertx proxyVertx = Vertx.vertx();
+  private final List<AutoCloseable> toClose = new ArrayList<>();
+  private final HttpClient http = HttpClient.newHttpClient();
+  private EmbeddedPostgres postgres;
+  private int redisPort;
+  private String adminToken;
+  private KubeSim sim;
+  private Hub nodeA;
+  private Hub nodeB;
+  private final Spec spec;
+  private final Map<String, String> joinTokens = new LinkedHashMap<>();
+  private final Map<String, Agent> agents = new LinkedHashMap<>();
+  private final Map<String, AgentProcess> agentProcesses = new LinkedHashMap<>();
+  private final java.util.Set<Hub> halted = java.util.concurrent.ConcurrentHashMap.newKeySet();
+  private int bareProxyPort;
+
+  private Fleet(Spec spec) throws IOException {
+    this.spec = spec;
+    workDir = Files.createTempDirectory("kmc-bench");
+    for (AgentSpec agent : spec.agents()) {
+      if (joinTokens.put(agent.cluster(), "kmc-bench-join-" + UUID.randomUUID()) != null) {
+        throw new IllegalArgumentException("two agents for cluster " + agent.cluster());
+      }
+    }
+  }
+
+  /**
+   * Starts PostgreSQL, Redis, the simulator, both hub nodes and the agents; returns once each agent
+   * is connected to the first node it dials.
+   */
+  public static Fleet start(Spec spec) throws IOException {
+    Fleet fleet = new Fleet(spec);
+    try {
+      fleet.startAll();
+      return fleet;
+    } catch (RuntimeException | IOException e) {
+      fleet.close();
+      throw e;
+    }
+  }
+
+  private void startAll() throws IOException {
+    postgres = EmbeddedPostgres.builder().setDataDirectory(postgresDirectory()).setCleanDataDirectory(true).start();
+    toClose.add(postgres);
+    List<Integer> ports = freePorts(4);
+    redisPort = ports.get(0);
+    RedisServer redis = new RedisServer(redisPort);
+    redis.start();
+    toClose.add(redis::stop);
+
+    sim = await(KubeSim.start(memberVertx, new KubeSimOptions().seed(true).token(simToken)));
+    toClose.add(() -> await(sim.close()));
+    await(sim.create(configMap()));
+    bareProxyPort = startBareProxy(ports.get(1));
+
+    int hazelcastA = ports.get(2);
+    int hazelcastB = ports.get(3);
+    List<Integer> members = List.of(hazelcastA, hazelcastB);
+    nodeA = await(Hub.start(hubConfig(hazelcastA, members)));
+    toClose.add(() -> closeUnlessHalted(nodeA));
+    nodeB = await(Hub.start(hubConfig(hazelcastB, members)));
+    toClose.add(() -> closeUnlessHalted(nodeB));
+    adminToken = createApiToken(login());
+
+    for (AgentSpec agent : spec.agents()) {
+      startAgent(agent);
+    }
+    for (AgentSpec agent : spec.agents()) {
+      awaitConnected(agent.cluster(), node(agent.dials().get(0)));
+    }
+  }
+
+  private void startAgent(AgentSpec spec) throws IOException {
+    Path kubeconfig = workDir.resolve(spec.cluster() + ".kubeconfig");
+    Files.writeString(kubeconfig, sim.kubeconfig(spec.cluster()));
+    String urls = String.join(", ", spec.dials().stream().map(n -> "\"ws://127.0.0.1:" + node(n).port() + "\"").toList());
+    String versions = spec.protocolVersions().isEmpty() ? ""
+        : "  protocol_versions: [" + String.join(", ", spec.protocolVersions().stream().map(String::valueOf).toList())
+        + "]\n";
+    String yaml = """
+        hub:
+          urls: [%s]
+          cluster: %s
+          token: %s
+          reconnect:
+            initial_backoff: 50ms
+            max_backoff: 500ms
+        %skubernetes:
+          mode: kubeconfig
+          kubeconfig: %s
+        """.formatted(urls, spec.cluster(), joinTokens.get(spec.cluster()), versions, kubeconfig);
+    if (!spec.ownProcess()) {
+      AgentConfig agentConfig = read(AgentConfig::read, yaml);
+      Agent agent = await(Agent.start(memberVertx, agentConfig, Agent.kubeAccess(agentConfig)));
+      agents.put(spec.cluster(), agent);
+      toClose.add(() -> await(agent.stop()));
+      return;
+    }
+    Path config = workDir.resolve(spec.cluster() + "-agent.yaml");
+    Files.writeString(config, yaml + """
+        metrics:
+          enabled: false
+        log:
+          level: warn
+          format: text
+        """);
+    List<String> command = new ArrayList<>(List.of(javaBinary()));
+    if (spec.maxHeapMb() > 0) {
+      command.add("-Xmx" + spec.maxHeapMb() + "m");
+    }
+    command.addAll(List.of("-cp", ownJar(), "io.kmc.agent.AgentMain", config.toString()));
+    Process process = new ProcessBuilder(command)
+        .redirectErrorStream(true)
+        .redirectOutput(workDir.resolve(spec.cluster() + "-agent.log").toFile())
+        .start();
+    agentProcesses.put(spec.cluster(), new AgentProcess(spec.cluster(), process));
+    toClose.add(() -> {
+      process.destroy();
+      if (!process.waitFor(30, TimeUnit.SECONDS)) {
+        process.destroyForcibly();
+      }
+    });
+  }
+
+  private static String javaBinary() {
+    return ProcessHandle.current().info().command().orElse(Path.of(System.getProperty("java.home"), "bin", "java")
+        .toString());
+  }
+
+  /** The jar (or classes directory) this class came from, which holds the agent and its dependencies. */
+  private static String ownJar() {
+    try {
+      return Path.of(Fleet.class.getProtectionDomain().getCodeSource().getLocation().toURI()).toString();
+    } catch (java.net.URISyntaxException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** Hub node A or B. */
+  public Hub node(int index) {
+    return switch (index) {
+      case NODE_A -> nodeA;
+      case NODE_B -> nodeB;
+      default -> throw new IllegalArgumentException("no hub node " + index);
+    };
+  }
+
+  /**
+   * vertx-http-proxy forwarding everything to the simulator, one server per core like the hub's API:
+   * no authentication, no tunnel, no audit; the floor under any proxy's cost.
+   */
+  private int startBareProxy(int port) {
+    HttpProxy proxy = HttpProxy.reverseProxy(proxyVertx.createHttpClient(new PoolOptions().setHttp1MaxSize(16)))
+        .origin(sim.port(), "127.0.0.1");
+    await(proxyVertx.deployVerticle(() -> new VerticleBase() {
+      @Override
+      public Future<?> start() {
+        return vertx.createHttpServer().requestHandler(proxy).listen(port, "127.0.0.1");
+      }
+    }, new DeploymentOptions().setInstances(Runtime.getRuntime().availableProcessors())));
+    return port;
+  }
+
+  /** A ConfigMap of a typical size: a few short settings and a small file. */
+  private static JsonObject configMap() {
+    StringBuilder properties = new StringBuilder();
+    for (int i = 0; i < 12; i++) {
+      properties.append("setting.").append(i).append("=value-").append(i).append('\n');
+    }
+    return new JsonObject()
+        .put("apiVersion", "v1")
+        .put("kind", "ConfigMap")
+        .put("metadata", new JsonObject().put("name", CONFIG_MAP).put("namespace", NAMESPACE)
+            .put("labels", new JsonObject().put("app", "kmc-bench")))
+        .put("data", new JsonObject()
+            .put("mode", "benchmark")
+            .put("replicas", "3")
+            .put("application.properties", properties.toString()));
+  }
+
+  /** PostgreSQL's data directory, whose path also picks out the server's processes for {@link #processMarkers()}. */
+  private Path postgresDirectory() {
+    return workDir.resolve("postgres");
+  }
+
+  /**
+   * Every node at its defaults but for the shared stores and a rate limit that a benchmark does not
+   * trip (the limiter still counts every request in Redis).
+   */
+  private HubConfig hubConfig(int hazelcastPort, List<Integer> members) {
+    String memberList = String.join(", ", members.stream().map(p -> "\"127.0.0.1:" + p + "\"").toList());
+    return read(HubConfig::read, """
+        data:
+          dir: %s
+        server:
+          host: 127.0.0.1
+          port: 0
+          tls:
+            mode: "off"
+        cluster:
+          enabled: true
+          name: %s
+          host: 127.0.0.1
+          port: %d
+          members: [%s]
+        database:
+          host: 127.0.0.1
+          port: %d
+          name: postgres
+          user: postgres
+        redis:
+          url: redis://127.0.0.1:%d
+        auth:
+          admin_password: %s
+          requests_per_minute: 10000000
+        tunnel:
+          max_open_streams: %d
+        clusters:
+        %s""".formatted(workDir, hazelcastCluster, hazelcastPort, memberList, postgres.getPort(), redisPort,
+        adminPassword, spec.maxOpenStreams(), clustersYaml()));
+  }
+
+  private String clustersYaml() {
+    StringBuilder yaml = new StringBuilder();
+    joinTokens.forEach((cluster, token) -> yaml.append("  - name: ").append(cluster).append('\n')
+        .append("    token_sha256: ").append(TokenHashes.sha256Hex(token)).append('\n'));
+    return yaml.toString();
+  }
+
+  /** Logs the built-in admin in on node A; returns the access token. */
+  private String login() {
+    JsonObject answer = post("/api/v1/auth/login", null,
+        new JsonObject().put("username", "admin").put("password", adminPassword), 200);
+    return answer.getString("accessToken");
+  }
+
+  /** An API token of the admin, as a script or CI job would use; returns its secret. */
+  private String createApiToken(String accessToken) {
+    JsonObject answer = post("/api/v1/tokens", accessToken,
+        new JsonObject().put("name", "kmc-bench").put("expiresIn", "1d"), 201);
+    return answer.getString("token");
+  }
+
+  private JsonObject post(String path, String bearer, JsonObject body, int expectedStatus) {
+    HttpRequest.Builder request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + nodeA.port() + path))
+        .header("Content-Type", "application/json")
+        .POST(HttpRequest.BodyPublishers.ofString(body.encode()));
+    if (bearer != null) {
+      request.header("Authorization", "Bearer " + bearer);
+    }
+    try {
+      HttpResponse<String> response = http.send(request.build(), HttpResponse.BodyHandlers.ofString());
+      if (response.statusCode() != expectedStatus) {
+        throw new IllegalStateException("POST " + path + " answered " + response.statusCode() + ": " + response.body());
+      }
+      return new JsonObject(response.body());
+    } catch (IOException e) {
+      throw new UncheckedIOException("POST " + path + ": " + e.getMessage(), e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted", e);
+    }
+  }
+
+  private static <T> T read(Function<ConfigReader, T> reader, String yaml) {
+    ConfigReader config = ConfigReader.fromYaml(yaml, SETTINGS);
+    T value = reader.apply(config);
+    config.finish();
+    return value;
+  }
+
+  /** Waits (up to 60 s) until {@code cluster}'s agent is connected to {@code node}, as the hub sees it. */
+  public void awaitConnected(String cluster, Hub node) {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    String last = "never asked";
+    while (System.nanoTime() < deadline) {
+      try {
+        JsonObject connection = connection(cluster);
+        if (connection != null && Boolean.TRUE.equals(connection.getBoolean("connected"))
+            && node.nodeId().equals(connection.getString("node"))) {
+          return;
+        }
+        last = String.valueOf(connection);
+      } catch (RuntimeException e) {
+        last = e.getMessage();
+      }
+      sleep(20);
+    }
+    throw new IllegalStateException("the agent of " + cluster + " did not connect to hub node " + node.nodeId()
+        + " within 60 s; last seen: " + last);
+  }
+
+  /** The hub's view of a cluster's agent connection ({@code connected}, {@code node}, …), asked of a live node. */
+  public JsonObject connection(String cluster) {
+    Hub via = nodeA;
+    HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + via.port() + "/api/v1/clusters/"
+        + cluster)).header("Authorization", "Bearer " + adminToken).GET().build();
+    try {
+      HttpResponse<String> response = http.send(request, HttpResponse.BodyHandlers.ofString());
+      if (response.statusCode() != 200) {
+        throw new IllegalStateException("GET cluster " + cluster + ": " + response.statusCode() + " " + response.body());
+      }
+      return new JsonObject(response.body()).getJsonObject("connection");
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted", e);
+    }
+  }
+
+  /**
+   * Stops {@code node} as {@code kill -9} would (no drain, no goodbye to the hub cluster; its sockets
+   * just close), with the hub's {@code halt()}, which is package-private because only tests and
+   * benchmarks have a reason to call it.
+   */
+  public void halt(int index) {
+    Hub node = node(index);
+    try {
+      java.lang.reflect.Method halt = Hub.class.getDeclaredMethod("halt");
+      halt.setAccessible(true);
+      @SuppressWarnings("unchecked")
+      Future<Void> halted = (Future<Void>) halt.invoke(node);
+      this.halted.add(node);
+      await(halted);
+    } catch (ReflectiveOperationException e) {
+      throw new IllegalStateException("cannot halt hub node " + node.nodeId() + ": " + e, e);
+    }
+  }
+
+  private void closeUnlessHalted(Hub node) {
+    if (!halted.contains(node)) {
+      await(node.close());
+    }
+  }
+
+  public KubeSim sim() {
+    return sim;
+  }
+
+  /** Hub node A, which the agents dial first unless their spec says otherwise. */
+  public Hub nodeA() {
+    return nodeA;
+  }
+
+  /** Hub node B: requests sent here cross the clustered event bus to the node holding the agent. */
+  public Hub nodeB() {
+    return nodeB;
+  }
+
+  /** An API token of the hub's admin. */
+  public String adminToken() {
+    return adminToken;
+  }
+
+  /** What identifies the processes besides this JVM that serve the hub (PostgreSQL's server and backends). */
+  public List<String> processMarkers() {
+    return List.of(postgresDirectory().toString());
+  }
+
+  /** The bare reverse proxy in front of the simulator. */
+  public int bareProxyPort() {
+    return bareProxyPort;
+  }
+
+  public String simToken() {
+    return simToken;
+  }
+
+  /** The agent of {@code cluster} if it runs in a process of its own, else null. */
+  public AgentProcess agentProcess(String cluster) {
+    return agentProcesses.get(cluster);
+  }
+
+  /** The agent of {@code cluster} if it runs in this JVM, else null. */
+  public Agent agent(String cluster) {
+    return agents.get(cluster);
+  }
+
+  /** Stops the agents, the hub nodes, the simulator, Redis and PostgreSQL, in that order, and deletes the work files. */
+  @Override
+  public void close() {
+    List<AutoCloseable> reversed = new ArrayList<>(toClose);
+    Collections.reverse(reversed);
+    for (AutoCloseable closeable : reversed) {
+      try {
+        closeable.close();
+      } catch (Exception e) {
+        System.err.println("while stopping the fleet: " + e.getMessage());
+      }
+    }
+    await(memberVertx.close());
+    await(proxyVertx.close());
+    deleteWorkDir();
+  }
+
+  private void deleteWorkDir() {
+    try (var paths = Files.walk(workDir)) {
+      paths.sorted(Comparator.reverseOrder()).forEach(path -> path.toFile().delete());
+    } catch (IOException | UncheckedIOException e) {
+      System.err.println("cannot delete " + workDir + ": " + e.getMessage());
+    }
+  }
+
+  private static <T> T await(Future<T> future) {
+    try {
+      return future.await(START_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      throw new IllegalStateException(e.getMessage(), e);
+    }
+  }
+
+  public static void sleep(long millis) {
+    try {
+      Thread.sleep(millis);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted", e);
+    }
+  }
+
+  /** Distinct free ports for servers started later: all are held open together, so none is handed out twice. */
+  private static List<Integer> freePorts(int count) {
+    List<ServerSocket> sockets = new ArrayList<>();
+    try {
+      for (int i = 0; i < count; i++) {
+        sockets.add(new ServerSocket(0));
+      }
+      return sockets.stream().map(ServerSocket::getLocalPort).toList();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } finally {
+      for (ServerSocket socket : sockets) {
+        try {
+          socket.close();
+        } catch (IOException e) {
+          System.err.println("cannot close a probe socket: " + e.getMessage());
+        }
+      }
+    }
+  }
+}

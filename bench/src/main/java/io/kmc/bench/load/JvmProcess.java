@@ -1,0 +1,104 @@
+package io.kmc.bench.load;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * What another JVM of the benchmark (an agent in a process of its own) uses, read from /proc and
+ * with {@code jcmd}: CPU time, threads, resident memory, and its live heap after a full GC.
+ */
+public record JvmProcess(long pid) {
+
+  private static final long NANOS_PER_TICK = 10_000_000;
+  private static final Pattern HEAP_USED = Pattern.compile("heap\\s+total\\s+(\\d+)K,\\s+used\\s+(\\d+)K");
+
+  /** utime + stime of the process so far, in nanoseconds; -1 if it is gone. */
+  public long cpuNanos() {
+    try {
+      String line = Files.readString(Path.of("/proc", String.valueOf(pid), "stat"), StandardCharsets.US_ASCII);
+      String[] fields = line.substring(line.lastIndexOf(')') + 2).split(" ");
+      return (Long.parseLong(fields[11]) + Long.parseLong(fields[12])) * NANOS_PER_TICK;
+    } catch (IOException | RuntimeException e) {
+      return -1;
+    }
+  }
+
+  /** Threads of the process now (every JVM thread: Java threads, GC and JIT threads too). */
+  public int threads() {
+    return (int) status("Threads:");
+  }
+
+  /** Resident memory in KiB. */
+  public long rssKib() {
+    return status("VmRSS:");
+  }
+
+  private long status(String key) {
+    try {
+      for (String line : Files.readAllLines(Path.of("/proc", String.valueOf(pid), "status"))) {
+        if (line.startsWith(key)) {
+          return Long.parseLong(line.substring(key.length()).replace("kB", "").trim());
+        }
+      }
+    } catch (IOException | RuntimeException e) {
+      return -1;
+    }
+    return -1;
+  }
+
+  /** Heap used in bytes as {@code jcmd GC.heap_info} reports it; after {@code GC.run} when {@code collectFirst}. */
+  public long heapUsedBytes(boolean collectFirst) {
+    if (collectFirst) {
+      jcmd("GC.run");
+    }
+    return parseHeapUsedKib(jcmd("GC.heap_info")) * 1024;
+  }
+
+  /** The used KiB of the first heap line of {@code GC.heap_info} (G1: "garbage-first heap total …K, used …K"). */
+  static long parseHeapUsedKib(String heapInfo) {
+    Matcher matcher = HEAP_USED.matcher(heapInfo);
+    if (!matcher.find()) {
+      throw new IllegalStateException("no heap figures in: " + heapInfo);
+    }
+    return Long.parseLong(matcher.group(2));
+  }
+
+  /** The names of the process's threads, from /proc (15 characters at most each). */
+  public List<String> threadNames() {
+    try (var tasks = Files.list(Path.of("/proc", String.valueOf(pid), "task"))) {
+      return tasks.map(task -> {
+        try {
+          return Files.readString(task.resolve("comm")).trim();
+        } catch (IOException e) {
+          return "?";
+        }
+      }).sorted().toList();
+    } catch (IOException e) {
+      return List.of();
+    }
+  }
+
+  private String jcmd(String command) {
+    Path jcmd = Path.of(System.getProperty("java.home"), "bin", "jcmd");
+    try {
+      Process process = new ProcessBuilder(jcmd.toString(), String.valueOf(pid), command).redirectErrorStream(true)
+          .start();
+      String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      if (!process.waitFor(60, TimeUnit.SECONDS) || process.exitValue() != 0) {
+        throw new IllegalStateException("jcmd " + pid + " " + command + " failed: " + output);
+      }
+      return output;
+    } catch (IOException e) {
+      throw new IllegalStateException("cannot run " + jcmd + ": " + e.getMessage(), e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted", e);
+    }
+  }
+}

@@ -1,0 +1,31 @@
+package io.kmc.bench.load;
+
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class JvmProcessTest {
+
+  @Test
+  void readsTheUsedHeapOfG1() {
+    String heapInfo = """
+        12345:
+         garbage-first heap   total 262144K, used 41234K [0x00000000f0000000, 0x0000000100000000)
+          region size 1024K, 3 young (3072K), 0 survivors (0K)
+         Metaspace       used 30000K, committed 30500K, reserved 1073152K
+        """;
+    assertEquals(41234, JvmProcess.parseHeapUsedKib(heapInfo));
+    assertThrows(IllegalStateException.class, () -> JvmProcess.parseHeapUsedKib("12345: no such process"));
+  }
+
+  @Test
+  void readsThisProcess() {
+    JvmProcess self = new JvmProcess(ProcessHandle.current().pid());
+    assertTrue(self.threads() > 1);
+    assertTrue(self.rssKib() > 0);
+    assertTrue(self.cpuNanos() >= 0);
+    assertTrue(self.threadNames().size() > 1);
+  }
+}
