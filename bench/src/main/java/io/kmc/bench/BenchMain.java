@@ -4,6 +4,7 @@ import io.kmc.bench.bulk.BulkBench;
 import io.kmc.bench.passthrough.PassthroughBench;
 import io.kmc.bench.passthrough.PassthroughOptions;
 import io.kmc.bench.report.Flags;
+import io.kmc.bench.sessions.SessionBench;
 import io.kmc.bench.watch.NodeLossBench;
 import io.kmc.bench.watch.WatchBench;
 
@@ -28,7 +29,8 @@ public final class BenchMain {
   }
 
   private static final String USAGE = "usage: java -jar kmc-bench.jar <benchmark> [options], one of:\n"
-      + String.join("\n", List.of(PassthroughOptions.USAGE, BulkBench.USAGE, WatchBench.USAGE, NodeLossBench.USAGE));
+      + String.join("\n", List.of(PassthroughOptions.USAGE, BulkBench.USAGE, WatchBench.USAGE, NodeLossBench.USAGE,
+          SessionBench.USAGE));
 
   private BenchMain() {
   }
@@ -49,6 +51,7 @@ public final class BenchMain {
         case "bulk" -> new BulkBench(Flags.parse(rest, BulkBench.DEFAULTS), out)::run;
         case "watches" -> new WatchBench(Flags.parse(rest, WatchBench.DEFAULTS), out)::run;
         case "node-loss" -> new NodeLossBench(Flags.parse(rest, NodeLossBench.DEFAULTS), out)::run;
+        case "sessions" -> new SessionBench(Flags.parse(rest, SessionBench.DEFAULTS), out)::run;
         default -> throw new IllegalArgumentException("no benchmark named " + args[0]);
       };
     } catch (IllegalArgumentException e) {
