@@ -220,6 +220,11 @@ public final class Fleet implements AutoCloseable {
     if (spec.maxHeapMb() > 0) {
       command.add("-Xmx" + spec.maxHeapMb() + "m");
     }
+    // e.g. -Dkmc.bench.agent-jvm-args="-XX:StartFlightRecording=filename=agent.jfr,settings=profile" to profile it
+    String extra = System.getProperty("kmc.bench.agent-jvm-args", "").trim();
+    if (!extra.isEmpty()) {
+      command.addAll(List.of(extra.split("\\s+")));
+    }
     command.addAll(List.of("-cp", ownJar(), "io.kmc.agent.AgentMain", config.toString()));
     Process process = new ProcessBuilder(command)
         .redirectErrorStream(true)

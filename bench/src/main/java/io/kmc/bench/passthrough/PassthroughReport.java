@@ -16,6 +16,9 @@ import java.util.Locale;
 final class PassthroughReport {
 
   static final double MIN_THROUGHPUT_SHARE = 0.70;
+  /** Tunnel v2's goals for one node against the reference (the bare proxy): CPU per request and requests/s. */
+  static final double MAX_CPU_VS_REFERENCE = 2.5;
+  static final double MIN_THROUGHPUT_VS_REFERENCE = 0.50;
 
   /**
    * One target's results.
@@ -83,6 +86,23 @@ final class PassthroughReport {
       if (errors > 0) {
         String first = row.latency().firstError() != null ? row.latency().firstError() : row.throughput().firstError();
         lines.add(row.target() + ": " + errors + " ERRORS, the numbers of this run do not count; first: " + first);
+      }
+    }
+    // The reference is the first row after the baseline that is not judged (the bare proxy); the goals
+    // against it are those of the first judged row (one node); further judged rows get the figures only.
+    Row reference = rows.stream().skip(1).filter(row -> !row.judged()).findFirst().orElse(null);
+    if (reference != null) {
+      boolean first = true;
+      for (Row row : rows.stream().filter(Row::judged).toList()) {
+        double cpu = row.throughput().cpuMicrosPerRequest() / reference.throughput().cpuMicrosPerRequest();
+        double share = row.throughput().requestsPerSecond() / reference.throughput().requestsPerSecond();
+        lines.add(String.format(Locale.ROOT, "%s: CPU per request %.1f× the %s's%s", row.target(), cpu,
+            reference.target(), first ? String.format(Locale.ROOT, " (goal ≤ %.1f×): %s", MAX_CPU_VS_REFERENCE,
+                verdict(cpu <= MAX_CPU_VS_REFERENCE)) : ""));
+        lines.add(String.format(Locale.ROOT, "%s: requests/s %s of the %s's%s", row.target(), percent(share),
+            reference.target(), first ? String.format(Locale.ROOT, " (goal ≥ %s): %s",
+                percent(MIN_THROUGHPUT_VS_REFERENCE), verdict(share >= MIN_THROUGHPUT_VS_REFERENCE)) : ""));
+        first = false;
       }
     }
     return lines;

@@ -2,6 +2,7 @@ package io.kmc.bench.watch;
 
 import io.kmc.bench.fleet.Fleet;
 import io.kmc.bench.load.JvmProcess;
+import io.kmc.bench.load.ProcessCpu;
 import io.kmc.bench.load.Target;
 import io.kmc.bench.report.Flags;
 import io.kmc.bench.report.MachineInfo;
@@ -79,7 +80,7 @@ public final class WatchBench {
       long agentHeapIdle = agent.heapUsedBytes(true);
       Table events = new Table("target", "watches", "changes", "made in s", "events expected", "delivered", "lost",
           "duplicated", "out of order", "other lines", "watches ended", "all delivered after s", "events/s",
-          "gap p50 ms", "gap p99 ms", "gap max ms");
+          "CPU µs/event", "agent CPU µs/event", "gap p50 ms", "gap p99 ms", "gap max ms");
 
       // Phase 1, the reference: the same watches and changes straight to the simulator.
       long jvmBase = jvmHeapAfterGc();
@@ -175,6 +176,8 @@ public final class WatchBench {
     int ended;
     String firstEnd;
     Histogram gaps;
+    long cpuNanos;
+    long agentCpuNanos;
     int agentMaxThreads;
     long agentMaxHeap;
     int agentThreadsAfter;
@@ -186,7 +189,8 @@ public final class WatchBench {
           String.valueOf(expected), String.valueOf(delivered), String.valueOf(lost), String.valueOf(duplicated),
           String.valueOf(outOfOrder), String.valueOf(other), String.valueOf(ended),
           complete ? format("%.1f", deliveredSeconds) : "never (timeout)",
-          format("%.0f", delivered / deliveredSeconds),
+          format("%.0f", delivered / deliveredSeconds), format("%.1f", cpuNanos / 1e3 / Math.max(1, delivered)),
+          agentCpuNanos < 0 ? "—" : format("%.1f", agentCpuNanos / 1e3 / Math.max(1, delivered)),
           millis(gaps.getValueAtPercentile(50)), millis(gaps.getValueAtPercentile(99)), millis(gaps.getMaxValue()));
     }
 
@@ -208,25 +212,33 @@ public final class WatchBench {
     AtomicBoolean changing = new AtomicBoolean(true);
     AtomicInteger maxThreads = new AtomicInteger();
     AtomicLong maxHeap = new AtomicLong();
+    // Threads every second from /proc (cheap); the heap every 5 s, since each jcmd is a JVM start on this machine.
     Thread sampler = new Thread(() -> {
-      while (changing.get() && agent != null) {
+      for (int tick = 0; changing.get() && agent != null; tick++) {
         maxThreads.accumulateAndGet(agent.threads(), Math::max);
-        try {
-          maxHeap.accumulateAndGet(agent.heapUsedBytes(false), Math::max);
-        } catch (IllegalStateException e) {
-          // the agent is gone; its threads read -1
+        if (tick % 5 == 0) {
+          try {
+            maxHeap.accumulateAndGet(agent.heapUsedBytes(false), Math::max);
+          } catch (IllegalStateException e) {
+            // the agent is gone; its threads read -1
+          }
         }
         Fleet.sleep(1_000);
       }
     }, "kmc-bench-agent-sampler");
     sampler.setDaemon(true);
     out.printf("  %tT %s: making %d changes at %.0f/s%n", System.currentTimeMillis(), target.name(), changes, rate);
+    ProcessCpu everything = new ProcessCpu(fleet.processMarkers());
+    long cpuBefore = everything.getAsLong();
+    long agentCpuBefore = agent == null ? 0 : agent.cpuNanos();
     long changeStart = System.nanoTime();
     sampler.start();
     Watches.await(client.change(fleet, changes, rate, number -> { }));
     phase.changeSeconds = (System.nanoTime() - changeStart) / 1e9;
     phase.complete = client.awaitComplete(watches, changes, 300_000);
     phase.deliveredSeconds = (System.nanoTime() - changeStart) / 1e9;
+    phase.cpuNanos = everything.getAsLong() - cpuBefore;
+    phase.agentCpuNanos = agent == null ? -1 : agent.cpuNanos() - agentCpuBefore;
     changing.set(false);
     sampler.join();
     out.printf("  %tT %s: changes made in %.1f s, all delivered %s%n", System.currentTimeMillis(), target.name(),

@@ -57,6 +57,17 @@ class PassthroughReportTest {
   }
 
   @Test
+  void oneNodeIsJudgedAgainstTheReference() {
+    List<String> verdicts = report.verdicts();
+
+    // CPU per request is 50 µs everywhere; one node makes 8,000/s against the reference's 9,000/s.
+    assertEquals("one node: CPU per request 1.0× the reference's (goal ≤ 2.5×): met", verdicts.get(5));
+    assertEquals("one node: requests/s 89 % of the reference's (goal ≥ 50 %): met", verdicts.get(6));
+    assertEquals("two nodes: CPU per request 1.0× the reference's", verdicts.get(7));
+    assertEquals("two nodes: requests/s 56 % of the reference's", verdicts.get(8));
+  }
+
+  @Test
   void targetsRotateFromRoundToRound() {
     assertEquals(List.of("b", "c", "a"), PassthroughBench.rotated(List.of("a", "b", "c"), 1));
     assertEquals(List.of("a", "b", "c"), PassthroughBench.rotated(List.of("a", "b", "c"), 3));
