@@ -1,0 +1,310 @@
+package io.kmc.hub.api;
+
+import io.kmc.common.KmcException;
+import io.kmc.common.KubeQuery;
+import io.kmc.hub.audit.Audits;
+import io.kmc.hub.auth.Authenticator;
+import io.kmc.hub.auth.Principal;
+import io.kmc.hub.metrics.HubMetrics;
+import io.kmc.hub.policy.Patches;
+import io.kmc.hub.policy.Policy;
+import io.kmc.hub.policy.PolicyEngine;
+import io.kmc.hub.policy.PolicyService;
+import io.kmc.hub.rbac.Authorizer;
+import io.kmc.hub.rbac.KubeRequestAttributes;
+import io.kmc.hub.routing.ClusterRouter;
+import io.kmc.hub.store.ClusterRecord;
+import io.kmc.hub.store.ClusterRegistry;
+import io.kmc.hub.web.Errors;
+import io.kmc.ops.Texts;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.json.DecodeException;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.RoutingContext;
+
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
+
+/**
+ * Checks pass-through writes (create, replace, patch, server-side apply) against the policies
+ * before they are forwarded. A patch is checked by its result: the current object is read through
+ * the tunnel, as the caller (so the member cluster's own RBAC still applies), and the patch applied
+ * to it ({@link Patches} says where that is an approximation). A denial is a Kubernetes
+ * {@code Status} naming every violated policy; warnings travel as {@code Warning} headers, which
+ * kubectl prints; every violation is noted in the request's audit record and counted.
+ */
+public final class PolicyAdmission {
+
+  private static final Set<String> WRITE_METHODS = Set.of("POST", "PUT", "PATCH");
+  /** Most Warning headers one answer carries; the audit record has every violation. */
+  private static final int MAX_WARNINGS = 20;
+
+  private final PolicyService policies;
+  private final ClusterRegistry clusters;
+  private final ClusterRouter router;
+  private final HubMetrics metrics;
+
+  public PolicyAdmission(PolicyService policies, ClusterRegistry clusters, ClusterRouter router, HubMetrics metrics) {
+    this.policies = policies;
+    this.clusters = clusters;
+    this.router = router;
+    this.metrics = metrics;
+  }
+
+  /**
+   * Whether this pass-through request is a write the policies look at: a create, replace or patch of
+   * an object itself. Subresources (scale, status, eviction, binding...) carry something else than
+   * the object and are not checked.
+   */
+  public boolean applies(RoutingContext ctx) {
+    if (!WRITE_METHODS.contains(ctx.request().method().name()) || policies.current().isEmpty()) {
+      return false;
+    }
+    KubeRequestAttributes kube = ctx.get(Authorizer.KUBE_ATTRIBUTES_KEY);
+    return kube != null && kube.resourceRequest() && (kube.subresource() == null || kube.subresource().isEmpty())
+        && !("POST".equals(ctx.request().method().name()) && kube.name() != null && !kube.name().isEmpty());
+  }
+
+  /** Succeeds if the write may go on (warnings added to the response); fails with what to answer instead. */
+  public Future<Void> review(RoutingContext ctx, String cluster, String path, Buffer body) {
+    KubeRequestAttributes kube = ctx.get(Authorizer.KUBE_ATTRIBUTES_KEY);
+    String method = ctx.request().method().name();
+    String contentType = ctx.request().getHeader("Content-Type");
+    if (body == null || body.length() == 0) {
+      return Future.succeededFuture(); // nothing to check: the member cluster refuses an empty write itself
+    }
+    String type = contentType == null ? "" : contentType.toLowerCase(Locale.ROOT);
+    boolean readable = type.contains("json") || type.startsWith(Patches.APPLY_PATCH);
+    Future<JsonObject> current = "POST".equals(method) ? Future.succeededFuture(null)
+        : currentObject(ctx, cluster, path);
+    if (!readable && !"PATCH".equals(method)) {
+      // Protobuf (what kubectl create <kind> sends): the member cluster turns it into JSON, in a dry run.
+      return current.compose(old -> dryRun(ctx, cluster, path, contentType, body).compose(object ->
+          clusters.find(cluster).map(record -> decide(ctx, cluster, record, kube,
+              "POST".equals(method) ? "CREATE" : "UPDATE", object, old))));
+    }
+    Object written;
+    try {
+      written = parse(contentType, body);
+    } catch (KmcException e) {
+      return Future.failedFuture(e);
+    }
+    return current.compose(old -> {
+      JsonObject object;
+      String operation;
+      if ("PATCH".equals(method)) {
+        boolean apply = type.startsWith(Patches.APPLY_PATCH);
+        if (old == null && !apply) {
+          return Future.succeededFuture(); // nothing to patch: the member cluster answers 404 itself
+        }
+        object = Patches.apply(contentType, old == null ? new JsonObject() : old, written);
+        operation = old == null ? "CREATE" : "UPDATE";
+      } else {
+        if (!(written instanceof JsonObject given)) {
+          return Future.failedFuture(KmcException.badRequest("the object must be a JSON object"));
+        }
+        object = given;
+        operation = "POST".equals(method) ? "CREATE" : "UPDATE";
+      }
+      return clusters.find(cluster).map(record -> decide(ctx, cluster, record, kube, operation, object, old));
+    });
+  }
+
+  private Void decide(RoutingContext ctx, String cluster, ClusterRecord record, KubeRequestAttributes kube,
+                      String operation, JsonObject object, JsonObject old) {
+    Principal principal = Authenticator.principal(ctx);
+    String apiVersion = object.getValue("apiVersion") instanceof String s ? s : "";
+    int slash = apiVersion.indexOf('/');
+    String group = slash < 0 ? "" : apiVersion.substring(0, slash);
+    String version = slash < 0 ? apiVersion : apiVersion.substring(slash + 1);
+    String kind = object.getValue("kind") instanceof String s ? s : "";
+    String name = kube.name();
+    if ((name == null || name.isEmpty()) && object.getValue("metadata") instanceof JsonObject metadata
+        && metadata.getValue("name") instanceof String n) {
+      name = n;
+    }
+    PolicyEngine.Request request = new PolicyEngine.Request(operation, cluster,
+        record == null ? Map.of() : record.labels(), kind, group, version, kube.resource(), kube.subresource(),
+        kube.namespace(), name, principal.user(), principal.groups(),
+        "All".equals(KubeQuery.first(ctx.request().query(), "dryRun")), object, old);
+    PolicyEngine.Verdict verdict = policies.engine().evaluate(policies.current(), request);
+    if (verdict.violations().isEmpty()) {
+      return null;
+    }
+    for (PolicyEngine.Violation v : verdict.violations()) {
+      metrics.policyViolation(v.policy(), v.action().name().toLowerCase(Locale.ROOT), cluster);
+    }
+    Audits.note(ctx, "policy violations: " + verdict.violations().stream()
+        .map(v -> v.action().name().toLowerCase(Locale.ROOT) + " " + v.policy() + ": " + v.message())
+        .collect(Collectors.joining("; ")));
+    List<PolicyEngine.Violation> denials = verdict.of(Policy.Action.DENY);
+    if (!denials.isEmpty()) {
+      throw new Denied(denialMessage(kind, name, denials), kind, name, denials);
+    }
+    verdict.of(Policy.Action.WARN).stream().limit(MAX_WARNINGS).forEach(v -> ctx.response().headers()
+        .add("Warning", Errors.warning("policy " + v.policy() + ": " + v.message())));
+    return null;
+  }
+
+  static String denialMessage(String kind, String name, List<PolicyEngine.Violation> denials) {
+    String what = (kind.isEmpty() ? "the object" : kind) + (name == null || name.isEmpty() ? "" : " \"" + name + "\"");
+    StringBuilder text = new StringBuilder(what).append(" was refused by ").append(denials.size())
+        .append(denials.size() == 1 ? " kmc policy: " : " kmc policies: ");
+    for (int i = 0; i < denials.size(); i++) {
+      PolicyEngine.Violation v = denials.get(i);
+      text.append(i == 0 ? "" : "; ").append('[').append(v.policy()).append("] ").append(v.message());
+    }
+    return text.toString();
+  }
+
+  /**
+   * Answers a failed review: a refusal as a 403 {@code Forbidden} Status whose message names every
+   * violated policy (what kubectl prints) and whose details list them one by one; anything else
+   * through the failure handler.
+   */
+  public static void fail(RoutingContext ctx, Throwable failure) {
+    if (failure instanceof MemberAnswer member && !ctx.response().headWritten()) {
+      member.answer.headers().forEach((name, values) -> ctx.response().headers().add(name, values));
+      ctx.response().setStatusCode(member.answer.status()).end(member.answer.body());
+      return;
+    }
+    if (!(failure instanceof Denied denied) || ctx.response().headWritten()) {
+      ctx.fail(failure);
+      return;
+    }
+    JsonArray causes = new JsonArray();
+    denied.denials.forEach(v -> causes.add(new JsonObject().put("reason", "PolicyViolation")
+        .put("field", "policy/" + v.policy()).put("message", v.message())));
+    JsonObject status = new JsonObject().put("kind", "Status").put("apiVersion", "v1").put("metadata", new JsonObject())
+        .put("status", "Failure").put("message", denied.getMessage()).put("reason", "Forbidden")
+        .put("details", new JsonObject().put("kind", denied.kind).put("name", denied.name).put("causes", causes))
+        .put("code", 403);
+    ctx.response().setStatusCode(403).putHeader("Content-Type", "application/json").end(status.toBuffer());
+  }
+
+  /** A refusal by the policies; {@link #fail} writes it. */
+  private static final class Denied extends RuntimeException {
+    private final String kind;
+    private final String name;
+    private final List<PolicyEngine.Violation> denials;
+
+    Denied(String message, String kind, String name, List<PolicyEngine.Violation> denials) {
+      super(message, null, false, false);
+      this.kind = kind;
+      this.name = name == null ? "" : name;
+      this.denials = denials;
+    }
+  }
+
+  /** The body as JSON; a server-side apply configuration may be YAML. */
+  private static Object parse(String contentType, Buffer body) {
+    String type = contentType == null ? "" : contentType.toLowerCase(Locale.ROOT);
+    if (type.startsWith(Patches.APPLY_PATCH)) {
+      return PoliciesApi.yamlToJson(body.toString(), "the applied configuration");
+    }
+    if (!type.contains("json")) {
+      throw new KmcException.ClientError(415, "UnsupportedMediaType", "writes through the hub are checked against "
+          + "its policies, which read JSON patches only, not " + Texts.forLog(contentType == null
+          ? "an untyped body" : contentType));
+    }
+    try {
+      return body.toJsonValue();
+    } catch (DecodeException e) {
+      throw KmcException.badRequest("the body is not valid JSON");
+    }
+  }
+
+  /** One answer of the member cluster, read whole. */
+  private record Answer(int status, Map<String, List<String>> headers, Buffer body) {
+  }
+
+  /** The member cluster's answer, as it gave it; {@link #fail} writes it as the answer to the write. */
+  private static final class MemberAnswer extends RuntimeException {
+    private final transient Answer answer;
+
+    MemberAnswer(Answer answer) {
+      super("the member cluster refused the write", null, false, false);
+      this.answer = answer;
+    }
+  }
+
+  /**
+   * What the write would make of the object, from the member cluster in a dry run. A refusal (the
+   * object exists, it is invalid) is the answer the write itself would get: the caller gets it as it is.
+   */
+  private Future<JsonObject> dryRun(RoutingContext ctx, String cluster, String path, String contentType, Buffer body) {
+    String query = ctx.request().query();
+    String dryQuery = (query == null || query.isEmpty() ? "" : query + "&") + "dryRun=All";
+    Map<String, List<String>> headers = Map.of("Content-Type", List.of(contentType == null ? "" : contentType),
+        "Accept", List.of("application/json"));
+    return exchange(ctx, cluster, new ClusterRouter.Outgoing(ctx.request().method().name(), path, dryQuery, headers,
+        body.getBytes(), Authenticator.principal(ctx).actingUser(), false)).compose(answer -> {
+          if (answer.status() >= 300) {
+            return Future.failedFuture(new MemberAnswer(answer));
+          }
+          try {
+            return Future.succeededFuture(new JsonObject(answer.body()));
+          } catch (DecodeException e) {
+            return Future.failedFuture(KmcException.badGateway("the member cluster's dry run did not answer JSON"));
+          }
+        });
+  }
+
+  /** The object as it is now, read through the tunnel as the caller; null if it does not exist. */
+  private Future<JsonObject> currentObject(RoutingContext ctx, String cluster, String path) {
+    ClusterRouter.Outgoing get = new ClusterRouter.Outgoing("GET", path, null,
+        Map.of("Accept", List.of("application/json")), null, Authenticator.principal(ctx).actingUser(), false);
+    return exchange(ctx, cluster, get).compose(answer -> {
+      if (answer.status() == 404) {
+        return Future.succeededFuture(null);
+      }
+      if (answer.status() != 200) {
+        return Future.failedFuture(new MemberAnswer(answer));
+      }
+      try {
+        return Future.succeededFuture(new JsonObject(answer.body()));
+      } catch (DecodeException e) {
+        return Future.failedFuture(KmcException.badGateway("the current object is not JSON"));
+      }
+    });
+  }
+
+  /**
+   * Sends one request to the member cluster and reads its whole answer: one object, which
+   * Kubernetes keeps under about 1.5 MiB.
+   */
+  private Future<Answer> exchange(RoutingContext ctx, String cluster, ClusterRouter.Outgoing outgoing) {
+    Promise<Buffer> whole = Promise.promise();
+    Buffer collected = Buffer.buffer();
+    return router.open(cluster, outgoing, new ClusterRouter.StreamHandler() {
+      @Override
+      public void data(Buffer data) {
+        collected.appendBuffer(data);
+      }
+
+      @Override
+      public void end(String error) {
+        if (error == null) {
+          whole.tryComplete(collected);
+        } else {
+          whole.tryFail(KmcException.badGateway("the member cluster's answer broke off: " + Texts.forLog(error)));
+        }
+      }
+    }).compose(exchange -> {
+      var head = exchange.head();
+      if (head.body() != null) {
+        collected.appendBytes(head.body());
+      }
+      if (!head.more()) {
+        whole.tryComplete(collected);
+      }
+      return whole.future().map(bytes -> new Answer(head.status(), head.headers(), bytes));
+    });
+  }
+}
