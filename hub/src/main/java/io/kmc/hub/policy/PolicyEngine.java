@@ -52,6 +52,21 @@ public final class PolicyEngine {
     this.maxExpressionChars = maxExpressionChars;
     this.conditions = environment(SimpleType.BOOL);
     this.messages = environment(SimpleType.STRING);
+    warmUp();
+  }
+
+  /**
+   * Compiles and runs one expression, here on the worker that builds the engine: the first
+   * evaluation loads the runtime's classes, which should not happen on an event loop in a write's path.
+   */
+  private void warmUp() {
+    try {
+      run(program(conditions, "object.all(k, k.size() > 0) && request.operation == 'CREATE'", "warm-up"),
+          variables(new Request("CREATE", "", Map.of(), "", "", "", "", "", "", "", "", List.of(), false,
+              new JsonObject().put("a", 1), null)));
+    } catch (EvaluationFailure e) {
+      throw new IllegalStateException("the CEL runtime does not work: " + e.getMessage());
+    }
   }
 
   private static Cel environment(dev.cel.common.types.CelType resultType) {
