@@ -156,23 +156,64 @@ class PolicyIT {
     assertNotEquals(0, serverSide.exitCode(), serverSide.output());
     assertTrue(serverSide.output().contains("[no-latest-tag]"), serverSide.output());
 
+    // kubectl scale patches the Scale subresource: the Deployment with its new replicas is checked.
+    Kubectl.Result scaled = kubectl.run("-n", "shop", "scale", "deployment", "patched", "--replicas=40");
+    assertNotEquals(0, scaled.exitCode(), scaled.output());
+    assertTrue(scaled.output().contains("[max-replicas] replicas 40 is more than the 10 allowed in cluster prod"),
+        scaled.output());
+    kubectl.ok("-n", "shop", "scale", "deployment", "patched", "--replicas=4");
+
     // What complies goes through, and nothing refused was written.
     kubectl.ok("-n", "shop", "patch", "deployment", "patched", "--type=merge", "-p", "{\"spec\":{\"replicas\":3}}");
     assertEquals("3 registry.example.com/web:1.4", kubectl.ok("-n", "shop", "get", "deployment", "patched", "-o",
         "jsonpath={.spec.replicas} {.spec.template.spec.containers[0].image}").trim());
   }
 
-  /** kubectl create deployment sends protobuf, which the hub has checked by a dry run on the member cluster. */
+  /**
+   * Writes the hub cannot read itself (protobuf, which newer kubectl sends for kubectl create
+   * deployment, and JSON without apiVersion and kind) are checked by what a dry run on the member
+   * cluster makes of them.
+   */
   @Test
-  void kubectlCreateOfABuiltInKindIsCheckedToo() throws Exception {
-    // -v=8 shows the request's headers: the body really is protobuf, which the hub cannot read itself.
-    Kubectl.Result refused = kubectl.run("-n", "shop", "create", "deployment", "plain", "--image=nginx", "-v=8");
+  void writesTheHubCannotReadItselfAreCheckedByADryRun() throws Exception {
+    Kubectl.Result refused = kubectl.run("-n", "shop", "create", "deployment", "plain", "--image=nginx");
     assertNotEquals(0, refused.exitCode(), refused.output());
-    assertTrue(refused.output().contains("Content-Type: application/vnd.kubernetes.protobuf"), refused.output());
     assertTrue(refused.output().contains("[no-latest-tag] pin the image to a version or digest (no tag means latest): "
         + "nginx=nginx"), refused.output());
-    Kubectl.Result missing = kubectl.run("-n", "shop", "get", "deployment", "plain");
-    assertTrue(missing.exitCode() != 0 && missing.output().contains("NotFound"), missing.output());
+
+    HttpResponse<String> protobuf = fleet.send(HttpRequest.newBuilder(
+            fleet.uri(nodeA, "/k8s/clusters/prod/apis/apps/v1/namespaces/shop/deployments"))
+        .header("Authorization", "Bearer " + fleet.adminToken())
+        .header("Content-Type", "application/vnd.kubernetes.protobuf").header("Accept", "application/json")
+        .POST(HttpRequest.BodyPublishers.ofByteArray(protobufDeployment("proto", "nginx"))).build());
+    assertEquals(403, protobuf.statusCode(), protobuf.body());
+    assertTrue(new JsonObject(protobuf.body()).getString("message").contains(
+        "[no-latest-tag] pin the image to a version or digest (no tag means latest): nginx=nginx"), protobuf.body());
+    HttpResponse<String> pinned = fleet.send(HttpRequest.newBuilder(
+            fleet.uri(nodeA, "/k8s/clusters/prod/apis/apps/v1/namespaces/shop/deployments"))
+        .header("Authorization", "Bearer " + fleet.adminToken())
+        .header("Content-Type", "application/vnd.kubernetes.protobuf").header("Accept", "application/json")
+        .POST(HttpRequest.BodyPublishers.ofByteArray(protobufDeployment("proto", "registry.example.com/web:2")))
+        .build());
+    assertEquals(403, pinned.statusCode(), "the labels are still missing: " + pinned.body());
+    assertFalse(pinned.body().contains("no-latest-tag"), pinned.body());
+    for (String name : List.of("plain", "proto")) {
+      Kubectl.Result missing = kubectl.run("-n", "shop", "get", "deployment", name);
+      assertTrue(missing.exitCode() != 0 && missing.output().contains("NotFound"), missing.output());
+    }
+
+    // Without apiVersion and kind the API server takes them from the path; so does the hub, by a dry run.
+    JsonObject untyped = deployment("untyped", "nginx", 1);
+    untyped.remove("apiVersion");
+    untyped.remove("kind");
+    HttpResponse<String> answer = fleet.call(nodeA, "POST", "/k8s/clusters/prod/apis/apps/v1/namespaces/shop/deployments",
+        fleet.adminToken(), untyped);
+    assertEquals(403, answer.statusCode(), answer.body());
+    JsonObject status = new JsonObject(answer.body());
+    assertEquals("Status", status.getString("kind"));
+    assertTrue(status.getString("message").startsWith("Deployment \"untyped\" was refused by"), answer.body());
+    assertTrue(status.getJsonObject("details").getJsonArray("causes").stream().map(JsonObject.class::cast)
+        .anyMatch(cause -> "policy/no-latest-tag".equals(cause.getString("field"))), answer.body());
     // Kinds no policy looks at go straight through.
     kubectl.ok("-n", "shop", "create", "configmap", "free", "--from-literal=k=v");
   }
@@ -389,5 +430,27 @@ class PolicyIT {
                 - name: web
                   image: %s
         %s""".formatted(name, labels, replicas, name, name, image, resources);
+  }
+
+  /** A Deployment in Kubernetes' protobuf encoding: the magic bytes, then a runtime.Unknown holding the object. */
+  private static byte[] protobufDeployment(String name, String image) {
+    io.kubernetes.client.proto.Meta.ObjectMeta labelled = io.kubernetes.client.proto.Meta.ObjectMeta.newBuilder()
+        .putLabels("app", name).build();
+    byte[] raw = io.kubernetes.client.proto.V1Apps.Deployment.newBuilder()
+        .setMetadata(io.kubernetes.client.proto.Meta.ObjectMeta.newBuilder().setName(name).setNamespace("shop"))
+        .setSpec(io.kubernetes.client.proto.V1Apps.DeploymentSpec.newBuilder().setReplicas(1)
+            .setSelector(io.kubernetes.client.proto.Meta.LabelSelector.newBuilder().putMatchLabels("app", name))
+            .setTemplate(io.kubernetes.client.proto.V1.PodTemplateSpec.newBuilder().setMetadata(labelled)
+                .setSpec(io.kubernetes.client.proto.V1.PodSpec.newBuilder().addContainers(
+                    io.kubernetes.client.proto.V1.Container.newBuilder().setName("nginx").setImage(image)))))
+        .build().toByteArray();
+    byte[] unknown = io.kubernetes.client.proto.Runtime.Unknown.newBuilder()
+        .setTypeMeta(io.kubernetes.client.proto.Runtime.TypeMeta.newBuilder().setApiVersion("apps/v1")
+            .setKind("Deployment"))
+        .setRaw(com.google.protobuf.ByteString.copyFrom(raw)).build().toByteArray();
+    byte[] body = new byte[4 + unknown.length];
+    System.arraycopy(new byte[] {'k', '8', 's', 0}, 0, body, 0, 4);
+    System.arraycopy(unknown, 0, body, 4, unknown.length);
+    return body;
   }
 }

@@ -42,6 +42,7 @@ import java.util.stream.Collectors;
 public final class PolicyAdmission {
 
   private static final Set<String> WRITE_METHODS = Set.of("POST", "PUT", "PATCH");
+  private static final String SCALE = "scale";
   /** Most Warning headers one answer carries; the audit record has every violation. */
   private static final int MAX_WARNINGS = 20;
 
@@ -59,16 +60,23 @@ public final class PolicyAdmission {
 
   /**
    * Whether this pass-through request is a write the policies look at: a create, replace or patch of
-   * an object itself. Subresources (scale, status, eviction, binding...) carry something else than
-   * the object and are not checked.
+   * an object itself, or of its {@code scale} (kubectl scale), checked as the object with its new
+   * replicas. Other subresources (status, eviction, binding...) are not checked.
    */
   public boolean applies(RoutingContext ctx) {
     if (!WRITE_METHODS.contains(ctx.request().method().name()) || policies.current().isEmpty()) {
       return false;
     }
     KubeRequestAttributes kube = ctx.get(Authorizer.KUBE_ATTRIBUTES_KEY);
-    return kube != null && kube.resourceRequest() && (kube.subresource() == null || kube.subresource().isEmpty())
-        && !("POST".equals(ctx.request().method().name()) && kube.name() != null && !kube.name().isEmpty());
+    if (kube == null || !kube.resourceRequest()) {
+      return false;
+    }
+    boolean named = kube.name() != null && !kube.name().isEmpty();
+    if (SCALE.equals(kube.subresource())) {
+      return named && !"POST".equals(ctx.request().method().name());
+    }
+    return (kube.subresource() == null || kube.subresource().isEmpty())
+        && !("POST".equals(ctx.request().method().name()) && named);
   }
 
   /** Succeeds if the write may go on (warnings added to the response); fails with what to answer instead. */
@@ -81,39 +89,75 @@ public final class PolicyAdmission {
     }
     String type = contentType == null ? "" : contentType.toLowerCase(Locale.ROOT);
     boolean readable = type.contains("json") || type.startsWith(Patches.APPLY_PATCH);
-    Future<JsonObject> current = "POST".equals(method) ? Future.succeededFuture(null)
-        : currentObject(ctx, cluster, path);
-    if (!readable && !"PATCH".equals(method)) {
-      // Protobuf (what kubectl create <kind> sends): the member cluster turns it into JSON, in a dry run.
-      return current.compose(old -> dryRun(ctx, cluster, path, contentType, body).compose(object ->
-          clusters.find(cluster).map(record -> decide(ctx, cluster, record, kube,
-              "POST".equals(method) ? "CREATE" : "UPDATE", object, old))));
+    if (!readable && "PATCH".equals(method)) {
+      return Future.failedFuture(new KmcException.ClientError(415, "UnsupportedMediaType", "the hub checks patches "
+          + "against its policies and reads JSON and YAML patches only, not " + Texts.forLog(contentType == null
+          ? "an untyped body" : contentType)));
     }
     Object written;
     try {
-      written = parse(contentType, body);
+      written = readable ? parse(contentType, body) : null;
     } catch (KmcException e) {
       return Future.failedFuture(e);
     }
+    if (SCALE.equals(kube.subresource())) {
+      return reviewScale(ctx, cluster, path, kube, contentType, written);
+    }
+    Future<JsonObject> current = "POST".equals(method) ? Future.succeededFuture(null)
+        : currentObject(ctx, cluster, path);
+    if (!"PATCH".equals(method)) {
+      String operation = "POST".equals(method) ? "CREATE" : "UPDATE";
+      Future<JsonObject> object = typed(written) ? Future.succeededFuture((JsonObject) written)
+          // Protobuf (what kubectl create <kind> sends), or JSON without its apiVersion and kind (which the API
+          // server takes from the path): what the member cluster makes of it, in a dry run, says what it is.
+          : dryRun(ctx, cluster, path, contentType, body);
+      return current.compose(old -> object.compose(checked -> clusters.find(cluster)
+          .map(record -> decide(ctx, cluster, record, kube, operation, checked, old))));
+    }
     return current.compose(old -> {
-      JsonObject object;
-      String operation;
-      if ("PATCH".equals(method)) {
-        boolean apply = type.startsWith(Patches.APPLY_PATCH);
-        if (old == null && !apply) {
-          return Future.succeededFuture(); // nothing to patch: the member cluster answers 404 itself
-        }
-        object = Patches.apply(contentType, old == null ? new JsonObject() : old, written);
-        operation = old == null ? "CREATE" : "UPDATE";
-      } else {
-        if (!(written instanceof JsonObject given)) {
-          return Future.failedFuture(KmcException.badRequest("the object must be a JSON object"));
-        }
-        object = given;
-        operation = "POST".equals(method) ? "CREATE" : "UPDATE";
+      if (old == null && !type.startsWith(Patches.APPLY_PATCH)) {
+        return Future.succeededFuture(); // nothing to patch: the member cluster answers 404 itself
       }
+      JsonObject object = Patches.apply(contentType, old == null ? new JsonObject() : old, written);
+      String operation = old == null ? "CREATE" : "UPDATE";
       return clusters.find(cluster).map(record -> decide(ctx, cluster, record, kube, operation, object, old));
     });
+  }
+
+  /**
+   * {@code kubectl scale}: a Scale object replaced or patched. The policies see the scaled object
+   * itself (a Deployment, a StatefulSet), with the replicas the Scale would give it, as an update.
+   */
+  private Future<Void> reviewScale(RoutingContext ctx, String cluster, String path, KubeRequestAttributes kube,
+                                   String contentType, Object written) {
+    if (!(written instanceof JsonObject)) {
+      return Future.failedFuture(new KmcException.ClientError(415, "UnsupportedMediaType", "the hub checks a scale "
+          + "against its policies and reads a JSON Scale only"));
+    }
+    String objectPath = path.substring(0, path.length() - ("/" + SCALE).length());
+    Future<JsonObject> scaled = "PUT".equals(ctx.request().method().name())
+        ? Future.succeededFuture((JsonObject) written)
+        : currentObject(ctx, cluster, path).map(scale -> scale == null ? null
+            : Patches.apply(contentType, scale, written));
+    return scaled.compose(scale -> currentObject(ctx, cluster, objectPath).compose(old -> {
+      Object replicas = scale == null || !(scale.getValue("spec") instanceof JsonObject spec) ? null
+          : spec.getValue("replicas");
+      if (old == null || replicas == null) {
+        return Future.succeededFuture(); // the member cluster answers a missing object or a bad Scale itself
+      }
+      JsonObject object = old.copy();
+      if (!(object.getValue("spec") instanceof JsonObject)) {
+        object.put("spec", new JsonObject());
+      }
+      object.getJsonObject("spec").put("replicas", replicas);
+      return clusters.find(cluster).map(record -> decide(ctx, cluster, record, kube, "UPDATE", object, old));
+    }));
+  }
+
+  /** A JSON object that says what it is: the policies can match it by kind without asking the member cluster. */
+  private static boolean typed(Object written) {
+    return written instanceof JsonObject object && object.getValue("apiVersion") instanceof String apiVersion
+        && !apiVersion.isEmpty() && object.getValue("kind") instanceof String kind && !kind.isEmpty();
   }
 
   private Void decide(RoutingContext ctx, String cluster, ClusterRecord record, KubeRequestAttributes kube,
@@ -202,16 +246,11 @@ public final class PolicyAdmission {
     }
   }
 
-  /** The body as JSON; a server-side apply configuration may be YAML. */
+  /** A JSON body as JSON; a server-side apply configuration may be YAML. */
   private static Object parse(String contentType, Buffer body) {
     String type = contentType == null ? "" : contentType.toLowerCase(Locale.ROOT);
     if (type.startsWith(Patches.APPLY_PATCH)) {
       return PoliciesApi.yamlToJson(body.toString(), "the applied configuration");
-    }
-    if (!type.contains("json")) {
-      throw new KmcException.ClientError(415, "UnsupportedMediaType", "writes through the hub are checked against "
-          + "its policies, which read JSON patches only, not " + Texts.forLog(contentType == null
-          ? "an untyped body" : contentType));
     }
     try {
       return body.toJsonValue();
