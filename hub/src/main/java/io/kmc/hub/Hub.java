@@ -13,6 +13,8 @@ import io.kmc.hub.api.AuthApi;
 import io.kmc.hub.api.ClustersApi;
 import io.kmc.hub.api.HealthApi;
 import io.kmc.hub.api.KubePassthrough;
+import io.kmc.hub.api.PoliciesApi;
+import io.kmc.hub.api.PolicyAdmission;
 import io.kmc.hub.api.RbacApi;
 import io.kmc.hub.api.UsersApi;
 import io.kmc.hub.audit.AuditLog;
@@ -30,6 +32,8 @@ import io.kmc.hub.config.Resources;
 import io.kmc.hub.direct.DirectClusters;
 import io.kmc.hub.gateway.AgentGateway;
 import io.kmc.hub.metrics.HubMetrics;
+import io.kmc.hub.policy.PolicyEngine;
+import io.kmc.hub.policy.PolicyService;
 import io.kmc.hub.rbac.Authorizer;
 import io.kmc.hub.rbac.Rbac;
 import io.kmc.hub.rbac.RbacService;
@@ -120,6 +124,7 @@ public final class Hub {
   private RbacService rbac;
   private AuditLog audit;
   private SessionRecorder recordings;
+  private PolicyService policies;
   private ClusterRouter router;
   private ManagementServer management;
 
@@ -241,6 +246,15 @@ public final class Hub {
           recordings.start(vertx);
           return Future.succeededFuture();
         }, () -> audit.close()))
+        .compose(v -> concern("policies", () -> {
+          HubConfig.Policies p = config.policies();
+          // Building the CEL environments loads a good many classes: not on an event loop.
+          return vertx.executeBlocking(() -> new PolicyEngine(p.costLimit(), p.maxExpressionChars()), false)
+              .compose(engine -> {
+                policies = new PolicyService(vertx, database.pool(), engine, p.maxPolicies());
+                return policies.start();
+              });
+        }, () -> policies.stop()))
         .compose(v -> deployRouting())
         .compose(v -> deploy(new DirectClusters(directClusters(), nodes, channel, sessions, presence,
             config.tunnel().limits(), metrics), new DeploymentOptions()))
@@ -353,7 +367,7 @@ public final class Hub {
     String caPem = tls == null ? null : tls.clientTrustPem();
     ApiVerticle.Routes routes = new ApiVerticle.Routes(gateway,
         new Authenticator(tokens, shared, config.auth().requestsPerMinute()), authorizer, Audits.recorder(audit),
-        new KubePassthrough(router, streaming, recordings),
+        new KubePassthrough(router, streaming, recordings, new PolicyAdmission(policies, clusters, router, metrics)),
         new ClustersApi(clusters, presence, authorizer, tokens, limits.pingTimeoutMillis(),
             config.server().publicUrl(), caPem, config.auth().kubeconfigTokenLifetime(),
             new AgentManifest(config.server().agentImage(), caPem), config.rbac().impersonate(),
@@ -362,7 +376,8 @@ public final class Hub {
         new AuthApi(tokens, identities, new LoginGuard(vertx, shared, config.auth().loginAttempts(),
             config.auth().loginWindow()), authorizer, audit, config.auth().oidc()),
         new UsersApi(identities, tokens), new RbacApi(rbac), new AuditApi(audit, recordings), new HealthApi(readiness()), metrics,
-        inFlight, config.server().maxBodyBytes(), limits.maxFrameBytes(), tls, config.server().accessLog());
+        inFlight, config.server().maxBodyBytes(), limits.maxFrameBytes(), tls, config.server().accessLog(),
+        new PoliciesApi(policies, clusters));
     int instances = Math.max(1, Runtime.getRuntime().availableProcessors());
     // Port 0 becomes -1: Vert.x then binds one random port that all instances share.
     int requested = config.server().port() == 0 ? -1 : config.server().port();

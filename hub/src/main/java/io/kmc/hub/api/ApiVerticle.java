@@ -37,7 +37,7 @@ public final class ApiVerticle extends VerticleBase {
                        Handler<RoutingContext> auditRecorder, KubePassthrough passthrough, ClustersApi clusters,
                        AuthApi auth, UsersApi users, RbacApi rbac, AuditApi audit, HealthApi health,
                        HubMetrics metrics, AtomicInteger inFlight, int maxBodyBytes, int maxWebSocketMessageBytes,
-                       TlsMaterial tls, boolean accessLog) {
+                       TlsMaterial tls, boolean accessLog, PoliciesApi policies) {
   }
 
   private final Routes routes;
@@ -130,6 +130,16 @@ public final class ApiVerticle extends VerticleBase {
 
     router.get("/api/v1/audit").handler(authz.require("audit", "list")).handler(routes.audit()::query);
     router.get("/api/v1/audit/sessions/:id").handler(authz.require("audit", "list")).handler(routes.audit()::session);
+
+    router.get("/api/v1/policies").handler(authz.require("policies", "list")).handler(routes.policies()::list);
+    router.post("/api/v1/policies").handler(authz.require("policies", "create")).handler(routes.policies()::create);
+    router.post("/api/v1/policies/evaluate").handler(authz.require("policies", "get"))
+        .handler(routes.policies()::evaluate);
+    router.get("/api/v1/policies/:name").handler(authz.require("policies", "get")).handler(routes.policies()::get);
+    router.put("/api/v1/policies/:name").handler(authz.require("policies", "update"))
+        .handler(routes.policies()::replace);
+    router.delete("/api/v1/policies/:name").handler(authz.require("policies", "delete"))
+        .handler(routes.policies()::delete);
 
     // Install links work without a bearer token (the secret is in the path, and works once).
     router.get(ClustersApi.INSTALL_PATH + ":secret").handler(Audits::assignRequestId)

@@ -43,12 +43,18 @@ public final class KubePassthrough {
   private final ClusterRouter router;
   private final AtomicInteger streaming;
   private final SessionRecorder recorder;
+  private final PolicyAdmission admission;
 
-  /** @param streaming counts the streams this node is relaying (a graceful shutdown does not wait for them) */
-  public KubePassthrough(ClusterRouter router, AtomicInteger streaming, SessionRecorder recorder) {
+  /**
+   * @param streaming counts the streams this node is relaying (a graceful shutdown does not wait for them)
+   * @param admission checks writes against the policies before they are forwarded
+   */
+  public KubePassthrough(ClusterRouter router, AtomicInteger streaming, SessionRecorder recorder,
+                         PolicyAdmission admission) {
     this.router = router;
     this.streaming = streaming;
     this.recorder = recorder;
+    this.admission = admission;
   }
 
   public void handle(RoutingContext ctx) {
@@ -61,6 +67,17 @@ public final class KubePassthrough {
       return;
     }
     Buffer body = ctx.body() == null ? null : ctx.body().buffer();
+    if (admission != null && admission.applies(ctx)) {
+      admission.review(ctx, cluster, path, body)
+          .onSuccess(v -> forward(ctx, cluster, path, query, body))
+          .onFailure(e -> PolicyAdmission.fail(ctx, e));
+      return;
+    }
+    forward(ctx, cluster, path, query, body);
+  }
+
+  private void forward(RoutingContext ctx, String cluster, String path, String query, Buffer body) {
+    HttpServerRequest request = ctx.request();
     Map<String, List<String>> headers = forwardedHeaders(request.headers());
     boolean stream = isStream(path, query);
     StreamResume resume = stream && "GET".equals(request.method().name()) ? StreamResume.of(path, query, headers) : null;

@@ -19,6 +19,8 @@ public final class Audits {
 
   public static final String REQUEST_ID_HEADER = "X-Request-Id";
   public static final String REQUEST_ID_KEY = "kmc.request-id";
+  /** What a handler adds to the request's audit record (policy violations), kept until it is written. */
+  private static final String NOTE_KEY = "kmc.audit-note";
   /** The request's audit record, written once when it ends. */
   private static final String RECORD_KEY = "kmc.audit-record";
   private static final Pattern CLIENT_REQUEST_ID = Pattern.compile("[A-Za-z0-9._:-]{1,64}");
@@ -94,8 +96,18 @@ public final class Audits {
     void ended(int status, String problem);
   }
 
-  /** The record's detail: what went wrong, and where the session it opened was recorded. */
+  /** Adds a note to the request's audit record (what policies found), written with it when the request ends. */
+  public static void note(RoutingContext ctx, String note) {
+    String earlier = ctx.get(NOTE_KEY);
+    ctx.put(NOTE_KEY, earlier == null ? note : earlier + "; " + note);
+  }
+
+  /** The record's detail: what went wrong, what handlers noted, and where the session it opened was recorded. */
   private static String detail(RoutingContext ctx, String problem) {
+    String note = ctx.get(NOTE_KEY);
+    if (note != null) {
+      problem = problem == null ? note : problem + "; " + note;
+    }
     String recording = ctx.get(SessionRecorder.RECORDING_KEY);
     if (recording == null) {
       return problem;

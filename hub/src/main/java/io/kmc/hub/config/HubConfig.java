@@ -21,7 +21,7 @@ import java.util.Set;
  */
 public record HubConfig(Path dataDir, Server server, Management management, LogSettings log, Clustering cluster,
                         Tunnel tunnel, Database database, Redis redis, Auth auth, Rbac rbac, Audit audit,
-                        List<ClusterEntry> clusters) {
+                        List<ClusterEntry> clusters, Policies policies) {
 
   public record Server(String host, int port, String publicUrl, int maxBodyBytes, Tls tls, String agentImage,
                        Duration shutdownGrace, boolean accessLog) {
@@ -114,6 +114,10 @@ public record HubConfig(Path dataDir, Server server, Management management, LogS
                       int sessionMaxBytes) {
   }
 
+  /** The CEL policy engine's bounds (docs/policies.md). */
+  public record Policies(int costLimit, int maxExpressionChars, int maxPolicies) {
+  }
+
   /**
    * A member cluster declared in the configuration (upserted into the registry at start). With
    * {@code kubeconfig} the hub serves it directly; otherwise an agent connects with the join token
@@ -174,6 +178,13 @@ public record HubConfig(Path dataDir, Server server, Management management, LogS
         c.bytes("audit.session_max_bytes", 1024 * 1024, 1024, 256 * 1024 * 1024,
             "Most bytes recorded of one session; what comes after is left out and the recording marked truncated."));
     List<ClusterEntry> clusters = readClusters(c);
+    Policies policies = new Policies(
+        c.integer("policy.cost_limit", 100_000, 100, 100_000_000, "Most CEL expression nodes one policy expression "
+            + "may evaluate for one object (a loop's body counts on every turn); past it the evaluation stops and "
+            + "counts as the policy's failure."),
+        c.integer("policy.max_expression_chars", 4096, 64, 65_536, "Longest CEL expression or message expression "
+            + "a policy may hold."),
+        c.integer("policy.max_policies", 500, 1, 100_000, "Most policies the hub holds."));
 
     if (cluster.enabled() && database.embedded()) {
       c.problem("database.host", "is required when cluster.enabled is true: every hub node must share one database");
@@ -183,7 +194,7 @@ public record HubConfig(Path dataDir, Server server, Management management, LogS
           + "must be shared by every hub node");
     }
     return new HubConfig(dataDir, server, management, log, cluster, tunnel, database, redis, auth, rbac, audit,
-        clusters);
+        clusters, policies);
   }
 
   private static Server readServer(ConfigReader c) {

@@ -37,6 +37,7 @@ public final class HubMetrics {
   public static final String AUDIT_REJECTED = "kmc_audit_rejected";
   public static final String CLUSTER_RESOURCES = "kmc_cluster_resources";
   public static final String AGENT_WARNINGS_SUPPRESSED = "kmc_agent_warnings_suppressed";
+  public static final String POLICY_VIOLATIONS = "kmc_policy_violations";
 
   /** What the presence map says about one cluster, refreshed periodically, and its gauges. */
   private static final class ClusterState {
@@ -191,5 +192,12 @@ public final class HubMetrics {
         resources.remove(cluster).values().forEach(held -> registry.remove(held.gauge));
       }
     }
+  }
+
+  /** A write violated a policy (names are those of stored policies: bounded by policy.max_policies). */
+  public void policyViolation(String policy, String action, String cluster) {
+    Counter.builder(POLICY_VIOLATIONS).tags("policy", policy, "action", action, "cluster", cluster)
+        .description("Writes that violated a policy, by what the policy did about it (deny, warn, audit)")
+        .register(registry).increment();
   }
 }

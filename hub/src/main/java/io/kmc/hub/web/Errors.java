@@ -90,7 +90,7 @@ public final class Errors {
   }
 
   /** An RFC 7234 warning (code 299, "miscellaneous persistent warning") whose text kubectl prints. */
-  static String warning(String message) {
+  public static String warning(String message) {
     StringBuilder text = new StringBuilder();
     for (char c : message.toCharArray()) {
       if (c == '"' || c == '\\') {
