@@ -72,11 +72,7 @@ public final class BulkBench {
     int warmup = flags.integer("--warmup", 0, 1000);
     boolean v1 = flags.bool("--v1");
     long began = System.nanoTime();
-    out.println("# kmc bulk-list benchmark");
-    out.println();
-    MachineInfo.current().describe().forEach(line -> out.println("    " + line));
-    out.println("    run:     " + flags.describe());
-    out.println();
+    MachineInfo.printHeader(out, "bulk-list", flags.describe());
 
     List<Fleet.AgentSpec> agents = new ArrayList<>();
     agents.add(new Fleet.AgentSpec(CLUSTER, List.of(2), List.of(Fleet.NODE_A), true, 0));

@@ -45,11 +45,7 @@ public final class PassthroughBench {
 
   public void run() throws Exception {
     long began = System.nanoTime();
-    out.println("# kmc pass-through benchmark");
-    out.println();
-    MachineInfo.current().describe().forEach(line -> out.println("    " + line));
-    out.println("    run:     " + options.describe());
-    out.println();
+    MachineInfo.printHeader(out, "pass-through", options.describe());
 
     try (Fleet fleet = Fleet.start(new Fleet.Spec(List.of(Fleet.AgentSpec.inJvm(CLUSTER))));
          LoadGenerator load = new LoadGenerator(new ProcessCpu(fleet.processMarkers()))) {

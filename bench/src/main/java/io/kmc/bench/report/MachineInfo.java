@@ -1,6 +1,7 @@
 package io.kmc.bench.report;
 
 import java.io.IOException;
+import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.ZonedDateTime;
@@ -30,6 +31,15 @@ public record MachineInfo(int processors, String cpuModel, String memory, String
   public static Optional<String> currentLoadAverage() {
     return lines(Path.of("/proc/loadavg")).stream().findFirst()
         .map(line -> String.join(" ", List.of(line.split(" ")).subList(0, 3)));
+  }
+
+  /** The head of every benchmark's report: its title, this machine as it is now, and how it was run. */
+  public static void printHeader(PrintStream out, String title, String run) {
+    out.println("# kmc " + title + " benchmark");
+    out.println();
+    current().describe().forEach(line -> out.println("    " + line));
+    out.println("    run:     " + run);
+    out.println();
   }
 
   public List<String> describe() {

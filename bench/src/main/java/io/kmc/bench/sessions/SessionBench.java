@@ -68,11 +68,7 @@ public final class SessionBench {
     int warmup = flags.integer("--warmup", 0, 1_000_000);
     int cpMb = flags.integer("--cp-mb", 1, 2048);
     int copies = flags.integer("--copies", 1, 100);
-    out.println("# kmc interactive-session benchmark");
-    out.println();
-    MachineInfo.current().describe().forEach(line -> out.println("    " + line));
-    out.println("    run:     " + flags.describe());
-    out.println();
+    MachineInfo.printHeader(out, "interactive-session", flags.describe());
 
     Vertx clientVertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(1).setWorkerPoolSize(1));
     try (Fleet fleet = Fleet.start(new Fleet.Spec(List.of(Fleet.AgentSpec.inJvm(CLUSTER))))) {

@@ -52,11 +52,7 @@ public final class NodeLossBench {
     int changes = (int) Math.round(rate * seconds);
     int killAtChange = (int) Math.round(rate * killAfter);
     long began = System.nanoTime();
-    out.println("# kmc node-loss benchmark");
-    out.println();
-    MachineInfo.current().describe().forEach(line -> out.println("    " + line));
-    out.println("    run:     " + flags.describe());
-    out.println();
+    MachineInfo.printHeader(out, "node-loss", flags.describe());
 
     Fleet.Spec spec = new Fleet.Spec(List.of(new Fleet.AgentSpec(CLUSTER, List.of(2),
         List.of(Fleet.NODE_B, Fleet.NODE_A), true, 0)), Math.max(512, watches + 64));

@@ -62,11 +62,7 @@ public final class WatchBench {
     int agentHeapMb = flags.integer("--agent-heap-mb", 0, 65_536);
     int changes = (int) Math.round(rate * seconds);
     long began = System.nanoTime();
-    out.println("# kmc watch benchmark");
-    out.println();
-    MachineInfo.current().describe().forEach(line -> out.println("    " + line));
-    out.println("    run:     " + flags.describe());
-    out.println();
+    MachineInfo.printHeader(out, "watch", flags.describe());
 
     Fleet.Spec spec = new Fleet.Spec(List.of(new Fleet.AgentSpec(CLUSTER, List.of(2), List.of(Fleet.NODE_A), true,
         agentHeapMb)), Math.max(512, watches + 64));
