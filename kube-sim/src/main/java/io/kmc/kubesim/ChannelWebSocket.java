@@ -93,6 +93,8 @@ final class ChannelWebSocket {
   private boolean closeMessage;
   private int blockedReaders;
   private boolean closed;
+  /** The last message handed to the socket: {@link #close()} waits for it (see there). */
+  private Future<Void> lastWrite = Future.succeededFuture();
 
   ChannelWebSocket(ServerWebSocket socket, Protocol protocol) {
     this.socket = socket;
@@ -142,9 +144,11 @@ final class ChannelWebSocket {
       int end = Math.min(data.length(), offset + MAX_MESSAGE_BYTES);
       Buffer piece = data.getBuffer(offset, end);
       if (protocol.binary) {
-        socket.writeBinaryMessage(Buffer.buffer(piece.length() + 1).appendByte((byte) channel).appendBuffer(piece));
+        lastWrite = socket.writeBinaryMessage(
+            Buffer.buffer(piece.length() + 1).appendByte((byte) channel).appendBuffer(piece));
       } else {
-        socket.writeTextMessage((char) ('0' + channel) + Base64.getEncoder().encodeToString(piece.getBytes()));
+        lastWrite = socket.writeTextMessage(
+            (char) ('0' + channel) + Base64.getEncoder().encodeToString(piece.getBytes()));
       }
       offset = end;
     } while (offset < data.length());
@@ -163,11 +167,16 @@ final class ChannelWebSocket {
     return drained.future();
   }
 
-  /** Ends the connection normally (close code 1000), after what was written. */
+  /**
+   * Ends the connection normally (close code 1000), after what was written. The close waits until
+   * the last message is on the wire: under load, a close handed to Vert.x while a big stdout was
+   * still queued reached kubectl ahead of the last data ("Unknown stream id 1, discarding message",
+   * and {@code kubectl exec -- cat} printed a short file).
+   */
   void close() {
     if (!closed) {
       closed = true;
-      socket.close();
+      lastWrite.onComplete(written -> socket.close());
     }
   }
 
