@@ -9,6 +9,7 @@ import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.ClientWebSocket;
 import io.vertx.core.http.WebSocket;
 import io.vertx.core.http.WebSocketClient;
 import io.vertx.core.http.WebSocketConnectOptions;
@@ -181,7 +182,7 @@ public final class SessionBench {
 
   /** {@code n} keystroke round trips on one session; each one's time in ns. */
   private static long[] echoes(WebSocketClient client, Target target, int n) throws Exception {
-    WebSocket ws = connect(client, target, "command=cat&stdin=true");
+    ClientWebSocket ws = client.webSocket();
     long[] nanos = new long[n];
     Promise<Void> done = Promise.promise();
     Buffer keystroke = Buffer.buffer(new byte[] {0, 'x'});
@@ -200,6 +201,7 @@ public final class SessionBench {
       }
     });
     ws.closeHandler(v -> done.tryFail(target.name() + ": the session closed after " + count[0] + " echoes"));
+    connect(ws, target, "command=cat&stdin=true");
     if (n == 0) {
       done.tryComplete();
     } else {
@@ -212,7 +214,7 @@ public final class SessionBench {
 
   /** {@code sh -c 'cat > /tmp/payload.bin'} fed the payload on stdin, in messages of 32 KB, then stdin closed. */
   private static void upload(Vertx vertx, WebSocketClient client, Target target, byte[] payload) throws Exception {
-    WebSocket ws = connect(client, target, "command=sh&command=-c&command=cat%20%3E%20/tmp/payload.bin&stdin=true");
+    ClientWebSocket ws = client.webSocket();
     Promise<Void> done = Promise.promise();
     ws.binaryMessageHandler(message -> {
       if (message.length() > 0 && message.getByte(0) == 3) {
@@ -220,6 +222,7 @@ public final class SessionBench {
       }
     });
     ws.closeHandler(v -> done.tryComplete());
+    connect(ws, target, "command=sh&command=-c&command=cat%20%3E%20/tmp/payload.bin&stdin=true");
     int[] offset = {0};
     Runnable[] pump = new Runnable[1];
     pump[0] = () -> {
@@ -242,7 +245,7 @@ public final class SessionBench {
 
   /** {@code cat /tmp/payload.bin}: what comes on stdout. */
   private static byte[] download(WebSocketClient client, Target target) throws Exception {
-    WebSocket ws = connect(client, target, "command=cat&command=/tmp/payload.bin");
+    ClientWebSocket ws = client.webSocket();
     Promise<Void> done = Promise.promise();
     Buffer received = Buffer.buffer();
     ws.binaryMessageHandler(message -> {
@@ -253,14 +256,19 @@ public final class SessionBench {
       }
     });
     ws.closeHandler(v -> done.tryComplete());
+    connect(ws, target, "command=cat&command=/tmp/payload.bin");
     await(done, ws, 600);
     return received.getBytes();
   }
 
-  private static WebSocket connect(WebSocketClient client, Target target, String query) throws Exception {
+  /**
+   * Connects a socket whose handlers are already set: the simulator starts writing as soon as the
+   * upgrade is done, and messages that arrive before a handler is set are lost.
+   */
+  private static void connect(ClientWebSocket ws, Target target, String query) throws Exception {
     String path = target.prefix() + "/api/v1/namespaces/default/pods/" + POD + "/exec?container=main&stdout=true&"
         + "stderr=true&" + query;
-    return client.connect(new WebSocketConnectOptions().setHost("127.0.0.1").setPort(target.port()).setURI(path)
+    ws.connect(new WebSocketConnectOptions().setHost("127.0.0.1").setPort(target.port()).setURI(path)
         .addSubProtocol("v5.channel.k8s.io").addHeader("Authorization", "Bearer " + target.token()))
         .await(30, TimeUnit.SECONDS);
   }
