@@ -65,6 +65,7 @@ import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.eventbus.EventBusOptions;
+import io.vertx.ext.web.Route;
 import io.vertx.spi.cluster.hazelcast.ConfigUtil;
 import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
 import org.slf4j.Logger;
@@ -78,6 +79,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
@@ -116,7 +118,7 @@ public final class Hub {
   private final AtomicBoolean serving = new AtomicBoolean();
   private final List<String> deployments = new ArrayList<>();
   /** The HTTP API's instances, one per event loop, all serving the same routes. */
-  private final List<ApiVerticle> apiVerticles = new java.util.concurrent.CopyOnWriteArrayList<>();
+  private final List<ApiVerticle> apiVerticles = new CopyOnWriteArrayList<>();
   private final AtomicInteger inFlight = new AtomicInteger();
   private final AtomicInteger streaming = new AtomicInteger();
   private int port;
@@ -487,7 +489,7 @@ public final class Hub {
   }
 
   /** The routes of the HTTP API, as registered on its router (every instance has the same). */
-  public List<io.vertx.ext.web.Route> apiRoutes() {
+  public List<Route> apiRoutes() {
     return apiVerticles.get(0).routeTable();
   }
 
