@@ -249,6 +249,23 @@ class TypedApiIT {
     assertEquals(200, admin("DELETE", gadgets + "/g1?namespace=shop", null).statusCode());
     assertEquals(404, admin("GET", gadgets + "/g1?namespace=shop", null).statusCode());
 
+    // A second kind in a group version the hub has just looked up is found at once, cluster-scoped this time.
+    JsonObject widgets = crd.copy();
+    widgets.getJsonObject("metadata").put("name", "widgets.test.kmc.io");
+    widgets.getJsonObject("spec").put("scope", "Cluster").put("names", new JsonObject().put("plural", "widgets")
+        .put("singular", "widget").put("kind", "Widget"));
+    assertEquals(201, admin("POST", BASE + "/resources/apiextensions.k8s.io/v1/customresourcedefinitions", widgets)
+        .statusCode());
+    HttpResponse<String> widget = admin("POST", BASE + "/resources/test.kmc.io/v1/widgets",
+        new JsonObject().put("metadata", new JsonObject().put("name", "w1")));
+    assertEquals(201, widget.statusCode(), widget.body());
+    assertEquals("Widget", new JsonObject(widget.body()).getString("kind"));
+    assertEquals(400, admin("GET", BASE + "/resources/test.kmc.io/v1/widgets?namespace=shop", null).statusCode(),
+        "a cluster-scoped kind refuses a namespace");
+    assertEquals(List.of("w1"), names(get("/resources/test.kmc.io/v1/widgets")));
+    assertEquals(200, admin("DELETE", BASE + "/resources/apiextensions.k8s.io/v1/customresourcedefinitions/"
+        + "widgets.test.kmc.io", null).statusCode());
+
     // The core group is "core" in the path.
     assertTrue(names(get("/resources/core/v1/namespaces")).contains("shop"));
     HttpResponse<String> unknown = admin("GET", BASE + "/resources/apps/v1/gizmos", null);

@@ -1,7 +1,9 @@
 package io.kmc.hub.api;
 
 import io.kmc.common.KmcException;
+import io.vertx.core.Context;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -14,13 +16,12 @@ import java.util.concurrent.ConcurrentHashMap;
 /**
  * Which resources a member cluster serves in one group version, and whether each lives in
  * namespaces: read from its discovery ({@code /apis/{group}/{version}}) through the tunnel and kept
- * briefly per cluster. A resource not found is looked up again (at most every
- * {@link #RECHECK_MILLIS}), so a CRD created a moment ago is found without waiting for the cache to expire.
+ * briefly per cluster. A resource not in the kept answer is looked up again at once, so a CRD
+ * created a moment ago is found without waiting for the answer to expire; lookups of one group
+ * version that overlap share one call to the cluster.
  */
 final class ResourceDiscovery {
 
-  /** How soon a resource not found in a cached answer makes the hub ask the cluster again. */
-  static final long RECHECK_MILLIS = 1_000;
   /** Group versions remembered across all clusters; beyond this the cache starts over. */
   private static final int MAX_ENTRIES = 10_000;
 
@@ -33,6 +34,8 @@ final class ResourceDiscovery {
   private final KubePassthrough passthrough;
   private final long ttlMillis;
   private final Map<String, Entry> cache = new ConcurrentHashMap<>();
+  /** Discovery calls under way, by cluster and group version: later lookups wait for the same answer. */
+  private final Map<String, Future<Entry>> fetching = new ConcurrentHashMap<>();
 
   ResourceDiscovery(KubePassthrough passthrough, long ttlMillis) {
     this.passthrough = passthrough;
@@ -48,18 +51,31 @@ final class ResourceDiscovery {
       if (kind != null) {
         return Future.succeededFuture(kind);
       }
-      if (cached.ageMillis() < RECHECK_MILLIS) {
-        return Future.failedFuture(unknown(cluster, group, version, plural));
-      }
     }
-    return fetch(ctx, cluster, group, version).compose(entry -> {
+    return shared(ctx, key, cluster, group, version).compose(entry -> {
+      TypedApi.Kind kind = entry.resources().get(plural);
+      return kind == null ? Future.failedFuture(unknown(cluster, group, version, plural)) : Future.succeededFuture(kind);
+    });
+  }
+
+  private Future<Entry> shared(RoutingContext ctx, String key, String cluster, String group, String version) {
+    Future<Entry> under = fetching.get(key);
+    if (under != null) {
+      // Begun by a request on another event loop, maybe: this request carries on on its own.
+      Context here = ctx.vertx().getOrCreateContext();
+      Promise<Entry> answer = Promise.promise();
+      under.onComplete(done -> here.runOnContext(v -> answer.handle(done)));
+      return answer.future();
+    }
+    Future<Entry> fetched = fetch(ctx, cluster, group, version).onSuccess(entry -> {
       if (cache.size() >= MAX_ENTRIES) {
         cache.clear();
       }
       cache.put(key, entry);
-      TypedApi.Kind kind = entry.resources().get(plural);
-      return kind == null ? Future.failedFuture(unknown(cluster, group, version, plural)) : Future.succeededFuture(kind);
     });
+    fetching.put(key, fetched);
+    fetched.onComplete(done -> fetching.remove(key, fetched));
+    return fetched;
   }
 
   private Future<Entry> fetch(RoutingContext ctx, String cluster, String group, String version) {
