@@ -120,6 +120,9 @@ class TypedApiIT {
     assertEquals("NotFound", gone.getString("reason"));
     assertTrue(gone.getString("message").contains("\"web\" not found"), gone.encode());
 
+    JsonObject listed = awaitAuditRecord(since, r -> "list".equals(r.getString("verb"))
+        && r.getString("path", "").equals(BASE + "/deployments"));
+    assertEquals("deployments", listed.getString("resource"), "a typed read is recorded as the Kubernetes call");
     JsonObject record = awaitAuditRecord(since, r -> "patch".equals(r.getString("verb"))
         && r.getString("path", "").endsWith("/deployments/web/scale"));
     assertEquals("deployments", record.getString("resource"));
@@ -362,6 +365,12 @@ class TypedApiIT {
         "a body of another kind");
     assertEquals(400, admin("GET", BASE + "/pods?namespace=Not_A_Namespace", null).statusCode());
     assertEquals(400, admin("GET", "/api/v1/clusters/Bad_Name/pods", null).statusCode());
+    // A name cannot reach past its object: an escaped slash would make it a subresource.
+    HttpResponse<String> slash = admin("GET", BASE + "/pods/web%2Fexec?namespace=shop", null);
+    assertEquals(400, slash.statusCode(), slash.body());
+    assertEquals(400, admin("GET", BASE + "/resources/apps/v1/deployments%2Fscale", null).statusCode());
+    assertEquals(400, admin("GET", BASE + "/configmaps?namespace=shop&labelSelector=a%0Ab", null).statusCode(),
+        "control characters in a selector");
     assertEquals(401, call(null, "GET", BASE + "/pods", null).statusCode());
 
     HttpResponse<String> invalid = admin("POST", BASE + "/configmaps?namespace=shop",
