@@ -14,7 +14,10 @@ import io.kmc.hub.api.ClustersApi;
 import io.kmc.hub.api.HealthApi;
 import io.kmc.hub.api.KubePassthrough;
 import io.kmc.hub.api.PoliciesApi;
+import io.kmc.hub.api.OpenApiDoc;
 import io.kmc.hub.api.PolicyAdmission;
+import io.kmc.hub.api.TunnelLists;
+import io.kmc.hub.api.TypedApi;
 import io.kmc.hub.api.RbacApi;
 import io.kmc.hub.api.UsersApi;
 import io.kmc.hub.audit.AuditLog;
@@ -62,6 +65,7 @@ import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.eventbus.EventBusOptions;
+import io.vertx.ext.web.Route;
 import io.vertx.spi.cluster.hazelcast.ConfigUtil;
 import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
 import org.slf4j.Logger;
@@ -75,6 +79,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
@@ -112,6 +117,8 @@ public final class Hub {
   private final Presence presence;
   private final AtomicBoolean serving = new AtomicBoolean();
   private final List<String> deployments = new ArrayList<>();
+  /** The HTTP API's instances, one per event loop, all serving the same routes. */
+  private final List<ApiVerticle> apiVerticles = new CopyOnWriteArrayList<>();
   private final AtomicInteger inFlight = new AtomicInteger();
   private final AtomicInteger streaming = new AtomicInteger();
   private int port;
@@ -365,9 +372,11 @@ public final class Hub {
     AgentGateway gateway = new AgentGateway(vertx, nodes, channel, presence, sessions, clusters, limits, metrics,
         config.tunnel().helloTimeout().toMillis());
     String caPem = tls == null ? null : tls.clientTrustPem();
+    KubePassthrough passthrough = new KubePassthrough(router, streaming, recordings,
+        new PolicyAdmission(policies, clusters, router, metrics));
     ApiVerticle.Routes routes = new ApiVerticle.Routes(gateway,
         new Authenticator(tokens, shared, config.auth().requestsPerMinute()), authorizer, Audits.recorder(audit),
-        new KubePassthrough(router, streaming, recordings, new PolicyAdmission(policies, clusters, router, metrics)),
+        passthrough,
         new ClustersApi(clusters, presence, authorizer, tokens, limits.pingTimeoutMillis(),
             config.server().publicUrl(), caPem, config.auth().kubeconfigTokenLifetime(),
             new AgentManifest(config.server().agentImage(), caPem), config.rbac().impersonate(),
@@ -377,7 +386,8 @@ public final class Hub {
             config.auth().loginWindow()), authorizer, audit, config.auth().oidc()),
         new UsersApi(identities, tokens), new RbacApi(rbac), new AuditApi(audit, recordings), new HealthApi(readiness()), metrics,
         inFlight, config.server().maxBodyBytes(), limits.maxFrameBytes(), tls, config.server().accessLog(),
-        new PoliciesApi(policies, clusters));
+        new PoliciesApi(policies, clusters),
+        new TypedApi(authorizer, passthrough, new TunnelLists(passthrough), TypedApi.DISCOVERY_TTL), new OpenApiDoc());
     int instances = Math.max(1, Runtime.getRuntime().availableProcessors());
     // Port 0 becomes -1: Vert.x then binds one random port that all instances share.
     int requested = config.server().port() == 0 ? -1 : config.server().port();
@@ -385,6 +395,7 @@ public final class Hub {
     return vertx.deployVerticle(() -> {
       ApiVerticle verticle = new ApiVerticle(routes, config.server().host(), requested);
       started.add(verticle);
+      apiVerticles.add(verticle);
       return verticle;
     }, new DeploymentOptions().setInstances(instances)).map(id -> {
       deployments.add(id);
@@ -475,6 +486,11 @@ public final class Hub {
   /** The management port actually bound (when configured as 0), or -1 if there is none. */
   public int managementPort() {
     return management == null ? -1 : management.actualPort();
+  }
+
+  /** The routes of the HTTP API, as registered on its router (every instance has the same). */
+  public List<Route> apiRoutes() {
+    return apiVerticles.get(0).routeTable();
   }
 
   public int port() {

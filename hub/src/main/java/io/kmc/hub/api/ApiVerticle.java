@@ -18,6 +18,7 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.net.PemKeyCertOptions;
+import io.vertx.ext.web.Route;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
@@ -37,13 +38,15 @@ public final class ApiVerticle extends VerticleBase {
                        Handler<RoutingContext> auditRecorder, KubePassthrough passthrough, ClustersApi clusters,
                        AuthApi auth, UsersApi users, RbacApi rbac, AuditApi audit, HealthApi health,
                        HubMetrics metrics, AtomicInteger inFlight, int maxBodyBytes, int maxWebSocketMessageBytes,
-                       TlsMaterial tls, boolean accessLog, PoliciesApi policies) {
+                       TlsMaterial tls, boolean accessLog, PoliciesApi policies, TypedApi typed,
+                       OpenApiDoc openApi) {
   }
 
   private final Routes routes;
   private final String host;
   private final int port;
   private HttpServer server;
+  private Router router;
   private RouteLabels labels;
 
   public ApiVerticle(Routes routes, String host, int port) {
@@ -54,7 +57,7 @@ public final class ApiVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    Router router = Router.router(vertx);
+    router = Router.router(vertx);
     router.route().handler(RequestGuard::check);
     router.route().handler(this::measure);
     router.get("/healthz").handler(routes.health()::healthz);
@@ -82,6 +85,7 @@ public final class ApiVerticle extends VerticleBase {
     router.post("/api/v1/auth/login").handler(routes.auth()::login);
     router.post("/api/v1/auth/refresh").handler(routes.auth()::refresh);
     router.get("/api/v1/auth/providers").handler(routes.auth()::providers);
+    router.get(OpenApiDoc.PATH).handler(routes.openApi()::handle);
 
     router.route("/api/*").handler(routes.authenticator());
     router.route(KubePassthrough.PREFIX + "*").handler(routes.authenticator());
@@ -141,6 +145,8 @@ public final class ApiVerticle extends VerticleBase {
     router.delete("/api/v1/policies/:name").handler(authz.require("policies", "delete"))
         .handler(routes.policies()::delete);
 
+    routes.typed().register(router);
+
     // Install links work without a bearer token (the secret is in the path, and works once).
     router.get(ClustersApi.INSTALL_PATH + ":secret").handler(Audits::assignRequestId)
         .handler(routes.auditRecorder()).handler(routes.clusters()::install);
@@ -196,6 +202,11 @@ public final class ApiVerticle extends VerticleBase {
       }
     });
     ctx.next();
+  }
+
+  /** The routes this instance serves, as registered (the OpenAPI document is held to them). */
+  public List<Route> routeTable() {
+    return router.getRoutes();
   }
 
   public int actualPort() {
