@@ -13,6 +13,7 @@ import io.kmc.hub.api.AuthApi;
 import io.kmc.hub.api.ClustersApi;
 import io.kmc.hub.api.HealthApi;
 import io.kmc.hub.api.KubePassthrough;
+import io.kmc.hub.api.NotificationsApi;
 import io.kmc.hub.api.PoliciesApi;
 import io.kmc.hub.api.PolicyAdmission;
 import io.kmc.hub.api.RbacApi;
@@ -32,6 +33,7 @@ import io.kmc.hub.config.Resources;
 import io.kmc.hub.direct.DirectClusters;
 import io.kmc.hub.gateway.AgentGateway;
 import io.kmc.hub.metrics.HubMetrics;
+import io.kmc.hub.notify.NotificationService;
 import io.kmc.hub.policy.PolicyEngine;
 import io.kmc.hub.policy.PolicyService;
 import io.kmc.hub.rbac.Authorizer;
@@ -87,7 +89,8 @@ import java.util.function.Supplier;
  *   <li>the management port ({@code /healthz} answers at once; {@code /ready} says "starting" until
  *       the node serves), so that health and a shutdown hook exist from the first second;</li>
  *   <li>the certificate and the database (migrations), then the shared state (Redis or in-process);</li>
- *   <li>the cluster registry, authentication (tokens, keys, the first admin), RBAC, the audit log;</li>
+ *   <li>the cluster registry, authentication (tokens, keys, the first admin), RBAC, the audit log, the
+ *       policies, the notifications (outbox dispatcher);</li>
  *   <li>routing: the node channel (one lane per verticle, over the event loops), the agent sessions,
  *       the router, the cluster gauges;</li>
  *   <li>directly served clusters, then the API and agent endpoint (one instance per core).</li>
@@ -125,6 +128,7 @@ public final class Hub {
   private AuditLog audit;
   private SessionRecorder recordings;
   private PolicyService policies;
+  private NotificationService notifications;
   private ClusterRouter router;
   private ManagementServer management;
 
@@ -255,6 +259,11 @@ public final class Hub {
                 return policies.start();
               });
         }, () -> policies.stop()))
+        .compose(v -> concern("notifications", () -> {
+          notifications = new NotificationService(vertx, database.pool(), shared, clusters, metrics,
+              config.notifications(), nodes.nodeId());
+          return notifications.start();
+        }, () -> notifications.stop()))
         .compose(v -> deployRouting())
         .compose(v -> deploy(new DirectClusters(directClusters(), nodes, channel, sessions, presence,
             config.tunnel().limits(), metrics), new DeploymentOptions()))
@@ -363,21 +372,22 @@ public final class Hub {
     Limits limits = config.tunnel().limits();
     Authorizer authorizer = new Authorizer(rbac);
     AgentGateway gateway = new AgentGateway(vertx, nodes, channel, presence, sessions, clusters, limits, metrics,
-        config.tunnel().helloTimeout().toMillis());
+        config.tunnel().helloTimeout().toMillis(), notifications, config.notifications().disconnectGrace().toMillis());
     String caPem = tls == null ? null : tls.clientTrustPem();
     ApiVerticle.Routes routes = new ApiVerticle.Routes(gateway,
         new Authenticator(tokens, shared, config.auth().requestsPerMinute()), authorizer, Audits.recorder(audit),
-        new KubePassthrough(router, streaming, recordings, new PolicyAdmission(policies, clusters, router, metrics)),
+        new KubePassthrough(router, streaming, recordings, new PolicyAdmission(policies, clusters, router, metrics,
+            notifications)),
         new ClustersApi(clusters, presence, authorizer, tokens, limits.pingTimeoutMillis(),
             config.server().publicUrl(), caPem, config.auth().kubeconfigTokenLifetime(),
             new AgentManifest(config.server().agentImage(), caPem), config.rbac().impersonate(),
             new ClustersApi.Install(new InstallLinks(database.pool()), config.auth().installLinkLifetime(),
-                tls == null || tls.clientTrustPem() == null ? null : tls.publicKeyPin())),
+                tls == null || tls.clientTrustPem() == null ? null : tls.publicKeyPin()), notifications),
         new AuthApi(tokens, identities, new LoginGuard(vertx, shared, config.auth().loginAttempts(),
-            config.auth().loginWindow()), authorizer, audit, config.auth().oidc()),
+            config.auth().loginWindow(), notifications), authorizer, audit, config.auth().oidc()),
         new UsersApi(identities, tokens), new RbacApi(rbac), new AuditApi(audit, recordings), new HealthApi(readiness()), metrics,
         inFlight, config.server().maxBodyBytes(), limits.maxFrameBytes(), tls, config.server().accessLog(),
-        new PoliciesApi(policies, clusters));
+        new PoliciesApi(policies, clusters), new NotificationsApi(notifications));
     int instances = Math.max(1, Runtime.getRuntime().availableProcessors());
     // Port 0 becomes -1: Vert.x then binds one random port that all instances share.
     int requested = config.server().port() == 0 ? -1 : config.server().port();

@@ -168,9 +168,11 @@ final class AgentConnection implements AgentSession.Link {
     session = gateway.newSession(context, entry, this);
     this.version = version.getAsInt();
     sendControl(new Frame.Welcome(this.version, gateway.nodes().nodeId(), limits));
-    session.start()
-        .onSuccess(v -> {
+    // Who held the cluster before: an agent that moved from another node did not newly connect.
+    gateway.holder(cluster).compose(previous -> session.start().map(v -> previous))
+        .onSuccess(previous -> {
           gateway.metrics().agentConnected(cluster);
+          gateway.connected(entry, previous);
           LOG.atInfo().addKeyValue("cluster", cluster).addKeyValue("agentVersion", agentVersion)
               .log("cluster {} connected (agent {}, Kubernetes {}) from {}", cluster, agentVersion,
                   kubernetesVersion, ws.remoteAddress());
@@ -263,7 +265,8 @@ final class AgentConnection implements AgentSession.Link {
       gateway.metrics().agentDisconnected(cluster);
       LOG.atInfo().addKeyValue("cluster", cluster).log("cluster {} disconnected: {}", cluster, Texts.forLog(reason));
       gateway.ended(session);
-      session.close(reason);
+      String sessionId = session.sessionId();
+      session.close(reason).onComplete(ar -> gateway.disconnected(cluster, sessionId, Texts.bounded(reason, 200)));
     }
   }
 }
