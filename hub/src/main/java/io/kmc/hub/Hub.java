@@ -34,6 +34,8 @@ import io.kmc.hub.direct.DirectClusters;
 import io.kmc.hub.gateway.AgentGateway;
 import io.kmc.hub.metrics.HubMetrics;
 import io.kmc.hub.notify.NotificationService;
+import io.kmc.hub.plugin.Plugins;
+import io.kmc.plugin.PluginContext;
 import io.kmc.hub.policy.PolicyEngine;
 import io.kmc.hub.policy.PolicyService;
 import io.kmc.hub.rbac.Authorizer;
@@ -90,7 +92,7 @@ import java.util.function.Supplier;
  *       the node serves), so that health and a shutdown hook exist from the first second;</li>
  *   <li>the certificate and the database (migrations), then the shared state (Redis or in-process);</li>
  *   <li>the cluster registry, authentication (tokens, keys, the first admin), RBAC, the audit log, the
- *       policies, the notifications (outbox dispatcher);</li>
+ *       plugins (jars of the plugins directory), the policies, the notifications (outbox dispatcher);</li>
  *   <li>routing: the node channel (one lane per verticle, over the event loops), the agent sessions,
  *       the router, the cluster gauges;</li>
  *   <li>directly served clusters, then the API and agent endpoint (one instance per core).</li>
@@ -129,6 +131,7 @@ public final class Hub {
   private SessionRecorder recordings;
   private PolicyService policies;
   private NotificationService notifications;
+  private volatile Plugins plugins = Plugins.none();
   private ClusterRouter router;
   private ManagementServer management;
 
@@ -250,10 +253,31 @@ public final class Hub {
           recordings.start(vertx);
           return Future.succeededFuture();
         }, () -> audit.close()))
+        .compose(v -> concern("plugins", () -> {
+          long timeout = config.notifications().requestTimeout().toMillis();
+          PluginContext context = new PluginContext() {
+            @Override
+            public Vertx vertx() {
+              return vertx;
+            }
+
+            @Override
+            public long requestTimeoutMillis() {
+              return timeout;
+            }
+          };
+          // Jar files and class loading: on a worker.
+          return vertx.executeBlocking(() -> Plugins.load(config.plugins().dir(), context,
+              NotificationService.builtInTypes()), false).onSuccess(loaded -> plugins = loaded);
+        }, () -> {
+          plugins.close();
+          return Future.succeededFuture();
+        }))
         .compose(v -> concern("policies", () -> {
           HubConfig.Policies p = config.policies();
           // Building the CEL environments loads a good many classes: not on an event loop.
-          return vertx.executeBlocking(() -> new PolicyEngine(p.costLimit(), p.maxExpressionChars()), false)
+          return vertx.executeBlocking(() -> new PolicyEngine(p.costLimit(), p.maxExpressionChars(),
+                  plugins.functions()), false)
               .compose(engine -> {
                 policies = new PolicyService(vertx, database.pool(), engine, p.maxPolicies());
                 return policies.start();
@@ -262,6 +286,7 @@ public final class Hub {
         .compose(v -> concern("notifications", () -> {
           notifications = new NotificationService(vertx, database.pool(), shared, clusters, metrics,
               config.notifications(), nodes.nodeId());
+          plugins.channels().forEach(notifications.types()::add);
           return notifications.start();
         }, () -> notifications.stop()))
         .compose(v -> deployRouting())
@@ -413,7 +438,9 @@ public final class Hub {
             : Future.failedFuture("not a member of the hub cluster"))
         .add("database", () -> database == null ? Future.failedFuture("starting") : database.ping().map("ok"))
         .add(config.redis().configured() ? "redis" : "shared-state",
-            () -> shared == null ? Future.failedFuture("starting") : shared.ping().map("ok"));
+            () -> shared == null ? Future.failedFuture("starting") : shared.ping().map("ok"))
+        // A broken plugin jar does not keep the node from serving: it is named here, and logged.
+        .add("plugins", () -> Future.succeededFuture(plugins.describe()));
   }
 
   private Future<Void> deployManagement() {

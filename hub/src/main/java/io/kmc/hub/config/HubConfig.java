@@ -21,7 +21,8 @@ import java.util.Set;
  */
 public record HubConfig(Path dataDir, Server server, Management management, LogSettings log, Clustering cluster,
                         Tunnel tunnel, Database database, Redis redis, Auth auth, Rbac rbac, Audit audit,
-                        List<ClusterEntry> clusters, Policies policies, Notifications notifications) {
+                        List<ClusterEntry> clusters, Policies policies, Notifications notifications,
+                        PluginSettings plugins) {
 
   public record Server(String host, int port, String publicUrl, int maxBodyBytes, Tls tls, String agentImage,
                        Duration shutdownGrace, boolean accessLog) {
@@ -124,6 +125,10 @@ public record HubConfig(Path dataDir, Server server, Management management, LogS
                               Duration dedupWindow, int ratePerMinute, Duration retention, Duration disconnectGrace) {
   }
 
+  /** Where plugin jars are loaded from at start (docs/plugins.md). */
+  public record PluginSettings(Path dir) {
+  }
+
   /**
    * A member cluster declared in the configuration (upserted into the registry at start). With
    * {@code kubeconfig} the hub serves it directly; otherwise an agent connects with the join token
@@ -192,6 +197,8 @@ public record HubConfig(Path dataDir, Server server, Management management, LogS
             + "a policy may hold."),
         c.integer("policy.max_policies", 500, 1, 100_000, "Most policies the hub holds."));
     Notifications notifications = readNotifications(c);
+    PluginSettings plugins = new PluginSettings(Path.of(c.string("plugins.dir", "plugins", "Directory of plugin jars "
+        + "loaded at start (notification channel types, policy functions); a missing directory means no plugins.")));
 
     if (cluster.enabled() && database.embedded()) {
       c.problem("database.host", "is required when cluster.enabled is true: every hub node must share one database");
@@ -201,7 +208,7 @@ public record HubConfig(Path dataDir, Server server, Management management, LogS
           + "must be shared by every hub node");
     }
     return new HubConfig(dataDir, server, management, log, cluster, tunnel, database, redis, auth, rbac, audit,
-        clusters, policies, notifications);
+        clusters, policies, notifications, plugins);
   }
 
   private static Notifications readNotifications(ConfigReader c) {

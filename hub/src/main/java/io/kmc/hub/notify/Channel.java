@@ -1,5 +1,6 @@
 package io.kmc.hub.notify;
 
+import io.kmc.plugin.NotificationChannel;
 import io.kmc.common.KmcException;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -63,7 +64,7 @@ public record Channel(String name, String type, JsonObject config, JsonObject se
       throw KmcException.badRequest("name '" + name + "' does not match the path's '" + Names.printable(pathName) + "'");
     }
     String type = Names.string(body, "type");
-    ChannelType channelType = types.get(type);
+    NotificationChannel channelType = types.get(type);
     if (channelType == null) {
       throw KmcException.badRequest("unknown channel type '" + Names.printable(type) + "' (known: " + types.names() + ")");
     }

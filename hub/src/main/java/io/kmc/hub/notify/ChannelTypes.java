@@ -1,5 +1,6 @@
 package io.kmc.hub.notify;
 
+import io.kmc.plugin.NotificationChannel;
 import java.util.Collection;
 import java.util.Map;
 import java.util.TreeMap;
@@ -8,9 +9,9 @@ import java.util.TreeSet;
 /** The channel types this node knows: the built-in ones and those plugins added. */
 public final class ChannelTypes {
 
-  private final Map<String, ChannelType> types = new TreeMap<>();
+  private final Map<String, NotificationChannel> types = new TreeMap<>();
 
-  public ChannelTypes add(ChannelType type) {
+  public ChannelTypes add(NotificationChannel type) {
     if (type.type() == null || !type.type().matches("[a-z0-9][a-z0-9-]{0,62}")) {
       throw new IllegalArgumentException("channel type name '" + type.type() + "' is not valid (" + Names.RULE + ")");
     }
@@ -20,7 +21,7 @@ public final class ChannelTypes {
     return this;
   }
 
-  public ChannelType get(String name) {
+  public NotificationChannel get(String name) {
     return types.get(name);
   }
 
@@ -28,7 +29,7 @@ public final class ChannelTypes {
     return new TreeSet<>(types.keySet());
   }
 
-  Collection<ChannelType> all() {
+  Collection<NotificationChannel> all() {
     return types.values();
   }
 }

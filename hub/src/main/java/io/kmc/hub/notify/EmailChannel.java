@@ -1,5 +1,7 @@
 package io.kmc.hub.notify;
 
+import io.kmc.plugin.DeliveryException;
+import io.kmc.plugin.NotificationChannel;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;
@@ -23,7 +25,7 @@ import java.util.regex.Pattern;
  * is a secret. A client is opened per delivery and closed after: notifications are few, and an
  * SMTP server that drops idle connections then never fails one.
  */
-final class EmailChannel implements ChannelType {
+final class EmailChannel implements NotificationChannel {
 
   private static final Pattern ADDRESS = Pattern.compile("[^@\\s<>]+@[^@\\s<>]+");
   private static final Set<String> FIELDS = Set.of("host", "port", "tls", "username", "password", "from", "to",
@@ -122,7 +124,7 @@ final class EmailChannel implements ChannelType {
     MailClient client = MailClient.create(vertx, mail);
     return client.sendMail(mailMessage).timeout(timeoutMillis, TimeUnit.MILLISECONDS)
         .<Void>mapEmpty()
-        .recover(e -> Future.failedFuture(new ChannelException("SMTP " + mail.getHostname() + ":" + mail.getPort()
+        .recover(e -> Future.failedFuture(new DeliveryException("SMTP " + mail.getHostname() + ":" + mail.getPort()
             + ": " + HttpChannels.message(e), permanent(e))))
         .eventually(client::close);
   }

@@ -1,5 +1,6 @@
 package io.kmc.hub.notify;
 
+import io.kmc.plugin.DeliveryException;
 import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.ext.web.client.HttpRequest;
@@ -50,7 +51,7 @@ final class HttpChannels {
     HttpRequest<Buffer> request = client.post(port, url.getHost(), path).ssl(ssl).timeout(timeoutMillis)
         .putHeader("Content-Type", "application/json");
     headers.accept(request);
-    return request.sendBuffer(body).recover(e -> Future.failedFuture(new ChannelException(
+    return request.sendBuffer(body).recover(e -> Future.failedFuture(new DeliveryException(
         "cannot reach " + url.getHost() + ":" + port + ": " + message(e), false))).compose(HttpChannels::outcome);
   }
 
@@ -62,7 +63,7 @@ final class HttpChannels {
     String body = response.bodyAsString();
     String shown = body == null ? "" : ": " + body.substring(0, Math.min(200, body.length())).replaceAll("\\s+", " ");
     boolean permanent = status >= 300 && status < 500 && status != 408 && status != 429;
-    return Future.failedFuture(new ChannelException("the receiver answered " + status + shown, permanent));
+    return Future.failedFuture(new DeliveryException("the receiver answered " + status + shown, permanent));
   }
 
   static String message(Throwable e) {

@@ -1,5 +1,7 @@
 package io.kmc.hub.notify;
 
+import io.kmc.plugin.DeliveryException;
+import io.kmc.plugin.NotificationChannel;
 import io.kmc.common.KmcException;
 import io.kmc.hub.cache.SharedState;
 import io.kmc.hub.config.HubConfig;
@@ -88,6 +90,11 @@ public final class NotificationService implements Notifier {
     return types;
   }
 
+  /** The names of the hub's own channel types (a plugin may not take them). */
+  public static java.util.Set<String> builtInTypes() {
+    return java.util.Set.of("webhook", "slack", "email");
+  }
+
   /** Loads channels and subscriptions, then starts the dispatcher (on the caller's context). */
   public Future<Void> start() {
     context = vertx.getOrCreateContext();
@@ -123,7 +130,7 @@ public final class NotificationService implements Notifier {
         .compose(v -> store.release(node).recover(e -> Future.succeededFuture()))
         .eventually(() -> changes == null ? Future.succeededFuture() : changes.unregister())
         .eventually(() -> {
-          types.all().forEach(ChannelType::close);
+          types.all().forEach(NotificationChannel::close);
           web.close();
           return Future.succeededFuture();
         });
@@ -226,12 +233,12 @@ public final class NotificationService implements Notifier {
     inFlight.incrementAndGet();
     channel(claimed.channel()).compose(channel -> {
       if (channel == null) {
-        return finish(claimed, null, "unknown", new ChannelException("channel '" + claimed.channel()
+        return finish(claimed, null, "unknown", new DeliveryException("channel '" + claimed.channel()
             + "' no longer exists", true));
       }
-      ChannelType type = types.get(channel.type());
+      NotificationChannel type = types.get(channel.type());
       if (type == null) {
-        return finish(claimed, channel, channel.type(), new ChannelException("channel type '" + channel.type()
+        return finish(claimed, channel, channel.type(), new DeliveryException("channel type '" + channel.type()
             + "' is not available on this node (a plugin missing?)", false));
       }
       int rate = channel.ratePerMinute() == null ? config.ratePerMinute() : channel.ratePerMinute();
@@ -240,7 +247,7 @@ public final class NotificationService implements Notifier {
           metrics.notificationDelivery(channel.type(), "postponed");
           return store.postpone(claimed.id(), node, Math.max(50, window.resetMillis()));
         }
-        ChannelType.Message message = new ChannelType.Message(claimed.id(), claimed.attempts() + 1, channel.name(),
+        NotificationChannel.Message message = new NotificationChannel.Message(claimed.id(), claimed.attempts() + 1, channel.name(),
             claimed.event());
         Future<Void> sent;
         try {
@@ -267,7 +274,7 @@ public final class NotificationService implements Notifier {
     }
     int attempts = claimed.attempts() + 1;
     int max = channel == null || channel.maxAttempts() == null ? config.maxAttempts() : channel.maxAttempts();
-    boolean permanent = failure instanceof ChannelException c && c.permanent();
+    boolean permanent = failure instanceof DeliveryException c && c.permanent();
     boolean dead = permanent || attempts >= max;
     String error = Texts.bounded(failure.getMessage() == null ? failure.getClass().getSimpleName()
         : failure.getMessage(), 1000);

@@ -1,5 +1,6 @@
 package io.kmc.hub.notify;
 
+import io.kmc.plugin.NotificationChannel;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -11,7 +12,7 @@ import java.util.Set;
  * {@code slack}: a Slack incoming webhook (or anything that takes its payload: Mattermost, Rocket.Chat):
  * {@code {"text": ..., "blocks": [...]}}. The webhook URL holds Slack's token, so it is a secret.
  */
-final class SlackChannel implements ChannelType {
+final class SlackChannel implements NotificationChannel {
 
   private final WebClient client;
   private final long timeoutMillis;

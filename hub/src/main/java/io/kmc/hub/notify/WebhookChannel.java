@@ -1,5 +1,6 @@
 package io.kmc.hub.notify;
 
+import io.kmc.plugin.NotificationChannel;
 import io.kmc.common.KmcVersion;
 import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
@@ -13,7 +14,7 @@ import java.util.Set;
  * (see {@link Signatures}); the delivery id and attempt travel as headers for the receiver to
  * de-duplicate a delivery retried after it was in fact received.
  */
-final class WebhookChannel implements ChannelType {
+final class WebhookChannel implements NotificationChannel {
 
   static final String DELIVERY_HEADER = "X-Kmc-Delivery";
   static final String EVENT_HEADER = "X-Kmc-Event";

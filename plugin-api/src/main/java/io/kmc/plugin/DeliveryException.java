@@ -1,11 +1,11 @@
-package io.kmc.hub.notify;
+package io.kmc.plugin;
 
 /** A delivery failed; a permanent failure (a 4xx answer, a refused recipient) is not retried. */
-public final class ChannelException extends RuntimeException {
+public final class DeliveryException extends RuntimeException {
 
   private final boolean permanent;
 
-  public ChannelException(String message, boolean permanent) {
+  public DeliveryException(String message, boolean permanent) {
     super(message, null, false, false);
     this.permanent = permanent;
   }

@@ -1,4 +1,4 @@
-package io.kmc.hub.notify;
+package io.kmc.plugin;
 
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;
@@ -6,11 +6,11 @@ import io.vertx.core.json.JsonObject;
 import java.util.Set;
 
 /**
- * A kind of notification channel (webhook, slack, email, or one a plugin adds). A channel is stored
- * as its type's name and a JSON {@code config}; the fields named by {@link #secretFields()} are
- * stored apart and never returned by the API.
+ * A kind of notification channel (the hub's own webhook, slack and email, or a plugin's). A channel
+ * is stored as its type's name and a JSON {@code config}; the fields named by {@link #secretFields()}
+ * are stored apart and never returned by the API.
  */
-public interface ChannelType {
+public interface NotificationChannel {
 
   /** The name channels give as {@code type}: lowercase letters, digits and '-'. */
   String type();
@@ -20,13 +20,15 @@ public interface ChannelType {
 
   /**
    * Checks a channel's whole config (secrets included) as the API received it; throws
-   * {@link IllegalArgumentException} with a message naming the field when it is wrong.
+   * {@link IllegalArgumentException} with a message naming the field when it is wrong (the API
+   * answers 400 with it).
    */
   void validate(JsonObject config);
 
   /**
-   * Sends one delivery. Never blocks the calling event loop: a blocking client runs on a worker.
-   * Fails with a {@link ChannelException} (permanent or not) or any other exception (retried).
+   * Sends one delivery. Called on an event loop: must not block (run a blocking client with
+   * {@code vertx.executeBlocking}). Fails with a {@link DeliveryException} (permanent or not) or any
+   * other exception (retried).
    */
   Future<Void> send(JsonObject config, Message message);
 
@@ -39,7 +41,7 @@ public interface ChannelType {
    *
    * @param deliveryId the outbox id: the same on every attempt, for receivers to de-duplicate
    * @param attempt    1 on the first try
-   * @param event      the event as {@link Event#toJson()} wrote it
+   * @param event      the event: id, type, severity, cluster, subject, summary, time, details
    */
   record Message(long deliveryId, int attempt, String channel, JsonObject event) {
 
