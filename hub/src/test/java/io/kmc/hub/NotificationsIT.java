@@ -2,8 +2,11 @@ package io.kmc.hub;
 
 import com.icegreen.greenmail.util.GreenMail;
 import com.icegreen.greenmail.util.ServerSetup;
+import io.kmc.common.KmcVersion;
+import io.kmc.common.protocol.Frame;
 import io.kmc.hub.notify.Signatures;
 import io.kmc.hub.support.Fleet;
+import io.kmc.hub.support.RawAgent;
 import io.kmc.hub.support.WebhookReceiver;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;
@@ -337,6 +340,12 @@ class NotificationsIT {
     assertEquals(events, deliveries.size());
     assertEquals(events, eventIds.size());
     got.forEach(NotificationsIT::assertSigned);
+    JsonArray recorded = deliveries("channel=counted&limit=100");
+    assertEquals(events, recorded.size());
+    assertTrue(recorded.stream().allMatch(d -> "delivered".equals(((JsonObject) d).getString("state"))
+        && ((JsonObject) d).getInteger("attempts") == 1), recorded.encode());
+    assertEquals(Set.of(nodeA.nodeId(), nodeB.nodeId()), recorded.stream().map(d -> ((JsonObject) d).getString("node"))
+        .collect(Collectors.toSet()), "both nodes sent some");
   }
 
   /** Past its rate a channel's deliveries wait for the next minute; they are not dropped or counted as failed. */
@@ -378,6 +387,26 @@ class NotificationsIT {
     JsonObject event = alert.json().getJsonObject("event");
     assertEquals("critical", event.getString("severity"));
     assertEquals("mallory", event.getJsonObject("details").getString("user"));
+  }
+
+  /** An agent of another version than the hub's is reported. */
+  @Test
+  @Order(12)
+  void anAgentOfAnotherVersionIsNotified() throws Exception {
+    created(nodeA, SUBSCRIPTIONS, subscription("skew", "hook").put("eventTypes", new JsonArray()
+        .add("agent.version_skew")));
+    HttpResponse<String> registered = fleet.call(nodeA, "POST", "/api/v1/clusters", fleet.adminToken(),
+        new JsonObject().put("name", "old-agent"));
+    assertEquals(201, registered.statusCode(), registered.body());
+    String token = new JsonObject(registered.body()).getString("token");
+    try (RawAgent agent = Fleet.await(RawAgent.connect(receiverVertx, nodeA, "old-agent", token))) {
+      agent.send(new Frame.Hello(List.of(1), "old-agent", "0.0.9", "v1.30.0", List.of()));
+      assertTrue(agent.next(5) instanceof Frame.Welcome);
+      WebhookReceiver.Received skew = awaitEvent("/ok", "agent.version_skew", "old-agent");
+      JsonObject details = skew.json().getJsonObject("event").getJsonObject("details");
+      assertEquals("0.0.9", details.getString("agentVersion"));
+      assertEquals(KmcVersion.current(), details.getString("hubVersion"));
+    }
   }
 
   /**

@@ -200,7 +200,7 @@ final class NotificationStore {
   Future<List<JsonObject>> deliveries(String state, String channel, String cluster, String type, long beforeId,
                                       int limit) {
     return pool.preparedQuery("select id, event_id, event_type, severity, cluster, channel, event, state, attempts, "
-            + "next_attempt_at, last_error, created_at, delivered_at, updated_at from notification_deliveries "
+            + "next_attempt_at, last_error, claimed_by, created_at, delivered_at, updated_at from notification_deliveries "
             + "where ($1::text is null or state = $1) and ($2::text is null or channel = $2) "
             + "and ($3::text is null or cluster = $3) and ($4::text is null or event_type = $4) and id < $5 "
             + "order by id desc limit $6")
@@ -220,6 +220,9 @@ final class NotificationStore {
             }
             if (row.getOffsetDateTime("delivered_at") != null) {
               view.put("deliveredAt", instant(row.getOffsetDateTime("delivered_at")));
+            }
+            if (row.getString("claimed_by") != null) {
+              view.put("node", row.getString("claimed_by")); // the hub node that made the last attempt
             }
             result.add(view);
           });
