@@ -284,6 +284,12 @@ class NotificationsIT {
     assertTrue(blocks.getJsonObject(1).getJsonArray("elements").getJsonObject(0).getString("text")
         .contains("cluster.token_rotated"), payload.encode());
     assertEquals("application/json", message.header("Content-Type"));
+
+    HttpResponse<String> test = fleet.call(nodeB, "POST", CHANNELS + "/chat/test", fleet.adminToken(), null);
+    assertEquals(202, test.statusCode(), test.body());
+    Fleet.eventually(Duration.ofSeconds(10), () -> receiver.at("/slack/T000/B000/token-in-the-url").stream()
+        .anyMatch(r -> r.json().getJsonArray("blocks").getJsonObject(1).getJsonArray("elements").getJsonObject(0)
+            .getString("text").contains("notification.test")), "the test message");
   }
 
   @Test

@@ -22,6 +22,7 @@ final class NotificationStore {
   }
 
   private static final String UNIQUE_VIOLATION = "23505";
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(NotificationStore.class);
 
   private final Pool pool;
 
@@ -85,10 +86,18 @@ final class NotificationStore {
 
   // Subscriptions
 
+  /** The stored subscriptions; one this hub cannot read (written by another version) is left out and logged. */
   Future<List<Subscription>> subscriptions() {
     return pool.query("select * from notification_subscriptions order by name").execute().map(rows -> {
       List<Subscription> result = new ArrayList<>();
-      rows.forEach(row -> result.add(subscription(row)));
+      rows.forEach(row -> {
+        try {
+          result.add(subscription(row));
+        } catch (KmcException e) {
+          LOG.error("notification subscription '{}' is stored but not valid here, so it is not in force: {}",
+              row.getString("name"), e.getMessage());
+        }
+      });
       return result;
     });
   }
