@@ -17,13 +17,20 @@ import java.util.UUID;
 public record Event(String id, EventType type, Severity severity, String cluster, String subject, String summary,
                     JsonObject details, Instant time) {
 
+  static final int MAX_SUMMARY_CHARS = 1000;
+  static final int MAX_SUBJECT_CHARS = 500;
+
   public static Event of(EventType type, String cluster, String subject, String summary, JsonObject details) {
     return of(type, type.severity(), cluster, subject, summary, details);
   }
 
   public static Event of(EventType type, Severity severity, String cluster, String subject, String summary,
                          JsonObject details) {
-    return new Event(UUID.randomUUID().toString(), type, severity, cluster, subject, summary,
+    // One line, bounded: it becomes a chat message's text and an e-mail's subject.
+    String line = summary == null ? "" : summary.replaceAll("[\\r\\n\\t]+", " ");
+    return new Event(UUID.randomUUID().toString(), type, severity, cluster,
+        subject == null || subject.length() <= MAX_SUBJECT_CHARS ? subject : subject.substring(0, MAX_SUBJECT_CHARS),
+        line.length() <= MAX_SUMMARY_CHARS ? line : line.substring(0, MAX_SUMMARY_CHARS - 3) + "...",
         details == null ? new JsonObject() : details, Instant.now());
   }
 

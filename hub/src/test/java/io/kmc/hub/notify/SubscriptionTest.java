@@ -58,6 +58,14 @@ class SubscriptionTest {
   }
 
   @Test
+  void summariesAreOneBoundedLine() {
+    Event e = Event.of(EventType.POLICY_VIOLATION, "a", null, "first\r\nBcc: someone@example.com " + "x".repeat(2000),
+        null);
+    assertFalse(e.summary().contains("\n") || e.summary().contains("\r"), e.summary());
+    assertEquals(Event.MAX_SUMMARY_CHARS, e.summary().length());
+  }
+
+  @Test
   void versionSkewIsAnotherMajorOrMinor() {
     assertFalse(Versions.skewed("1.4.2", "1.4.0"));
     assertFalse(Versions.skewed("v1.4.2", "1.4.9-rc.1"));
