@@ -1,10 +1,10 @@
 package io.kmc.hub.gateway;
 
 import io.kmc.common.KmcException;
+import io.kmc.common.KmcVersion;
 import io.kmc.common.protocol.AgentEndpoint;
 import io.kmc.common.protocol.Limits;
 import io.kmc.hub.auth.Authenticator;
-import io.kmc.common.KmcVersion;
 import io.kmc.hub.metrics.HubMetrics;
 import io.kmc.hub.notify.Event;
 import io.kmc.hub.notify.EventType;

@@ -1,7 +1,7 @@
 package io.kmc.hub.notify;
 
-import io.kmc.plugin.NotificationChannel;
 import io.kmc.common.KmcException;
+import io.kmc.plugin.NotificationChannel;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 

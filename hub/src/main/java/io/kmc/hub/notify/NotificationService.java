@@ -1,7 +1,5 @@
 package io.kmc.hub.notify;
 
-import io.kmc.plugin.DeliveryException;
-import io.kmc.plugin.NotificationChannel;
 import io.kmc.common.KmcException;
 import io.kmc.hub.cache.SharedState;
 import io.kmc.hub.config.HubConfig;
@@ -9,6 +7,8 @@ import io.kmc.hub.metrics.HubMetrics;
 import io.kmc.hub.store.ClusterRecord;
 import io.kmc.hub.store.ClusterRegistry;
 import io.kmc.ops.Texts;
+import io.kmc.plugin.DeliveryException;
+import io.kmc.plugin.NotificationChannel;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;

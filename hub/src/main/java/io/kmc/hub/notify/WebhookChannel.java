@@ -1,7 +1,7 @@
 package io.kmc.hub.notify;
 
-import io.kmc.plugin.NotificationChannel;
 import io.kmc.common.KmcVersion;
+import io.kmc.plugin.NotificationChannel;
 import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonObject;
