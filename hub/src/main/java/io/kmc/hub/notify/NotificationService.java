@@ -65,6 +65,7 @@ public final class NotificationService implements Notifier {
   private final List<Long> timers = new ArrayList<>();
   private boolean polling;
   private boolean again;
+  private boolean claimFailing;
   private volatile boolean stopped;
 
   public NotificationService(Vertx vertx, Pool pool, SharedState shared, ClusterRegistry clusters, HubMetrics metrics,
@@ -219,8 +220,16 @@ public final class NotificationService implements Notifier {
     store.claim(node, room, config.lease()).onComplete(ar -> {
       polling = false;
       if (ar.failed()) {
-        LOG.warn("cannot claim notification deliveries: {}", ar.cause().getMessage());
+        if (!claimFailing) { // once per outage, not once per poll
+          claimFailing = true;
+          LOG.warn("cannot claim notification deliveries (retrying every {}): {}",
+              config.pollInterval(), ar.cause().getMessage());
+        }
         return;
+      }
+      if (claimFailing) {
+        claimFailing = false;
+        LOG.info("claiming notification deliveries again");
       }
       ar.result().forEach(this::send);
       if (again || ar.result().size() == room) {
