@@ -15,6 +15,7 @@ import io.kmc.ops.PeerWarnings;
 import io.kmc.ops.Texts;
 import io.kmc.ops.WebSocketMessages;
 import io.vertx.core.Context;
+import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.ServerWebSocket;
@@ -168,8 +169,10 @@ final class AgentConnection implements AgentSession.Link {
     session = gateway.newSession(context, entry, this);
     this.version = version.getAsInt();
     sendControl(new Frame.Welcome(this.version, gateway.nodes().nodeId(), limits));
-    // Who held the cluster before: an agent that moved from another node did not newly connect.
-    gateway.holder(cluster).compose(previous -> session.start().map(v -> previous))
+    // Who held the cluster before: an agent that moved from another node did not newly connect. Read
+    // before the session's entry is written, and without delaying that write (heartbeats wait for it).
+    Future<Presence.Entry> holder = gateway.holder(cluster);
+    session.start().compose(v -> holder)
         .onSuccess(previous -> {
           gateway.metrics().agentConnected(cluster);
           gateway.connected(entry, previous);
