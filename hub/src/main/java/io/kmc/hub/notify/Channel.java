@@ -83,6 +83,9 @@ public record Channel(String name, String type, JsonObject config, JsonObject se
       channelType.validate(whole);
     } catch (IllegalArgumentException e) {
       throw KmcException.badRequest(e.getMessage());
+    } catch (RuntimeException e) {
+      // A plugin's check that failed another way: still the config's fault, not the hub's.
+      throw KmcException.badRequest("config is not valid for a " + type + " channel: " + e);
     }
     JsonObject config = new JsonObject();
     JsonObject secrets = new JsonObject();
