@@ -38,8 +38,8 @@ public final class ApiVerticle extends VerticleBase {
                        Handler<RoutingContext> auditRecorder, KubePassthrough passthrough, ClustersApi clusters,
                        AuthApi auth, UsersApi users, RbacApi rbac, AuditApi audit, HealthApi health,
                        HubMetrics metrics, AtomicInteger inFlight, int maxBodyBytes, int maxWebSocketMessageBytes,
-                       TlsMaterial tls, boolean accessLog, PoliciesApi policies, TypedApi typed,
-                       OpenApiDoc openApi) {
+                       TlsMaterial tls, boolean accessLog, PoliciesApi policies, NotificationsApi notifications,
+                       TypedApi typed, OpenApiDoc openApi) {
   }
 
   private final Routes routes;
@@ -144,6 +144,30 @@ public final class ApiVerticle extends VerticleBase {
         .handler(routes.policies()::replace);
     router.delete("/api/v1/policies/:name").handler(authz.require("policies", "delete"))
         .handler(routes.policies()::delete);
+
+    String n = "/api/v1/notifications";
+    NotificationsApi notify = routes.notifications();
+    router.get(n + "/events").handler(authz.require("notifications", "list")).handler(notify::eventTypes);
+    router.get(n + "/channels").handler(authz.require("notifications", "list")).handler(notify::listChannels);
+    router.post(n + "/channels").handler(authz.require("notifications", "create")).handler(notify::createChannel);
+    router.get(n + "/channels/:name").handler(authz.require("notifications", "get")).handler(notify::getChannel);
+    router.put(n + "/channels/:name").handler(authz.require("notifications", "update")).handler(notify::putChannel);
+    router.delete(n + "/channels/:name").handler(authz.require("notifications", "delete"))
+        .handler(notify::deleteChannel);
+    router.post(n + "/channels/:name/test").handler(authz.require("notifications", "update"))
+        .handler(notify::testChannel);
+    router.get(n + "/subscriptions").handler(authz.require("notifications", "list")).handler(notify::listSubscriptions);
+    router.post(n + "/subscriptions").handler(authz.require("notifications", "create"))
+        .handler(notify::createSubscription);
+    router.get(n + "/subscriptions/:name").handler(authz.require("notifications", "get"))
+        .handler(notify::getSubscription);
+    router.put(n + "/subscriptions/:name").handler(authz.require("notifications", "update"))
+        .handler(notify::putSubscription);
+    router.delete(n + "/subscriptions/:name").handler(authz.require("notifications", "delete"))
+        .handler(notify::deleteSubscription);
+    router.get(n + "/deliveries").handler(authz.require("notifications", "list")).handler(notify::deliveries);
+    router.post(n + "/deliveries/:id/retry").handler(authz.require("notifications", "update"))
+        .handler(notify::retry);
 
     routes.typed().register(router);
 

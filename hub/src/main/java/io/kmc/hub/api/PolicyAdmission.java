@@ -6,6 +6,10 @@ import io.kmc.hub.audit.Audits;
 import io.kmc.hub.auth.Authenticator;
 import io.kmc.hub.auth.Principal;
 import io.kmc.hub.metrics.HubMetrics;
+import io.kmc.hub.notify.Event;
+import io.kmc.hub.notify.EventType;
+import io.kmc.hub.notify.Notifier;
+import io.kmc.hub.notify.Severity;
 import io.kmc.hub.policy.Patches;
 import io.kmc.hub.policy.Policy;
 import io.kmc.hub.policy.PolicyEngine;
@@ -49,12 +53,15 @@ public final class PolicyAdmission {
   private final ClusterRegistry clusters;
   private final ClusterRouter router;
   private final HubMetrics metrics;
+  private final Notifier notifier;
 
-  public PolicyAdmission(PolicyService policies, ClusterRegistry clusters, ClusterRouter router, HubMetrics metrics) {
+  public PolicyAdmission(PolicyService policies, ClusterRegistry clusters, ClusterRouter router, HubMetrics metrics,
+                         Notifier notifier) {
     this.policies = policies;
     this.clusters = clusters;
     this.router = router;
     this.metrics = metrics;
+    this.notifier = notifier;
   }
 
   /**
@@ -191,12 +198,34 @@ public final class PolicyAdmission {
         .map(v -> v.action().name().toLowerCase(Locale.ROOT) + " " + v.policy() + ": " + v.message())
         .collect(Collectors.joining("; ")));
     List<PolicyEngine.Violation> denials = verdict.of(Policy.Action.DENY);
+    notify(cluster, request, principal, verdict.violations(), !denials.isEmpty());
     if (!denials.isEmpty()) {
       throw new Denied(denialMessage(kind, name, denials), kind, name, denials);
     }
     verdict.of(Policy.Action.WARN).stream().limit(MAX_WARNINGS).forEach(v -> ctx.response().headers()
         .add("Warning", Errors.warning("policy " + v.policy() + ": " + v.message())));
     return null;
+  }
+
+  /** One event per checked write: refused (warning) or let through with warnings or audits (info). */
+  private void notify(String cluster, PolicyEngine.Request request, Principal principal,
+                      List<PolicyEngine.Violation> violations, boolean denied) {
+    String object = (request.kind().isEmpty() ? "object" : request.kind()) + " "
+        + (request.namespace() == null || request.namespace().isEmpty() ? "" : request.namespace() + "/")
+        + (request.name() == null ? "" : request.name());
+    JsonArray list = new JsonArray();
+    violations.forEach(v -> list.add(new JsonObject().put("policy", v.policy())
+        .put("action", v.action().name().toLowerCase(Locale.ROOT)).put("message", v.message())));
+    String policiesNamed = violations.stream().map(PolicyEngine.Violation::policy).distinct().sorted()
+        .collect(Collectors.joining(","));
+    notifier.emit(Event.of(EventType.POLICY_VIOLATION, denied ? Severity.WARNING : Severity.INFO, cluster,
+        object + "|" + policiesNamed + "|" + denied,
+        object + " in cluster " + cluster + (denied ? " was refused" : " violated policies") + " (" + request.operation()
+            + " by " + principal.user() + "): " + violations.stream().map(v -> "[" + v.policy() + "] " + v.message())
+            .collect(Collectors.joining("; ")),
+        new JsonObject().put("denied", denied).put("operation", request.operation()).put("user", principal.user())
+            .put("kind", request.kind()).put("namespace", request.namespace()).put("name", request.name())
+            .put("dryRun", request.dryRun()).put("violations", list)));
   }
 
   static String denialMessage(String kind, String name, List<PolicyEngine.Violation> denials) {
