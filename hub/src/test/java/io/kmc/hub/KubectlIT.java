@@ -7,8 +7,6 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
-import java.io.IOException;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -29,16 +27,13 @@ class KubectlIT {
   private static Path kubeconfig;
 
   @BeforeAll
-  static void start() throws IOException {
+  static void start() {
     fleet = new Fleet().tls();
     fleet.cluster("prod");
     List<Hub> hubs = fleet.hubs(2);
     fleet.agent("prod", hubs.get(1));
     fleet.awaitConnected(hubs.get(0), "prod");
-    HttpResponse<String> response = fleet.api(hubs.get(0), "/api/v1/clusters/prod/kubeconfig");
-    assertEquals(200, response.statusCode(), response.body());
-    kubeconfig = fleet.workDir().resolve("prod-via-hub.kubeconfig");
-    Files.writeString(kubeconfig, response.body());
+    kubeconfig = fleet.kubeconfig(hubs.get(0), "prod");
   }
 
   @AfterAll

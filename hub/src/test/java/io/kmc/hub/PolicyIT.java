@@ -48,10 +48,7 @@ class PolicyIT {
     nodeB = hubs.get(1);
     fleet.agent("prod", nodeB);
     fleet.awaitConnected(nodeA, "prod");
-    HttpResponse<String> config = fleet.api(nodeA, "/api/v1/clusters/prod/kubeconfig");
-    assertEquals(200, config.statusCode(), config.body());
-    Path kubeconfig = fleet.workDir().resolve("prod-via-hub.kubeconfig");
-    Files.writeString(kubeconfig, config.body());
+    Path kubeconfig = fleet.kubeconfig(nodeA, "prod");
     List<Path> binaries = Kubectl.available();
     assertFalse(binaries.isEmpty(), "no kubectl found; CI installs it with: apt-get install -y kubernetes-client");
     kubectl = new Kubectl(binaries.get(0), kubeconfig, Files.createTempDirectory(fleet.workDir(), "kubectl"));

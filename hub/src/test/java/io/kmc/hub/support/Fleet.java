@@ -351,6 +351,21 @@ public final class Fleet implements AutoCloseable {
         .build();
   }
 
+  /** The kubeconfig the hub hands out for a cluster (admin's), written to the work directory. */
+  public Path kubeconfig(Hub via, String cluster) {
+    HttpResponse<String> response = api(via, "/api/v1/clusters/" + cluster + "/kubeconfig");
+    if (response.statusCode() != 200) {
+      throw new IllegalStateException("kubeconfig of " + cluster + ": " + response.statusCode() + " " + response.body());
+    }
+    Path file = workDir().resolve(cluster + "-via-hub.kubeconfig");
+    try {
+      Files.writeString(file, response.body());
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return file;
+  }
+
   /** GET on the hub's API with the admin token; returns status and body. */
   public HttpResponse<String> api(Hub via, String path) {
     return call(via, "GET", path, adminToken, null);
