@@ -31,6 +31,7 @@ import io.kmc.hub.config.HubConfig;
 import io.kmc.hub.config.Resources;
 import io.kmc.hub.direct.DirectClusters;
 import io.kmc.hub.gateway.AgentGateway;
+import io.kmc.hub.index.FleetIndex;
 import io.kmc.hub.metrics.HubMetrics;
 import io.kmc.hub.policy.PolicyEngine;
 import io.kmc.hub.policy.PolicyService;
@@ -126,6 +127,7 @@ public final class Hub {
   private SessionRecorder recordings;
   private PolicyService policies;
   private ClusterRouter router;
+  private FleetIndex index;
   private ManagementServer management;
 
   private Hub(HubConfig config, Created created) {
@@ -332,7 +334,9 @@ public final class Hub {
   private Future<Void> deployRouting() {
     AtomicInteger lanes = new AtomicInteger();
     router = new ClusterRouter(vertx, nodes, channel, sessions, presence, clusters, config.tunnel().limits());
-    ResourceCounts resourceCounts = new ResourceCounts(vertx, router, metrics, this::localClusters);
+    index = config.index().enabled() ? new FleetIndex(vertx, database.pool(), config.index(), metrics) : null;
+    ResourceCounts resourceCounts = new ResourceCounts(vertx, metrics, this::localClusters,
+        clusters -> index == null ? Future.succeededFuture(Map.of()) : index.counts(clusters));
     return vertx.deployVerticle(() -> {
       int lane = lanes.getAndIncrement();
       return Concern.of("node-channel-" + lane, () -> channel.listen(lane), Future::succeededFuture);
@@ -363,7 +367,7 @@ public final class Hub {
     Limits limits = config.tunnel().limits();
     Authorizer authorizer = new Authorizer(rbac);
     AgentGateway gateway = new AgentGateway(vertx, nodes, channel, presence, sessions, clusters, limits, metrics,
-        config.tunnel().helloTimeout().toMillis());
+        config.tunnel().helloTimeout().toMillis(), index);
     String caPem = tls == null ? null : tls.clientTrustPem();
     ApiVerticle.Routes routes = new ApiVerticle.Routes(gateway,
         new Authenticator(tokens, shared, config.auth().requestsPerMinute()), authorizer, Audits.recorder(audit),

@@ -3,6 +3,7 @@ package io.kmc.agent.tunnel;
 import io.kmc.common.protocol.AgentEndpoint;
 import io.kmc.agent.AgentConfig;
 import io.kmc.agent.AgentMetrics;
+import io.kmc.agent.index.IndexFeed;
 import io.kmc.ops.BlockingPool;
 import io.kmc.agent.kube.KubeAccess;
 import io.kmc.agent.kube.KubeHttp;
@@ -54,6 +55,8 @@ public final class HubConnector extends VerticleBase {
   private final BlockingPool clientJava;
   private final KubeHttp http;
   private final AgentMetrics metrics;
+  /** Feeds the hub's fleet index when the hub keeps one; null when indexing is off. */
+  private final IndexFeed index;
 
   private WebSocketClient client;
   private HubTrust trust;
@@ -65,7 +68,8 @@ public final class HubConnector extends VerticleBase {
   private String kubernetesVersion = "unknown";
 
   public HubConnector(AgentConfig config, KubeAccess kube, BlockingPool clientJava, KubeHttp http,
-                      AgentMetrics metrics) {
+                      AgentMetrics metrics, IndexFeed index) {
+    this.index = index;
     this.config = config;
     this.kube = kube;
     this.clientJava = clientJava;
@@ -265,6 +269,8 @@ public final class HubConnector extends VerticleBase {
     /** The protocol version the hub chose; 0 until welcomed. */
     int version;
     KubeRequestExecutor executor;
+    /** The hub keeps an index and this connection feeds it. */
+    boolean indexing;
 
     Session(URI url, WebSocket ws) {
       this.url = url;
@@ -284,8 +290,10 @@ public final class HubConnector extends VerticleBase {
         }
         end("closed by the hub" + (ws.closeReason() == null ? "" : ": " + ws.closeReason()));
       });
+      List<String> capabilities = index == null ? List.of("stream", "chunked-body", "impersonate")
+          : List.of("stream", "chunked-body", "impersonate", "index");
       send(new Frame.Hello(config.protocolVersions(), config.cluster(), KmcVersion.current(), kubernetesVersion,
-          List.of("stream", "chunked-body", "impersonate")));
+          capabilities));
       helloTimer = vertx.setTimer(HELLO_TIMEOUT_MILLIS, t -> {
         if (!welcomed) {
           close(CloseCodes.PROTOCOL_ERROR, "no welcome from the hub within " + HELLO_TIMEOUT_MILLIS + " ms");
@@ -316,6 +324,14 @@ public final class HubConnector extends VerticleBase {
         redialAfterMillis = goAway.reconnectAfterMillis();
         failedAttempts = 0;
         leaveWhenIdle(System.currentTimeMillis() + DRAIN_MILLIS);
+      } else if (frame instanceof Frame.IndexAck ack) {
+        if (index != null && indexing) {
+          if (ack.seq() == 0) {
+            index.resume(ack.watermarks());
+          } else {
+            index.acked(ack.seq(), ack.error());
+          }
+        }
       } else if (frame instanceof Frame.Error error) {
         LOG.warn("hub {} reported {} for {}: {}", url, Texts.forLog(error.code()),
             error.id() == null ? "the connection" : Texts.forLog(error.id()), Texts.forLog(error.message()));
@@ -338,6 +354,11 @@ public final class HubConnector extends VerticleBase {
       long tick = Math.max(50, Math.min(1000, limits.pingIntervalMillis() / 2));
       heartbeatTimer = vertx.setPeriodic(tick, t -> heartbeat());
       LOG.info("connected to hub {} (node {}) as cluster {}", url, welcome.hubNode(), config.cluster());
+      if (index != null && welcome.capabilities().contains("index")) {
+        indexing = true;
+        // Called on the feed's threads: the frame is written on this connection's context, if it is still open.
+        index.attach(batch -> context.runOnContext(v -> send(batch)));
+      }
     }
 
     /**
@@ -419,6 +440,9 @@ public final class HubConnector extends VerticleBase {
       vertx.cancelTimer(heartbeatTimer);
       if (executor != null) {
         executor.cancelAll();
+      }
+      if (indexing) {
+        index.detach();
       }
       ended(this, why);
     }

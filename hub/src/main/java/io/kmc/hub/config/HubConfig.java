@@ -21,7 +21,7 @@ import java.util.Set;
  */
 public record HubConfig(Path dataDir, Server server, Management management, LogSettings log, Clustering cluster,
                         Tunnel tunnel, Database database, Redis redis, Auth auth, Rbac rbac, Audit audit,
-                        List<ClusterEntry> clusters, Policies policies) {
+                        List<ClusterEntry> clusters, Policies policies, Index index) {
 
   public record Server(String host, int port, String publicUrl, int maxBodyBytes, Tls tls, String agentImage,
                        Duration shutdownGrace, boolean accessLog) {
@@ -114,6 +114,14 @@ public record HubConfig(Path dataDir, Server server, Management management, LogS
                       int sessionMaxBytes) {
   }
 
+  /**
+   * The fleet index agents feed (docs/api.md): whether the hub keeps one, and the bounds it holds
+   * agents and callers to.
+   */
+  public record Index(boolean enabled, int maxBatchObjects, int maxKindsPerCluster, int maxQueuedBatches,
+                      int maxPageSize) {
+  }
+
   /** The CEL policy engine's bounds (docs/policies.md). */
   public record Policies(int costLimit, int maxExpressionChars, int maxPolicies) {
   }
@@ -185,6 +193,16 @@ public record HubConfig(Path dataDir, Server server, Management management, LogS
         c.integer("policy.max_expression_chars", 4096, 64, 65_536, "Longest CEL expression or message expression "
             + "a policy may hold."),
         c.integer("policy.max_policies", 500, 1, 100_000, "Most policies the hub holds."));
+    Index index = new Index(
+        c.bool("index.enabled", true, "Keep the fleet index that agents feed (search, aggregated lists, the "
+            + "fleet view for kubectl, kmc_cluster_resources); agents are told in welcome."),
+        c.integer("index.max_batch_objects", 5_000, 1, 100_000, "Most objects (upserts and deletes) in one index "
+            + "batch from an agent; a larger batch is refused."),
+        c.integer("index.max_kinds_per_cluster", 500, 1, 100_000, "Most kinds one cluster's agent may index; "
+            + "batches of further kinds are refused."),
+        c.integer("index.max_queued_batches", 64, 1, 10_000, "Index batches of one agent waiting to be written; "
+            + "beyond, batches are refused (the agent sends them again after a relist)."),
+        c.integer("index.max_page_size", 1_000, 10, 100_000, "Largest page a search or fleet list answers."));
 
     if (cluster.enabled() && database.embedded()) {
       c.problem("database.host", "is required when cluster.enabled is true: every hub node must share one database");
@@ -194,7 +212,7 @@ public record HubConfig(Path dataDir, Server server, Management management, LogS
           + "must be shared by every hub node");
     }
     return new HubConfig(dataDir, server, management, log, cluster, tunnel, database, redis, auth, rbac, audit,
-        clusters, policies);
+        clusters, policies, index);
   }
 
   private static Server readServer(ConfigReader c) {

@@ -7,6 +7,7 @@ import io.kmc.common.protocol.FrameCodec;
 import io.kmc.common.protocol.Limits;
 import io.kmc.common.protocol.ProtocolException;
 import io.kmc.common.protocol.ProtocolVersions;
+import io.kmc.hub.index.IndexWriter;
 import io.kmc.hub.routing.AgentSession;
 import io.kmc.hub.routing.HubNodes;
 import io.kmc.hub.routing.FrameMessage;
@@ -22,6 +23,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.OptionalInt;
 import java.util.UUID;
 import java.util.concurrent.ThreadLocalRandom;
@@ -42,6 +44,8 @@ final class AgentConnection implements AgentSession.Link {
   private final AgentGateway gateway;
   private final Limits limits;
   private AgentSession session;
+  /** Writes the agent's index batches, when the agent feeds the index; null otherwise. */
+  private IndexWriter indexWriter;
   private long lastReceived = System.currentTimeMillis();
   private long lastPingSent;
   private long helloTimer = -1;
@@ -105,6 +109,13 @@ final class AgentConnection implements AgentSession.Link {
       session.heard(Math.max(0, System.currentTimeMillis() - pong.sentAtMillis()));
     } else if (frame instanceof Frame.Error error) {
       session.reported(error);
+    } else if (frame instanceof Frame.Index batch) {
+      if (indexWriter == null) {
+        sendControl(new Frame.IndexAck(batch.seq(), gateway.index() == null ? "this hub keeps no index"
+            : "index batches need the index capability in hello", null));
+      } else {
+        indexWriter.receive(batch);
+      }
     } else if (frame instanceof Frame.Response || frame instanceof Frame.Data || frame instanceof Frame.End) {
       if (version == ProtocolVersions.V1) {
         session.fromAgent(FrameMessage.of((Frame.Exchange) frame));
@@ -167,9 +178,15 @@ final class AgentConnection implements AgentSession.Link {
         "agent", now, now, agentVersion, kubernetesVersion, version.getAsInt(), -1);
     session = gateway.newSession(context, entry, this);
     this.version = version.getAsInt();
-    sendControl(new Frame.Welcome(this.version, gateway.nodes().nodeId(), limits));
+    sendControl(new Frame.Welcome(this.version, gateway.nodes().nodeId(), limits,
+        gateway.index() == null ? List.of() : List.of("index")));
+    boolean indexing = gateway.index() != null && hello.capabilities().contains("index");
     session.start()
         .onSuccess(v -> {
+          if (indexing && !ended) {
+            indexWriter = gateway.index().writer(cluster, this::sendControl);
+            indexWriter.open();
+          }
           gateway.metrics().agentConnected(cluster);
           LOG.atInfo().addKeyValue("cluster", cluster).addKeyValue("agentVersion", agentVersion)
               .log("cluster {} connected (agent {}, Kubernetes {}) from {}", cluster, agentVersion,
@@ -259,6 +276,9 @@ final class AgentConnection implements AgentSession.Link {
     ended = true;
     vertx.cancelTimer(helloTimer);
     vertx.cancelTimer(heartbeatTimer);
+    if (indexWriter != null) {
+      indexWriter.close();
+    }
     if (session != null) {
       gateway.metrics().agentDisconnected(cluster);
       LOG.atInfo().addKeyValue("cluster", cluster).log("cluster {} disconnected: {}", cluster, Texts.forLog(reason));

@@ -4,6 +4,7 @@ import io.kmc.common.KmcException;
 import io.kmc.common.protocol.AgentEndpoint;
 import io.kmc.common.protocol.Limits;
 import io.kmc.hub.auth.Authenticator;
+import io.kmc.hub.index.FleetIndex;
 import io.kmc.hub.metrics.HubMetrics;
 import io.kmc.hub.routing.AgentSession;
 import io.kmc.hub.routing.HubNodes;
@@ -39,9 +40,13 @@ public final class AgentGateway implements Handler<RoutingContext> {
   private final Limits limits;
   private final HubMetrics metrics;
   private final long helloTimeoutMillis;
+  private final FleetIndex index;
 
+  /** @param index the fleet index agents feed, or null when the hub keeps none */
   public AgentGateway(Vertx vertx, HubNodes nodes, NodeChannel channel, Presence presence, SessionRegistry sessions,
-                      ClusterRegistry registry, Limits limits, HubMetrics metrics, long helloTimeoutMillis) {
+                      ClusterRegistry registry, Limits limits, HubMetrics metrics, long helloTimeoutMillis,
+                      FleetIndex index) {
+    this.index = index;
     this.vertx = vertx;
     this.nodes = nodes;
     this.channel = channel;
@@ -118,6 +123,10 @@ public final class AgentGateway implements Handler<RoutingContext> {
 
   Limits limits() {
     return limits;
+  }
+
+  FleetIndex index() {
+    return index;
   }
 
   long helloTimeoutMillis() {
