@@ -11,6 +11,8 @@ import io.kmc.hub.api.ApiVerticle;
 import io.kmc.hub.api.AuditApi;
 import io.kmc.hub.api.AuthApi;
 import io.kmc.hub.api.ClustersApi;
+import io.kmc.hub.api.FleetView;
+import io.kmc.hub.api.SearchApi;
 import io.kmc.hub.api.HealthApi;
 import io.kmc.hub.api.KubePassthrough;
 import io.kmc.hub.api.PoliciesApi;
@@ -369,6 +371,8 @@ public final class Hub {
     AgentGateway gateway = new AgentGateway(vertx, nodes, channel, presence, sessions, clusters, limits, metrics,
         config.tunnel().helloTimeout().toMillis(), index);
     String caPem = tls == null ? null : tls.clientTrustPem();
+    SearchApi search = index == null ? null : SearchApi.create(index, authorizer, clusters, presence,
+        limits.pingTimeoutMillis(), config.index().maxPageSize());
     ApiVerticle.Routes routes = new ApiVerticle.Routes(gateway,
         new Authenticator(tokens, shared, config.auth().requestsPerMinute()), authorizer, Audits.recorder(audit),
         new KubePassthrough(router, streaming, recordings, new PolicyAdmission(policies, clusters, router, metrics)),
@@ -381,7 +385,7 @@ public final class Hub {
             config.auth().loginWindow()), authorizer, audit, config.auth().oidc()),
         new UsersApi(identities, tokens), new RbacApi(rbac), new AuditApi(audit, recordings), new HealthApi(readiness()), metrics,
         inFlight, config.server().maxBodyBytes(), limits.maxFrameBytes(), tls, config.server().accessLog(),
-        new PoliciesApi(policies, clusters));
+        new PoliciesApi(policies, clusters), search, search == null ? null : new FleetView(search));
     int instances = Math.max(1, Runtime.getRuntime().availableProcessors());
     // Port 0 becomes -1: Vert.x then binds one random port that all instances share.
     int requested = config.server().port() == 0 ? -1 : config.server().port();

@@ -232,6 +232,27 @@ public final class FleetIndex {
     });
   }
 
+  /** Objects per cluster and kind ({@code deployments.apps}) of what {@code visible} covers. */
+  public Future<Map<String, Map<String, Long>>> countByKind(FleetQuery.Visibility visible) {
+    if (visible.nothing()) {
+      return Future.succeededFuture(Map.of());
+    }
+    SqlWhere where = SqlWhere.of(new FleetQuery(null, null, null, null, null, null, null, null, null, Map.of(),
+        Selector.EVERYTHING, List.of(), 1, 0, visible));
+    return pool.preparedQuery("select o.cluster, o.api_group, o.resource, count(*) as n from fleet_objects o where "
+            + where.sql() + " group by o.cluster, o.api_group, o.resource")
+        .execute(Tuple.from(where.args())).map(FleetIndex::countsOf);
+  }
+
+  private static Map<String, Map<String, Long>> countsOf(io.vertx.sqlclient.RowSet<Row> rows) {
+    Map<String, Map<String, Long>> counts = new HashMap<>();
+    for (Row row : rows) {
+      counts.computeIfAbsent(row.getString("cluster"), c -> new HashMap<>())
+          .put(Frame.Index.kindKey(row.getString("api_group"), row.getString("resource")), row.getLong("n"));
+    }
+    return counts;
+  }
+
   /** Objects per cluster and kind ({@code deployments.apps}), for the given clusters. */
   public Future<Map<String, Map<String, Long>>> counts(Collection<String> clusters) {
     return pool.preparedQuery("select cluster, api_group, resource, count(*) as n from fleet_objects "

@@ -1,0 +1,352 @@
+package io.kmc.hub.api;
+
+import io.kmc.common.KmcException;
+import io.kmc.common.KmcVersion;
+import io.kmc.hub.auth.Authenticator;
+import io.kmc.hub.auth.Principal;
+import io.kmc.hub.index.FleetIndex;
+import io.kmc.hub.index.FleetQuery;
+import io.kmc.hub.index.Selector;
+import io.vertx.core.Future;
+import io.vertx.core.MultiMap;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.RoutingContext;
+
+import java.time.Duration;
+import java.time.OffsetDateTime;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.function.Predicate;
+
+/**
+ * {@code /k8s/fleet/...}: a read-only Kubernetes API over the fleet index, so that
+ * {@code kubectl --context fleet get deployments -A -l app=web} lists every cluster the user may see.
+ * Discovery is what the clusters index; list and get answer from the index, each object carrying its
+ * cluster in the annotation {@code kmc.io/cluster} and Tables a CLUSTER column. The objects are what
+ * the index keeps (metadata and a status summary), not whole objects. Writes are refused with a
+ * Status that points at the cluster's own context.
+ */
+public final class FleetView {
+
+  public static final String PREFIX = "/k8s/fleet";
+  public static final String CLUSTER_ANNOTATION = "kmc.io/cluster";
+  private static final String STALE_ANNOTATION = "kmc.io/stale";
+  private static final String LAST_SYNC_ANNOTATION = "kmc.io/last-sync";
+  private static final String OWNER_ANNOTATION = "kmc.io/owner";
+
+  private final SearchApi search;
+
+  public FleetView(SearchApi search) {
+    this.search = search;
+  }
+
+  /** What a path under the prefix asks for. */
+  private record Target(String group, String version, String namespace, String resource, String name) {
+  }
+
+  public void handle(RoutingContext ctx) {
+    String path = ctx.normalizedPath().substring(PREFIX.length());
+    if (path.endsWith("/") && path.length() > 1) {
+      path = path.substring(0, path.length() - 1);
+    }
+    if (ctx.request().method() != HttpMethod.GET && ctx.request().method() != HttpMethod.HEAD) {
+      ctx.fail(new KmcException.ClientError(405, "MethodNotAllowed", "the fleet view is read-only: "
+          + "change objects through their cluster's own context (kubectl --context <cluster>, "
+          + "/k8s/clusters/<cluster>/...); the annotation " + CLUSTER_ANNOTATION + " names it"));
+      return;
+    }
+    if ("true".equals(ctx.request().getParam("watch")) || "1".equals(ctx.request().getParam("watch"))) {
+      ctx.fail(new KmcException.ClientError(405, "MethodNotAllowed", "the fleet view does not serve watches yet; "
+          + "watch through a cluster's own context"));
+      return;
+    }
+    Principal principal = Authenticator.principal(ctx);
+    String[] parts = path.isEmpty() ? new String[0] : path.substring(1).split("/");
+    if (path.equals("/version")) {
+      json(ctx, new JsonObject().put("major", "1").put("minor", "28").put("gitVersion", "v1.28.0+kmc.fleet")
+          .put("platform", "kmc/" + KmcVersion.current()));
+    } else if (path.equals("/api")) {
+      json(ctx, new JsonObject().put("kind", "APIVersions").put("versions", new JsonArray().add("v1"))
+          .put("serverAddressByClientCIDRs", new JsonArray()));
+    } else if (path.equals("/apis")) {
+      groups(ctx, principal);
+    } else if (parts.length == 2 && parts[0].equals("api")) {
+      resourceList(ctx, principal, "", parts[1]);
+    } else if (parts.length == 3 && parts[0].equals("apis")) {
+      resourceList(ctx, principal, parts[1], parts[2]);
+    } else if (parts.length > 2 && parts[0].equals("api")) {
+      serve(ctx, principal, target("", parts[1], Arrays.copyOfRange(parts, 2, parts.length)));
+    } else if (parts.length > 3 && parts[0].equals("apis")) {
+      serve(ctx, principal, target(parts[1], parts[2], Arrays.copyOfRange(parts, 3, parts.length)));
+    } else {
+      ctx.fail(KmcException.notFound("the fleet view does not serve " + path));
+    }
+  }
+
+  private static Target target(String group, String version, String[] rest) {
+    if (rest.length == 1) {
+      return new Target(group, version, null, rest[0], null);
+    }
+    if (rest.length == 2) {
+      return new Target(group, version, null, rest[0], rest[1]);
+    }
+    if (rest[0].equals("namespaces") && rest.length == 3) {
+      return new Target(group, version, rest[1], rest[2], null);
+    }
+    if (rest[0].equals("namespaces") && rest.length == 4) {
+      return new Target(group, version, rest[1], rest[2], rest[3]);
+    }
+    return null;
+  }
+
+  private Future<FleetAccess.Visible> visible(Principal principal, Predicate<FleetIndex.Kind> kinds, String verb) {
+    return search.access().visible(principal, null, Selector.EVERYTHING, kinds, verb);
+  }
+
+  private void groups(RoutingContext ctx, Principal principal) {
+    visible(principal, kind -> !kind.group().isEmpty(), "list").onSuccess(visible -> {
+      Map<String, TreeSet<String>> versions = new TreeMap<>();
+      visible.kinds().forEach(kind -> versions.computeIfAbsent(kind.group(), g -> new TreeSet<>()).add(kind.version()));
+      JsonArray groups = new JsonArray();
+      versions.forEach((group, vs) -> {
+        JsonArray list = new JsonArray();
+        vs.forEach(v -> list.add(new JsonObject().put("groupVersion", group + "/" + v).put("version", v)));
+        groups.add(new JsonObject().put("name", group).put("versions", list)
+            .put("preferredVersion", list.getJsonObject(list.size() - 1)));
+      });
+      json(ctx, new JsonObject().put("kind", "APIGroupList").put("apiVersion", "v1").put("groups", groups));
+    }).onFailure(ctx::fail);
+  }
+
+  private void resourceList(RoutingContext ctx, Principal principal, String group, String version) {
+    visible(principal, kind -> kind.group().equals(group) && kind.version().equals(version), "list")
+        .onSuccess(visible -> {
+          Map<String, FleetIndex.Kind> byResource = new TreeMap<>();
+          visible.kinds().forEach(kind -> byResource.putIfAbsent(kind.resource(), kind));
+          if (byResource.isEmpty()) {
+            ctx.fail(KmcException.notFound("no cluster you may see indexes " + groupVersion(group, version)));
+            return;
+          }
+          JsonArray resources = new JsonArray();
+          byResource.values().forEach(kind -> resources.add(new JsonObject().put("name", kind.resource())
+              .put("singularName", "").put("namespaced", kind.namespaced()).put("kind", kind.kind())
+              .put("verbs", new JsonArray().add("get").add("list"))));
+          json(ctx, new JsonObject().put("kind", "APIResourceList").put("apiVersion", "v1")
+              .put("groupVersion", groupVersion(group, version)).put("resources", resources));
+        }).onFailure(ctx::fail);
+  }
+
+  private void serve(RoutingContext ctx, Principal principal, Target target) {
+    if (target == null) {
+      ctx.fail(KmcException.notFound("the fleet view serves lists and gets of objects, not subresources"));
+      return;
+    }
+    MultiMap params = MultiMap.caseInsensitiveMultiMap();
+    params.addAll(ctx.queryParams());
+    params.remove("namespace");
+    params.remove("name");
+    FleetQuery query;
+    try {
+      fieldSelector(params, ctx.request().getParam("fieldSelector"));
+      if (target.name() != null) {
+        params.set("name", target.name());
+      }
+      query = SearchApi.query(params, target.group(), target.version(), target.resource(), target.namespace(),
+          search.maxPageSize());
+    } catch (KmcException e) {
+      ctx.fail(e);
+      return;
+    }
+    String verb = target.name() == null ? "list" : "get";
+    FleetQuery base = query;
+    visible(principal, kind -> kind.group().equals(target.group()) && kind.resource().equals(target.resource()), verb)
+        .compose(visible -> {
+          if (visible.kinds().isEmpty()) {
+            return Future.failedFuture(KmcException.notFound("the server could not find the requested resource ("
+                + target.resource() + " is not indexed in any cluster you may see)"));
+          }
+          FleetIndex.Kind kind = visible.kinds().get(0);
+          FleetQuery scoped = SearchApi.withVisibility(base, visible.visibility());
+          return Future.all(search.access().index().search(scoped), search.access().states()).map(done -> {
+            FleetIndex.Page page = done.resultAt(0);
+            Map<String, FleetAccess.ClusterState> states = done.resultAt(1);
+            return render(ctx, target, kind, scoped, page, states);
+          });
+        })
+        .onSuccess(body -> json(ctx, body))
+        .onFailure(ctx::fail);
+  }
+
+  /** Only what the index answers: {@code metadata.name} and {@code metadata.namespace} equal to a value. */
+  private static void fieldSelector(MultiMap params, String selector) {
+    if (selector == null || selector.isBlank()) {
+      return;
+    }
+    for (String term : selector.split(",")) {
+      int eq = term.indexOf('=');
+      if (eq < 0 || term.contains("!=")) {
+        throw KmcException.badRequest("the fleet view takes field selectors metadata.name=<x> and "
+            + "metadata.namespace=<x> only");
+      }
+      String field = term.substring(0, eq).trim();
+      String value = term.substring(term.startsWith("==", eq) ? eq + 2 : eq + 1).trim();
+      switch (field) {
+        case "metadata.name" -> params.set("name", value);
+        case "metadata.namespace" -> params.set("namespace", value);
+        default -> throw KmcException.badRequest("the fleet view cannot select on field '" + field + "'");
+      }
+    }
+  }
+
+  private JsonObject render(RoutingContext ctx, Target target, FleetIndex.Kind kind, FleetQuery query,
+                            FleetIndex.Page page, Map<String, FleetAccess.ClusterState> states) {
+    String apiVersion = groupVersion(kind.group(), kind.version());
+    List<JsonObject> objects = new ArrayList<>();
+    for (FleetIndex.Item item : page.items()) {
+      objects.add(object(item, states.get(item.cluster())));
+    }
+    boolean table = String.valueOf(ctx.request().getHeader(HttpHeaders.ACCEPT)).contains("as=Table");
+    if (target.name() != null && objects.isEmpty()) {
+      throw KmcException.notFound(kind.resource() + (kind.group().isEmpty() ? "" : "." + kind.group()) + " \""
+          + target.name() + "\" not found in any cluster you may see");
+    }
+    if (table) {
+      return Tables.of(kind, page.items(), objects, "Object".equals(ctx.request().getParam("includeObject")),
+          page.more() ? SearchApi.continueToken(query.offset() + query.limit()) : null);
+    }
+    if (target.name() != null) {
+      return objects.get(0);
+    }
+    JsonObject metadata = new JsonObject().put("resourceVersion", "");
+    if (page.more()) {
+      metadata.put("continue", SearchApi.continueToken(query.offset() + query.limit()));
+    }
+    JsonArray items = new JsonArray();
+    objects.forEach(items::add);
+    return new JsonObject().put("kind", kind.kind() + "List").put("apiVersion", apiVersion).put("metadata", metadata)
+        .put("items", items);
+  }
+
+  /** The object as the index knows it: metadata, its cluster, and the status summary. */
+  static JsonObject object(FleetIndex.Item item, FleetAccess.ClusterState state) {
+    JsonObject annotations = new JsonObject().put(CLUSTER_ANNOTATION, item.cluster());
+    if (item.owner() != null) {
+      annotations.put(OWNER_ANNOTATION, item.owner());
+    }
+    if (state == null || !state.live()) {
+      annotations.put(STALE_ANNOTATION, "true");
+      if (state != null && state.lastSync() != null) {
+        annotations.put(LAST_SYNC_ANNOTATION, state.lastSync().toInstant().toString());
+      }
+    }
+    JsonObject metadata = new JsonObject().put("name", item.name());
+    if (!item.namespace().isEmpty()) {
+      metadata.put("namespace", item.namespace());
+    }
+    metadata.put("uid", item.uid()).put("resourceVersion", item.resourceVersion());
+    if (item.created() != null) {
+      metadata.put("creationTimestamp", item.created().toInstant().toString());
+    }
+    if (!item.labels().isEmpty()) {
+      metadata.put("labels", item.labels());
+    }
+    metadata.put("annotations", annotations);
+    return new JsonObject().put("apiVersion", groupVersion(item.group(), item.version())).put("kind", item.kind())
+        .put("metadata", metadata).put("status", item.summary());
+  }
+
+  static String groupVersion(String group, String version) {
+    return group.isEmpty() ? version : group + "/" + version;
+  }
+
+  private static void json(RoutingContext ctx, JsonObject body) {
+    ctx.response().putHeader(HttpHeaders.CONTENT_TYPE, "application/json").end(body.toBuffer());
+  }
+
+  /** {@code meta.k8s.io/v1} Tables, as {@code kubectl get} asks for them, with a CLUSTER column first. */
+  static final class Tables {
+
+    private Tables() {
+    }
+
+    static JsonObject of(FleetIndex.Kind kind, List<FleetIndex.Item> items, List<JsonObject> objects,
+                         boolean wholeObjects, String continueToken) {
+      JsonArray columns = new JsonArray()
+          .add(column("Cluster", "string", "The member cluster holding the object (kmc.io/cluster)."))
+          .add(column("Name", "string", "Name of the object."));
+      String key = kind.group().isEmpty() ? kind.resource() : kind.resource() + "." + kind.group();
+      switch (key) {
+        case "deployments.apps", "statefulsets.apps", "replicasets.apps", "daemonsets.apps" ->
+            columns.add(column("Ready", "string", "Ready replicas of the desired."));
+        case "pods" -> columns.add(column("Ready", "string", "Whether every container is ready."))
+            .add(column("Status", "string", "The pod's phase.")).add(column("Restarts", "integer", "Restarts."));
+        case "nodes" -> columns.add(column("Status", "string", "Whether the node is Ready."));
+        case "namespaces" -> columns.add(column("Status", "string", "The namespace's phase."));
+        case "services" -> columns.add(column("Type", "string", "Service type."))
+            .add(column("Cluster-IP", "string", "Cluster IP."));
+        default -> {
+        }
+      }
+      columns.add(column("Age", "string", "Time since the object was created."));
+      JsonArray rows = new JsonArray();
+      for (int i = 0; i < items.size(); i++) {
+        FleetIndex.Item item = items.get(i);
+        JsonObject summary = item.summary();
+        JsonArray cells = new JsonArray().add(item.cluster()).add(item.name());
+        switch (key) {
+          case "deployments.apps", "statefulsets.apps", "replicasets.apps", "daemonsets.apps" ->
+              cells.add(summary.getValue("readyReplicas", 0) + "/" + summary.getValue("replicas", 0));
+          case "pods" -> cells.add(Boolean.TRUE.equals(summary.getValue("ready")) ? "1/1" : "0/1")
+              .add(summary.getString("phase", "")).add(summary.getValue("restarts", 0));
+          case "nodes" -> cells.add(Boolean.TRUE.equals(summary.getValue("ready")) ? "Ready" : "NotReady");
+          case "namespaces" -> cells.add(summary.getString("phase", "Active"));
+          case "services" -> cells.add(summary.getString("type", "")).add(summary.getString("clusterIP", ""));
+          default -> {
+          }
+        }
+        cells.add(age(item.created()));
+        JsonObject object = objects.get(i);
+        JsonObject rowObject = wholeObjects ? object : new JsonObject().put("kind", "PartialObjectMetadata")
+            .put("apiVersion", "meta.k8s.io/v1").put("metadata", object.getJsonObject("metadata"));
+        rows.add(new JsonObject().put("cells", cells).put("object", rowObject));
+      }
+      JsonObject metadata = new JsonObject().put("resourceVersion", "");
+      if (continueToken != null) {
+        metadata.put("continue", continueToken);
+      }
+      return new JsonObject().put("kind", "Table").put("apiVersion", "meta.k8s.io/v1").put("metadata", metadata)
+          .put("columnDefinitions", columns).put("rows", rows);
+    }
+
+    private static JsonObject column(String name, String type, String description) {
+      return new JsonObject().put("name", name).put("type", type).put("format", name.equals("Name") ? "name" : "")
+          .put("description", description).put("priority", 0);
+    }
+
+    /** As kubectl prints ages: 42s, 5m, 3h, 12d. */
+    static String age(OffsetDateTime created) {
+      if (created == null) {
+        return "<unknown>";
+      }
+      Duration age = Duration.between(created.toInstant(), java.time.Instant.now());
+      long seconds = Math.max(0, age.getSeconds());
+      if (seconds < 120) {
+        return seconds + "s";
+      }
+      if (seconds < 2 * 3600) {
+        return seconds / 60 + "m";
+      }
+      if (seconds < 2 * 86400) {
+        return seconds / 3600 + "h";
+      }
+      return seconds / 86400 + "d";
+    }
+  }
+}
