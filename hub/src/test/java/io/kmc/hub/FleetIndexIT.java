@@ -2,6 +2,7 @@ package io.kmc.hub;
 
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+import io.kmc.hub.support.Blackhole;
 import io.kmc.hub.support.Fleet;
 import io.kmc.kubesim.Kubectl;
 import io.kubernetes.client.openapi.ApiClient;
@@ -53,15 +54,24 @@ class FleetIndexIT {
   private static Hub nodeA;
   private static Hub nodeB;
   private static final Map<String, ApiClient> direct = new HashMap<>();
+  /** A cluster whose agent reaches the hub through a relay the test can cut. */
+  private static final String LAB = "lab";
+  private static Blackhole labLink;
 
   @BeforeAll
   static void start() throws IOException {
     // kubectl sends its bearer token over TLS only.
     fleet = new Fleet().tls();
     CLUSTERS.forEach(fleet::cluster);
+    fleet.cluster(LAB);
     List<Hub> hubs = fleet.hubs(2);
     nodeA = hubs.get(0);
     nodeB = hubs.get(1);
+    labLink = Fleet.await(Blackhole.start(fleet.memberVertx(), nodeB.port()));
+    fleet.agent(LAB, List.of("wss://127.0.0.1:" + labLink.port()), Map.of("KMC_HUB_CONNECT_TIMEOUT", "1s"));
+    fleet.awaitConnected(nodeA, LAB);
+    KubeConfig labConfig = KubeConfig.loadKubeConfig(new StringReader(fleet.sim(LAB).kubeconfig(LAB)));
+    direct.put(LAB, ClientBuilder.kubeconfig(labConfig).setReadTimeout(Duration.ofSeconds(10)).build());
     fleet.agent("prod", nodeA);
     fleet.agent("staging", nodeB);
     fleet.agent("edge", nodeA);
@@ -74,6 +84,7 @@ class FleetIndexIT {
 
   @AfterAll
   static void stop() {
+    labLink.close();
     fleet.close();
   }
 
@@ -271,6 +282,40 @@ class FleetIndexIT {
     }, "the index current again after the resync");
   }
 
+  /**
+   * A connection lost while the agent keeps running: on reconnecting, the hub hands back the
+   * watermarks it holds and the agent sends only what changed meanwhile (deletions included), not a
+   * relist of every object.
+   */
+  @Test
+  void aReconnectingAgentSendsOnlyWhatTheHubMissed() {
+    create(LAB, namespace("resume", "resume"));
+    for (int i = 0; i < 30; i++) {
+      create(LAB, configMap("resume", "cm-" + i, Map.of("resume", "yes")));
+    }
+    Fleet.eventually(Duration.ofSeconds(20), () -> search(nodeA, "labelSelector=resume").getLong("total") == 30,
+        "the lab's objects indexed");
+    Fleet.eventually(Duration.ofSeconds(10), () -> metric(nodeB, "kmc_index_objects_written_total", LAB) >= 30,
+        "the writes counted");
+    double before = metric(nodeB, "kmc_index_objects_written_total", LAB);
+
+    labLink.swallow();
+    fleet.awaitDisconnected(nodeA, LAB);
+    create(LAB, configMap("resume", "new", Map.of("resume", "yes")));
+    relabel(LAB, "resume", "cm-1", Map.of("resume", "changed"));
+    delete(LAB, "v1", "configmaps", "resume", "cm-2");
+    labLink.relay();
+    fleet.awaitConnected(nodeA, LAB);
+
+    Fleet.eventually(Duration.ofSeconds(20), () -> {
+      Set<String> names = names(search(nodeA, "labelSelector=resume%3Dyes&limit=100"));
+      return names.size() == 29 && names.contains("new") && !names.contains("cm-1") && !names.contains("cm-2")
+          && search(nodeA, "labelSelector=resume%3Dchanged").getLong("total") == 1;
+    }, "the index current after the reconnect");
+    double written = metric(nodeB, "kmc_index_objects_written_total", LAB) - before;
+    assertTrue(written >= 3 && written < 20, "only what changed was sent again, not a relist: " + written + " objects");
+  }
+
   @Test
   void aCustomResourceDefinedAtRunTimeBecomesSearchable() {
     JsonObject crd = JsonParser.parseString("""
@@ -390,6 +435,22 @@ class FleetIndexIT {
       Kubectl.Result refused = kubectl.run("--context", "fleet", "-n", "default", "delete", "deployment", "web-prod");
       assertTrue(refused.exitCode() != 0 && refused.output().contains("read-only")
           && refused.output().contains("--context"), refused.output());
+    }
+  }
+
+  private static double metric(Hub hub, String name, String cluster) {
+    try {
+      String exposition = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
+              java.net.URI.create("http://127.0.0.1:" + hub.managementPort() + "/metrics")).build(),
+          HttpResponse.BodyHandlers.ofString()).body();
+      String prefix = name + "{cluster=\"" + cluster + "\"";
+      return exposition.lines().filter(line -> line.startsWith(prefix))
+          .mapToDouble(line -> Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1))).sum();
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
     }
   }
 
