@@ -156,8 +156,8 @@ public record HubConfig(Path dataDir, Server server, Management management, LogS
         c.string("metrics.host", "0.0.0.0", "Address the management port listens on."),
         c.integer("metrics.port", 9090, 0, 65535, "The management port (0 picks a free one)."),
         c.duration("metrics.resource_count_interval", Duration.ofMinutes(1), Duration.ofSeconds(1),
-            Duration.ofDays(1), "How often the node holding an agent counts the cluster's namespaces, nodes, pods, "
-                + "deployments and services (kmc_cluster_resources)."));
+            Duration.ofDays(1), "How often the node holding an agent refreshes kmc_cluster_resources (objects per "
+                + "indexed kind) from the fleet index; nothing is asked of the cluster."));
     LogSettings log = LogSettings.read(c, "json");
     Clustering cluster = readClustering(c);
     Tunnel tunnel = readTunnel(c, server);
