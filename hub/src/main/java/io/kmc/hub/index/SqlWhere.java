@@ -16,7 +16,12 @@ record SqlWhere(String sql, List<Object> args) {
   static SqlWhere of(FleetQuery q) {
     List<String> terms = new ArrayList<>();
     List<Object> args = new ArrayList<>();
-    // RBAC: a resource visible in the whole cluster, or in this namespace of it.
+    // RBAC: a resource visible in the whole cluster, or in this namespace of it. The clusters alone
+    // first, which the primary key's index can answer; the pairs then filter what it finds.
+    java.util.Set<String> clusters = new java.util.TreeSet<>();
+    q.visible().everywhere().forEach(key -> clusters.add(key.substring(0, key.indexOf('|'))));
+    q.visible().namespaces().forEach(key -> clusters.add(key.substring(0, key.indexOf('|'))));
+    terms.add("o.cluster = any(" + arg(args, clusters.toArray(new String[0])) + ")");
     terms.add("((o.cluster || '|' || o.resource) = any(" + arg(args, q.visible().everywhere().toArray(new String[0]))
         + ") or (o.cluster || '|' || o.resource || '|' || o.namespace) = any("
         + arg(args, q.visible().namespaces().toArray(new String[0])) + "))");
