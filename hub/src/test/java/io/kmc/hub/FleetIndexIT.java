@@ -432,6 +432,21 @@ class FleetIndexIT {
           "jsonpath={.metadata.annotations.kmc\\.io/cluster}");
       assertEquals("edge", one.trim());
 
+      // get -w: listed, then what changes in any cluster streams from the index.
+      String late = "late-" + Math.abs(binary.hashCode() % 1000);
+      create("prod", deployment("default", late + "-a", late));
+      Process watch = kubectl.start("--context", "fleet", "get", "deployments", "-A", "-l", "app=" + late, "-w");
+      try {
+        Fleet.eventually(Duration.ofSeconds(20), () -> kubectl.output(watch).contains(late + "-a"), "listed");
+        Thread.sleep(500);
+        create("edge", deployment("default", late + "-b", late));
+        String watched = kubectl.readUntil(watch, output -> output.contains(late + "-b"), 20);
+        assertTrue(watched.lines().anyMatch(line -> line.matches("default\\s+edge\\s+" + late + "-b\\s.*")),
+            binary + ":\n" + watched);
+      } finally {
+        watch.destroy();
+      }
+
       Kubectl.Result refused = kubectl.run("--context", "fleet", "-n", "default", "delete", "deployment", "web-prod");
       assertTrue(refused.exitCode() != 0 && refused.output().contains("read-only")
           && refused.output().contains("--context"), refused.output());

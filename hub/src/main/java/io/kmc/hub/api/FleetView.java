@@ -42,9 +42,12 @@ public final class FleetView {
   private static final String OWNER_ANNOTATION = "kmc.io/owner";
 
   private final SearchApi search;
+  private final java.util.concurrent.atomic.AtomicInteger streaming;
 
-  public FleetView(SearchApi search) {
+  /** @param streaming the node's count of open streams, which a graceful shutdown does not wait for */
+  public FleetView(SearchApi search, java.util.concurrent.atomic.AtomicInteger streaming) {
     this.search = search;
+    this.streaming = streaming;
   }
 
   /** What a path under the prefix asks for. */
@@ -60,11 +63,6 @@ public final class FleetView {
       ctx.fail(new KmcException.ClientError(405, "MethodNotAllowed", "the fleet view is read-only: "
           + "change objects through their cluster's own context (kubectl --context <cluster>, "
           + "/k8s/clusters/<cluster>/...); the annotation " + CLUSTER_ANNOTATION + " names it"));
-      return;
-    }
-    if ("true".equals(ctx.request().getParam("watch")) || "1".equals(ctx.request().getParam("watch"))) {
-      ctx.fail(new KmcException.ClientError(405, "MethodNotAllowed", "the fleet view does not serve watches yet; "
-          + "watch through a cluster's own context"));
       return;
     }
     Principal principal = Authenticator.principal(ctx);
@@ -164,8 +162,17 @@ public final class FleetView {
       ctx.fail(e);
       return;
     }
-    String verb = target.name() == null ? "list" : "get";
+    boolean watch = "true".equals(ctx.request().getParam("watch")) || "1".equals(ctx.request().getParam("watch"));
+    if (watch && target.name() != null) {
+      ctx.fail(KmcException.badRequest("watch a list (with fieldSelector=metadata.name=<name>), not one object"));
+      return;
+    }
+    String verb = watch ? "watch" : target.name() == null ? "list" : "get";
     FleetQuery base = query;
+    if (watch) {
+      watch(ctx, principal, target, base);
+      return;
+    }
     visible(principal, kind -> kind.group().equals(target.group()) && kind.resource().equals(target.resource()), verb)
         .compose(visible -> {
           if (visible.kinds().isEmpty()) {
@@ -182,6 +189,135 @@ public final class FleetView {
         })
         .onSuccess(body -> json(ctx, body))
         .onFailure(ctx::fail);
+  }
+
+  /**
+   * A watch from the index: the objects the list selects now are known, then every change that the
+   * node writing a cluster's batch publishes is filtered (the caller's RBAC taken when the watch
+   * began, the list's selectors) and sent as a watch event. An object that stops matching the label
+   * selector is sent as DELETED, as the API server does.
+   */
+  private void watch(RoutingContext ctx, Principal principal, Target target, FleetQuery base) {
+    boolean table = String.valueOf(ctx.request().getHeader(HttpHeaders.ACCEPT)).contains("as=Table");
+    boolean wholeObjects = "Object".equals(ctx.request().getParam("includeObject"));
+    visible(principal, kind -> kind.group().equals(target.group()) && kind.resource().equals(target.resource()),
+        "watch").compose(visible -> {
+          if (visible.kinds().isEmpty()) {
+            return Future.failedFuture(KmcException.notFound("the server could not find the requested resource ("
+                + target.resource() + " is not indexed in any cluster you may see)"));
+          }
+          FleetQuery all = SearchApi.withVisibility(new FleetQuery(base.group(), base.version(), base.resource(),
+              base.kind(), base.namespace(), base.name(), base.namePrefix(), base.nameContains(), base.owner(),
+              base.summary(), base.labels(), List.of(), search.maxPageSize(), 0, null), visible.visibility());
+          return search.access().index().search(all).map(page -> {
+            java.util.Set<String> known = new java.util.HashSet<>();
+            page.items().forEach(item -> known.add(item.cluster() + "/" + item.namespace() + "/" + item.name()));
+            return new Object[] {visible, known};
+          });
+        }).onSuccess(started -> {
+          FleetAccess.Visible visible = (FleetAccess.Visible) started[0];
+          @SuppressWarnings("unchecked")
+          java.util.Set<String> known = (java.util.Set<String>) started[1];
+          io.vertx.core.http.HttpServerResponse response = ctx.response().setChunked(true)
+              .putHeader(HttpHeaders.CONTENT_TYPE, "application/json");
+          streaming.incrementAndGet();
+          io.vertx.core.eventbus.MessageConsumer<JsonObject> consumer = ctx.vertx().eventBus()
+              .consumer(io.kmc.common.Addresses.INDEX_CHANGES, message -> changed(response, message.body(), target,
+                  base, visible, known, table, wholeObjects));
+          // The head goes out once every node will deliver changes to this watch.
+          consumer.completion().onComplete(registered -> {
+            if (!response.ended() && !response.closed()) {
+              response.write("");
+            }
+          });
+          long timeoutSeconds = parseTimeout(ctx.request().getParam("timeoutSeconds"));
+          long timer = timeoutSeconds <= 0 ? -1 : ctx.vertx().setTimer(timeoutSeconds * 1000, t -> response.end());
+          java.util.concurrent.atomic.AtomicBoolean finished = new java.util.concurrent.atomic.AtomicBoolean();
+          Runnable finish = () -> {
+            if (finished.compareAndSet(false, true)) {
+              consumer.unregister();
+              ctx.vertx().cancelTimer(timer);
+              streaming.decrementAndGet();
+            }
+          };
+          response.closeHandler(v -> finish.run());
+          response.endHandler(v -> finish.run());
+        }).onFailure(ctx::fail);
+  }
+
+  private static long parseTimeout(String value) {
+    try {
+      return value == null ? 0 : Long.parseLong(value);
+    } catch (NumberFormatException e) {
+      return 0;
+    }
+  }
+
+  private static void changed(io.vertx.core.http.HttpServerResponse response, JsonObject change, Target target,
+                              FleetQuery query, FleetAccess.Visible visible, java.util.Set<String> known,
+                              boolean table, boolean wholeObjects) {
+    if (response.closed() || response.ended() || !target.group().equals(change.getString("group"))
+        || !target.resource().equals(change.getString("resource"))) {
+      return;
+    }
+    String cluster = change.getString("cluster");
+    FleetIndex.Kind kind = new FleetIndex.Kind(cluster, change.getString("group"), change.getString("version"),
+        change.getString("resource"), change.getString("kind"), change.getBoolean("namespaced", false));
+    FleetAccess.ClusterState live = new FleetAccess.ClusterState(true, null);
+    for (Object value : change.getJsonArray("upserts", new JsonArray())) {
+      JsonObject o = (JsonObject) value;
+      String namespace = o.getString("namespace", "");
+      if (!visibleTo(visible, cluster, kind.resource(), namespace) || !named(query, namespace, o.getString("name"))) {
+        continue;
+      }
+      String key = cluster + "/" + namespace + "/" + o.getString("name");
+      JsonObject labels = o.getJsonObject("labels", new JsonObject());
+      java.util.Map<String, String> labelMap = new java.util.HashMap<>();
+      labels.forEach(e -> labelMap.put(e.getKey(), String.valueOf(e.getValue())));
+      FleetIndex.Item item = new FleetIndex.Item(cluster, kind.group(), kind.version(), kind.resource(), kind.kind(),
+          namespace, o.getString("name"), o.getString("uid"), o.getString("resourceVersion"), labels,
+          o.getString("owner"), o.getString("created") == null ? null : OffsetDateTime.parse(o.getString("created")),
+          o.getJsonObject("summary", new JsonObject()));
+      String type;
+      if (query.labels().matches(labelMap)) {
+        type = known.add(key) ? "ADDED" : "MODIFIED";
+      } else if (known.remove(key)) {
+        type = "DELETED";
+      } else {
+        continue;
+      }
+      event(response, type, kind, item, live, table, wholeObjects);
+    }
+    for (Object value : change.getJsonArray("deletes", new JsonArray())) {
+      JsonObject k = (JsonObject) value;
+      String namespace = k.getString("namespace") == null ? "" : k.getString("namespace");
+      String key = cluster + "/" + namespace + "/" + k.getString("name");
+      if (known.remove(key)) {
+        FleetIndex.Item item = new FleetIndex.Item(cluster, kind.group(), kind.version(), kind.resource(),
+            kind.kind(), namespace, k.getString("name"), "", "", new JsonObject(), null, null, new JsonObject());
+        event(response, "DELETED", kind, item, live, table, wholeObjects);
+      }
+    }
+  }
+
+  private static boolean visibleTo(FleetAccess.Visible visible, String cluster, String resource, String namespace) {
+    return visible.visibility().everywhere().contains(cluster + "|" + resource)
+        || visible.visibility().namespaces().contains(cluster + "|" + resource + "|" + namespace);
+  }
+
+  private static boolean named(FleetQuery query, String namespace, String name) {
+    return (query.namespace() == null || query.namespace().equals(namespace))
+        && (query.name() == null || query.name().equals(name))
+        && (query.namePrefix() == null || name.startsWith(query.namePrefix()))
+        && (query.nameContains() == null || name.contains(query.nameContains()));
+  }
+
+  private static void event(io.vertx.core.http.HttpServerResponse response, String type, FleetIndex.Kind kind,
+                            FleetIndex.Item item, FleetAccess.ClusterState state, boolean table,
+                            boolean wholeObjects) {
+    JsonObject object = object(item, state);
+    JsonObject payload = table ? Tables.of(kind, List.of(item), List.of(object), wholeObjects, null) : object;
+    response.write(new JsonObject().put("type", type).put("object", payload).encode() + "\n");
   }
 
   /** Only what the index answers: {@code metadata.name} and {@code metadata.namespace} equal to a value. */

@@ -67,7 +67,7 @@ public final class FleetIndex {
       + "and resource = $3 and namespace = $4 and name = $5";
 
   private static final String RECONCILE = "delete from fleet_objects where cluster = $1 and api_group = $2 "
-      + "and resource = $3 and gen <> $4";
+      + "and resource = $3 and gen <> $4 returning namespace, name";
 
   private final Vertx vertx;
   private final Pool pool;
@@ -121,16 +121,25 @@ public final class FleetIndex {
         .execute(Tuple.of(cluster)).onFailure(e -> { });
   }
 
-  /** Writes one batch in one transaction; with {@code reconcile}, drops what the relist {@code gen} did not name. */
-  Future<Void> apply(String cluster, Frame.Index batch, long gen, boolean reconcile) {
+  /**
+   * Writes one batch in one transaction; with {@code reconcile}, drops what the relist {@code gen} did
+   * not name. Completes with the objects so dropped.
+   */
+  Future<List<Frame.IndexedKey>> apply(String cluster, Frame.Index batch, long gen, boolean reconcile) {
     return pool.withTransaction(conn -> conn.preparedQuery(UPSERT_KIND)
         .execute(Tuple.of(cluster, batch.group(), batch.resource(), batch.version(), batch.kind(), batch.namespaced(),
             batch.watermark()))
         .compose(v -> upserts(conn, cluster, batch, gen))
         .compose(v -> deletes(conn, cluster, batch))
         .compose(v -> reconcile ? conn.preparedQuery(RECONCILE)
-            .execute(Tuple.of(cluster, batch.group(), batch.resource(), gen)).<Void>mapEmpty()
-            : Future.<Void>succeededFuture()));
+            .execute(Tuple.of(cluster, batch.group(), batch.resource(), gen)).map(rows -> {
+              List<Frame.IndexedKey> dropped = new ArrayList<>();
+              for (Row row : rows) {
+                String namespace = row.getString("namespace");
+                dropped.add(new Frame.IndexedKey(namespace.isEmpty() ? null : namespace, row.getString("name")));
+              }
+              return dropped;
+            }) : Future.succeededFuture(List.<Frame.IndexedKey>of())));
   }
 
   private static Future<Void> upserts(SqlConnection conn, String cluster, Frame.Index batch, long gen) {

@@ -113,12 +113,24 @@ public final class IndexWriter {
       if (ar.succeeded()) {
         index.metrics().indexApplied(cluster, batch.upserts().size() + batch.deletes().size(), System.nanoTime() - started);
         reply.accept(new Frame.IndexAck(batch.seq(), null, null));
+        publish(batch, ar.result());
       } else {
         LOG.warn("cannot write index batch {} of cluster {}: {}", batch.seq(), cluster, ar.cause().getMessage());
         reply.accept(new Frame.IndexAck(batch.seq(), "the hub could not write the batch; relist", null));
       }
       drain();
     });
+  }
+
+  /** Tells every node's fleet-view watches what changed. */
+  private void publish(Frame.Index batch, java.util.List<Frame.IndexedKey> dropped) {
+    if (batch.upserts().isEmpty() && batch.deletes().isEmpty() && dropped.isEmpty()) {
+      return;
+    }
+    io.vertx.core.json.JsonObject change = io.vertx.core.json.JsonObject.mapFrom(batch).put("cluster", cluster);
+    io.vertx.core.json.JsonArray deletes = change.getJsonArray("deletes");
+    dropped.forEach(key -> deletes.add(io.vertx.core.json.JsonObject.mapFrom(key)));
+    vertx.eventBus().publish(io.kmc.common.Addresses.INDEX_CHANGES, change);
   }
 
   public void close() {
