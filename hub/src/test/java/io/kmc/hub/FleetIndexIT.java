@@ -438,7 +438,8 @@ class FleetIndexIT {
       Process watch = kubectl.start("--context", "fleet", "get", "deployments", "-A", "-l", "app=" + late, "-w");
       try {
         Fleet.eventually(Duration.ofSeconds(20), () -> kubectl.output(watch).contains(late + "-a"), "listed");
-        Thread.sleep(500);
+        // kubectl prints the list before it opens the watch: give the watch a moment to be registered.
+        Thread.sleep(1000);
         create("edge", deployment("default", late + "-b", late));
         String watched = kubectl.readUntil(watch, output -> output.contains(late + "-b"), 20);
         assertTrue(watched.lines().anyMatch(line -> line.matches("default\\s+edge\\s+" + late + "-b\\s.*")),

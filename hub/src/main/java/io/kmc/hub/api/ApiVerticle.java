@@ -88,7 +88,8 @@ public final class ApiVerticle extends VerticleBase {
     router.route(KubePassthrough.PREFIX + "*").handler(routes.authenticator());
     router.route(FleetView.PREFIX + "/*").handler(routes.authenticator());
     // RBAC is part of every fleet query: what the caller may not see is never selected.
-    router.route(FleetView.PREFIX + "/*").handler(routes.fleet() == null ? ApiVerticle::noIndex : routes.fleet()::handle);
+    router.route(FleetView.PREFIX + "/*")
+        .handler(routes.fleet() == null ? ApiVerticle::noIndex : routes.fleet()::handle);
 
     router.route(KubePassthrough.PREFIX + ":cluster/*").handler(routes.authorizer()::kube)
         .handler(routes.passthrough()::handle);
