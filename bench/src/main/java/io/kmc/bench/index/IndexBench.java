@@ -86,8 +86,9 @@ public final class IndexBench {
     MachineInfo.printHeader(out, "fleet-index", flags.describe());
     Vertx vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(1));
     try (Fleet fleet = Fleet.start(new Fleet.Spec(List.of()))) {
+      // One websocket per stand-in, all to one host: more than the default 50 at once.
       WebSocketClient client = vertx.createWebSocketClient(new WebSocketClientOptions()
-          .setMaxMessageSize(64 * 1024 * 1024));
+          .setMaxMessageSize(64 * 1024 * 1024).setMaxConnections(clusters + 10));
       List<StandIn> standIns = new ArrayList<>();
       Random random = new Random(42);
       long loadStarted = System.nanoTime();
