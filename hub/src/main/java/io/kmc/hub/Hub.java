@@ -385,7 +385,7 @@ public final class Hub {
             config.auth().loginWindow()), authorizer, audit, config.auth().oidc()),
         new UsersApi(identities, tokens), new RbacApi(rbac), new AuditApi(audit, recordings), new HealthApi(readiness()), metrics,
         inFlight, config.server().maxBodyBytes(), limits.maxFrameBytes(), tls, config.server().accessLog(),
-        new PoliciesApi(policies, clusters), search, search == null ? null : new FleetView(search, streaming));
+        new PoliciesApi(policies, clusters), search, search == null ? null : new FleetView(search, streaming, router));
     int instances = Math.max(1, Runtime.getRuntime().availableProcessors());
     // Port 0 becomes -1: Vert.x then binds one random port that all instances share.
     int requested = config.server().port() == 0 ? -1 : config.server().port();

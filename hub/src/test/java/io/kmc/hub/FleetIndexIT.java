@@ -431,6 +431,10 @@ class FleetIndexIT {
       String one = kubectl.ok("--context", "fleet", "-n", "default", "get", "deployment", "web-edge", "-o",
           "jsonpath={.metadata.annotations.kmc\\.io/cluster}");
       assertEquals("edge", one.trim());
+      // A get by name is the whole object, from the agent's informer cache: the spec is there.
+      String image = kubectl.ok("--context", "fleet", "-n", "default", "get", "deployment", "web-edge", "-o",
+          "jsonpath={.spec.template.spec.containers[0].image}");
+      assertEquals("nginx", image.trim());
 
       // get -w: listed, then what changes in any cluster streams from the index.
       String late = "late-" + Math.abs(binary.hashCode() % 1000);

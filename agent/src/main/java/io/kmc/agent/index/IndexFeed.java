@@ -144,6 +144,39 @@ public final class IndexFeed {
     inFlight.clear();
   }
 
+  /**
+   * One whole object from the informers' cache, as JSON without its managed fields; null when the
+   * kind is not indexed or the object is not there. Secrets are never handed out: the index keeps
+   * nothing of their content, and neither does this.
+   */
+  public byte[] cachedObject(String group, String resource, String namespace, String name) {
+    if (group.isEmpty() && resource.equals("secrets")) {
+      throw new SecurityException("secrets are never served from the index cache");
+    }
+    SharedInformerFactory factory;
+    synchronized (this) {
+      factory = informers.get(Frame.Index.kindKey(group, resource));
+    }
+    if (factory == null) {
+      return null;
+    }
+    SharedIndexInformer<DynamicKubernetesObject> informer =
+        factory.getExistingSharedIndexInformer(DynamicKubernetesObject.class);
+    if (informer == null) {
+      return null;
+    }
+    DynamicKubernetesObject object = informer.getIndexer()
+        .getByKey(namespace == null || namespace.isEmpty() ? name : namespace + "/" + name);
+    if (object == null) {
+      return null;
+    }
+    JsonObject raw = object.getRaw().deepCopy();
+    if (raw.has("metadata") && raw.get("metadata").isJsonObject()) {
+      raw.getAsJsonObject("metadata").remove("managedFields");
+    }
+    return raw.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+  }
+
   /** Kinds indexed now and objects held per kind, for the agent's health and tests. */
   public synchronized Map<String, Integer> sizes() {
     Map<String, Integer> sizes = new LinkedHashMap<>();

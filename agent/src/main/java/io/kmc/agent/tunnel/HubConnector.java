@@ -8,6 +8,7 @@ import io.kmc.ops.BlockingPool;
 import io.kmc.agent.kube.KubeAccess;
 import io.kmc.agent.kube.KubeHttp;
 import io.kmc.agent.kube.KubeRequestExecutor;
+import io.kmc.common.KmcException;
 import io.kmc.common.KmcVersion;
 import io.kmc.common.protocol.BinaryFrames;
 import io.kmc.common.protocol.CloseCodes;
@@ -336,8 +337,43 @@ public final class HubConnector extends VerticleBase {
         LOG.warn("hub {} reported {} for {}: {}", url, Texts.forLog(error.code()),
             error.id() == null ? "the connection" : Texts.forLog(error.id()), Texts.forLog(error.message()));
       } else {
+        dispatch(frame);
+      }
+    }
+
+    /** Requests for a cached object are answered from the index's informers; everything else by the executor. */
+    void dispatch(Frame frame) {
+      if (indexing && frame instanceof Frame.Request request && request.path().startsWith(Frame.Index.CACHE_PATH)) {
+        fromCache(request);
+      } else {
         executor.handle(frame);
       }
+    }
+
+    /** One whole object from the informers' cache, read on the client-java pool; the answer hops back here. */
+    void fromCache(Frame.Request request) {
+      String[] parts = request.path().substring(Frame.Index.CACHE_PATH.length()).split("/");
+      if (parts.length != 5) {
+        send(Frame.Response.failure(request.id(), KmcException.badRequest("a cache path is "
+            + Frame.Index.CACHE_PATH + "<group>/<version>/<resource>/<namespace or _>/<name>")));
+        return;
+      }
+      String group = "core".equals(parts[0]) ? "" : parts[0];
+      String namespace = "_".equals(parts[3]) ? null : parts[3];
+      clientJava.submit(context, () -> index.cachedObject(group, parts[2], namespace, parts[4])).onComplete(read -> {
+        KmcException failure = null;
+        if (read.failed()) {
+          failure = read.cause() instanceof SecurityException ? KmcException.forbidden(read.cause().getMessage())
+              : KmcException.internal("cannot read the cache: " + read.cause().getMessage(), read.cause());
+        } else if (read.result() == null) {
+          failure = KmcException.notFound(parts[2] + " \"" + parts[4] + "\" is not in the agent's index cache");
+        } else if (read.result().length > limits.chunkBytes()) {
+          failure = KmcException.tooLarge("the object is larger than one chunk; read it through the cluster's context");
+        }
+        send(failure != null ? Frame.Response.failure(request.id(), failure)
+            : new Frame.Response(request.id(), 200, java.util.Map.of("Content-Type", List.of("application/json")),
+                read.result(), false));
+      });
     }
 
     void welcomed(Frame.Welcome welcome) {
@@ -417,7 +453,7 @@ public final class HubConnector extends VerticleBase {
         send(e.toFrame(null));
         return;
       }
-      executor.handle(frame);
+      dispatch(frame);
     }
 
     /**

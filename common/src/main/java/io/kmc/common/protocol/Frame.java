@@ -179,6 +179,12 @@ public sealed interface Frame {
       deletes = deletes == null ? List.of() : deletes;
     }
 
+    /**
+     * Where a request asks an indexing agent for one whole object from its informer cache (not the API
+     * server): {@code <CACHE_PATH><group or core>/<version>/<resource>/<namespace or _>/<name>}.
+     */
+    public static final String CACHE_PATH = "/kmc.io/cache/";
+
     /** How a kind is named in watermarks: {@code deployments.apps}, {@code pods} for the core group. */
     public static String kindKey(String group, String resource) {
       return group == null || group.isEmpty() ? resource : resource + "." + group;

@@ -41,13 +41,22 @@ public final class FleetView {
   private static final String LAST_SYNC_ANNOTATION = "kmc.io/last-sync";
   private static final String OWNER_ANNOTATION = "kmc.io/owner";
 
+  private static final io.kmc.common.protocol.ActingUser HUB =
+      new io.kmc.common.protocol.ActingUser("system:kmc-hub", List.of());
+
   private final SearchApi search;
   private final java.util.concurrent.atomic.AtomicInteger streaming;
+  private final io.kmc.hub.routing.ClusterRouter router;
 
-  /** @param streaming the node's count of open streams, which a graceful shutdown does not wait for */
-  public FleetView(SearchApi search, java.util.concurrent.atomic.AtomicInteger streaming) {
+  /**
+   * @param streaming the node's count of open streams, which a graceful shutdown does not wait for
+   * @param router    reaches agents, for whole objects from their informer caches
+   */
+  public FleetView(SearchApi search, java.util.concurrent.atomic.AtomicInteger streaming,
+                   io.kmc.hub.routing.ClusterRouter router) {
     this.search = search;
     this.streaming = streaming;
+    this.router = router;
   }
 
   /** What a path under the prefix asks for. */
@@ -181,10 +190,27 @@ public final class FleetView {
           }
           FleetIndex.Kind kind = visible.kinds().get(0);
           FleetQuery scoped = SearchApi.withVisibility(base, visible.visibility());
-          return Future.all(search.access().index().search(scoped), search.access().states()).map(done -> {
+          return Future.all(search.access().index().search(scoped), search.access().states()).compose(done -> {
             FleetIndex.Page page = done.resultAt(0);
             Map<String, FleetAccess.ClusterState> states = done.resultAt(1);
-            return render(ctx, target, kind, scoped, page, states);
+            JsonObject rendered = render(ctx, target, kind, scoped, page, states);
+            boolean table = String.valueOf(ctx.request().getHeader(HttpHeaders.ACCEPT)).contains("as=Table");
+            if (target.name() == null || table) {
+              return Future.succeededFuture(rendered);
+            }
+            FleetIndex.Item item = page.items().get(0);
+            FleetAccess.ClusterState state = states.get(item.cluster());
+            if (state == null || !state.live()) {
+              return Future.succeededFuture(rendered);
+            }
+            // One object by name, and its agent is there: the whole object, from the agent's informer cache.
+            return whole(item).map(object -> {
+              JsonObject metadata = object.getJsonObject("metadata", new JsonObject());
+              JsonObject annotations = metadata.getJsonObject("annotations", new JsonObject());
+              annotations.put(CLUSTER_ANNOTATION, item.cluster());
+              metadata.put("annotations", annotations);
+              return object.put("metadata", metadata);
+            }).otherwise(rendered);
           });
         })
         .onSuccess(body -> json(ctx, body))
@@ -318,6 +344,33 @@ public final class FleetView {
     JsonObject object = object(item, state);
     JsonObject payload = table ? Tables.of(kind, List.of(item), List.of(object), wholeObjects, null) : object;
     response.write(new JsonObject().put("type", type).put("object", payload).encode() + "\n");
+  }
+
+  /** The whole object from the informer cache of the agent of its cluster (not its API server). */
+  private Future<JsonObject> whole(FleetIndex.Item item) {
+    String path = io.kmc.common.protocol.Frame.Index.CACHE_PATH + (item.group().isEmpty() ? "core" : item.group())
+        + "/" + item.version() + "/" + item.resource() + "/" + (item.namespace().isEmpty() ? "_" : item.namespace())
+        + "/" + item.name();
+    io.kmc.hub.routing.ClusterRouter.Outgoing outgoing = new io.kmc.hub.routing.ClusterRouter.Outgoing("GET", path,
+        null, Map.of("Accept", List.of("application/json")), null, HUB, false);
+    return router.open(item.cluster(), outgoing, new io.kmc.hub.routing.ClusterRouter.StreamHandler() {
+      @Override
+      public void data(io.vertx.core.buffer.Buffer data) {
+      }
+
+      @Override
+      public void end(String error) {
+      }
+    }).compose(exchange -> {
+      if (exchange.head().more()) {
+        exchange.cancel("one frame was expected");
+        return Future.failedFuture("the object came in parts");
+      }
+      if (exchange.head().status() != 200) {
+        return Future.failedFuture("HTTP " + exchange.head().status());
+      }
+      return Future.succeededFuture(io.vertx.core.buffer.Buffer.buffer(exchange.head().body()).toJsonObject());
+    });
   }
 
   /** Only what the index answers: {@code metadata.name} and {@code metadata.namespace} equal to a value. */
