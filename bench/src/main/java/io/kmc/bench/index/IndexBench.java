@@ -53,6 +53,7 @@ public final class IndexBench {
 
   private static final int BATCH = 500;
   private static final int APPS = 50;
+  private static final int RESYNC_OBJECTS = 10_000;
 
   private final Flags flags;
   private final PrintStream out;
@@ -133,6 +134,18 @@ public final class IndexBench {
         standIn.next();
       }
 
+      // A cluster of 10,000 objects resyncing after a reconnect (relist, the hub reconciling deletions).
+      String big = "c-big";
+      JsonObject bigCluster = new JsonObject(call(fleet, "POST", "/api/v1/clusters", new JsonObject().put("name", big)));
+      StandIn first = connect(fleet, client, big, bigCluster.getString("token"));
+      relist(first, RESYNC_OBJECTS, random);
+      first.ws().close();
+      Thread.sleep(500);
+      StandIn again = connect(fleet, client, big, bigCluster.getString("token"));
+      long resyncStarted = System.nanoTime();
+      relist(again, RESYNC_OBJECTS, random);
+      double resyncSeconds = (System.nanoTime() - resyncStarted) / 1e9;
+
       long rows;
       long tableBytes;
       try (Connection db = fleet.database(); Statement statement = db.createStatement();
@@ -157,9 +170,12 @@ public final class IndexBench {
               String.valueOf(searchable.getTotalCount()))
           .render());
       out.println();
+      long loaded = (long) clusters * objects;
       out.printf("loaded %,d objects in %.1f s (%,.0f objects/s through the protocol, relists of %d-object "
-          + "batches); %,d matches per label query on average%n", rows, loadSeconds, rows / loadSeconds, BATCH,
+          + "batches); %,d matches per label query on average%n", loaded, loadSeconds, loaded / loadSeconds, BATCH,
           matched / Math.max(1, queries));
+      out.printf("resync of one cluster of %,d objects after a reconnect (a full relist, reconciled): %.2f s%n",
+          RESYNC_OBJECTS, resyncSeconds);
       out.printf("index in PostgreSQL: %,d bytes for %,d rows (table, GIN and B-tree indexes, TOAST) = %,d bytes "
           + "per object%n", tableBytes, rows, tableBytes / Math.max(1, rows));
       client.close();
