@@ -47,6 +47,8 @@ public final class IndexFeed {
 
   private static final Logger LOG = LoggerFactory.getLogger(IndexFeed.class);
   private static final String CRDS = "customresourcedefinitions.apiextensions.k8s.io";
+  /** A kind whose batch the hub refused is relisted after this long, not at once and again and again. */
+  private static final long REFUSED_BACKOFF_MILLIS = 10_000;
 
   private final String cluster;
   private final IndexSettings settings;
@@ -133,6 +135,7 @@ public final class IndexFeed {
       KindJournal journal = journals.get(kind);
       if (journal != null) {
         journal.resyncNeeded = true;
+        journal.refusedAtMillis = System.currentTimeMillis();
         hubWatermarks = withoutKey(hubWatermarks, kind);
       }
     }
@@ -194,7 +197,8 @@ public final class IndexFeed {
       }
       for (Map.Entry<String, KindJournal> e : journals.entrySet()) {
         KindJournal journal = e.getValue();
-        if (!journal.synced) {
+        if (!journal.synced
+            || (journal.resyncNeeded && System.currentTimeMillis() - journal.refusedAtMillis < REFUSED_BACKOFF_MILLIS)) {
           continue;
         }
         List<Frame.Index> frames;

@@ -40,6 +40,8 @@ final class KindJournal {
   private long forgottenUpTo;
   boolean synced;
   boolean resyncNeeded = true;
+  /** When the hub last refused a batch of this kind: the relist that follows waits a while. */
+  long refusedAtMillis;
 
   KindJournal(IndexedKind kind, int maxTombstones) {
     this.kind = kind;

@@ -14,6 +14,9 @@ import java.util.Map;
  */
 final class Summaries {
 
+  private static final int MAX_LABELS = 64;
+  private static final int MAX_TEXT = 256;
+
   private Summaries() {
   }
 
@@ -21,11 +24,16 @@ final class Summaries {
     JsonObject metadata = object(object, "metadata");
     Map<String, String> labels = new LinkedHashMap<>();
     JsonObject labelObject = object(metadata, "labels");
-    labelObject.entrySet().forEach(e -> {
+    // Within what the hub accepts (it refuses a batch past these bounds): Kubernetes itself limits
+    // label keys and values, but not how many labels an object has.
+    for (Map.Entry<String, JsonElement> e : labelObject.entrySet()) {
+      if (labels.size() == MAX_LABELS) {
+        break;
+      }
       if (e.getValue().isJsonPrimitive()) {
         labels.put(e.getKey(), e.getValue().getAsString());
       }
-    });
+    }
     return new Frame.IndexedObject(string(metadata, "uid"), string(metadata, "namespace"), string(metadata, "name"),
         string(metadata, "resourceVersion"), labels, owner(metadata), string(metadata, "creationTimestamp"),
         summary(kind, object));
@@ -96,7 +104,7 @@ final class Summaries {
         putIfPresent(summary, "type", string(object, "type"));
         JsonObject involved = object(object, "involvedObject");
         if (involved.has("kind")) {
-          summary.put("involvedObject", string(involved, "kind") + "/" + string(involved, "name"));
+          putIfPresent(summary, "involvedObject", string(involved, "kind") + "/" + string(involved, "name"));
         }
       }
       default -> {
@@ -125,7 +133,7 @@ final class Summaries {
 
   private static void putIfPresent(Map<String, Object> summary, String key, String value) {
     if (value != null) {
-      summary.put(key, value);
+      summary.put(key, value.length() > MAX_TEXT ? value.substring(0, MAX_TEXT) : value);
     }
   }
 
