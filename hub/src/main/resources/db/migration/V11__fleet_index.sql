@@ -15,6 +15,8 @@ create table fleet_objects (
   owner            text,                   -- Kind/name of the controlling owner
   created          timestamptz,
   summary          jsonb       not null default '{}',
+  -- The whole object, only for kinds an agent is configured to keep whole (index.keep_objects).
+  object           jsonb,
   -- The relist that last named the object; a relist's end drops the objects it did not name.
   gen              bigint      not null default 0,
   updated          timestamptz not null default now(),

@@ -74,12 +74,17 @@ class FleetIndexIT {
     direct.put(LAB, ClientBuilder.kubeconfig(labConfig).setReadTimeout(Duration.ofSeconds(10)).build());
     fleet.agent("prod", nodeA);
     fleet.agent("staging", nodeB);
-    fleet.agent("edge", nodeA);
+    startEdgeAgent();
     for (String cluster : CLUSTERS) {
       fleet.awaitConnected(nodeA, cluster);
       KubeConfig config = KubeConfig.loadKubeConfig(new StringReader(fleet.sim(cluster).kubeconfig(cluster)));
       direct.put(cluster, ClientBuilder.kubeconfig(config).setReadTimeout(Duration.ofSeconds(10)).build());
     }
+  }
+
+  /** Edge's agent keeps whole ConfigMaps in the index, for answers while edge is offline. */
+  private static void startEdgeAgent() {
+    fleet.agent("edge", List.of("wss://127.0.0.1:" + nodeA.port()), Map.of("KMC_INDEX_KEEP_OBJECTS", "v1/configmaps"));
   }
 
   @AfterAll
@@ -271,7 +276,16 @@ class FleetIndexIT {
     }
     assertTrue(stale.getJsonObject("clusters").getJsonObject("edge").getBoolean("stale"));
 
-    fleet.agent("edge", nodeA);
+    // Whole objects of a kind the agent keeps are answered from the index while it is away.
+    HttpResponse<String> kept = fleet.call(nodeB, "GET", "/k8s/fleet/api/v1/namespaces/away/configmaps/kept",
+        fleet.adminToken(), null);
+    assertEquals(200, kept.statusCode(), kept.body());
+    io.vertx.core.json.JsonObject keptObject = new io.vertx.core.json.JsonObject(kept.body());
+    assertEquals("value", keptObject.getJsonObject("data").getString("setting"), kept.body());
+    assertEquals("true", keptObject.getJsonObject("metadata").getJsonObject("annotations").getString("kmc.io/stale"));
+    assertEquals("edge", keptObject.getJsonObject("metadata").getJsonObject("annotations").getString("kmc.io/cluster"));
+
+    startEdgeAgent();
     fleet.awaitConnected(nodeB, "edge");
     Fleet.eventually(Duration.ofSeconds(20), () -> {
       io.vertx.core.json.JsonObject now = search(nodeB, "labelSelector=away&sort=name");
@@ -525,7 +539,7 @@ class FleetIndexIT {
     object.addProperty("kind", "ConfigMap");
     object.add("metadata", metadata);
     JsonObject data = new JsonObject();
-    data.addProperty("secret-looking", "never indexed");
+    data.addProperty("setting", "value");
     object.add("data", data);
     return object;
   }

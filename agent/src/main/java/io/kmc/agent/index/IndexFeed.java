@@ -317,8 +317,9 @@ public final class IndexFeed {
 
   private void changed(KindJournal journal, DynamicKubernetesObject object) {
     JsonObject raw = object.getRaw();
+    Frame.IndexedObject indexed = Summaries.of(journal.kind(), raw, settings.keepsWhole(journal.kind()));
     synchronized (this) {
-      journal.upsert(Summaries.of(journal.kind(), raw));
+      journal.upsert(indexed);
     }
     if (settings.crds() && CRDS.equals(journal.kind().key())) {
       IndexedKind custom = customKind(raw);

@@ -16,9 +16,15 @@ import java.util.List;
  * @param batchSize     most objects in one batch
  * @param maxInFlight   batches sent and not yet acknowledged by the hub; beyond, changes gather
  * @param maxTombstones deletions remembered per kind for a hub that reconnects; past them it gets a relist
+ * @param keepObjects   kinds ({@code group/version/resource}) whose whole objects go to the index too
  */
 public record IndexSettings(boolean enabled, List<IndexedKind> kinds, boolean crds, Duration batchInterval,
-                            int batchSize, int maxInFlight, int maxTombstones) {
+                            int batchSize, int maxInFlight, int maxTombstones, java.util.Set<String> keepObjects) {
+
+  /** Whether the index keeps a whole copy of objects of this kind (for answers while the cluster is offline). */
+  public boolean keepsWhole(IndexedKind kind) {
+    return keepObjects.contains(kind.toString());
+  }
 
   public static final List<String> DEFAULT_KINDS = List.of(
       "v1/namespaces", "v1/nodes", "apps/v1/deployments", "apps/v1/statefulsets", "apps/v1/daemonsets",
@@ -40,6 +46,22 @@ public record IndexSettings(boolean enabled, List<IndexedKind> kinds, boolean cr
         + "beyond, changes gather (a changed object is sent once, as it is then).");
     int tombstones = c.integer("index.max_tombstones", 10_000, 0, 1_000_000, "Deletions remembered per kind so that "
         + "a hub that reconnects gets only what it missed; with more deletions meanwhile it gets a full relist.");
+    List<String> keep = c.strings("index.keep_objects", List.of(), "Kinds (group/version/resource, as in "
+        + "index.kinds) whose whole objects go to the hub's index too, so that the fleet view can answer with them "
+        + "while the cluster is offline. Off by default: only what search needs leaves the cluster. Never Secrets.");
+    java.util.Set<String> keepObjects = new java.util.LinkedHashSet<>();
+    for (String name : keep) {
+      try {
+        IndexedKind kind = IndexedKind.parse(name);
+        if (kind.group().isEmpty() && kind.resource().equals("secrets")) {
+          c.problem("index.keep_objects", "Secrets are never kept in the index");
+        } else {
+          keepObjects.add(kind.toString());
+        }
+      } catch (IllegalArgumentException e) {
+        c.problem("index.keep_objects", e.getMessage());
+      }
+    }
     List<IndexedKind> kinds = new ArrayList<>();
     for (String name : kindNames) {
       try {
@@ -48,6 +70,7 @@ public record IndexSettings(boolean enabled, List<IndexedKind> kinds, boolean cr
         c.problem("index.kinds", e.getMessage());
       }
     }
-    return new IndexSettings(enabled, List.copyOf(kinds), crds, interval, batchSize, inFlight, tombstones);
+    return new IndexSettings(enabled, List.copyOf(kinds), crds, interval, batchSize, inFlight, tombstones,
+        java.util.Set.copyOf(keepObjects));
   }
 }

@@ -20,7 +20,33 @@ final class Summaries {
   private Summaries() {
   }
 
+  private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
+
   static Frame.IndexedObject of(IndexedKind kind, JsonObject object) {
+    return of(kind, object, false);
+  }
+
+  /** With {@code whole}, the object itself too, without its managed fields (never a Secret's). */
+  @SuppressWarnings("unchecked")
+  static Frame.IndexedObject of(IndexedKind kind, JsonObject object, boolean whole) {
+    Frame.IndexedObject compact = compact(kind, object);
+    if (!whole || (kind.group().isEmpty() && kind.resource().equals("secrets"))) {
+      return compact;
+    }
+    JsonObject copy = object.deepCopy();
+    if (copy.has("metadata") && copy.get("metadata").isJsonObject()) {
+      copy.getAsJsonObject("metadata").remove("managedFields");
+    }
+    try {
+      return new Frame.IndexedObject(compact.uid(), compact.namespace(), compact.name(), compact.resourceVersion(),
+          compact.labels(), compact.owner(), compact.created(), compact.summary(),
+          JSON.readValue(copy.toString(), Map.class));
+    } catch (java.io.IOException e) {
+      return compact;
+    }
+  }
+
+  private static Frame.IndexedObject compact(IndexedKind kind, JsonObject object) {
     JsonObject metadata = object(object, "metadata");
     Map<String, String> labels = new LinkedHashMap<>();
     JsonObject labelObject = object(metadata, "labels");

@@ -197,9 +197,17 @@ public sealed interface Frame {
    *
    * @param owner   the controlling owner as {@code Kind/name}, or null
    * @param created the creation timestamp as the API server wrote it (RFC 3339), or null
+   * @param object  the whole object, only for the kinds the agent is configured to keep whole
+   *                ({@code index.keep_objects}), so that the hub can answer with it while the cluster
+   *                is offline; null otherwise
    */
   record IndexedObject(String uid, String namespace, String name, String resourceVersion, Map<String, String> labels,
-                       String owner, String created, Map<String, Object> summary) {
+                       String owner, String created, Map<String, Object> summary, Map<String, Object> object) {
+
+    public IndexedObject(String uid, String namespace, String name, String resourceVersion,
+                         Map<String, String> labels, String owner, String created, Map<String, Object> summary) {
+      this(uid, namespace, name, resourceVersion, labels, owner, created, summary, null);
+    }
   }
 
   /** An object the index should forget: deleted in the cluster. */

@@ -201,16 +201,14 @@ public final class FleetView {
             FleetIndex.Item item = page.items().get(0);
             FleetAccess.ClusterState state = states.get(item.cluster());
             if (state == null || !state.live()) {
-              return Future.succeededFuture(rendered);
+              // The cluster is away: its last-known whole copy when its agent keeps one, else the index's.
+              return search.access().index().storedObject(item.cluster(), item.group(), item.resource(),
+                  item.namespace(), item.name()).map(stored -> stored == null ? rendered
+                  : annotated(stored, rendered.getJsonObject("metadata").getJsonObject("annotations")));
             }
             // One object by name, and its agent is there: the whole object, from the agent's informer cache.
-            return whole(item).map(object -> {
-              JsonObject metadata = object.getJsonObject("metadata", new JsonObject());
-              JsonObject annotations = metadata.getJsonObject("annotations", new JsonObject());
-              annotations.put(CLUSTER_ANNOTATION, item.cluster());
-              metadata.put("annotations", annotations);
-              return object.put("metadata", metadata);
-            }).otherwise(rendered);
+            return whole(item).map(object -> annotated(object, new JsonObject().put(CLUSTER_ANNOTATION, item.cluster())))
+                .otherwise(rendered);
           });
         })
         .onSuccess(body -> json(ctx, body))
@@ -344,6 +342,15 @@ public final class FleetView {
     JsonObject object = object(item, state);
     JsonObject payload = table ? Tables.of(kind, List.of(item), List.of(object), wholeObjects, null) : object;
     response.write(new JsonObject().put("type", type).put("object", payload).encode() + "\n");
+  }
+
+  /** The object with kmc's annotations added to its own. */
+  private static JsonObject annotated(JsonObject object, JsonObject kmcAnnotations) {
+    JsonObject metadata = object.getJsonObject("metadata", new JsonObject());
+    JsonObject annotations = metadata.getJsonObject("annotations", new JsonObject());
+    kmcAnnotations.forEach(e -> annotations.put(e.getKey(), e.getValue()));
+    metadata.put("annotations", annotations);
+    return object.put("metadata", metadata);
   }
 
   /** The whole object from the informer cache of the agent of its cluster (not its API server). */

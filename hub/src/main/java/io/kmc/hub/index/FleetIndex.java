@@ -56,12 +56,12 @@ public final class FleetIndex {
 
   private static final String UPSERT = """
       insert into fleet_objects (cluster, api_group, api_version, resource, kind, namespace, name, uid,
-        resource_version, labels, owner, created, summary, gen, updated)
-      values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11, $12, $13::jsonb, $14, now())
+        resource_version, labels, owner, created, summary, gen, object, updated)
+      values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11, $12, $13::jsonb, $14, $15::jsonb, now())
       on conflict (cluster, api_group, resource, namespace, name) do update set api_version = excluded.api_version,
         kind = excluded.kind, uid = excluded.uid, resource_version = excluded.resource_version,
         labels = excluded.labels, owner = excluded.owner, created = excluded.created, summary = excluded.summary,
-        gen = excluded.gen, updated = now()""";
+        gen = excluded.gen, object = excluded.object, updated = now()""";
 
   private static final String DELETE = "delete from fleet_objects where cluster = $1 and api_group = $2 "
       + "and resource = $3 and namespace = $4 and name = $5";
@@ -160,7 +160,8 @@ public final class FleetIndex {
           .addString(batch.resource()).addString(batch.kind())
           .addString(o.namespace() == null ? "" : o.namespace()).addString(o.name()).addString(o.uid())
           .addString(o.resourceVersion()).addValue(labels).addString(o.owner())
-          .addValue(o.created() == null ? null : OffsetDateTime.parse(o.created())).addValue(summary).addLong(gen));
+          .addValue(o.created() == null ? null : OffsetDateTime.parse(o.created())).addValue(summary).addLong(gen)
+          .addValue(o.object() == null ? null : new JsonObject(o.object())));
     }
     return conn.preparedQuery(UPSERT).executeBatch(tuples).mapEmpty();
   }
@@ -189,6 +190,20 @@ public final class FleetIndex {
                 row.getString("resource"), row.getString("kind"), row.getBoolean("namespaced")));
           }
           return kinds;
+        });
+  }
+
+  /** The whole object the index keeps for a kind configured so (index.keep_objects on the agent), or null. */
+  public Future<JsonObject> storedObject(String cluster, String group, String resource, String namespace,
+                                         String name) {
+    return pool.preparedQuery("select object from fleet_objects where cluster = $1 and api_group = $2 "
+            + "and resource = $3 and namespace = $4 and name = $5")
+        .execute(Tuple.of(cluster, group, resource, namespace, name)).map(rows -> {
+          for (Row row : rows) {
+            Object value = row.getValue("object");
+            return value == null ? null : json(value);
+          }
+          return null;
         });
   }
 

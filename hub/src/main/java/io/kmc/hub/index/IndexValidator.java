@@ -109,6 +109,12 @@ public final class IndexValidator {
         return ".created is not an RFC 3339 time";
       }
     }
+    if (o.object() != null) {
+      Object metadata = o.object().get("metadata");
+      if (!(metadata instanceof Map<?, ?> meta) || !o.name().equals(meta.get("name"))) {
+        return ".object must be the object named in the batch";
+      }
+    }
     Map<String, String> labels = o.labels() == null ? Map.of() : o.labels();
     if (labels.size() > MAX_LABELS) {
       return ".labels has more than " + MAX_LABELS + " labels";
