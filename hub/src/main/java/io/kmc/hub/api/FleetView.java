@@ -1,16 +1,23 @@
 package io.kmc.hub.api;
 
+import io.kmc.common.Addresses;
 import io.kmc.common.KmcException;
 import io.kmc.common.KmcVersion;
+import io.kmc.common.protocol.ActingUser;
+import io.kmc.common.protocol.Frame;
 import io.kmc.hub.auth.Authenticator;
 import io.kmc.hub.auth.Principal;
 import io.kmc.hub.index.FleetIndex;
 import io.kmc.hub.index.FleetQuery;
 import io.kmc.hub.index.Selector;
+import io.kmc.hub.routing.ClusterRouter;
 import io.vertx.core.Future;
 import io.vertx.core.MultiMap;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
@@ -19,10 +26,15 @@ import java.time.Duration;
 import java.time.OffsetDateTime;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Predicate;
 
 /**
@@ -41,19 +53,19 @@ public final class FleetView {
   private static final String LAST_SYNC_ANNOTATION = "kmc.io/last-sync";
   private static final String OWNER_ANNOTATION = "kmc.io/owner";
 
-  private static final io.kmc.common.protocol.ActingUser HUB =
-      new io.kmc.common.protocol.ActingUser("system:kmc-hub", List.of());
+  private static final ActingUser HUB =
+      new ActingUser("system:kmc-hub", List.of());
 
   private final SearchApi search;
-  private final java.util.concurrent.atomic.AtomicInteger streaming;
-  private final io.kmc.hub.routing.ClusterRouter router;
+  private final AtomicInteger streaming;
+  private final ClusterRouter router;
 
   /**
    * @param streaming the node's count of open streams, which a graceful shutdown does not wait for
    * @param router    reaches agents, for whole objects from their informer caches
    */
-  public FleetView(SearchApi search, java.util.concurrent.atomic.AtomicInteger streaming,
-                   io.kmc.hub.routing.ClusterRouter router) {
+  public FleetView(SearchApi search, AtomicInteger streaming,
+                   ClusterRouter router) {
     this.search = search;
     this.streaming = streaming;
     this.router = router;
@@ -234,19 +246,19 @@ public final class FleetView {
               base.kind(), base.namespace(), base.name(), base.namePrefix(), base.nameContains(), base.owner(),
               base.summary(), base.labels(), List.of(), search.maxPageSize(), 0, null), visible.visibility());
           return search.access().index().search(all).map(page -> {
-            java.util.Set<String> known = new java.util.HashSet<>();
+            Set<String> known = new HashSet<>();
             page.items().forEach(item -> known.add(item.cluster() + "/" + item.namespace() + "/" + item.name()));
             return new Object[] {visible, known};
           });
         }).onSuccess(started -> {
           FleetAccess.Visible visible = (FleetAccess.Visible) started[0];
           @SuppressWarnings("unchecked")
-          java.util.Set<String> known = (java.util.Set<String>) started[1];
-          io.vertx.core.http.HttpServerResponse response = ctx.response().setChunked(true)
+          Set<String> known = (Set<String>) started[1];
+          HttpServerResponse response = ctx.response().setChunked(true)
               .putHeader(HttpHeaders.CONTENT_TYPE, "application/json");
           streaming.incrementAndGet();
-          io.vertx.core.eventbus.MessageConsumer<JsonObject> consumer = ctx.vertx().eventBus()
-              .consumer(io.kmc.common.Addresses.INDEX_CHANGES, message -> changed(response, message.body(), target,
+          MessageConsumer<JsonObject> consumer = ctx.vertx().eventBus()
+              .consumer(Addresses.INDEX_CHANGES, message -> changed(response, message.body(), target,
                   base, visible, known, table, wholeObjects));
           // The head goes out once every node will deliver changes to this watch.
           consumer.completion().onComplete(registered -> {
@@ -256,7 +268,7 @@ public final class FleetView {
           });
           long timeoutSeconds = parseTimeout(ctx.request().getParam("timeoutSeconds"));
           long timer = timeoutSeconds <= 0 ? -1 : ctx.vertx().setTimer(timeoutSeconds * 1000, t -> response.end());
-          java.util.concurrent.atomic.AtomicBoolean finished = new java.util.concurrent.atomic.AtomicBoolean();
+          AtomicBoolean finished = new AtomicBoolean();
           Runnable finish = () -> {
             if (finished.compareAndSet(false, true)) {
               consumer.unregister();
@@ -277,8 +289,8 @@ public final class FleetView {
     }
   }
 
-  private static void changed(io.vertx.core.http.HttpServerResponse response, JsonObject change, Target target,
-                              FleetQuery query, FleetAccess.Visible visible, java.util.Set<String> known,
+  private static void changed(HttpServerResponse response, JsonObject change, Target target,
+                              FleetQuery query, FleetAccess.Visible visible, Set<String> known,
                               boolean table, boolean wholeObjects) {
     if (response.closed() || response.ended() || !target.group().equals(change.getString("group"))
         || !target.resource().equals(change.getString("resource"))) {
@@ -296,7 +308,7 @@ public final class FleetView {
       }
       String key = cluster + "/" + namespace + "/" + o.getString("name");
       JsonObject labels = o.getJsonObject("labels", new JsonObject());
-      java.util.Map<String, String> labelMap = new java.util.HashMap<>();
+      java.util.Map<String, String> labelMap = new HashMap<>();
       labels.forEach(e -> labelMap.put(e.getKey(), String.valueOf(e.getValue())));
       FleetIndex.Item item = new FleetIndex.Item(cluster, kind.group(), kind.version(), kind.resource(), kind.kind(),
           namespace, o.getString("name"), o.getString("uid"), o.getString("resourceVersion"), labels,
@@ -336,7 +348,7 @@ public final class FleetView {
         && (query.nameContains() == null || name.contains(query.nameContains()));
   }
 
-  private static void event(io.vertx.core.http.HttpServerResponse response, String type, FleetIndex.Kind kind,
+  private static void event(HttpServerResponse response, String type, FleetIndex.Kind kind,
                             FleetIndex.Item item, FleetAccess.ClusterState state, boolean table,
                             boolean wholeObjects) {
     JsonObject object = object(item, state);
@@ -355,14 +367,14 @@ public final class FleetView {
 
   /** The whole object from the informer cache of the agent of its cluster (not its API server). */
   private Future<JsonObject> whole(FleetIndex.Item item) {
-    String path = io.kmc.common.protocol.Frame.Index.CACHE_PATH + (item.group().isEmpty() ? "core" : item.group())
+    String path = Frame.Index.CACHE_PATH + (item.group().isEmpty() ? "core" : item.group())
         + "/" + item.version() + "/" + item.resource() + "/" + (item.namespace().isEmpty() ? "_" : item.namespace())
         + "/" + item.name();
-    io.kmc.hub.routing.ClusterRouter.Outgoing outgoing = new io.kmc.hub.routing.ClusterRouter.Outgoing("GET", path,
+    ClusterRouter.Outgoing outgoing = new ClusterRouter.Outgoing("GET", path,
         null, Map.of("Accept", List.of("application/json")), null, HUB, false);
-    return router.open(item.cluster(), outgoing, new io.kmc.hub.routing.ClusterRouter.StreamHandler() {
+    return router.open(item.cluster(), outgoing, new ClusterRouter.StreamHandler() {
       @Override
-      public void data(io.vertx.core.buffer.Buffer data) {
+      public void data(Buffer data) {
       }
 
       @Override
@@ -376,7 +388,7 @@ public final class FleetView {
       if (exchange.head().status() != 200) {
         return Future.failedFuture("HTTP " + exchange.head().status());
       }
-      return Future.succeededFuture(io.vertx.core.buffer.Buffer.buffer(exchange.head().body()).toJsonObject());
+      return Future.succeededFuture(Buffer.buffer(exchange.head().body()).toJsonObject());
     });
   }
 

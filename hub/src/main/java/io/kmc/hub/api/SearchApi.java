@@ -5,6 +5,9 @@ import io.kmc.hub.auth.Authenticator;
 import io.kmc.hub.index.FleetIndex;
 import io.kmc.hub.index.FleetQuery;
 import io.kmc.hub.index.Selector;
+import io.kmc.hub.rbac.Authorizer;
+import io.kmc.hub.routing.Presence;
+import io.kmc.hub.store.ClusterRegistry;
 import io.vertx.core.Future;
 import io.vertx.core.MultiMap;
 import io.vertx.core.http.HttpHeaders;
@@ -44,8 +47,8 @@ public final class SearchApi {
     this.maxPageSize = maxPageSize;
   }
 
-  public static SearchApi create(FleetIndex index, io.kmc.hub.rbac.Authorizer authorizer,
-                                 io.kmc.hub.store.ClusterRegistry clusters, io.kmc.hub.routing.Presence presence,
+  public static SearchApi create(FleetIndex index, Authorizer authorizer,
+                                 ClusterRegistry clusters, Presence presence,
                                  long pingTimeoutMillis, int maxPageSize) {
     return new SearchApi(new FleetAccess(index, authorizer, clusters, presence, pingTimeoutMillis), maxPageSize);
   }

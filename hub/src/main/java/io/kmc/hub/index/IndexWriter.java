@@ -1,17 +1,21 @@
 package io.kmc.hub.index;
 
+import io.kmc.common.Addresses;
 import io.kmc.common.protocol.Frame;
 import io.vertx.core.Vertx;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
 
 import java.util.ArrayDeque;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Writes one agent connection's index batches, one at a time and in the order they came, and
@@ -123,14 +127,14 @@ public final class IndexWriter {
   }
 
   /** Tells every node's fleet-view watches what changed. */
-  private void publish(Frame.Index batch, java.util.List<Frame.IndexedKey> dropped) {
+  private void publish(Frame.Index batch, List<Frame.IndexedKey> dropped) {
     if (batch.upserts().isEmpty() && batch.deletes().isEmpty() && dropped.isEmpty()) {
       return;
     }
-    io.vertx.core.json.JsonObject change = io.vertx.core.json.JsonObject.mapFrom(batch).put("cluster", cluster);
-    io.vertx.core.json.JsonArray deletes = change.getJsonArray("deletes");
-    dropped.forEach(key -> deletes.add(io.vertx.core.json.JsonObject.mapFrom(key)));
-    vertx.eventBus().publish(io.kmc.common.Addresses.INDEX_CHANGES, change);
+    JsonObject change = JsonObject.mapFrom(batch).put("cluster", cluster);
+    JsonArray deletes = change.getJsonArray("deletes");
+    dropped.forEach(key -> deletes.add(JsonObject.mapFrom(key)));
+    vertx.eventBus().publish(Addresses.INDEX_CHANGES, change);
   }
 
   public void close() {
