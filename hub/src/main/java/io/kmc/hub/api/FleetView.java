@@ -353,6 +353,14 @@ public final class FleetView {
                             boolean wholeObjects) {
     JsonObject object = object(item, state);
     JsonObject payload = table ? Tables.of(kind, List.of(item), List.of(object), wholeObjects, null) : object;
+    if (response.ended() || response.closed()) {
+      return;
+    }
+    if (response.writeQueueFull()) {
+      // A reader that does not keep up is let go rather than buffered without bound; kubectl lists again.
+      response.end();
+      return;
+    }
     response.write(new JsonObject().put("type", type).put("object", payload).encode() + "\n");
   }
 
