@@ -42,14 +42,16 @@ import java.util.concurrent.TimeUnit;
 public final class IndexBench {
 
   public static final String USAGE = """
-      index [--clusters N] [--objects N] [--queries N] [--changes N]
+      index [--clusters N] [--objects N] [--queries N] [--changes N] [--fanout N]
         --clusters N    stand-in agents, one cluster each (default 100)
+        --fanout N      also answer the label query by fanning it out through the hub to N simulated
+                        clusters with real agents (indexing off) of --objects objects each (default 0: skip)
         --objects N     objects (ConfigMaps) per cluster (default 1000)
         --queries N     measured label queries (default 300)
         --changes N     measured changes, each polled until searchable (default 50)""";
 
   public static final Map<String, String> DEFAULTS = Map.of("--clusters", "100", "--objects", "1000",
-      "--queries", "300", "--changes", "50");
+      "--queries", "300", "--changes", "50", "--fanout", "0");
 
   private static final int BATCH = 500;
   private static final int APPS = 50;
@@ -84,6 +86,7 @@ public final class IndexBench {
     int objects = flags.integer("--objects", 1, 1_000_000);
     int queries = flags.integer("--queries", 1, 100_000);
     int changes = flags.integer("--changes", 1, 10_000);
+    int fanout = flags.integer("--fanout", 0, 1_000);
     MachineInfo.printHeader(out, "fleet-index", flags.describe());
     Vertx vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(1));
     try (Fleet fleet = Fleet.start(new Fleet.Spec(List.of()))) {
@@ -146,6 +149,8 @@ public final class IndexBench {
       relist(again, RESYNC_OBJECTS, random);
       double resyncSeconds = (System.nanoTime() - resyncStarted) / 1e9;
 
+      Histogram fanned = fanout == 0 ? null : fanOut(fleet, fanout, objects, Math.min(queries, 50), random);
+
       long rows;
       long tableBytes;
       try (Connection db = fleet.database(); Statement statement = db.createStatement();
@@ -170,6 +175,14 @@ public final class IndexBench {
               String.valueOf(searchable.getTotalCount()))
           .render());
       out.println();
+      if (fanned != null) {
+        out.println();
+        out.println(new Table("same label query fanned out through the hub", "p50", "p99", "max", "n")
+            .row(fanout + " clusters × " + objects + " objects, one list per cluster in parallel, all answered",
+                ms(fanned.getValueAtPercentile(50)), ms(fanned.getValueAtPercentile(99)), ms(fanned.getMaxValue()),
+                String.valueOf(fanned.getTotalCount()))
+            .render());
+      }
       long loaded = (long) clusters * objects;
       out.printf("loaded %,d objects in %.1f s (%,.0f objects/s through the protocol, relists of %d-object "
           + "batches); %,d matches per label query on average%n", loaded, loadSeconds, loaded / loadSeconds, BATCH,
@@ -181,6 +194,92 @@ public final class IndexBench {
       client.close();
     } finally {
       vertx.close();
+    }
+  }
+
+  /**
+   * The query without an index: simulated clusters with real agents (indexing off), the same label
+   * selector listed in every cluster at once through the hub's pass-through, timed until the last
+   * answer.
+   */
+  private Histogram fanOut(Fleet fleet, int clusters, int objects, int queries, Random random) throws Exception {
+    Vertx members = Vertx.vertx();
+    List<io.kmc.agent.Agent> agents = new ArrayList<>();
+    List<io.kmc.kubesim.KubeSim> sims = new ArrayList<>();
+    List<String> names = new ArrayList<>();
+    java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("kmc-index-bench");
+    try {
+      for (int c = 0; c < clusters; c++) {
+        String name = String.format("f%04d", c);
+        io.kmc.kubesim.KubeSim sim = io.kmc.kubesim.KubeSim.start(members, new io.kmc.kubesim.KubeSimOptions()
+            .seed(true)).await(60, TimeUnit.SECONDS);
+        sims.add(sim);
+        List<io.vertx.core.Future<JsonObject>> created = new ArrayList<>();
+        for (int i = 0; i < objects; i++) {
+          created.add(sim.create(new JsonObject().put("apiVersion", "v1").put("kind", "ConfigMap")
+              .put("metadata", new JsonObject().put("name", "cm-" + i).put("namespace", "default")
+                  .put("labels", new JsonObject().put("app", "app-" + random.nextInt(APPS))
+                      .put("tier", List.of("front", "back", "edge").get(random.nextInt(3)))))));
+        }
+        io.vertx.core.Future.all(created).await(60, TimeUnit.SECONDS);
+        String token = new JsonObject(call(fleet, "POST", "/api/v1/clusters", new JsonObject().put("name", name)))
+            .getString("token");
+        java.nio.file.Path kubeconfig = dir.resolve(name + ".kubeconfig");
+        java.nio.file.Files.writeString(kubeconfig, sim.kubeconfig(name));
+        io.kmc.common.config.ConfigReader reader = io.kmc.common.config.ConfigReader.fromYaml("""
+            hub:
+              urls: ["ws://127.0.0.1:%d"]
+              cluster: %s
+              token: %s
+            kubernetes:
+              mode: kubeconfig
+              kubeconfig: %s
+            metrics:
+              enabled: false
+            index:
+              enabled: false
+            """.formatted(fleet.nodeA().port(), name, token, kubeconfig), Map.of());
+        io.kmc.agent.AgentConfig config = io.kmc.agent.AgentConfig.read(reader);
+        reader.finish();
+        agents.add(io.kmc.agent.Agent.start(members, config, io.kmc.agent.Agent.kubeAccess(config))
+            .await(60, TimeUnit.SECONDS));
+        names.add(name);
+      }
+      for (String name : names) {
+        fleet.awaitConnected(name, fleet.nodeA());
+      }
+      io.vertx.core.http.HttpClient client = members.createHttpClient(new io.vertx.core.http.HttpClientOptions(),
+          new io.vertx.core.http.PoolOptions().setHttp1MaxSize(clusters));
+      Histogram latency = new Histogram(3);
+      for (int q = -5; q < queries; q++) {
+        String selector = "app%3Dapp-" + random.nextInt(APPS);
+        long started = System.nanoTime();
+        List<io.vertx.core.Future<Integer>> answers = new ArrayList<>();
+        for (String name : names) {
+          answers.add(client.request(io.vertx.core.http.HttpMethod.GET, fleet.nodeB().port(), "127.0.0.1",
+                  "/k8s/clusters/" + name + "/api/v1/configmaps?labelSelector=" + selector)
+              .compose(request -> request.putHeader("Authorization", "Bearer " + fleet.adminToken()).send())
+              .compose(response -> response.body().map(body -> response.statusCode())));
+        }
+        io.vertx.core.Future.all(answers).await(120, TimeUnit.SECONDS);
+        for (io.vertx.core.Future<Integer> answer : answers) {
+          if (answer.result() != 200) {
+            throw new IllegalStateException("a fanned-out list answered " + answer.result());
+          }
+        }
+        if (q >= 0) {
+          latency.recordValue((System.nanoTime() - started) / 1000);
+        }
+      }
+      return latency;
+    } finally {
+      for (io.kmc.agent.Agent agent : agents) {
+        agent.stop().await(30, TimeUnit.SECONDS);
+      }
+      for (io.kmc.kubesim.KubeSim sim : sims) {
+        sim.close().await(30, TimeUnit.SECONDS);
+      }
+      members.close().await(30, TimeUnit.SECONDS);
     }
   }
 
