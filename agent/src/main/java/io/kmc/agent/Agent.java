@@ -1,5 +1,6 @@
 package io.kmc.agent;
 
+import io.kmc.agent.index.IndexFeed;
 import io.kmc.agent.kube.KubeAccess;
 import io.kmc.agent.kube.KubeHttp;
 import io.kmc.agent.tunnel.HubConnector;
@@ -29,10 +30,13 @@ public final class Agent {
   private final HubConnector connector;
   private final BlockingPool clientJava;
   private final KubeHttp http;
+  private final IndexFeed index;
   private String deployment;
 
-  private Agent(Vertx vertx, KubeAccess kube, HubConnector connector, BlockingPool clientJava, KubeHttp http) {
+  private Agent(Vertx vertx, KubeAccess kube, HubConnector connector, BlockingPool clientJava, KubeHttp http,
+                IndexFeed index) {
     this.vertx = vertx;
+    this.index = index;
     this.kube = kube;
     this.connector = connector;
     this.clientJava = clientJava;
@@ -60,10 +64,16 @@ public final class Agent {
         CLIENT_JAVA_QUEUE);
     KubeHttp http = KubeHttp.create(vertx, kube, config.kubeHttpSettings(), clientJava);
     AgentMetrics metrics = new AgentMetrics(registry);
-    HubConnector connector = new HubConnector(config, kube, clientJava, http, metrics);
+    // The informers run on the feed's own threads, with client-java's clients: never on an event loop.
+    IndexFeed index = config.index().enabled()
+        ? new IndexFeed(config.cluster(), config.index(), kube.requests(), kube.streams()) : null;
+    HubConnector connector = new HubConnector(config, kube, clientJava, http, metrics, index);
     metrics.connected(connector::connected);
     metrics.streams(connector::streamsInProgress);
-    Agent agent = new Agent(vertx, kube, connector, clientJava, http);
+    Agent agent = new Agent(vertx, kube, connector, clientJava, http, index);
+    if (index != null) {
+      index.start();
+    }
     return vertx.deployVerticle(connector).map(id -> {
       agent.deployment = id;
       return agent;
@@ -76,6 +86,11 @@ public final class Agent {
         .add("hub", () -> connector.connected() ? Future.succeededFuture("connected to " + connector.connectedTo())
             : Future.failedFuture("not connected to the hub"))
         .add("kubernetes", () -> clientJava.submit(vertx.getOrCreateContext(), kube::serverVersion));
+  }
+
+  /** Objects indexed per kind ({@code deployments.apps}), or empty when indexing is off. */
+  public java.util.Map<String, Integer> indexed() {
+    return index == null ? java.util.Map.of() : index.sizes();
   }
 
   public boolean connected() {
@@ -97,6 +112,9 @@ public final class Agent {
     deployment = null;
     Future<Void> undeployed = id == null ? Future.succeededFuture() : vertx.undeploy(id);
     return undeployed.eventually(() -> http.close().eventually(() -> {
+      if (index != null) {
+        index.stop();
+      }
       clientJava.close();
       return Future.succeededFuture();
     }));

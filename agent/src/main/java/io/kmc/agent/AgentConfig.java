@@ -1,5 +1,6 @@
 package io.kmc.agent;
 
+import io.kmc.agent.index.IndexSettings;
 import io.kmc.agent.kube.KubeHttp;
 import io.kmc.common.protocol.AgentEndpoint;
 import io.kmc.common.config.ConfigReader;
@@ -48,7 +49,8 @@ public record AgentConfig(
     boolean managementEnabled,
     String managementHost,
     int managementPort,
-    LogSettings log) {
+    LogSettings log,
+    IndexSettings index) {
 
 
   public static AgentConfig read(ConfigReader c) {
@@ -128,6 +130,7 @@ public record AgentConfig(
     int managementPort = c.integer("metrics.port", 9091, 0, 65535,
         "The management port (0 picks a free one); not the hub's 9090, so that both run on one machine.");
     LogSettings log = LogSettings.read(c, "json");
+    IndexSettings index = IndexSettings.read(c);
 
     List<URI> hubUrls = new ArrayList<>();
     for (String url : urls) {
@@ -185,7 +188,7 @@ public record AgentConfig(
         List.copyOf(protocolVersions), mode, kubeconfig == null ? null : Path.of(kubeconfig), context, kubeApiUrl,
         kubeTokenFile == null ? null : Path.of(kubeTokenFile), kubeCaFile == null ? null : Path.of(kubeCaFile),
         requestTimeout, maxRequests, maxStreams, maxConnections, http2, tokenReload, shutdownGrace, managementEnabled,
-        managementHost, managementPort, log);
+        managementHost, managementPort, log, index);
   }
 
   /** What the agent's HTTP client to the kube-apiserver is limited to. */

@@ -30,6 +30,7 @@ public final class BenchMain {
 
   private static final String USAGE = "usage: java -jar kmc-bench.jar <benchmark> [options], one of:\n"
       + String.join("\n", List.of(PassthroughOptions.USAGE, BulkBench.USAGE, WatchBench.USAGE, NodeLossBench.USAGE,
+          io.kmc.bench.index.IndexBench.USAGE,
           SessionBench.USAGE));
 
   private BenchMain() {
@@ -52,6 +53,8 @@ public final class BenchMain {
         case "watches" -> new WatchBench(Flags.parse(rest, WatchBench.DEFAULTS), out)::run;
         case "node-loss" -> new NodeLossBench(Flags.parse(rest, NodeLossBench.DEFAULTS), out)::run;
         case "sessions" -> new SessionBench(Flags.parse(rest, SessionBench.DEFAULTS), out)::run;
+        case "index" -> new io.kmc.bench.index.IndexBench(Flags.parse(rest, io.kmc.bench.index.IndexBench.DEFAULTS),
+            out)::run;
         default -> throw new IllegalArgumentException("no benchmark named " + args[0]);
       };
     } catch (IllegalArgumentException e) {

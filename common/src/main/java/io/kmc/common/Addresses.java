@@ -10,6 +10,11 @@ public final class Addresses {
   public static final String PRESENCE_MAP = "kmc.presence";
   /** Published when an agent session starts, so nodes holding an older session for it close theirs. */
   public static final String SESSION_STARTED = "kmc.hub.session-started";
+  /**
+   * Published by the node that wrote an agent's index batch: what changed (upserts and deletions,
+   * those of a relist's end included), for the fleet view's watches on every node.
+   */
+  public static final String INDEX_CHANGES = "kmc.hub.index-changes";
 
   /** Header naming the cluster a request sent to a node's channel is for. */
   public static final String HEADER_CLUSTER = "kmc-cluster";

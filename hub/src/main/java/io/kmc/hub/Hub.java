@@ -11,6 +11,8 @@ import io.kmc.hub.api.ApiVerticle;
 import io.kmc.hub.api.AuditApi;
 import io.kmc.hub.api.AuthApi;
 import io.kmc.hub.api.ClustersApi;
+import io.kmc.hub.api.FleetView;
+import io.kmc.hub.api.SearchApi;
 import io.kmc.hub.api.HealthApi;
 import io.kmc.hub.api.KubePassthrough;
 import io.kmc.hub.api.NotificationsApi;
@@ -35,6 +37,7 @@ import io.kmc.hub.config.HubConfig;
 import io.kmc.hub.config.Resources;
 import io.kmc.hub.direct.DirectClusters;
 import io.kmc.hub.gateway.AgentGateway;
+import io.kmc.hub.index.FleetIndex;
 import io.kmc.hub.metrics.HubMetrics;
 import io.kmc.hub.notify.NotificationService;
 import io.kmc.hub.plugin.Plugins;
@@ -140,6 +143,7 @@ public final class Hub {
   private NotificationService notifications;
   private volatile Plugins plugins = Plugins.none();
   private ClusterRouter router;
+  private FleetIndex index;
   private ManagementServer management;
 
   private Hub(HubConfig config, Created created) {
@@ -373,7 +377,9 @@ public final class Hub {
   private Future<Void> deployRouting() {
     AtomicInteger lanes = new AtomicInteger();
     router = new ClusterRouter(vertx, nodes, channel, sessions, presence, clusters, config.tunnel().limits());
-    ResourceCounts resourceCounts = new ResourceCounts(vertx, router, metrics, this::localClusters);
+    index = config.index().enabled() ? new FleetIndex(vertx, database.pool(), config.index(), metrics) : null;
+    ResourceCounts resourceCounts = new ResourceCounts(vertx, metrics, this::localClusters,
+        clusters -> index == null ? Future.succeededFuture(Map.of()) : index.counts(clusters));
     return vertx.deployVerticle(() -> {
       int lane = lanes.getAndIncrement();
       return Concern.of("node-channel-" + lane, () -> channel.listen(lane), Future::succeededFuture);
@@ -404,10 +410,13 @@ public final class Hub {
     Limits limits = config.tunnel().limits();
     Authorizer authorizer = new Authorizer(rbac);
     AgentGateway gateway = new AgentGateway(vertx, nodes, channel, presence, sessions, clusters, limits, metrics,
-        config.tunnel().helloTimeout().toMillis(), notifications, config.notifications().disconnectGrace().toMillis());
+        config.tunnel().helloTimeout().toMillis(), notifications, config.notifications().disconnectGrace().toMillis(),
+        index);
     String caPem = tls == null ? null : tls.clientTrustPem();
     KubePassthrough passthrough = new KubePassthrough(router, streaming, recordings,
         new PolicyAdmission(policies, clusters, router, metrics, notifications));
+    SearchApi search = index == null ? null : SearchApi.create(index, authorizer, clusters, presence,
+        limits.pingTimeoutMillis(), config.index().maxPageSize());
     ApiVerticle.Routes routes = new ApiVerticle.Routes(gateway,
         new Authenticator(tokens, shared, config.auth().requestsPerMinute()), authorizer, Audits.recorder(audit),
         passthrough,
@@ -421,7 +430,8 @@ public final class Hub {
         new UsersApi(identities, tokens), new RbacApi(rbac), new AuditApi(audit, recordings), new HealthApi(readiness()), metrics,
         inFlight, config.server().maxBodyBytes(), limits.maxFrameBytes(), tls, config.server().accessLog(),
         new PoliciesApi(policies, clusters), new NotificationsApi(notifications),
-        new TypedApi(authorizer, passthrough, new TunnelLists(passthrough), TypedApi.DISCOVERY_TTL), new OpenApiDoc());
+        new TypedApi(authorizer, passthrough, new TunnelLists(passthrough), TypedApi.DISCOVERY_TTL), new OpenApiDoc(),
+        search, search == null ? null : new FleetView(search, streaming, router));
     int instances = Math.max(1, Runtime.getRuntime().availableProcessors());
     // Port 0 becomes -1: Vert.x then binds one random port that all instances share.
     int requested = config.server().port() == 0 ? -1 : config.server().port();

@@ -3,10 +3,12 @@ package io.kmc.agent.tunnel;
 import io.kmc.common.protocol.AgentEndpoint;
 import io.kmc.agent.AgentConfig;
 import io.kmc.agent.AgentMetrics;
+import io.kmc.agent.index.IndexFeed;
 import io.kmc.ops.BlockingPool;
 import io.kmc.agent.kube.KubeAccess;
 import io.kmc.agent.kube.KubeHttp;
 import io.kmc.agent.kube.KubeRequestExecutor;
+import io.kmc.common.KmcException;
 import io.kmc.common.KmcVersion;
 import io.kmc.common.protocol.BinaryFrames;
 import io.kmc.common.protocol.CloseCodes;
@@ -54,6 +56,8 @@ public final class HubConnector extends VerticleBase {
   private final BlockingPool clientJava;
   private final KubeHttp http;
   private final AgentMetrics metrics;
+  /** Feeds the hub's fleet index when the hub keeps one; null when indexing is off. */
+  private final IndexFeed index;
 
   private WebSocketClient client;
   private HubTrust trust;
@@ -65,7 +69,8 @@ public final class HubConnector extends VerticleBase {
   private String kubernetesVersion = "unknown";
 
   public HubConnector(AgentConfig config, KubeAccess kube, BlockingPool clientJava, KubeHttp http,
-                      AgentMetrics metrics) {
+                      AgentMetrics metrics, IndexFeed index) {
+    this.index = index;
     this.config = config;
     this.kube = kube;
     this.clientJava = clientJava;
@@ -265,6 +270,8 @@ public final class HubConnector extends VerticleBase {
     /** The protocol version the hub chose; 0 until welcomed. */
     int version;
     KubeRequestExecutor executor;
+    /** The hub keeps an index and this connection feeds it. */
+    boolean indexing;
 
     Session(URI url, WebSocket ws) {
       this.url = url;
@@ -284,8 +291,10 @@ public final class HubConnector extends VerticleBase {
         }
         end("closed by the hub" + (ws.closeReason() == null ? "" : ": " + ws.closeReason()));
       });
+      List<String> capabilities = index == null ? List.of("stream", "chunked-body", "impersonate")
+          : List.of("stream", "chunked-body", "impersonate", "index");
       send(new Frame.Hello(config.protocolVersions(), config.cluster(), KmcVersion.current(), kubernetesVersion,
-          List.of("stream", "chunked-body", "impersonate")));
+          capabilities));
       helloTimer = vertx.setTimer(HELLO_TIMEOUT_MILLIS, t -> {
         if (!welcomed) {
           close(CloseCodes.PROTOCOL_ERROR, "no welcome from the hub within " + HELLO_TIMEOUT_MILLIS + " ms");
@@ -316,12 +325,55 @@ public final class HubConnector extends VerticleBase {
         redialAfterMillis = goAway.reconnectAfterMillis();
         failedAttempts = 0;
         leaveWhenIdle(System.currentTimeMillis() + DRAIN_MILLIS);
+      } else if (frame instanceof Frame.IndexAck ack) {
+        if (index != null && indexing) {
+          if (ack.seq() == 0) {
+            index.resume(ack.watermarks());
+          } else {
+            index.acked(ack.seq(), ack.error());
+          }
+        }
       } else if (frame instanceof Frame.Error error) {
         LOG.warn("hub {} reported {} for {}: {}", url, Texts.forLog(error.code()),
             error.id() == null ? "the connection" : Texts.forLog(error.id()), Texts.forLog(error.message()));
       } else {
+        dispatch(frame);
+      }
+    }
+
+    /** Requests for a cached object are answered from the index's informers; everything else by the executor. */
+    void dispatch(Frame frame) {
+      if (indexing && frame instanceof Frame.Request request && request.path().startsWith(Frame.Index.CACHE_PATH)) {
+        fromCache(request);
+      } else {
         executor.handle(frame);
       }
+    }
+
+    /** One whole object from the informers' cache, read on the client-java pool; the answer hops back here. */
+    void fromCache(Frame.Request request) {
+      String[] parts = request.path().substring(Frame.Index.CACHE_PATH.length()).split("/");
+      if (parts.length != 5) {
+        send(Frame.Response.failure(request.id(), KmcException.badRequest("a cache path is "
+            + Frame.Index.CACHE_PATH + "<group>/<version>/<resource>/<namespace or _>/<name>")));
+        return;
+      }
+      String group = "core".equals(parts[0]) ? "" : parts[0];
+      String namespace = "_".equals(parts[3]) ? null : parts[3];
+      clientJava.submit(context, () -> index.cachedObject(group, parts[2], namespace, parts[4])).onComplete(read -> {
+        KmcException failure = null;
+        if (read.failed()) {
+          failure = read.cause() instanceof SecurityException ? KmcException.forbidden(read.cause().getMessage())
+              : KmcException.internal("cannot read the cache: " + read.cause().getMessage(), read.cause());
+        } else if (read.result() == null) {
+          failure = KmcException.notFound(parts[2] + " \"" + parts[4] + "\" is not in the agent's index cache");
+        } else if (read.result().length > limits.chunkBytes()) {
+          failure = KmcException.tooLarge("the object is larger than one chunk; read it through the cluster's context");
+        }
+        send(failure != null ? Frame.Response.failure(request.id(), failure)
+            : new Frame.Response(request.id(), 200, java.util.Map.of("Content-Type", List.of("application/json")),
+                read.result(), false));
+      });
     }
 
     void welcomed(Frame.Welcome welcome) {
@@ -338,6 +390,11 @@ public final class HubConnector extends VerticleBase {
       long tick = Math.max(50, Math.min(1000, limits.pingIntervalMillis() / 2));
       heartbeatTimer = vertx.setPeriodic(tick, t -> heartbeat());
       LOG.info("connected to hub {} (node {}) as cluster {}", url, welcome.hubNode(), config.cluster());
+      if (index != null && welcome.capabilities().contains("index")) {
+        indexing = true;
+        // Called on the feed's threads: the frame is written on this connection's context, if it is still open.
+        index.attach(batch -> context.runOnContext(v -> send(batch)));
+      }
     }
 
     /**
@@ -396,7 +453,7 @@ public final class HubConnector extends VerticleBase {
         send(e.toFrame(null));
         return;
       }
-      executor.handle(frame);
+      dispatch(frame);
     }
 
     /**
@@ -419,6 +476,9 @@ public final class HubConnector extends VerticleBase {
       vertx.cancelTimer(heartbeatTimer);
       if (executor != null) {
         executor.cancelAll();
+      }
+      if (indexing) {
+        index.detach();
       }
       ended(this, why);
     }

@@ -21,7 +21,7 @@ class HubConnectorTest {
         """, Map.of());
     AgentConfig config = AgentConfig.read(reader);
     reader.finish();
-    HubConnector connector = new HubConnector(config, null, null, null, null);
+    HubConnector connector = new HubConnector(config, null, null, null, null, null);
     for (int i = 0; i < 200; i++) {
       long first = connector.backoffMillis(0);
       assertTrue(first >= 50 && first <= 100, "first delay " + first);

@@ -451,6 +451,11 @@ public final class Fleet implements AutoCloseable {
     }
   }
 
+  /** A JDBC connection to the hubs' database, for benchmarks that measure what is stored. */
+  public java.sql.Connection database() throws java.sql.SQLException {
+    return postgres.getPostgresDatabase().getConnection();
+  }
+
   public KubeSim sim() {
     return sim;
   }

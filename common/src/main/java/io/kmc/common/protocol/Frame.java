@@ -30,6 +30,8 @@ import java.util.Objects;
     @JsonSubTypes.Type(value = Frame.Pong.class, name = "pong"),
     @JsonSubTypes.Type(value = Frame.Error.class, name = "error"),
     @JsonSubTypes.Type(value = Frame.GoAway.class, name = "goaway"),
+    @JsonSubTypes.Type(value = Frame.Index.class, name = "index"),
+    @JsonSubTypes.Type(value = Frame.IndexAck.class, name = "indexack"),
 })
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public sealed interface Frame {
@@ -49,10 +51,19 @@ public sealed interface Frame {
     }
   }
 
-  /** Hub → agent, answer to hello: the chosen version and the limits both sides enforce. */
-  record Welcome(int protocolVersion, String hubNode, Limits limits) implements Frame {
+  /**
+   * Hub → agent, answer to hello: the chosen version, the limits both sides enforce and what the hub
+   * can do beyond the exchanges of the protocol version ({@code index}: it keeps a fleet index fed by
+   * {@link Index} frames). An older hub sends no capabilities.
+   */
+  record Welcome(int protocolVersion, String hubNode, Limits limits, List<String> capabilities) implements Frame {
     public Welcome {
       Objects.requireNonNull(limits, "welcome.limits");
+      capabilities = capabilities == null ? List.of() : List.copyOf(capabilities);
+    }
+
+    public Welcome(int protocolVersion, String hubNode, Limits limits) {
+      this(protocolVersion, hubNode, limits, List.of());
     }
   }
 
@@ -143,6 +154,77 @@ public sealed interface Frame {
 
   /** Hub → agent: this node is going away; reconnect (to another node) after the given delay. */
   record GoAway(String reason, long reconnectAfterMillis) implements Frame {
+  }
+
+  /**
+   * Agent → hub: changes of one kind of object in the agent's cluster, for the hub's fleet index.
+   * {@code seq} numbers the agent's batches on this connection (the hub acknowledges each with an
+   * {@link IndexAck}). {@code watermark} says which of the agent's changes the batch completes
+   * ({@code <epoch>:<seq>}, opaque to the hub, which keeps it and hands it back after a reconnect so
+   * that the agent sends only what the hub missed). A relist spans the batches from one with
+   * {@code relistStart} to one with {@code relistEnd} (possibly the same): together they hold every
+   * object of the kind, and the hub forgets those of its copies that were not among them.
+   * {@code group} is empty for the core group. See docs/protocol.md.
+   */
+  record Index(long seq, String group, String version, String resource, String kind, boolean namespaced,
+               String watermark, boolean relistStart, boolean relistEnd, List<IndexedObject> upserts,
+               List<IndexedKey> deletes) implements Frame {
+    public Index {
+      require(seq > 0, "index.seq must be positive");
+      require(group != null, "index.group is required (empty for the core group)");
+      require(version != null && !version.isEmpty(), "index.version is required");
+      require(resource != null && !resource.isEmpty(), "index.resource is required");
+      require(kind != null && !kind.isEmpty(), "index.kind is required");
+      upserts = upserts == null ? List.of() : upserts;
+      deletes = deletes == null ? List.of() : deletes;
+    }
+
+    /**
+     * Where a request asks an indexing agent for one whole object from its informer cache (not the API
+     * server): {@code <CACHE_PATH><group or core>/<version>/<resource>/<namespace or _>/<name>}.
+     */
+    public static final String CACHE_PATH = "/kmc.io/cache/";
+
+    /** How a kind is named in watermarks: {@code deployments.apps}, {@code pods} for the core group. */
+    public static String kindKey(String group, String resource) {
+      return group == null || group.isEmpty() ? resource : resource + "." + group;
+    }
+  }
+
+  /**
+   * What the index keeps of one object: never its spec or data, only metadata and a small status
+   * summary ({@code readyReplicas}, {@code phase}...), whose values are strings, numbers or booleans.
+   *
+   * @param owner   the controlling owner as {@code Kind/name}, or null
+   * @param created the creation timestamp as the API server wrote it (RFC 3339), or null
+   * @param object  the whole object, only for the kinds the agent is configured to keep whole
+   *                ({@code index.keep_objects}), so that the hub can answer with it while the cluster
+   *                is offline; null otherwise
+   */
+  record IndexedObject(String uid, String namespace, String name, String resourceVersion, Map<String, String> labels,
+                       String owner, String created, Map<String, Object> summary, Map<String, Object> object) {
+
+    public IndexedObject(String uid, String namespace, String name, String resourceVersion,
+                         Map<String, String> labels, String owner, String created, Map<String, Object> summary) {
+      this(uid, namespace, name, resourceVersion, labels, owner, created, summary, null);
+    }
+  }
+
+  /** An object the index should forget: deleted in the cluster. */
+  record IndexedKey(String namespace, String name) {
+  }
+
+  /**
+   * Hub → agent: the index batch {@code seq} is applied (or, with an {@code error}, refused and not
+   * applied). With {@code seq} 0 it is the first word of the hub about the index on this connection:
+   * {@code watermarks} then holds, per kind ({@code <resource>.<group>}, or {@code <resource>} for
+   * the core group), the watermark of the last change the hub holds, and the agent resumes from there.
+   */
+  record IndexAck(long seq, String error, Map<String, String> watermarks) implements Frame {
+    public IndexAck {
+      require(seq >= 0, "indexack.seq must not be negative");
+      watermarks = watermarks == null ? Map.of() : watermarks;
+    }
   }
 
   private static void require(boolean condition, String message) {

@@ -84,7 +84,7 @@ public final class AgentManifest {
     }
     documents.add(map("apiVersion", "v1", "kind", "Secret", "metadata", metadata(NAME, NAMESPACE),
         "type", "Opaque", "stringData", secretData));
-    documents.add(deployment(cluster, hubUrl.replaceFirst("^http", "ws")));
+    documents.add(deployment(cluster, hubUrl.replaceFirst("^http", "ws"), access));
     String header = "# kmc agent for cluster " + cluster + " (access: " + access.name().toLowerCase(Locale.ROOT) + ")\n"
         + (token == null ? "# Put the cluster's join token into the Secret below before applying.\n" : "");
     return header + YamlMaps.blockYaml(true).dumpAll(documents.iterator());
@@ -105,7 +105,7 @@ public final class AgentManifest {
   }
 
   @SuppressWarnings("unchecked")
-  private Map<String, Object> deployment(String cluster, String hubUrl) {
+  private Map<String, Object> deployment(String cluster, String hubUrl, Access access) {
     List<Object> env = new ArrayList<>(List.of(
         env("KMC_HUB_URLS", hubUrl),
         env("KMC_HUB_CLUSTER", cluster),
@@ -115,6 +115,10 @@ public final class AgentManifest {
         env("KMC_LOG_FORMAT", "json")));
     if (caPem != null) {
       env.add(env("KMC_HUB_CA_FILE", SECRET_MOUNT + "/hub-ca.crt"));
+    }
+    if (access == Access.IMPERSONATE) {
+      // An agent that may only impersonate cannot list and watch for the fleet index.
+      env.add(env("KMC_INDEX_ENABLED", "false"));
     }
     Map<String, Object> container = map(
         "name", "agent",

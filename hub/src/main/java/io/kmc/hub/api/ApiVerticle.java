@@ -1,5 +1,6 @@
 package io.kmc.hub.api;
 
+import io.kmc.common.KmcException;
 import io.kmc.common.protocol.AgentEndpoint;
 import io.kmc.common.protocol.UpgradedMessages;
 import io.kmc.hub.audit.Audits;
@@ -39,7 +40,7 @@ public final class ApiVerticle extends VerticleBase {
                        AuthApi auth, UsersApi users, RbacApi rbac, AuditApi audit, HealthApi health,
                        HubMetrics metrics, AtomicInteger inFlight, int maxBodyBytes, int maxWebSocketMessageBytes,
                        TlsMaterial tls, boolean accessLog, PoliciesApi policies, NotificationsApi notifications,
-                       TypedApi typed, OpenApiDoc openApi) {
+                       TypedApi typed, OpenApiDoc openApi, SearchApi search, FleetView fleet) {
   }
 
   private final Routes routes;
@@ -65,7 +66,7 @@ public final class ApiVerticle extends VerticleBase {
     router.get(AgentEndpoint.PATH).handler(routes.gateway());
 
     BodyHandler body = BodyHandler.create(false).setBodyLimit(routes.maxBodyBytes());
-    for (String prefix : new String[] {"/api/*", KubePassthrough.PREFIX + "*"}) {
+    for (String prefix : new String[] {"/api/*", KubePassthrough.PREFIX + "*", FleetView.PREFIX + "/*"}) {
       // Separate routes: Vert.x Web wants a body handler ahead of user handlers on one route.
       router.route(prefix).handler(Audits::assignRequestId);
       router.route(prefix).handler(routes.auditRecorder());
@@ -89,6 +90,10 @@ public final class ApiVerticle extends VerticleBase {
 
     router.route("/api/*").handler(routes.authenticator());
     router.route(KubePassthrough.PREFIX + "*").handler(routes.authenticator());
+    router.route(FleetView.PREFIX + "/*").handler(routes.authenticator());
+    // RBAC is part of every fleet query: what the caller may not see is never selected.
+    router.route(FleetView.PREFIX + "/*")
+        .handler(routes.fleet() == null ? ApiVerticle::noIndex : routes.fleet()::handle);
 
     router.route(KubePassthrough.PREFIX + ":cluster/*").handler(routes.authorizer()::kube)
         .handler(routes.passthrough()::handle);
@@ -115,6 +120,15 @@ public final class ApiVerticle extends VerticleBase {
         .handler(routes.clusters()::agentManifest);
     router.get("/api/v1/clusters/:name/kubeconfig").handler(authz.requireClusterAccess("name"))
         .handler(routes.clusters()::kubeconfig);
+
+    if (routes.search() == null) {
+      router.get("/api/v1/search").handler(ApiVerticle::noIndex);
+      router.get("/api/v1/resources/*").handler(ApiVerticle::noIndex);
+    } else {
+      router.get("/api/v1/search").handler(routes.search()::search);
+      router.get("/api/v1/resources/counts").handler(routes.search()::counts);
+      router.get("/api/v1/resources/:group/:version/:plural").handler(routes.search()::resources);
+    }
 
     router.get("/api/v1/users").handler(authz.require("users", "list")).handler(routes.users()::list);
     router.post("/api/v1/users").handler(authz.require("users", "create")).handler(routes.users()::create);
@@ -231,6 +245,10 @@ public final class ApiVerticle extends VerticleBase {
   /** The routes this instance serves, as registered (the OpenAPI document is held to them). */
   public List<Route> routeTable() {
     return router.getRoutes();
+  }
+
+  private static void noIndex(RoutingContext ctx) {
+    ctx.fail(KmcException.notFound("this hub keeps no fleet index (index.enabled is false)"));
   }
 
   public int actualPort() {

@@ -32,6 +32,9 @@ import java.util.Map;
  */
 public final class ClustersApi {
 
+  /** The kubeconfig context of the fleet view. */
+  public static final String FLEET_CONTEXT = "fleet";
+
   /** Where install links live: outside /api, since they are used without a bearer token. */
   public static final String INSTALL_PATH = "/install/";
 
@@ -212,7 +215,13 @@ public final class ClustersApi {
             kubeconfigTokenLifetime))
         .onSuccess(created -> {
           String server = baseUrl(ctx) + KubePassthrough.PREFIX + name;
-          String yaml = Kubeconfigs.render(Map.of(name, server), "kmc-" + principal.user(), created.secret(), name,
+          Map<String, String> servers = new java.util.LinkedHashMap<>();
+          servers.put(name, server);
+          if (!name.equals(FLEET_CONTEXT)) {
+            // Every cluster the user may see, read-only, from the fleet index (docs/api.md).
+            servers.put(FLEET_CONTEXT, baseUrl(ctx) + FleetView.PREFIX);
+          }
+          String yaml = Kubeconfigs.render(servers, "kmc-" + principal.user(), created.secret(), name,
               caData);
           ctx.response()
               .putHeader(HttpHeaders.CONTENT_TYPE, "application/yaml")

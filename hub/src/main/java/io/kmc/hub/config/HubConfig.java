@@ -22,7 +22,7 @@ import java.util.Set;
 public record HubConfig(Path dataDir, Server server, Management management, LogSettings log, Clustering cluster,
                         Tunnel tunnel, Database database, Redis redis, Auth auth, Rbac rbac, Audit audit,
                         List<ClusterEntry> clusters, Policies policies, Notifications notifications,
-                        PluginSettings plugins) {
+                        PluginSettings plugins, Index index) {
 
   public record Server(String host, int port, String publicUrl, int maxBodyBytes, Tls tls, String agentImage,
                        Duration shutdownGrace, boolean accessLog) {
@@ -115,6 +115,14 @@ public record HubConfig(Path dataDir, Server server, Management management, LogS
                       int sessionMaxBytes) {
   }
 
+  /**
+   * The fleet index agents feed (docs/api.md): whether the hub keeps one, and the bounds it holds
+   * agents and callers to.
+   */
+  public record Index(boolean enabled, int maxBatchObjects, int maxKindsPerCluster, int maxQueuedBatches,
+                      int maxPageSize) {
+  }
+
   /** The CEL policy engine's bounds (docs/policies.md). */
   public record Policies(int costLimit, int maxExpressionChars, int maxPolicies) {
   }
@@ -159,8 +167,8 @@ public record HubConfig(Path dataDir, Server server, Management management, LogS
         c.string("metrics.host", "0.0.0.0", "Address the management port listens on."),
         c.integer("metrics.port", 9090, 0, 65535, "The management port (0 picks a free one)."),
         c.duration("metrics.resource_count_interval", Duration.ofMinutes(1), Duration.ofSeconds(1),
-            Duration.ofDays(1), "How often the node holding an agent counts the cluster's namespaces, nodes, pods, "
-                + "deployments and services (kmc_cluster_resources)."));
+            Duration.ofDays(1), "How often the node holding an agent refreshes kmc_cluster_resources (objects per "
+                + "indexed kind) from the fleet index; nothing is asked of the cluster."));
     LogSettings log = LogSettings.read(c, "json");
     Clustering cluster = readClustering(c);
     Tunnel tunnel = readTunnel(c, server);
@@ -199,6 +207,16 @@ public record HubConfig(Path dataDir, Server server, Management management, LogS
     Notifications notifications = readNotifications(c);
     PluginSettings plugins = new PluginSettings(Path.of(c.string("plugins.dir", "plugins", "Directory of plugin jars "
         + "loaded at start (notification channel types, policy functions); a missing directory means no plugins.")));
+    Index index = new Index(
+        c.bool("index.enabled", true, "Keep the fleet index that agents feed (search, aggregated lists, the "
+            + "fleet view for kubectl, kmc_cluster_resources); agents are told in welcome."),
+        c.integer("index.max_batch_objects", 5_000, 1, 100_000, "Most objects (upserts and deletes) in one index "
+            + "batch from an agent; a larger batch is refused."),
+        c.integer("index.max_kinds_per_cluster", 500, 1, 100_000, "Most kinds one cluster's agent may index; "
+            + "batches of further kinds are refused."),
+        c.integer("index.max_queued_batches", 64, 1, 10_000, "Index batches of one agent waiting to be written; "
+            + "beyond, batches are refused (the agent sends them again after a relist)."),
+        c.integer("index.max_page_size", 1_000, 10, 100_000, "Largest page a search or fleet list answers."));
 
     if (cluster.enabled() && database.embedded()) {
       c.problem("database.host", "is required when cluster.enabled is true: every hub node must share one database");
@@ -208,7 +226,7 @@ public record HubConfig(Path dataDir, Server server, Management management, LogS
           + "must be shared by every hub node");
     }
     return new HubConfig(dataDir, server, management, log, cluster, tunnel, database, redis, auth, rbac, audit,
-        clusters, policies, notifications, plugins);
+        clusters, policies, notifications, plugins, index);
   }
 
   private static Notifications readNotifications(ConfigReader c) {

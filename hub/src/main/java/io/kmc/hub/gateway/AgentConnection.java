@@ -7,6 +7,7 @@ import io.kmc.common.protocol.FrameCodec;
 import io.kmc.common.protocol.Limits;
 import io.kmc.common.protocol.ProtocolException;
 import io.kmc.common.protocol.ProtocolVersions;
+import io.kmc.hub.index.IndexWriter;
 import io.kmc.hub.routing.AgentSession;
 import io.kmc.hub.routing.HubNodes;
 import io.kmc.hub.routing.FrameMessage;
@@ -23,6 +24,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.OptionalInt;
 import java.util.UUID;
 import java.util.concurrent.ThreadLocalRandom;
@@ -43,6 +45,8 @@ final class AgentConnection implements AgentSession.Link {
   private final AgentGateway gateway;
   private final Limits limits;
   private AgentSession session;
+  /** Writes the agent's index batches, when the agent feeds the index; null otherwise. */
+  private IndexWriter indexWriter;
   private long lastReceived = System.currentTimeMillis();
   private long lastPingSent;
   private long helloTimer = -1;
@@ -106,6 +110,13 @@ final class AgentConnection implements AgentSession.Link {
       session.heard(Math.max(0, System.currentTimeMillis() - pong.sentAtMillis()));
     } else if (frame instanceof Frame.Error error) {
       session.reported(error);
+    } else if (frame instanceof Frame.Index batch) {
+      if (indexWriter == null) {
+        sendControl(new Frame.IndexAck(batch.seq(), gateway.index() == null ? "this hub keeps no index"
+            : "index batches need the index capability in hello", null));
+      } else {
+        indexWriter.receive(batch);
+      }
     } else if (frame instanceof Frame.Response || frame instanceof Frame.Data || frame instanceof Frame.End) {
       if (version == ProtocolVersions.V1) {
         session.fromAgent(FrameMessage.of((Frame.Exchange) frame));
@@ -168,11 +179,20 @@ final class AgentConnection implements AgentSession.Link {
         "agent", now, now, agentVersion, kubernetesVersion, version.getAsInt(), -1);
     session = gateway.newSession(context, entry, this);
     this.version = version.getAsInt();
-    sendControl(new Frame.Welcome(this.version, gateway.nodes().nodeId(), limits));
+    sendControl(new Frame.Welcome(this.version, gateway.nodes().nodeId(), limits,
+        gateway.index() == null ? List.of() : List.of("index")));
+    boolean indexing = gateway.index() != null && hello.capabilities().contains("index");
     // Who held the cluster before: an agent that moved from another node did not newly connect. Read
     // before the session's entry is written, and without delaying that write (heartbeats wait for it).
     Future<Presence.Entry> holder = gateway.holder(cluster);
-    session.start().compose(v -> holder)
+    session.start()
+        .onSuccess(v -> {
+          if (indexing && !ended) {
+            indexWriter = gateway.index().writer(cluster, this::sendControl);
+            indexWriter.open();
+          }
+        })
+        .compose(v -> holder)
         .onSuccess(previous -> {
           gateway.metrics().agentConnected(cluster);
           gateway.connected(entry, previous);
@@ -264,6 +284,9 @@ final class AgentConnection implements AgentSession.Link {
     ended = true;
     vertx.cancelTimer(helloTimer);
     vertx.cancelTimer(heartbeatTimer);
+    if (indexWriter != null) {
+      indexWriter.close();
+    }
     if (session != null) {
       gateway.metrics().agentDisconnected(cluster);
       LOG.atInfo().addKeyValue("cluster", cluster).log("cluster {} disconnected: {}", cluster, Texts.forLog(reason));

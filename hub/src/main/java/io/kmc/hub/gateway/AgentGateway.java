@@ -5,6 +5,7 @@ import io.kmc.common.KmcVersion;
 import io.kmc.common.protocol.AgentEndpoint;
 import io.kmc.common.protocol.Limits;
 import io.kmc.hub.auth.Authenticator;
+import io.kmc.hub.index.FleetIndex;
 import io.kmc.hub.metrics.HubMetrics;
 import io.kmc.hub.notify.Event;
 import io.kmc.hub.notify.EventType;
@@ -47,10 +48,13 @@ public final class AgentGateway implements Handler<RoutingContext> {
   private final long helloTimeoutMillis;
   private final Notifier notifier;
   private final long disconnectGraceMillis;
+  private final FleetIndex index;
 
+  /** @param index the fleet index agents feed, or null when the hub keeps none */
   public AgentGateway(Vertx vertx, HubNodes nodes, NodeChannel channel, Presence presence, SessionRegistry sessions,
                       ClusterRegistry registry, Limits limits, HubMetrics metrics, long helloTimeoutMillis,
-                      Notifier notifier, long disconnectGraceMillis) {
+                      Notifier notifier, long disconnectGraceMillis, FleetIndex index) {
+    this.index = index;
     this.vertx = vertx;
     this.nodes = nodes;
     this.channel = channel;
@@ -170,6 +174,10 @@ public final class AgentGateway implements Handler<RoutingContext> {
 
   Limits limits() {
     return limits;
+  }
+
+  FleetIndex index() {
+    return index;
   }
 
   long helloTimeoutMillis() {

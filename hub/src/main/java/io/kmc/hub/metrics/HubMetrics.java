@@ -43,6 +43,9 @@ public final class HubMetrics {
   public static final String NOTIFICATION_DELIVERIES = "kmc_notification_deliveries";
   public static final String NOTIFICATION_PENDING = "kmc_notification_deliveries_pending";
   public static final String NOTIFICATION_DEAD = "kmc_notification_deliveries_dead";
+  public static final String INDEX_OBJECTS = "kmc_index_objects_written";
+  public static final String INDEX_BATCHES = "kmc_index_batches";
+  public static final String INDEX_REFUSED = "kmc_index_batches_refused";
 
   /** What the presence map says about one cluster, refreshed periodically, and its gauges. */
   private static final class ClusterState {
@@ -188,6 +191,22 @@ public final class HubMetrics {
           .register(registry);
       return held;
     }).value = count;
+  }
+
+  /** An agent's index batch written (by the node holding the agent), with its objects and the time it took. */
+  public void indexApplied(String cluster, int objects, long nanos) {
+    Counter.builder(INDEX_OBJECTS).tag("cluster", cluster)
+        .description("Objects (upserts and deletes) written to the fleet index from a cluster's agent")
+        .register(registry).increment(objects);
+    Timer.builder(INDEX_BATCHES).tag("cluster", cluster)
+        .description("Time to write one index batch of a cluster's agent").register(registry)
+        .record(nanos, TimeUnit.NANOSECONDS);
+  }
+
+  /** An agent's index batch refused (malformed, over a limit). */
+  public void indexRefused(String cluster) {
+    Counter.builder(INDEX_REFUSED).tag("cluster", cluster)
+        .description("Index batches from a cluster's agent that the hub refused").register(registry).increment();
   }
 
   /** Stops reporting the counts of clusters other than {@code counted} (their agent moved to another node). */

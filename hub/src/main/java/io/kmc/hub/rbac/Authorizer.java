@@ -100,6 +100,35 @@ public final class Authorizer {
     };
   }
 
+  /**
+   * Where in a cluster the principal may {@code verb} a resource: everywhere (all namespaces and the
+   * cluster-scoped objects), in the listed namespaces only, or nowhere (no namespaces, not all).
+   */
+  public record Scope(boolean all, java.util.Set<String> namespaces) {
+    public static final Scope NONE = new Scope(false, java.util.Set.of());
+
+    public boolean none() {
+      return !all && namespaces.isEmpty();
+    }
+  }
+
+  /** See {@link Scope}; for answers computed from the index, which RBAC filters in the query. */
+  public Scope scope(Principal principal, String cluster, String resource, String verb) {
+    if (!rbac.canSeeCluster(principal, cluster)) {
+      return Scope.NONE;
+    }
+    if (rbac.allowed(principal, cluster + "/", resource, verb)) {
+      return new Scope(true, java.util.Set.of());
+    }
+    java.util.Set<String> namespaces = new java.util.TreeSet<>();
+    for (String namespace : rbac.namespacesNamed(principal, cluster)) {
+      if (rbac.allowed(principal, cluster + "/" + namespace, resource, verb)) {
+        namespaces.add(namespace);
+      }
+    }
+    return new Scope(false, namespaces);
+  }
+
   public boolean allowed(Principal principal, String object, String action) {
     return rbac.allowed(principal, Rbac.KMC_DOMAIN, object, action);
   }

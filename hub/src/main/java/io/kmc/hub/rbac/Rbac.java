@@ -281,6 +281,24 @@ public final class Rbac {
     return false;
   }
 
+  /**
+   * The namespaces of the cluster that the subject's bindings name one by one ({@code prod/shop},
+   * <code>*&#47;shop</code>): where a role bound to part of the cluster may act. Bindings to the whole
+   * cluster are not listed: ask {@link #allowed} with the domain {@code <cluster>/} for those.
+   */
+  public Set<String> namespacesNamed(Subject subject, String cluster) {
+    Set<String> namespaces = new java.util.TreeSet<>();
+    for (String name : boundNames(subject)) {
+      for (String pattern : patternsBySubject.get(name)) {
+        String reached = domainReached(pattern, cluster);
+        if (reached != null && !reached.endsWith("/")) {
+          namespaces.add(reached.substring(reached.indexOf('/') + 1));
+        }
+      }
+    }
+    return namespaces;
+  }
+
   /** Whether a request domain falls under a binding's domain pattern. */
   static boolean domainMatches(String domain, String pattern) {
     if (pattern.equals(ANY)) {

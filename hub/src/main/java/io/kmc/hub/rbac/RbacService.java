@@ -61,6 +61,10 @@ public final class RbacService {
     return current.canSeeCluster(subject(principal), cluster);
   }
 
+  public java.util.Set<String> namespacesNamed(Principal principal, String cluster) {
+    return current.namespacesNamed(subject(principal), cluster);
+  }
+
   /** Adds rules (validated against the model first) and makes every node reload. */
   public Future<Void> add(List<Rbac.Rule> rules) {
     List<Rbac.Rule> next = new ArrayList<>(current.rules());

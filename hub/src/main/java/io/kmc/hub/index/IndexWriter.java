@@ -1,0 +1,151 @@
+package io.kmc.hub.index;
+
+import io.kmc.common.Addresses;
+import io.kmc.common.protocol.Frame;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+
+import java.util.ArrayDeque;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Writes one agent connection's index batches, one at a time and in the order they came, and
+ * acknowledges each. Lives on the connection's context: every method is called there, and the
+ * database's answers come back there.
+ */
+public final class IndexWriter {
+
+  private static final Logger LOG = LoggerFactory.getLogger(IndexWriter.class);
+  /** How often the cluster's index is marked current while its agent is connected. */
+  static final long SYNC_MARK_MILLIS = 5_000;
+
+  private final Vertx vertx;
+  private final FleetIndex index;
+  private final String cluster;
+  private final Consumer<Frame.IndexAck> reply;
+  private final ArrayDeque<Frame.Index> queue = new ArrayDeque<>();
+  /** The number of the relist in progress per kind: what its objects are stamped with. */
+  private final Map<String, Long> relists = new HashMap<>();
+  private final Set<String> kinds = new HashSet<>();
+  private long lastSeq;
+  private boolean writing;
+  private boolean opened;
+  private boolean closed;
+  private long timer = -1;
+
+  IndexWriter(Vertx vertx, FleetIndex index, String cluster, Consumer<Frame.IndexAck> reply) {
+    this.vertx = vertx;
+    this.index = index;
+    this.cluster = cluster;
+    this.reply = reply;
+  }
+
+  /** Tells the agent what the hub holds, so that it sends only what is missing. */
+  public void open() {
+    index.watermarks(cluster).onComplete(ar -> {
+      if (closed) {
+        return;
+      }
+      if (ar.failed()) {
+        LOG.warn("cannot read the index watermarks of cluster {}: {}", cluster, ar.cause().getMessage());
+        reply.accept(new Frame.IndexAck(0, null, Map.of()));
+      } else {
+        kinds.addAll(ar.result().keySet());
+        reply.accept(new Frame.IndexAck(0, null, ar.result()));
+      }
+      opened = true;
+      index.markSynced(cluster);
+      timer = vertx.setPeriodic(SYNC_MARK_MILLIS, t -> index.markSynced(cluster));
+      drain();
+    });
+  }
+
+  /** A batch from the agent: checked, then queued for writing. */
+  public void receive(Frame.Index batch) {
+    if (closed) {
+      return;
+    }
+    String problem = index.validator().problem(batch);
+    if (problem == null && batch.seq() <= lastSeq) {
+      problem = "index.seq " + batch.seq() + " is not after " + lastSeq;
+    }
+    String key = Frame.Index.kindKey(batch.group(), batch.resource());
+    if (problem == null && !kinds.contains(key) && kinds.size() >= index.settings().maxKindsPerCluster()) {
+      problem = "cluster " + cluster + " indexes " + kinds.size() + " kinds already (index.max_kinds_per_cluster)";
+    }
+    if (problem == null && queue.size() >= index.settings().maxQueuedBatches()) {
+      problem = "more than " + index.settings().maxQueuedBatches() + " index batches waiting (index.max_queued_batches)";
+    }
+    if (problem != null) {
+      index.metrics().indexRefused(cluster);
+      reply.accept(new Frame.IndexAck(batch.seq(), problem, null));
+      return;
+    }
+    lastSeq = batch.seq();
+    kinds.add(key);
+    queue.add(batch);
+    drain();
+  }
+
+  private void drain() {
+    if (writing || closed || !opened || queue.isEmpty()) {
+      return;
+    }
+    Frame.Index batch = queue.poll();
+    String key = Frame.Index.kindKey(batch.group(), batch.resource());
+    if (batch.relistStart()) {
+      relists.put(key, ThreadLocalRandom.current().nextLong(1, Long.MAX_VALUE));
+    }
+    Long relist = relists.get(key);
+    boolean reconcile = batch.relistEnd() && relist != null;
+    if (batch.relistEnd()) {
+      relists.remove(key);
+    }
+    writing = true;
+    long started = System.nanoTime();
+    index.apply(cluster, batch, relist == null ? 0 : relist, reconcile).onComplete(ar -> {
+      writing = false;
+      if (ar.succeeded()) {
+        index.metrics().indexApplied(cluster, batch.upserts().size() + batch.deletes().size(), System.nanoTime() - started);
+        reply.accept(new Frame.IndexAck(batch.seq(), null, null));
+        publish(batch, ar.result());
+      } else {
+        LOG.warn("cannot write index batch {} of cluster {}: {}", batch.seq(), cluster, ar.cause().getMessage());
+        reply.accept(new Frame.IndexAck(batch.seq(), "the hub could not write the batch; relist", null));
+      }
+      drain();
+    });
+  }
+
+  /** Tells every node's fleet-view watches what changed. */
+  private void publish(Frame.Index batch, List<Frame.IndexedKey> dropped) {
+    if (batch.upserts().isEmpty() && batch.deletes().isEmpty() && dropped.isEmpty()) {
+      return;
+    }
+    JsonObject change = JsonObject.mapFrom(batch).put("cluster", cluster);
+    JsonArray deletes = change.getJsonArray("deletes");
+    dropped.forEach(key -> deletes.add(JsonObject.mapFrom(key)));
+    vertx.eventBus().publish(Addresses.INDEX_CHANGES, change);
+  }
+
+  public void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    queue.clear();
+    vertx.cancelTimer(timer);
+    if (opened) {
+      index.markSynced(cluster);
+    }
+  }
+}
