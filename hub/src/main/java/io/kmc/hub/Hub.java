@@ -15,6 +15,7 @@ import io.kmc.hub.api.HealthApi;
 import io.kmc.hub.api.KubePassthrough;
 import io.kmc.hub.api.PoliciesApi;
 import io.kmc.hub.api.PolicyAdmission;
+import io.kmc.hub.api.PropagationsApi;
 import io.kmc.hub.api.RbacApi;
 import io.kmc.hub.api.UsersApi;
 import io.kmc.hub.audit.AuditLog;
@@ -34,6 +35,12 @@ import io.kmc.hub.gateway.AgentGateway;
 import io.kmc.hub.metrics.HubMetrics;
 import io.kmc.hub.policy.PolicyEngine;
 import io.kmc.hub.policy.PolicyService;
+import io.kmc.hub.propagation.DriftSource;
+import io.kmc.hub.propagation.Kube;
+import io.kmc.hub.propagation.Lease;
+import io.kmc.hub.propagation.PropagationController;
+import io.kmc.hub.propagation.PropagationService;
+import io.kmc.hub.propagation.PropagationStore;
 import io.kmc.hub.rbac.Authorizer;
 import io.kmc.hub.rbac.Rbac;
 import io.kmc.hub.rbac.RbacService;
@@ -126,6 +133,8 @@ public final class Hub {
   private SessionRecorder recordings;
   private PolicyService policies;
   private ClusterRouter router;
+  private PropagationService propagations;
+  private PropagationController controller;
   private ManagementServer management;
 
   private Hub(HubConfig config, Created created) {
@@ -258,6 +267,7 @@ public final class Hub {
         .compose(v -> deployRouting())
         .compose(v -> deploy(new DirectClusters(directClusters(), nodes, channel, sessions, presence,
             config.tunnel().limits(), metrics), new DeploymentOptions()))
+        .compose(v -> concern("propagation", this::startPropagation, () -> controller.stop()))
         .compose(v -> deployApi())
         .onSuccess(v -> {
           serving.set(true);
@@ -308,6 +318,24 @@ public final class Hub {
     clusters = new ClusterRegistry(vertx, database.pool());
     clusters.onRevoked((cluster, reason) -> sessions.closeCluster(cluster, CloseCodes.REVOKED, reason));
     return clusters.start().compose(v -> clusters.upsert(config.clusters()));
+  }
+
+  /**
+   * The propagations: the service the API uses on every node, and the controller, which every node
+   * runs and only the holder of the lease acts on. Its requests go through the router, as the
+   * pass-through's do.
+   */
+  private Future<?> startPropagation() {
+    HubConfig.Propagation p = config.propagation();
+    PropagationStore store = new PropagationStore(database.pool());
+    Kube kube = new Kube(vertx, router);
+    propagations = new PropagationService(vertx, store, clusters, policies, kube);
+    Lease lease = new Lease(database.pool(), nodes.nodeId() + "/" + java.util.UUID.randomUUID(),
+        p.leaseTtl().toMillis());
+    controller = new PropagationController(vertx, store, clusters, policies, kube, new DriftSource.Polling(kube),
+        lease, metrics, new PropagationController.Settings(p.resyncInterval().toMillis(), p.driftInterval().toMillis(),
+        p.leaseTtl().toMillis()));
+    return controller.start();
   }
 
   private Future<?> startAuth() {
@@ -377,7 +405,7 @@ public final class Hub {
             config.auth().loginWindow()), authorizer, audit, config.auth().oidc()),
         new UsersApi(identities, tokens), new RbacApi(rbac), new AuditApi(audit, recordings), new HealthApi(readiness()), metrics,
         inFlight, config.server().maxBodyBytes(), limits.maxFrameBytes(), tls, config.server().accessLog(),
-        new PoliciesApi(policies, clusters));
+        new PoliciesApi(policies, clusters), new PropagationsApi(propagations));
     int instances = Math.max(1, Runtime.getRuntime().availableProcessors());
     // Port 0 becomes -1: Vert.x then binds one random port that all instances share.
     int requested = config.server().port() == 0 ? -1 : config.server().port();
@@ -491,5 +519,10 @@ public final class Hub {
 
   public SessionRegistry sessions() {
     return sessions;
+  }
+
+  /** Whether this node is the propagation controller now (holds the lease). */
+  public boolean propagationController() {
+    return controller != null && controller.leading();
   }
 }

@@ -21,7 +21,7 @@ import java.util.Set;
  */
 public record HubConfig(Path dataDir, Server server, Management management, LogSettings log, Clustering cluster,
                         Tunnel tunnel, Database database, Redis redis, Auth auth, Rbac rbac, Audit audit,
-                        List<ClusterEntry> clusters, Policies policies) {
+                        List<ClusterEntry> clusters, Policies policies, Propagation propagation) {
 
   public record Server(String host, int port, String publicUrl, int maxBodyBytes, Tls tls, String agentImage,
                        Duration shutdownGrace, boolean accessLog) {
@@ -114,6 +114,10 @@ public record HubConfig(Path dataDir, Server server, Management management, LogS
                       int sessionMaxBytes) {
   }
 
+  /** The propagation controller's timing (docs/propagation.md). */
+  public record Propagation(Duration resyncInterval, Duration driftInterval, Duration leaseTtl) {
+  }
+
   /** The CEL policy engine's bounds (docs/policies.md). */
   public record Policies(int costLimit, int maxExpressionChars, int maxPolicies) {
   }
@@ -185,6 +189,16 @@ public record HubConfig(Path dataDir, Server server, Management management, LogS
         c.integer("policy.max_expression_chars", 4096, 64, 65_536, "Longest CEL expression or message expression "
             + "a policy may hold."),
         c.integer("policy.max_policies", 500, 1, 100_000, "Most policies the hub holds."));
+    Propagation propagation = new Propagation(
+        c.duration("propagation.resync_interval", Duration.ofSeconds(10), Duration.ofMillis(100), Duration.ofHours(1),
+            "How often the propagation controller goes over every propagation even when nothing announced a change "
+                + "(it also reacts at once to writes, cluster changes and agents connecting)."),
+        c.duration("propagation.drift_interval", Duration.ofMinutes(1), Duration.ofMillis(100), Duration.ofDays(1),
+            "How often the controller reads the applied objects back and compares the fields kmc applied "
+                + "(drift detection)."),
+        c.duration("propagation.lease_ttl", Duration.ofSeconds(6), Duration.ofSeconds(1), Duration.ofMinutes(5),
+            "How long the controller lease lasts unrenewed (renewed every third of it): another hub node takes "
+                + "over at most about this long after the controller's node dies."));
 
     if (cluster.enabled() && database.embedded()) {
       c.problem("database.host", "is required when cluster.enabled is true: every hub node must share one database");
@@ -194,7 +208,7 @@ public record HubConfig(Path dataDir, Server server, Management management, LogS
           + "must be shared by every hub node");
     }
     return new HubConfig(dataDir, server, management, log, cluster, tunnel, database, redis, auth, rbac, audit,
-        clusters, policies);
+        clusters, policies, propagation);
   }
 
   private static Server readServer(ConfigReader c) {
