@@ -6,6 +6,7 @@ import io.kmc.hub.metrics.HubMetrics;
 import io.kmc.hub.policy.Policy;
 import io.kmc.hub.policy.PolicyEngine;
 import io.kmc.hub.policy.PolicyService;
+import io.kmc.hub.routing.Presence;
 import io.kmc.hub.store.ClusterRecord;
 import io.kmc.hub.store.ClusterRegistry;
 import io.kmc.ops.Texts;
@@ -52,9 +53,10 @@ public final class PropagationController {
 
   private static final Logger LOG = LoggerFactory.getLogger(PropagationController.class);
   private static final long FOLLOW_UP_MILLIS = 1_000;
+  static final String NOT_CONNECTED = "cluster not connected: applied when its agent connects";
 
   /** The controller's timing. */
-  public record Settings(long resyncMillis, long driftMillis, long leaseTtlMillis) {
+  public record Settings(long resyncMillis, long driftMillis, long leaseTtlMillis, long pingTimeoutMillis) {
   }
 
   private final Vertx vertx;
@@ -64,6 +66,7 @@ public final class PropagationController {
   private final Kube kube;
   private final DriftSource drift;
   private final Lease lease;
+  private final Presence presence;
   private final HubMetrics metrics;
   private final Settings settings;
   private final Set<String> reconnected = new HashSet<>();
@@ -80,7 +83,8 @@ public final class PropagationController {
   private volatile boolean leading;
 
   public PropagationController(Vertx vertx, PropagationStore store, ClusterRegistry clusters, PolicyService policies,
-                               Kube kube, DriftSource drift, Lease lease, HubMetrics metrics, Settings settings) {
+                               Kube kube, DriftSource drift, Lease lease, Presence presence, HubMetrics metrics,
+                               Settings settings) {
     this.vertx = vertx;
     this.store = store;
     this.clusters = clusters;
@@ -88,6 +92,7 @@ public final class PropagationController {
     this.kube = kube;
     this.drift = drift;
     this.lease = lease;
+    this.presence = presence;
     this.metrics = metrics;
     this.settings = settings;
     metrics.propagationLeader(() -> leading);
@@ -177,10 +182,20 @@ public final class PropagationController {
     driftDue = false;
     Set<String> reconnects = Set.copyOf(reconnected);
     reconnected.clear();
-    return store.list().compose(all -> {
+    return presence.all().compose(entries -> {
+      long now = System.currentTimeMillis();
+      Set<String> connected = new HashSet<>();
+      entries.forEach((cluster, entry) -> {
+        if (presence.live(entry, settings.pingTimeoutMillis(), now)) {
+          connected.add(cluster);
+        }
+      });
+      return store.list().map(all -> Map.entry(connected, all));
+    }).compose(found -> {
+      Set<String> connected = found.getKey();
       Future<Void> chain = Future.succeededFuture();
-      for (PropagationStore.Stored stored : all) {
-        chain = chain.compose(v -> reconcile(fence, stored, reconnects, checkDrift).recover(e -> {
+      for (PropagationStore.Stored stored : found.getValue()) {
+        chain = chain.compose(v -> reconcile(fence, stored, reconnects, checkDrift, connected).recover(e -> {
           if (e instanceof PropagationStore.FencedOut) {
             return Future.failedFuture(e);
           }
@@ -204,8 +219,13 @@ public final class PropagationController {
     return matching.stream().sorted(Comparator.comparing(ClusterRecord::name)).toList();
   }
 
+  /**
+   * One propagation, one pass. Clusters without a live agent session are not asked anything (a
+   * request would wait for the tunnel's timeout and hold the pass up): they are marked and caught
+   * up when their agent connects.
+   */
   private Future<Void> reconcile(Lease.Fence fence, PropagationStore.Stored stored, Set<String> reconnects,
-                                 boolean checkDrift) {
+                                 boolean checkDrift, Set<String> connected) {
     if (lease.current() == null) {
       return Future.failedFuture(new PropagationStore.FencedOut());
     }
@@ -213,7 +233,7 @@ public final class PropagationController {
       Map<String, PropagationStore.ClusterStatus> byCluster = new HashMap<>();
       rows.forEach(r -> byCluster.put(r.cluster(), r));
       if (stored.deleting()) {
-        return teardown(fence, stored, rows);
+        return teardown(fence, stored, rows, connected);
       }
       Propagation p = Propagation.fromManifest(stored.manifest());
       long generation = stored.generation();
@@ -225,7 +245,7 @@ public final class PropagationController {
 
       for (PropagationStore.ClusterStatus row : rows) {
         if (!targetNames.contains(row.cluster())) {
-          work.add(remove(fence, stored.name(), p.orphan(), row));
+          work.add(remove(fence, stored.name(), p.orphan(), row, connected));
         }
       }
 
@@ -286,11 +306,20 @@ public final class PropagationController {
             + " at a time" : "")));
       }
       for (ClusterRecord c : now) {
+        if (!connected.contains(c.name())) {
+          PropagationStore.ClusterStatus row = byCluster.get(c.name());
+          if (row == null || !PENDING.equals(row.state()) || !NOT_CONNECTED.equals(row.message())) {
+            work.add(store.writeStatus(fence, new PropagationStore.ClusterStatus(stored.name(), c.name(), PENDING,
+                NOT_CONNECTED, row == null ? 0 : row.generation(), false, null, row == null ? null : row.objects(),
+                row != null && row.generation() == generation, null)));
+          }
+          continue;
+        }
         work.add(applyTo(fence, stored, p, c, byCluster.get(c.name()), reapplies.contains(c) ? "reconnected" : null));
       }
       for (ClusterRecord c : targets) {
         PropagationStore.ClusterStatus row = byCluster.get(c.name());
-        if (now.contains(c) || row == null || row.generation() != generation) {
+        if (now.contains(c) || row == null || row.generation() != generation || !connected.contains(c.name())) {
           continue;
         }
         if (APPLIED.equals(row.state()) && !row.healthy()) {
@@ -537,12 +566,18 @@ public final class PropagationController {
   // --- removing ---
 
   /** A cluster no longer targeted: its objects are deleted (or left, orphaned), then its status. */
-  private Future<Void> remove(Lease.Fence fence, String name, boolean orphan, PropagationStore.ClusterStatus row) {
+  private Future<Void> remove(Lease.Fence fence, String name, boolean orphan, PropagationStore.ClusterStatus row,
+                              Set<String> connected) {
     if (orphan || row.objects() == null || row.objects().isEmpty()) {
       return store.deleteStatus(fence, name, row.cluster())
           .compose(v -> event(fence, name, row.cluster(), orphan ? "Orphaned" : "Removed",
               "cluster " + row.cluster() + " no longer matches the placement"
                   + (orphan ? "; its objects were left in place" : "")));
+    }
+    if (!connected.contains(row.cluster())) {
+      String waiting = "removing: cluster not connected; its objects are deleted when its agent connects";
+      return REMOVING.equals(row.state()) && waiting.equals(row.message()) ? Future.succeededFuture()
+          : store.writeStatus(fence, row.with(REMOVING, waiting));
     }
     return deleteObjects(row.cluster(), row.objects())
         .compose(v -> store.deleteStatus(fence, name, row.cluster()))
@@ -572,10 +607,10 @@ public final class PropagationController {
 
   /** A propagation being deleted: every cluster's objects deleted (or orphaned), then the propagation itself. */
   private Future<Void> teardown(Lease.Fence fence, PropagationStore.Stored stored,
-                                List<PropagationStore.ClusterStatus> rows) {
+                                List<PropagationStore.ClusterStatus> rows, Set<String> connected) {
     List<Future<Void>> work = new ArrayList<>();
     for (PropagationStore.ClusterStatus row : rows) {
-      work.add(remove(fence, stored.name(), stored.orphan(), row));
+      work.add(remove(fence, stored.name(), stored.orphan(), row, connected));
     }
     return Future.join(work).transform(ar -> store.status(stored.name())).compose(left -> {
       if (!left.isEmpty()) {

@@ -174,7 +174,8 @@ public final class PropagationService {
           : current || PropagationController.APPLYING.equals(row.state()) ? row.state() : PropagationController.PENDING;
       JsonObject entry = row == null ? new JsonObject().put("cluster", c.name()).put("state", state)
           .put("healthy", false) : row.toJson().put("state", state);
-      if (row != null && !current && !PropagationController.APPLYING.equals(row.state())) {
+      if (row != null && !current && !PropagationController.APPLYING.equals(row.state()) && row.message() == null
+          && row.generation() > 0) {
         entry.put("message", "generation " + row.generation() + " applied; " + stored.generation() + " pending");
       }
       perCluster.add(entry);
