@@ -486,6 +486,9 @@ public final class Hub {
    */
   Future<Void> halt() {
     serving.set(false);
+    if (controller != null) {
+      controller.abandon();
+    }
     nodes.terminate();
     return vertx.close().recover(e -> Future.succeededFuture());
   }

@@ -17,6 +17,7 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -335,6 +336,65 @@ class PropagationIT {
     assertEquals(400, batch.statusCode(), batch.body());
     assertTrue(batch.body().contains("spec.rollout.batchSize"), batch.body());
     assertEquals(404, fleet.api(hub, "/api/v1/propagations/widgets").statusCode());
+  }
+
+  /**
+   * Two hub nodes; the one holding the controller lease is killed (no goodbye) in the middle of a
+   * batch rollout. The other takes over within 10 s and finishes the rollout, and no cluster the
+   * first one had applied is applied again.
+   */
+  @Test
+  void whenTheControllersNodeIsKilledAnotherTakesOverWithin10sWithoutApplyingTwice() {
+    try (Fleet pair = new Fleet().hubSettings(Map.of("KMC_PROPAGATION_RESYNC_INTERVAL", "1s"))) {
+      List<String> names = List.of("c1", "c2", "c3", "c4");
+      names.forEach(pair::cluster);
+      List<Hub> nodes = pair.hubs(2);
+      Hub leader = Fleet.awaitValue(Duration.ofSeconds(15), () -> nodes.stream().filter(Hub::propagationController)
+          .findFirst().orElse(null), "one node holds the controller lease");
+      Hub survivor = nodes.get(0) == leader ? nodes.get(1) : nodes.get(0);
+      assertFalse(survivor.propagationController());
+      names.forEach(name -> pair.agent(name, survivor));
+      names.forEach(name -> pair.awaitConnected(survivor, name));
+
+      JsonObject p = propagation("failover", names, null, new JsonObject().put("apiVersion", "apps/v1")
+          .put("kind", "Deployment").put("metadata", new JsonObject().put("name", "app").put("namespace", "default"))
+          .put("spec", new JsonObject().put("replicas", 2)
+              .put("selector", new JsonObject().put("matchLabels", new JsonObject().put("app", "app")))
+              .put("template", new JsonObject().put("metadata", new JsonObject().put("labels",
+                      new JsonObject().put("app", "app")))
+                  .put("spec", new JsonObject().put("containers", new JsonArray().add(new JsonObject()
+                      .put("name", "app").put("image", "registry.example.com/app:1")))))));
+      p.getJsonObject("spec").put("rollout", new JsonObject().put("strategy", "Batch").put("batchSize", 1));
+      HttpResponse<String> created = pair.call(survivor, "POST", "/api/v1/propagations", pair.adminToken(), p);
+      assertEquals(201, created.statusCode(), created.body());
+      Fleet.eventually(WAIT, () -> appliedEvents(pair, survivor).size() >= 1, "the first batch is applied");
+
+      pair.forget(leader);
+      long killed = System.nanoTime();
+      Fleet.await(leader.halt());
+      Fleet.eventually(Duration.ofSeconds(10), survivor::propagationController,
+          "the surviving node takes the controller lease within 10 s");
+      long tookOver = (System.nanoTime() - killed) / 1_000_000;
+      assertTrue(tookOver <= 10_000, "took over after " + tookOver + " ms");
+
+      Fleet.eventually(Duration.ofSeconds(30), () -> {
+        HttpResponse<String> got = pair.api(survivor, "/api/v1/propagations/failover");
+        return "Healthy".equals(new JsonObject(got.body()).getJsonObject("status").getString("phase"));
+      }, "the rollout finishes on the surviving node");
+      List<String> applied = appliedEvents(pair, survivor);
+      assertEquals(names, applied.stream().sorted().toList(), "each cluster applied exactly once: " + applied);
+      for (String name : names) {
+        HttpResponse<String> deployment = pair.call(survivor, "GET", "/k8s/clusters/" + name
+            + "/apis/apps/v1/namespaces/default/deployments/app", pair.adminToken(), null);
+        assertEquals(200, deployment.statusCode(), deployment.body());
+      }
+    }
+  }
+
+  private static List<String> appliedEvents(Fleet pair, Hub via) {
+    return new JsonObject(pair.api(via, "/api/v1/propagations/failover/events").body()).getJsonArray("items")
+        .stream().map(JsonObject.class::cast).filter(e -> "Applied".equals(e.getString("type")))
+        .map(e -> e.getString("cluster")).toList();
   }
 
   // --- helpers ---

@@ -81,6 +81,7 @@ public final class PropagationController {
   private boolean driftDue;
   private boolean followUp;
   private volatile boolean leading;
+  private volatile boolean abandoned;
 
   public PropagationController(Vertx vertx, PropagationStore store, ClusterRegistry clusters, PolicyService policies,
                                Kube kube, DriftSource drift, Lease lease, Presence presence, HubMetrics metrics,
@@ -106,8 +107,11 @@ public final class PropagationController {
       String cluster = m.body().getString("cluster");
       if (cluster != null) {
         kube.forget(cluster);
-        reconnected.add(cluster);
-        kick();
+        // Only the controller remembers: a node that takes over later must not take old connections for new ones.
+        if (lease.current() != null) {
+          reconnected.add(cluster);
+          kick();
+        }
       }
     }));
     timers.add(vertx.setPeriodic(Math.max(100, settings.leaseTtlMillis() / 3), t -> tickLease()));
@@ -124,7 +128,12 @@ public final class PropagationController {
     timers.forEach(vertx::cancelTimer);
     consumers.forEach(MessageConsumer::unregister);
     leading = false;
-    return lease.release().recover(e -> Future.succeededFuture());
+    return abandoned ? Future.succeededFuture() : lease.release().recover(e -> Future.succeededFuture());
+  }
+
+  /** Stops without giving the lease up, as a killed process would (tests of node loss): it must expire. */
+  public void abandon() {
+    abandoned = true;
   }
 
   /** Whether this node is the controller now. */
