@@ -279,13 +279,14 @@ public final class PropagationController {
           candidates.add(c);
         }
       }
-      // Clusters that were offline go last: they must not hold a batch's places while they are away.
-      candidates.sort(Comparator.comparing((ClusterRecord c) -> byCluster.get(c.name()) != null
-          && PENDING.equals(byCluster.get(c.name()).state()) && byCluster.get(c.name()).message() != null));
+      // Clusters whose agent is away go last and do not hold a batch's places: they are only marked.
+      candidates.sort(Comparator.comparing((ClusterRecord c) -> !connected.contains(c.name())));
+      long reachable = candidates.stream().filter(c -> connected.contains(c.name())).count();
       List<ClusterRecord> now = new ArrayList<>(reapplies);
       if (!p.rollout().paused() && !halted) {
         int room = batched ? Math.max(0, p.rollout().batchSize(targets.size()) - inFlight) : Integer.MAX_VALUE;
-        now.addAll(candidates.subList(0, Math.min(room, candidates.size())));
+        now.addAll(candidates.subList(0, (int) Math.min(room, reachable)));
+        now.addAll(candidates.subList((int) reachable, candidates.size()));
       } else if (p.rollout().paused()) {
         now.clear();
       }
