@@ -338,6 +338,56 @@ class PropagationIT {
     assertEquals(404, fleet.api(hub, "/api/v1/propagations/widgets").statusCode());
   }
 
+  /** A CRD and a custom resource of it in one propagation: the definition goes first, then its object. */
+  @Test
+  void aCustomResourceDefinitionIsAppliedBeforeItsObjects() {
+    JsonObject crd = new JsonObject().put("apiVersion", "apiextensions.k8s.io/v1").put("kind", "CustomResourceDefinition")
+        .put("metadata", new JsonObject().put("name", "widgets.example.com"))
+        .put("spec", new JsonObject().put("group", "example.com").put("scope", "Namespaced")
+            .put("names", new JsonObject().put("plural", "widgets").put("singular", "widget").put("kind", "Widget"))
+            .put("versions", new JsonArray().add(new JsonObject().put("name", "v1").put("served", true)
+                .put("storage", true).put("schema", new JsonObject().put("openAPIV3Schema", new JsonObject()
+                    .put("type", "object").put("x-kubernetes-preserve-unknown-fields", true))))));
+    JsonObject widget = new JsonObject().put("apiVersion", "example.com/v1").put("kind", "Widget")
+        .put("metadata", new JsonObject().put("name", "gizmo").put("namespace", "tools"))
+        .put("spec", new JsonObject().put("size", 3));
+    JsonObject namespace = new JsonObject().put("apiVersion", "v1").put("kind", "Namespace")
+        .put("metadata", new JsonObject().put("name", "tools"));
+    // Written in the wrong order on purpose: the object, its namespace, then its definition.
+    HttpResponse<String> created = json("POST", "/api/v1/propagations",
+        propagation("widgets", List.of("west"), null, widget, namespace, crd));
+    assertEquals(201, created.statusCode(), created.body());
+    awaitPhase("widgets", "Healthy");
+    assertEquals(3, object("west", "/apis/example.com/v1/namespaces/tools/widgets/gizmo").getJsonObject("spec")
+        .getInteger("size"));
+  }
+
+  /** Admin and operator write propagations, developer only reads them (config/rbac-policies.csv). */
+  @Test
+  void operatorsWriteAndDevelopersOnlyRead() {
+    String operator = user("prop-operator", "operator");
+    String developer = user("prop-developer", "developer");
+    JsonObject p = propagation("by-operator", List.of("east"), null, configMap("by-operator", "default", "v1"));
+    assertEquals(403, fleet.call(hub, "POST", "/api/v1/propagations", developer, p).statusCode());
+    HttpResponse<String> created = fleet.call(hub, "POST", "/api/v1/propagations", operator, p);
+    assertEquals(201, created.statusCode(), created.body());
+    assertEquals("prop-operator", new JsonObject(created.body()).getJsonObject("metadata").getString("createdBy"));
+    assertEquals(200, fleet.call(hub, "GET", "/api/v1/propagations/by-operator", developer, null).statusCode());
+    assertEquals(200, fleet.call(hub, "GET", "/api/v1/propagations", developer, null).statusCode());
+    assertEquals(403, fleet.call(hub, "DELETE", "/api/v1/propagations/by-operator", developer, null).statusCode());
+    assertEquals(202, fleet.call(hub, "DELETE", "/api/v1/propagations/by-operator", operator, null).statusCode());
+  }
+
+  private static String user(String name, String role) {
+    HttpResponse<String> created = fleet.call(hub, "POST", "/api/v1/users", fleet.adminToken(), new JsonObject()
+        .put("name", name).put("password", name + "-password-123"));
+    assertEquals(201, created.statusCode(), created.body());
+    HttpResponse<String> bound = fleet.call(hub, "POST", "/api/v1/rbac/bindings", fleet.adminToken(),
+        new JsonObject().put("subject", name).put("role", role).put("domain", "*"));
+    assertEquals(201, bound.statusCode(), bound.body());
+    return fleet.login(hub, name, name + "-password-123");
+  }
+
   /**
    * Two hub nodes; the one holding the controller lease is killed (no goodbye) in the middle of a
    * batch rollout. The other takes over within 10 s and finishes the rollout, and no cluster the
