@@ -194,7 +194,7 @@ public record Propagation(String name, List<JsonObject> resources, Placement pla
     List<String> clusters = strings(o, "clusters", at);
     JsonObject selector = object(o, "clusterSelector", at, false);
     if (clusters.isEmpty() && selector == null) {
-      throw KmcException.badRequest(at + " must name clusters or have a clusterSelector");
+      throw KmcException.badRequest(at.substring(0, at.length() - 1) + " must name clusters or have a clusterSelector");
     }
     JsonObject target = object(o, "target", at, false);
     String kind = null;
