@@ -49,6 +49,7 @@ create table propagation_events (
   cluster     text,
   type        text        not null,
   message     text,
+  generation  bigint,
   epoch       bigint,
   at          timestamptz not null default now()
 );

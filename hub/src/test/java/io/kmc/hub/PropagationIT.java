@@ -265,10 +265,10 @@ class PropagationIT {
     assertEquals(201, json("POST", "/api/v1/propagations", propagation("catchup", List.of("east", "south"), null,
         configMap("catchup", "default", "v1"))).statusCode());
     Fleet.eventually(WAIT, () -> "applied".equals(clusterStatus("catchup", "east").getString("state"))
-        && "pending".equals(clusterStatus("catchup", "south").getString("state")),
+        && "cluster not connected: applied when its agent connects".equals(
+            clusterStatus("catchup", "south").getString("message")),
         "east applied, south waiting for its agent");
-    assertEquals("cluster not connected: applied when its agent connects",
-        clusterStatus("catchup", "south").getString("message"));
+    assertEquals("pending", clusterStatus("catchup", "south").getString("state"));
     fleet.agent("south", hub);
     fleet.awaitConnected(hub, "south");
     Fleet.eventually(WAIT, () -> kube("south", "GET", "/api/v1/namespaces/default/configmaps/catchup")
@@ -433,6 +433,13 @@ class PropagationIT {
       }, "the rollout finishes on the surviving node");
       List<String> applied = appliedEvents(pair, survivor);
       assertEquals(names, applied.stream().sorted().toList(), "each cluster applied exactly once: " + applied);
+      Fleet.eventually(WAIT, () -> new JsonObject(pair.api(survivor, "/api/v1/propagations/failover/events").body())
+          .getJsonArray("items").stream().anyMatch(e -> "RolloutSucceeded".equals(((JsonObject) e).getString("type"))),
+          "the rollout's success is recorded");
+      List<String> types = new JsonObject(pair.api(survivor, "/api/v1/propagations/failover/events").body())
+          .getJsonArray("items").stream().map(e -> ((JsonObject) e).getString("type")).toList();
+      assertEquals(1, types.stream().filter("RolloutStarted"::equals).count(), "started once: " + types);
+      assertEquals(1, types.stream().filter("RolloutSucceeded"::equals).count(), "succeeded once: " + types);
       for (String name : names) {
         HttpResponse<String> deployment = pair.call(survivor, "GET", "/k8s/clusters/" + name
             + "/apis/apps/v1/namespaces/default/deployments/app", pair.adminToken(), null);

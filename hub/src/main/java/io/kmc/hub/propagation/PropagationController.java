@@ -297,8 +297,8 @@ public final class PropagationController {
         stopped.put(stored.name(), generation);
         String failed = targets.stream().filter(c -> failedAt(byCluster.get(c.name()), generation))
             .map(c -> c.name() + ": " + byCluster.get(c.name()).message()).collect(Collectors.joining("; "));
-        work.add(event(fence, stored.name(), null, "RolloutStopped", "the rollout of generation " + generation
-            + " stopped at a failed cluster: " + failed));
+        work.add(once(fence, stored.name(), "RolloutStopped", "the rollout of generation " + generation
+            + " stopped at a failed cluster: " + failed, generation));
       }
       // Targets not yet known: pending, so that the status lists them.
       for (ClusterRecord c : targets) {
@@ -311,9 +311,9 @@ public final class PropagationController {
       if (!now.isEmpty() && !candidates.isEmpty()
           && !Long.valueOf(generation).equals(started.get(stored.name()))) {
         started.put(stored.name(), generation);
-        work.add(event(fence, stored.name(), null, "RolloutStarted", "generation " + generation + " to "
+        work.add(once(fence, stored.name(), "RolloutStarted", "generation " + generation + " to "
             + targets.size() + " cluster(s)" + (batched ? ", " + p.rollout().batchSize(targets.size())
-            + " at a time" : "")));
+            + " at a time" : ""), generation));
       }
       for (ClusterRecord c : now) {
         if (!connected.contains(c.name())) {
@@ -370,8 +370,8 @@ public final class PropagationController {
         return Future.succeededFuture();
       }
       finished.put(stored.name(), stored.generation());
-      return event(fence, stored.name(), null, "RolloutSucceeded", "generation " + stored.generation()
-          + " is applied and healthy on " + targets.size() + " cluster(s)");
+      return once(fence, stored.name(), "RolloutSucceeded", "generation " + stored.generation()
+          + " is applied and healthy on " + targets.size() + " cluster(s)", stored.generation());
     });
   }
 
@@ -584,6 +584,14 @@ public final class PropagationController {
               "cluster " + row.cluster() + " no longer matches the placement"
                   + (orphan ? "; its objects were left in place" : "")));
     }
+    ClusterRecord record = clusters.list().stream().filter(c -> c.name().equals(row.cluster())).findFirst()
+        .orElse(null);
+    if (record == null || !record.enabled()) {
+      // Unregistered or disabled: nothing can reach it, and waiting would hold a deletion up for good.
+      return store.deleteStatus(fence, name, row.cluster()).compose(v -> event(fence, name, row.cluster(),
+          "Orphaned", "cluster " + row.cluster() + (record == null ? " was unregistered" : " is disabled")
+              + "; its objects, if it still has them, were left in place"));
+    }
     if (!connected.contains(row.cluster())) {
       String waiting = "removing: cluster not connected; its objects are deleted when its agent connects";
       return REMOVING.equals(row.state()) && waiting.equals(row.message()) ? Future.succeededFuture()
@@ -634,8 +642,22 @@ public final class PropagationController {
   }
 
   private Future<Void> event(Lease.Fence fence, String name, String cluster, String type, String message) {
-    metrics.propagationEvent(type);
-    LOG.info("propagation {}{}: {} {}", name, cluster == null ? "" : " on " + cluster, type, message);
-    return store.event(fence, name, cluster, type, message);
+    return record(fence, name, cluster, type, message, 0, false);
+  }
+
+  /** Once per generation: RolloutStarted, RolloutStopped, RolloutSucceeded (also across a change of controller). */
+  private Future<Void> once(Lease.Fence fence, String name, String type, String message, long generation) {
+    return record(fence, name, null, type, message, generation, true);
+  }
+
+  private Future<Void> record(Lease.Fence fence, String name, String cluster, String type, String message,
+                              long generation, boolean once) {
+    return store.event(fence, name, cluster, type, message, generation, once).map(recorded -> {
+      if (recorded) {
+        metrics.propagationEvent(type);
+        LOG.info("propagation {}{}: {} {}", name, cluster == null ? "" : " on " + cluster, type, message);
+      }
+      return null;
+    });
   }
 }

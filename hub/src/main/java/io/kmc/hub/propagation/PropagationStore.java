@@ -162,6 +162,7 @@ public final class PropagationStore {
               JsonArray items = new JsonArray();
               rows.forEach(row -> items.add(new JsonObject().put("type", row.getString("type"))
                   .put("cluster", row.getString("cluster")).put("message", row.getString("message"))
+                  .put("generation", row.getLong("generation"))
                   .put("at", row.getOffsetDateTime("at").toInstant().toString())));
               return items;
             });
@@ -206,10 +207,19 @@ public final class PropagationStore {
         .mapEmpty());
   }
 
-  public Future<Void> event(Lease.Fence fence, String name, String cluster, String type, String message) {
-    return pool.preparedQuery("insert into propagation_events (name, cluster, type, message, epoch) "
-            + "select $1, $2, $3, $4, $5 where " + FENCE.formatted(6, 5))
-        .execute(Tuple.of(name, cluster, type, message, fence.epoch(), fence.holder())).mapEmpty();
+  /**
+   * Records an event; with {@code once}, only if none of that type was recorded for that generation
+   * (a controller that took over does not record a rollout's start a second time). True if recorded.
+   */
+  public Future<Boolean> event(Lease.Fence fence, String name, String cluster, String type, String message,
+                               long generation, boolean once) {
+    return pool.preparedQuery("insert into propagation_events (name, cluster, type, message, generation, epoch) "
+            + "select $1, $2, $3, $4, $7::bigint, $5 where " + FENCE.formatted(6, 5)
+            + (once ? " and not exists (select 1 from propagation_events where name = $1 and type = $3 "
+                + "and generation = $7::bigint)" : ""))
+        .execute(Tuple.of(name, cluster, type, message, fence.epoch(), fence.holder(),
+            generation == 0 ? null : generation))
+        .map(rows -> rows.rowCount() > 0);
   }
 
   private static Future<Void> fenced(RowSet<Row> rows) {
