@@ -37,6 +37,7 @@ create table propagation_status (
   health              jsonb,
   objects             jsonb,
   reapply             boolean     not null default false,
+  applied_at          timestamptz,
   epoch               bigint      not null default 0,
   updated_at          timestamptz not null default now(),
   primary key (name, cluster)

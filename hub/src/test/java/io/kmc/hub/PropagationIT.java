@@ -238,6 +238,29 @@ class PropagationIT {
     assertEquals("admin", revisions.getJsonObject(1).getString("changedBy"));
   }
 
+  /** A workload that never becomes healthy (the simulator runs no DaemonSets) fails its cluster at the deadline. */
+  @Test
+  void aBatchThatNeverBecomesHealthyStopsAtTheProgressDeadline() {
+    JsonObject daemons = new JsonObject().put("apiVersion", "apps/v1").put("kind", "DaemonSet")
+        .put("metadata", new JsonObject().put("name", "agentd").put("namespace", "default"))
+        .put("spec", new JsonObject()
+            .put("selector", new JsonObject().put("matchLabels", new JsonObject().put("app", "agentd")))
+            .put("template", new JsonObject().put("metadata", new JsonObject().put("labels",
+                    new JsonObject().put("app", "agentd")))
+                .put("spec", new JsonObject().put("containers", new JsonArray().add(new JsonObject()
+                    .put("name", "agentd").put("image", "registry.example.com/agentd:1"))))));
+    JsonObject p = propagation("slow", List.of("east", "west"), null, daemons);
+    p.getJsonObject("spec").put("rollout", new JsonObject().put("strategy", "Batch").put("batchSize", 1)
+        .put("progressDeadlineSeconds", 2));
+    assertEquals(201, json("POST", "/api/v1/propagations", p).statusCode());
+    awaitPhase("slow", "Stopped");
+    JsonObject east = clusterStatus("slow", "east");
+    assertEquals("failed", east.getString("state"));
+    assertTrue(east.getString("message").startsWith("not healthy 2s after it was applied"), east.encodePrettily());
+    assertEquals("pending", clusterStatus("slow", "west").getString("state"));
+    assertEquals(404, kube("west", "GET", "/apis/apps/v1/namespaces/default/daemonsets/agentd").statusCode());
+  }
+
   @Test
   void deleteRemovesTheObjectsAndOrphanKeepsThem() {
     assertEquals(201, json("POST", "/api/v1/propagations", propagation("removed", List.of("east", "west"), null,

@@ -27,6 +27,7 @@ public record Propagation(String name, List<JsonObject> resources, Placement pla
   public static final String API_VERSION = "kmc.io/v1alpha1";
   public static final String KIND = "Propagation";
   public static final int MAX_RESOURCES = 100;
+  public static final int DEFAULT_PROGRESS_DEADLINE = 600;
   private static final Pattern NAME = Pattern.compile("[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?");
   private static final Set<String> SPEC_FIELDS = Set.of("resources", "manifests", "placement", "overrides", "rollout",
       "conflictResolution", "deletionPolicy", "drift");
@@ -59,8 +60,11 @@ public record Propagation(String name, List<JsonObject> resources, Placement pla
   public record ImageOverride(String container, String image) {
   }
 
-  /** All at once ({@code batch} 0), or a number or a percentage of the targets at a time. */
-  public record Rollout(int batch, int batchPercent, boolean paused) {
+  /**
+   * All at once ({@code batch} 0), or a number or a percentage of the targets at a time; a cluster
+   * not healthy {@code progressDeadlineSeconds} after it was applied counts as failed.
+   */
+  public record Rollout(int batch, int batchPercent, boolean paused, int progressDeadlineSeconds) {
     /** How many clusters one batch holds, out of {@code targets}; MAX_VALUE for all at once. */
     public int batchSize(int targets) {
       if (batch > 0) {
@@ -234,9 +238,10 @@ public record Propagation(String name, List<JsonObject> resources, Placement pla
 
   private static Rollout rollout(JsonObject r) {
     if (r == null) {
-      return new Rollout(0, 0, false);
+      return new Rollout(0, 0, false, DEFAULT_PROGRESS_DEADLINE);
     }
-    allowOnly(r, "spec.rollout.", "strategy", "batchSize", "paused");
+    allowOnly(r, "spec.rollout.", "strategy", "batchSize", "paused", "progressDeadlineSeconds");
+    int deadline = integer(r, "progressDeadlineSeconds", "spec.rollout.", DEFAULT_PROGRESS_DEADLINE, 1, 86_400);
     String strategy = oneOf(r, "strategy", "spec.rollout.", List.of("AllAtOnce", "Batch"), "AllAtOnce");
     boolean paused = r.getValue("paused") instanceof Boolean b && b;
     if (r.containsKey("paused") && !(r.getValue("paused") instanceof Boolean)) {
@@ -247,13 +252,13 @@ public record Propagation(String name, List<JsonObject> resources, Placement pla
       if (size != null) {
         throw KmcException.badRequest("spec.rollout.batchSize needs strategy: Batch");
       }
-      return new Rollout(0, 0, paused);
+      return new Rollout(0, 0, paused, deadline);
     }
     if (size instanceof Number n && n.intValue() >= 1 && n.doubleValue() == n.intValue()) {
-      return new Rollout(n.intValue(), 0, paused);
+      return new Rollout(n.intValue(), 0, paused, deadline);
     }
     if (size instanceof String s && s.matches("[1-9][0-9]?%|100%")) {
-      return new Rollout(0, Integer.parseInt(s.substring(0, s.length() - 1)), paused);
+      return new Rollout(0, Integer.parseInt(s.substring(0, s.length() - 1)), paused, deadline);
     }
     throw KmcException.badRequest("spec.rollout.batchSize must be a number of clusters (1 or more) or a percentage "
         + "(\"25%\") with strategy: Batch");

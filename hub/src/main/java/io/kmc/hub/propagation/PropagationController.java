@@ -543,6 +543,21 @@ public final class PropagationController {
       if (!healthy) {
         followUp = true;
       }
+      long deadline = p.rollout().progressDeadlineSeconds() * 1000L;
+      if (!healthy && row != null && row.appliedAt() != null
+          && System.currentTimeMillis() - row.appliedAt().toInstant().toEpochMilli() > deadline) {
+        String waiting = reports.stream().map(JsonObject.class::cast)
+            .filter(r -> !r.getBoolean("rolloutComplete", false))
+            .map(r -> r.getString("kind") + " " + r.getString("name") + " " + r.getInteger("availableReplicas", 0)
+                + "/" + r.getInteger("replicas", 0) + " available")
+            .collect(Collectors.joining(", "));
+        String message = "not healthy " + p.rollout().progressDeadlineSeconds()
+            + "s after it was applied (spec.rollout.progressDeadlineSeconds): " + waiting;
+        return store.writeStatus(fence, new PropagationStore.ClusterStatus(stored.name(), cluster.name(), FAILED,
+                message, stored.generation(), false, new JsonObject().put("workloads", reports), row.objects(), false,
+                null))
+            .compose(x -> event(fence, stored.name(), cluster.name(), "Failed", message));
+      }
       return store.writeStatus(fence, new PropagationStore.ClusterStatus(stored.name(), cluster.name(), APPLIED,
           null, stored.generation(), healthy, new JsonObject().put("workloads", reports),
           refs(Renderer.render(p, cluster.name(), cluster.labels())), false, null));

@@ -44,11 +44,17 @@ public final class PropagationStore {
   /** What the controller knows of one target cluster. */
   public record ClusterStatus(String name, String cluster, String state, String message, long generation,
                               boolean healthy, JsonObject health, JsonArray objects, boolean reapply,
-                              OffsetDateTime updatedAt) {
+                              OffsetDateTime updatedAt, OffsetDateTime appliedAt) {
+
+    /** A status to write; when it was applied is kept by the store. */
+    public ClusterStatus(String name, String cluster, String state, String message, long generation, boolean healthy,
+                         JsonObject health, JsonArray objects, boolean reapply, OffsetDateTime updatedAt) {
+      this(name, cluster, state, message, generation, healthy, health, objects, reapply, updatedAt, null);
+    }
 
     public ClusterStatus with(String newState, String newMessage) {
       return new ClusterStatus(name, cluster, newState, newMessage, generation, healthy, health, objects, reapply,
-          updatedAt);
+          updatedAt, appliedAt);
     }
 
     public JsonObject toJson() {
@@ -65,6 +71,9 @@ public final class PropagationStore {
       }
       if (updatedAt != null) {
         json.put("updatedAt", updatedAt.toInstant().toString());
+      }
+      if (appliedAt != null) {
+        json.put("appliedAt", appliedAt.toInstant().toString());
       }
       return json;
     }
@@ -181,8 +190,13 @@ public final class PropagationStore {
 
   public Future<Void> writeStatus(Lease.Fence fence, ClusterStatus s) {
     return pool.preparedQuery("insert into propagation_status (name, cluster, state, message, generation, healthy, "
-            + "health, objects, reapply, epoch) select $1, $2, $3, $4, $5, $6, $7, $8, $9, $10 where "
+            + "health, objects, reapply, epoch, applied_at) select $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, "
+            + "case when $3 = 'applied' then now() end where "
             + FENCE.formatted(11, 10) + " on conflict (name, cluster) do update set state = excluded.state, "
+            // Applied: since the first write of this state for this generation (health checks rewrite it).
+            + "applied_at = case when excluded.state <> 'applied' then null when propagation_status.state = 'applied' "
+            + "and propagation_status.generation = excluded.generation then propagation_status.applied_at "
+            + "else now() end, "
             + "message = excluded.message, generation = excluded.generation, healthy = excluded.healthy, "
             + "health = excluded.health, objects = excluded.objects, reapply = excluded.reapply, "
             + "epoch = excluded.epoch, updated_at = now()")
@@ -251,6 +265,6 @@ public final class PropagationStore {
         row.getString("message"), row.getLong("generation"), row.getBoolean("healthy"),
         row.getValue("health") instanceof JsonObject h ? h : null,
         row.getValue("objects") instanceof JsonArray o ? o : null, row.getBoolean("reapply"),
-        row.getOffsetDateTime("updated_at"));
+        row.getOffsetDateTime("updated_at"), row.getOffsetDateTime("applied_at"));
   }
 }
