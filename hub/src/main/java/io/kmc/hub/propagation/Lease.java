@@ -47,7 +47,7 @@ public final class Lease {
     Fence mine = held;
     Future<io.vertx.sqlclient.RowSet<io.vertx.sqlclient.Row>> attempt = mine == null
         ? pool.preparedQuery("update propagation_lease set holder = $1, epoch = epoch + 1, expires_at = now() + $2::float8 * interval '1 millisecond' "
-            + "where name = 'controller' and (expires_at < now() or holder is null) returning epoch")
+            + "where name = 'controller' and (expires_at < now() or holder is null or holder = $1) returning epoch")
             .execute(Tuple.of(holder, interval))
         : pool.preparedQuery("update propagation_lease set expires_at = now() + $2::float8 * interval '1 millisecond' where name = 'controller' "
             + "and holder = $1 and epoch = $3 and expires_at > now() returning epoch")

@@ -82,6 +82,7 @@ public final class PropagationController {
   private boolean followUp;
   private volatile boolean leading;
   private volatile boolean abandoned;
+  private boolean ticking;
 
   public PropagationController(Vertx vertx, PropagationStore store, ClusterRegistry clusters, PolicyService policies,
                                Kube kube, DriftSource drift, Lease lease, Presence presence, HubMetrics metrics,
@@ -142,8 +143,13 @@ public final class PropagationController {
   }
 
   private void tickLease() {
+    if (ticking) {
+      return; // the database is slow: one renewal at a time, or the second would read as a lost lease
+    }
+    ticking = true;
     boolean was = leading;
     lease.tick().onComplete(ar -> {
+      ticking = false;
       leading = lease.current() != null;
       if (leading && !was) {
         LOG.info("this hub node is now the propagation controller (epoch {})", lease.current().epoch());
