@@ -53,6 +53,8 @@ public final class PropagationController {
 
   private static final Logger LOG = LoggerFactory.getLogger(PropagationController.class);
   private static final long FOLLOW_UP_MILLIS = 1_000;
+  /** Propagations reconciled at the same time within a pass. */
+  private static final int PARALLEL = 8;
   static final String NOT_CONNECTED = "cluster not connected: applied when its agent connects";
 
   /** The controller's timing. */
@@ -208,15 +210,24 @@ public final class PropagationController {
       return store.list().map(all -> Map.entry(connected, all));
     }).compose(found -> {
       Set<String> connected = found.getKey();
+      List<PropagationStore.Stored> all = found.getValue();
+      // A few propagations at a time: one whose cluster answers slowly does not hold every other one up.
       Future<Void> chain = Future.succeededFuture();
-      for (PropagationStore.Stored stored : found.getValue()) {
-        chain = chain.compose(v -> reconcile(fence, stored, reconnects, checkDrift, connected).recover(e -> {
-          if (e instanceof PropagationStore.FencedOut) {
-            return Future.failedFuture(e);
+      for (int from = 0; from < all.size(); from += PARALLEL) {
+        List<PropagationStore.Stored> chunk = all.subList(from, Math.min(all.size(), from + PARALLEL));
+        chain = chain.compose(v -> {
+          List<Future<Void>> running = new ArrayList<>();
+          for (PropagationStore.Stored stored : chunk) {
+            running.add(reconcile(fence, stored, reconnects, checkDrift, connected).recover(e -> {
+              if (e instanceof PropagationStore.FencedOut) {
+                return Future.failedFuture(e);
+              }
+              LOG.warn("propagation {}: {}", stored.name(), e.getMessage());
+              return Future.succeededFuture();
+            }));
           }
-          LOG.warn("propagation {}: {}", stored.name(), e.getMessage());
-          return Future.succeededFuture();
-        }));
+          return Future.join(running).mapEmpty();
+        });
       }
       return chain;
     });
