@@ -321,7 +321,8 @@ public final class PropagationController {
       for (ClusterRecord c : targets) {
         if (!byCluster.containsKey(c.name()) && !now.contains(c)) {
           work.add(store.writeStatus(fence, new PropagationStore.ClusterStatus(stored.name(), c.name(), PENDING,
-              p.rollout().paused() ? "the rollout is paused" : "waiting for its batch", 0, false, null, null,
+              p.rollout().paused() ? "the rollout is paused" : halted ? "the rollout stopped at a failed cluster"
+                  : "waiting for its batch", 0, false, null, null,
               false, null)));
         }
       }
