@@ -102,6 +102,11 @@ class PropagationIT {
     assertEquals(1, new JsonObject(created.body()).getJsonObject("metadata").getLong("generation"));
 
     awaitPhase("web", "Healthy");
+    HttpResponse<String> asYaml = fleet.send(HttpRequest.newBuilder(fleet.uri(hub, "/api/v1/propagations/web"))
+        .header("Authorization", "Bearer " + fleet.adminToken()).header("Accept", "application/yaml").build());
+    assertEquals(200, asYaml.statusCode(), asYaml.body());
+    assertTrue(asYaml.body().contains("kind: Propagation\n") && asYaml.body().contains("phase: Healthy"),
+        asYaml.body());
     JsonObject east = object("east", "/apis/apps/v1/namespaces/shop/deployments/web");
     JsonObject west = object("west", "/apis/apps/v1/namespaces/shop/deployments/web");
     assertEquals("registry.example.com/web:1.0", image(east));
