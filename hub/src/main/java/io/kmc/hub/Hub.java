@@ -13,9 +13,13 @@ import io.kmc.hub.api.AuthApi;
 import io.kmc.hub.api.ClustersApi;
 import io.kmc.hub.api.HealthApi;
 import io.kmc.hub.api.KubePassthrough;
+import io.kmc.hub.api.NotificationsApi;
 import io.kmc.hub.api.PoliciesApi;
+import io.kmc.hub.api.OpenApiDoc;
 import io.kmc.hub.api.PolicyAdmission;
 import io.kmc.hub.api.PropagationsApi;
+import io.kmc.hub.api.TunnelLists;
+import io.kmc.hub.api.TypedApi;
 import io.kmc.hub.api.RbacApi;
 import io.kmc.hub.api.UsersApi;
 import io.kmc.hub.audit.AuditLog;
@@ -33,6 +37,8 @@ import io.kmc.hub.config.Resources;
 import io.kmc.hub.direct.DirectClusters;
 import io.kmc.hub.gateway.AgentGateway;
 import io.kmc.hub.metrics.HubMetrics;
+import io.kmc.hub.notify.NotificationService;
+import io.kmc.hub.plugin.Plugins;
 import io.kmc.hub.policy.PolicyEngine;
 import io.kmc.hub.policy.PolicyService;
 import io.kmc.hub.propagation.DriftSource;
@@ -62,6 +68,7 @@ import io.kmc.ops.Deadlines;
 import io.kmc.ops.HealthChecks;
 import io.kmc.ops.ManagementServer;
 import io.kmc.ops.Metrics;
+import io.kmc.plugin.PluginContext;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
@@ -69,6 +76,7 @@ import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.eventbus.EventBusOptions;
+import io.vertx.ext.web.Route;
 import io.vertx.spi.cluster.hazelcast.ConfigUtil;
 import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
 import org.slf4j.Logger;
@@ -82,6 +90,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
@@ -94,7 +103,8 @@ import java.util.function.Supplier;
  *   <li>the management port ({@code /healthz} answers at once; {@code /ready} says "starting" until
  *       the node serves), so that health and a shutdown hook exist from the first second;</li>
  *   <li>the certificate and the database (migrations), then the shared state (Redis or in-process);</li>
- *   <li>the cluster registry, authentication (tokens, keys, the first admin), RBAC, the audit log;</li>
+ *   <li>the cluster registry, authentication (tokens, keys, the first admin), RBAC, the audit log, the
+ *       plugins (jars of the plugins directory), the policies, the notifications (outbox dispatcher);</li>
  *   <li>routing: the node channel (one lane per verticle, over the event loops), the agent sessions,
  *       the router, the cluster gauges;</li>
  *   <li>directly served clusters, then the API and agent endpoint (one instance per core).</li>
@@ -119,6 +129,8 @@ public final class Hub {
   private final Presence presence;
   private final AtomicBoolean serving = new AtomicBoolean();
   private final List<String> deployments = new ArrayList<>();
+  /** The HTTP API's instances, one per event loop, all serving the same routes. */
+  private final List<ApiVerticle> apiVerticles = new CopyOnWriteArrayList<>();
   private final AtomicInteger inFlight = new AtomicInteger();
   private final AtomicInteger streaming = new AtomicInteger();
   private int port;
@@ -132,6 +144,8 @@ public final class Hub {
   private AuditLog audit;
   private SessionRecorder recordings;
   private PolicyService policies;
+  private NotificationService notifications;
+  private volatile Plugins plugins = Plugins.none();
   private ClusterRouter router;
   private PropagationService propagations;
   private PropagationController controller;
@@ -255,15 +269,42 @@ public final class Hub {
           recordings.start(vertx);
           return Future.succeededFuture();
         }, () -> audit.close()))
+        .compose(v -> concern("plugins", () -> {
+          long timeout = config.notifications().requestTimeout().toMillis();
+          PluginContext context = new PluginContext() {
+            @Override
+            public Vertx vertx() {
+              return vertx;
+            }
+
+            @Override
+            public long requestTimeoutMillis() {
+              return timeout;
+            }
+          };
+          // Jar files and class loading: on a worker.
+          return vertx.executeBlocking(() -> Plugins.load(config.plugins().dir(), context,
+              NotificationService.builtInTypes()), false).onSuccess(loaded -> plugins = loaded);
+        }, () -> {
+          plugins.close();
+          return Future.succeededFuture();
+        }))
         .compose(v -> concern("policies", () -> {
           HubConfig.Policies p = config.policies();
           // Building the CEL environments loads a good many classes: not on an event loop.
-          return vertx.executeBlocking(() -> new PolicyEngine(p.costLimit(), p.maxExpressionChars()), false)
+          return vertx.executeBlocking(() -> new PolicyEngine(p.costLimit(), p.maxExpressionChars(),
+                  plugins.functions()), false)
               .compose(engine -> {
                 policies = new PolicyService(vertx, database.pool(), engine, p.maxPolicies());
                 return policies.start();
               });
         }, () -> policies.stop()))
+        .compose(v -> concern("notifications", () -> {
+          notifications = new NotificationService(vertx, database.pool(), shared, clusters, metrics,
+              config.notifications(), nodes.nodeId());
+          plugins.channels().forEach(notifications.types()::add);
+          return notifications.start();
+        }, () -> notifications.stop()))
         .compose(v -> deployRouting())
         .compose(v -> deploy(new DirectClusters(directClusters(), nodes, channel, sessions, presence,
             config.tunnel().limits(), metrics), new DeploymentOptions()))
@@ -391,21 +432,25 @@ public final class Hub {
     Limits limits = config.tunnel().limits();
     Authorizer authorizer = new Authorizer(rbac);
     AgentGateway gateway = new AgentGateway(vertx, nodes, channel, presence, sessions, clusters, limits, metrics,
-        config.tunnel().helloTimeout().toMillis());
+        config.tunnel().helloTimeout().toMillis(), notifications, config.notifications().disconnectGrace().toMillis());
     String caPem = tls == null ? null : tls.clientTrustPem();
+    KubePassthrough passthrough = new KubePassthrough(router, streaming, recordings,
+        new PolicyAdmission(policies, clusters, router, metrics, notifications));
     ApiVerticle.Routes routes = new ApiVerticle.Routes(gateway,
         new Authenticator(tokens, shared, config.auth().requestsPerMinute()), authorizer, Audits.recorder(audit),
-        new KubePassthrough(router, streaming, recordings, new PolicyAdmission(policies, clusters, router, metrics)),
+        passthrough,
         new ClustersApi(clusters, presence, authorizer, tokens, limits.pingTimeoutMillis(),
             config.server().publicUrl(), caPem, config.auth().kubeconfigTokenLifetime(),
             new AgentManifest(config.server().agentImage(), caPem), config.rbac().impersonate(),
             new ClustersApi.Install(new InstallLinks(database.pool()), config.auth().installLinkLifetime(),
-                tls == null || tls.clientTrustPem() == null ? null : tls.publicKeyPin())),
+                tls == null || tls.clientTrustPem() == null ? null : tls.publicKeyPin()), notifications),
         new AuthApi(tokens, identities, new LoginGuard(vertx, shared, config.auth().loginAttempts(),
-            config.auth().loginWindow()), authorizer, audit, config.auth().oidc()),
+            config.auth().loginWindow(), notifications), authorizer, audit, config.auth().oidc()),
         new UsersApi(identities, tokens), new RbacApi(rbac), new AuditApi(audit, recordings), new HealthApi(readiness()), metrics,
         inFlight, config.server().maxBodyBytes(), limits.maxFrameBytes(), tls, config.server().accessLog(),
-        new PoliciesApi(policies, clusters), new PropagationsApi(propagations));
+        new PoliciesApi(policies, clusters), new NotificationsApi(notifications),
+        new TypedApi(authorizer, passthrough, new TunnelLists(passthrough), TypedApi.DISCOVERY_TTL), new OpenApiDoc(),
+        new PropagationsApi(propagations));
     int instances = Math.max(1, Runtime.getRuntime().availableProcessors());
     // Port 0 becomes -1: Vert.x then binds one random port that all instances share.
     int requested = config.server().port() == 0 ? -1 : config.server().port();
@@ -413,6 +458,7 @@ public final class Hub {
     return vertx.deployVerticle(() -> {
       ApiVerticle verticle = new ApiVerticle(routes, config.server().host(), requested);
       started.add(verticle);
+      apiVerticles.add(verticle);
       return verticle;
     }, new DeploymentOptions().setInstances(instances)).map(id -> {
       deployments.add(id);
@@ -431,7 +477,9 @@ public final class Hub {
             : Future.failedFuture("not a member of the hub cluster"))
         .add("database", () -> database == null ? Future.failedFuture("starting") : database.ping().map("ok"))
         .add(config.redis().configured() ? "redis" : "shared-state",
-            () -> shared == null ? Future.failedFuture("starting") : shared.ping().map("ok"));
+            () -> shared == null ? Future.failedFuture("starting") : shared.ping().map("ok"))
+        // A broken plugin jar does not keep the node from serving: it is named here, and logged.
+        .add("plugins", () -> Future.succeededFuture(plugins.describe()));
   }
 
   private Future<Void> deployManagement() {
@@ -506,6 +554,11 @@ public final class Hub {
   /** The management port actually bound (when configured as 0), or -1 if there is none. */
   public int managementPort() {
     return management == null ? -1 : management.actualPort();
+  }
+
+  /** The routes of the HTTP API, as registered on its router (every instance has the same). */
+  public List<Route> apiRoutes() {
+    return apiVerticles.get(0).routeTable();
   }
 
   public int port() {

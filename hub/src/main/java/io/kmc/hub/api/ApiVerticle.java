@@ -18,6 +18,7 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.net.PemKeyCertOptions;
+import io.vertx.ext.web.Route;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
@@ -37,13 +38,16 @@ public final class ApiVerticle extends VerticleBase {
                        Handler<RoutingContext> auditRecorder, KubePassthrough passthrough, ClustersApi clusters,
                        AuthApi auth, UsersApi users, RbacApi rbac, AuditApi audit, HealthApi health,
                        HubMetrics metrics, AtomicInteger inFlight, int maxBodyBytes, int maxWebSocketMessageBytes,
-                       TlsMaterial tls, boolean accessLog, PoliciesApi policies, PropagationsApi propagations) {
+                       TlsMaterial tls, boolean accessLog, PoliciesApi policies, NotificationsApi notifications,
+                       TypedApi typed, OpenApiDoc openApi,
+                       PropagationsApi propagations) {
   }
 
   private final Routes routes;
   private final String host;
   private final int port;
   private HttpServer server;
+  private Router router;
   private RouteLabels labels;
 
   public ApiVerticle(Routes routes, String host, int port) {
@@ -54,7 +58,7 @@ public final class ApiVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    Router router = Router.router(vertx);
+    router = Router.router(vertx);
     router.route().handler(RequestGuard::check);
     router.route().handler(this::measure);
     router.get("/healthz").handler(routes.health()::healthz);
@@ -82,6 +86,7 @@ public final class ApiVerticle extends VerticleBase {
     router.post("/api/v1/auth/login").handler(routes.auth()::login);
     router.post("/api/v1/auth/refresh").handler(routes.auth()::refresh);
     router.get("/api/v1/auth/providers").handler(routes.auth()::providers);
+    router.get(OpenApiDoc.PATH).handler(routes.openApi()::handle);
 
     router.route("/api/*").handler(routes.authenticator());
     router.route(KubePassthrough.PREFIX + "*").handler(routes.authenticator());
@@ -158,6 +163,32 @@ public final class ApiVerticle extends VerticleBase {
     router.delete("/api/v1/propagations/:name").handler(authz.require("propagations", "delete"))
         .handler(routes.propagations()::delete);
 
+    String n = "/api/v1/notifications";
+    NotificationsApi notify = routes.notifications();
+    router.get(n + "/events").handler(authz.require("notifications", "list")).handler(notify::eventTypes);
+    router.get(n + "/channels").handler(authz.require("notifications", "list")).handler(notify::listChannels);
+    router.post(n + "/channels").handler(authz.require("notifications", "create")).handler(notify::createChannel);
+    router.get(n + "/channels/:name").handler(authz.require("notifications", "get")).handler(notify::getChannel);
+    router.put(n + "/channels/:name").handler(authz.require("notifications", "update")).handler(notify::putChannel);
+    router.delete(n + "/channels/:name").handler(authz.require("notifications", "delete"))
+        .handler(notify::deleteChannel);
+    router.post(n + "/channels/:name/test").handler(authz.require("notifications", "update"))
+        .handler(notify::testChannel);
+    router.get(n + "/subscriptions").handler(authz.require("notifications", "list")).handler(notify::listSubscriptions);
+    router.post(n + "/subscriptions").handler(authz.require("notifications", "create"))
+        .handler(notify::createSubscription);
+    router.get(n + "/subscriptions/:name").handler(authz.require("notifications", "get"))
+        .handler(notify::getSubscription);
+    router.put(n + "/subscriptions/:name").handler(authz.require("notifications", "update"))
+        .handler(notify::putSubscription);
+    router.delete(n + "/subscriptions/:name").handler(authz.require("notifications", "delete"))
+        .handler(notify::deleteSubscription);
+    router.get(n + "/deliveries").handler(authz.require("notifications", "list")).handler(notify::deliveries);
+    router.post(n + "/deliveries/:id/retry").handler(authz.require("notifications", "update"))
+        .handler(notify::retry);
+
+    routes.typed().register(router);
+
     // Install links work without a bearer token (the secret is in the path, and works once).
     router.get(ClustersApi.INSTALL_PATH + ":secret").handler(Audits::assignRequestId)
         .handler(routes.auditRecorder()).handler(routes.clusters()::install);
@@ -213,6 +244,11 @@ public final class ApiVerticle extends VerticleBase {
       }
     });
     ctx.next();
+  }
+
+  /** The routes this instance serves, as registered (the OpenAPI document is held to them). */
+  public List<Route> routeTable() {
+    return router.getRoutes();
   }
 
   public int actualPort() {

@@ -4,6 +4,9 @@ import io.kmc.common.KmcException;
 import io.kmc.hub.auth.Authenticator;
 import io.kmc.hub.auth.Principal;
 import io.kmc.hub.auth.TokenService;
+import io.kmc.hub.notify.Event;
+import io.kmc.hub.notify.EventType;
+import io.kmc.hub.notify.Notifier;
 import io.kmc.hub.rbac.Authorizer;
 import io.kmc.hub.routing.Presence;
 import io.kmc.hub.store.ClusterRecord;
@@ -46,6 +49,7 @@ public final class ClustersApi {
   private final AgentManifest manifests;
   private final boolean impersonateByDefault;
   private final Install install;
+  private final Notifier notifier;
 
   /**
    * How install commands are made: the links that serve manifests, how long they work, and the
@@ -58,7 +62,7 @@ public final class ClustersApi {
 
   public ClustersApi(ClusterRegistry registry, Presence presence, Authorizer authorizer, TokenService tokens,
                      long pingTimeoutMillis, String publicUrl, String caPem, Duration kubeconfigTokenLifetime,
-                     AgentManifest manifests, boolean impersonateByDefault, Install install) {
+                     AgentManifest manifests, boolean impersonateByDefault, Install install, Notifier notifier) {
     this.registry = registry;
     this.presence = presence;
     this.authorizer = authorizer;
@@ -71,6 +75,7 @@ public final class ClustersApi {
     this.manifests = manifests;
     this.impersonateByDefault = impersonateByDefault;
     this.install = install;
+    this.notifier = notifier;
   }
 
   /** The clusters the caller has a role in (all of them for admins). */
@@ -147,8 +152,11 @@ public final class ClustersApi {
     found(name)
         .compose(cluster -> {
           AgentManifest.Access access = AgentManifest.Access.parse(requested, cluster.impersonate());
-          return registry.rotateToken(name).compose(token -> withInstall(ctx, name, token, access, user,
-              new JsonObject().put("name", name).put("token", token)));
+          return registry.rotateToken(name).compose(token -> {
+            notifier.emit(Event.of(EventType.TOKEN_ROTATED, name, null, "the join token of cluster " + name
+                + " was rotated by " + user + "; its agent must use the new one", new JsonObject().put("by", user)));
+            return withInstall(ctx, name, token, access, user, new JsonObject().put("name", name).put("token", token));
+          });
         })
         .onSuccess(answer -> Bodies.json(ctx, answer))
         .onFailure(ctx::fail);

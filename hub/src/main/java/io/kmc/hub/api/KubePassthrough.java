@@ -9,6 +9,7 @@ import io.kmc.hub.auth.Authenticator;
 import io.kmc.hub.rbac.KubeRequestAttributes;
 import io.kmc.hub.routing.ClusterRouter;
 import io.kmc.ops.Texts;
+import io.vertx.core.Future;
 import io.vertx.core.MultiMap;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServerRequest;
@@ -67,24 +68,52 @@ public final class KubePassthrough {
       return;
     }
     Buffer body = ctx.body() == null ? null : ctx.body().buffer();
-    if (admission != null && admission.applies(ctx)) {
-      admission.review(ctx, cluster, path, body)
-          .onSuccess(v -> forward(ctx, cluster, path, query, body))
+    KubeCall call = new KubeCall(request.method().name(), path, query, forwardedHeaders(request.headers()), body);
+    if (admission != null && admission.applies(ctx, call)) {
+      admission.review(ctx, cluster, call)
+          .onSuccess(v -> forward(ctx, cluster, call, false))
           .onFailure(e -> PolicyAdmission.fail(ctx, e));
       return;
     }
-    forward(ctx, cluster, path, query, body);
+    forward(ctx, cluster, call, false);
   }
 
-  private void forward(RoutingContext ctx, String cluster, String path, String query, Buffer body) {
-    HttpServerRequest request = ctx.request();
-    Map<String, List<String>> headers = forwardedHeaders(request.headers());
+  /**
+   * Sends a call the hub composed for its caller (the typed API) as the pass-through sends the
+   * caller's own: authorized already (by {@code Authorizer.kube} with the call's method, path and
+   * query), checked by the policies if it is a write, relayed with credits. Answers in the hub's own
+   * error shape instead of a Kubernetes {@code Status}: a member cluster's refusal keeps its status
+   * and message.
+   */
+  public void send(RoutingContext ctx, String cluster, KubeCall call) {
+    if (admission != null && admission.applies(ctx, call)) {
+      admission.review(ctx, cluster, call)
+          .onSuccess(v -> forward(ctx, cluster, call, true))
+          .onFailure(e -> ctx.fail(PolicyAdmission.asApiError(e)));
+      return;
+    }
+    forward(ctx, cluster, call, true);
+  }
+
+  /** Reads a member cluster's whole answer to a small call the hub makes itself (discovery), as the caller. */
+  Future<WholeAnswer> read(RoutingContext ctx, String cluster, KubeCall call) {
+    return WholeAnswer.read(router, cluster, new ClusterRouter.Outgoing(call.method(), call.path(), call.query(),
+        call.headers(), call.body() == null ? null : call.body().getBytes(), Authenticator.principal(ctx).actingUser(),
+        false));
+  }
+
+  /** @param hubErrors answer a refusal of the member cluster in the hub's error shape (the typed API) */
+  private void forward(RoutingContext ctx, String cluster, KubeCall call, boolean hubErrors) {
+    String path = call.path();
+    String query = call.query();
+    Buffer body = call.body();
+    Map<String, List<String>> headers = call.headers();
     boolean stream = isStream(path, query);
-    StreamResume resume = stream && "GET".equals(request.method().name()) ? StreamResume.of(path, query, headers) : null;
-    ClusterRouter.Outgoing outgoing = new ClusterRouter.Outgoing(request.method().name(), path,
+    StreamResume resume = stream && "GET".equals(call.method()) ? StreamResume.of(path, query, headers) : null;
+    ClusterRouter.Outgoing outgoing = new ClusterRouter.Outgoing(call.method(), path,
         resume == null ? query : resume.firstQuery(), headers,
         body == null || body.length() == 0 ? null : body.getBytes(), Authenticator.principal(ctx).actingUser(), stream);
-    Relay relay = new Relay(ctx, cluster, outgoing, resume);
+    Relay relay = new Relay(ctx, cluster, outgoing, resume, hubErrors);
     router.open(cluster, outgoing, relay)
         .onSuccess(exchange -> {
           try {
@@ -125,17 +154,25 @@ public final class KubePassthrough {
   private final class Relay implements ClusterRouter.StreamHandler {
     /** Attempts to carry a broken watch on before its client is told it ended; about 6 s in all. */
     private static final long[] RESUME_DELAYS_MILLIS = {0, 200, 400, 800, 1600, 3200};
+    /** Most of a refusal's body read to answer it in the hub's error shape; a Status is far smaller. */
+    private static final int MAX_REFUSAL_BYTES = 64 * 1024;
 
     private final RoutingContext ctx;
     private final HttpServerResponse response;
     private final String cluster;
     private final ClusterRouter.Outgoing outgoing;
     private final StreamResume resume;
+    private final boolean hubErrors;
+    /** A refusal being read whole, to answer it in the hub's error shape; null while relaying. */
+    private Buffer refusal;
+    private int refusalStatus;
     private ClusterRouter.Exchange exchange;
     private int waitingForDrain;
     private boolean counted;
 
-    Relay(RoutingContext ctx, String cluster, ClusterRouter.Outgoing outgoing, StreamResume resume) {
+    Relay(RoutingContext ctx, String cluster, ClusterRouter.Outgoing outgoing, StreamResume resume,
+          boolean hubErrors) {
+      this.hubErrors = hubErrors;
       this.ctx = ctx;
       this.response = ctx.response();
       this.cluster = cluster;
@@ -146,6 +183,14 @@ public final class KubePassthrough {
     void start(ClusterRouter.Exchange exchange) {
       this.exchange = exchange;
       Frame.Response head = exchange.head();
+      if (hubErrors && head.status() >= 400) {
+        refusalStatus = head.status();
+        refusal = head.body() == null ? Buffer.buffer() : Buffer.buffer(head.body());
+        if (!head.more()) {
+          ctx.fail(KubeCall.memberFailure(refusalStatus, refusal));
+        }
+        return;
+      }
       response.setStatusCode(head.status());
       head.headers().forEach((name, values) -> response.headers().add(name, values));
       Buffer first = head.body() == null ? Buffer.buffer() : Buffer.buffer(head.body());
@@ -185,6 +230,13 @@ public final class KubePassthrough {
 
     @Override
     public void data(Buffer data) {
+      if (refusal != null) {
+        if (refusal.length() < MAX_REFUSAL_BYTES) {
+          refusal.appendBuffer(data);
+        }
+        exchange.consumed(1);
+        return;
+      }
       if (response.closed()) {
         return;
       }
@@ -206,6 +258,12 @@ public final class KubePassthrough {
 
     @Override
     public void end(String error) {
+      if (refusal != null) {
+        if (!response.closed() && !response.ended()) {
+          ctx.fail(KubeCall.memberFailure(refusalStatus, refusal));
+        }
+        return;
+      }
       if (response.closed() || response.ended()) {
         return;
       }

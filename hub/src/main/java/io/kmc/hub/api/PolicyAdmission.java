@@ -6,6 +6,10 @@ import io.kmc.hub.audit.Audits;
 import io.kmc.hub.auth.Authenticator;
 import io.kmc.hub.auth.Principal;
 import io.kmc.hub.metrics.HubMetrics;
+import io.kmc.hub.notify.Event;
+import io.kmc.hub.notify.EventType;
+import io.kmc.hub.notify.Notifier;
+import io.kmc.hub.notify.Severity;
 import io.kmc.hub.policy.Patches;
 import io.kmc.hub.policy.Policy;
 import io.kmc.hub.policy.PolicyEngine;
@@ -18,7 +22,6 @@ import io.kmc.hub.store.ClusterRegistry;
 import io.kmc.hub.web.Errors;
 import io.kmc.ops.Texts;
 import io.vertx.core.Future;
-import io.vertx.core.Promise;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonArray;
@@ -50,12 +53,15 @@ public final class PolicyAdmission {
   private final ClusterRegistry clusters;
   private final ClusterRouter router;
   private final HubMetrics metrics;
+  private final Notifier notifier;
 
-  public PolicyAdmission(PolicyService policies, ClusterRegistry clusters, ClusterRouter router, HubMetrics metrics) {
+  public PolicyAdmission(PolicyService policies, ClusterRegistry clusters, ClusterRouter router, HubMetrics metrics,
+                         Notifier notifier) {
     this.policies = policies;
     this.clusters = clusters;
     this.router = router;
     this.metrics = metrics;
+    this.notifier = notifier;
   }
 
   /**
@@ -63,8 +69,8 @@ public final class PolicyAdmission {
    * an object itself, or of its {@code scale} (kubectl scale), checked as the object with its new
    * replicas. Other subresources (status, eviction, binding...) are not checked.
    */
-  public boolean applies(RoutingContext ctx) {
-    if (!WRITE_METHODS.contains(ctx.request().method().name()) || policies.current().isEmpty()) {
+  public boolean applies(RoutingContext ctx, KubeCall call) {
+    if (!WRITE_METHODS.contains(call.method()) || policies.current().isEmpty()) {
       return false;
     }
     KubeRequestAttributes kube = ctx.get(Authorizer.KUBE_ATTRIBUTES_KEY);
@@ -73,17 +79,19 @@ public final class PolicyAdmission {
     }
     boolean named = kube.name() != null && !kube.name().isEmpty();
     if (SCALE.equals(kube.subresource())) {
-      return named && !"POST".equals(ctx.request().method().name());
+      return named && !"POST".equals(call.method());
     }
     return (kube.subresource() == null || kube.subresource().isEmpty())
-        && !("POST".equals(ctx.request().method().name()) && named);
+        && !("POST".equals(call.method()) && named);
   }
 
   /** Succeeds if the write may go on (warnings added to the response); fails with what to answer instead. */
-  public Future<Void> review(RoutingContext ctx, String cluster, String path, Buffer body) {
+  public Future<Void> review(RoutingContext ctx, String cluster, KubeCall call) {
     KubeRequestAttributes kube = ctx.get(Authorizer.KUBE_ATTRIBUTES_KEY);
-    String method = ctx.request().method().name();
-    String contentType = ctx.request().getHeader("Content-Type");
+    String method = call.method();
+    String path = call.path();
+    Buffer body = call.body();
+    String contentType = call.contentType();
     if (body == null || body.length() == 0) {
       return Future.succeededFuture(); // nothing to check: the member cluster refuses an empty write itself
     }
@@ -101,7 +109,7 @@ public final class PolicyAdmission {
       return Future.failedFuture(e);
     }
     if (SCALE.equals(kube.subresource())) {
-      return reviewScale(ctx, cluster, path, kube, contentType, written);
+      return reviewScale(ctx, cluster, call, kube, written);
     }
     Future<JsonObject> current = "POST".equals(method) ? Future.succeededFuture(null)
         : currentObject(ctx, cluster, path);
@@ -110,9 +118,9 @@ public final class PolicyAdmission {
       Future<JsonObject> object = typed(written) ? Future.succeededFuture((JsonObject) written)
           // Protobuf (what kubectl create <kind> sends), or JSON without its apiVersion and kind (which the API
           // server takes from the path): what the member cluster makes of it, in a dry run, says what it is.
-          : dryRun(ctx, cluster, path, contentType, body);
+          : dryRun(ctx, cluster, call);
       return current.compose(old -> object.compose(checked -> clusters.find(cluster)
-          .map(record -> decide(ctx, cluster, record, kube, operation, checked, old))));
+          .map(record -> decide(ctx, cluster, record, kube, call, operation, checked, old))));
     }
     return current.compose(old -> {
       if (old == null && !type.startsWith(Patches.APPLY_PATCH)) {
@@ -120,7 +128,7 @@ public final class PolicyAdmission {
       }
       JsonObject object = Patches.apply(contentType, old == null ? new JsonObject() : old, written);
       String operation = old == null ? "CREATE" : "UPDATE";
-      return clusters.find(cluster).map(record -> decide(ctx, cluster, record, kube, operation, object, old));
+      return clusters.find(cluster).map(record -> decide(ctx, cluster, record, kube, call, operation, object, old));
     });
   }
 
@@ -128,14 +136,16 @@ public final class PolicyAdmission {
    * {@code kubectl scale}: a Scale object replaced or patched. The policies see the scaled object
    * itself (a Deployment, a StatefulSet), with the replicas the Scale would give it, as an update.
    */
-  private Future<Void> reviewScale(RoutingContext ctx, String cluster, String path, KubeRequestAttributes kube,
-                                   String contentType, Object written) {
+  private Future<Void> reviewScale(RoutingContext ctx, String cluster, KubeCall call, KubeRequestAttributes kube,
+                                   Object written) {
+    String path = call.path();
+    String contentType = call.contentType();
     if (!(written instanceof JsonObject)) {
       return Future.failedFuture(new KmcException.ClientError(415, "UnsupportedMediaType", "the hub checks a scale "
           + "against its policies and reads a JSON Scale only"));
     }
     String objectPath = path.substring(0, path.length() - ("/" + SCALE).length());
-    Future<JsonObject> scaled = "PUT".equals(ctx.request().method().name())
+    Future<JsonObject> scaled = "PUT".equals(call.method())
         ? Future.succeededFuture((JsonObject) written)
         : currentObject(ctx, cluster, path).map(scale -> scale == null ? null
             : Patches.apply(contentType, scale, written));
@@ -150,7 +160,7 @@ public final class PolicyAdmission {
         object.put("spec", new JsonObject());
       }
       object.getJsonObject("spec").put("replicas", replicas);
-      return clusters.find(cluster).map(record -> decide(ctx, cluster, record, kube, "UPDATE", object, old));
+      return clusters.find(cluster).map(record -> decide(ctx, cluster, record, kube, call, "UPDATE", object, old));
     }));
   }
 
@@ -161,7 +171,7 @@ public final class PolicyAdmission {
   }
 
   private Void decide(RoutingContext ctx, String cluster, ClusterRecord record, KubeRequestAttributes kube,
-                      String operation, JsonObject object, JsonObject old) {
+                      KubeCall call, String operation, JsonObject object, JsonObject old) {
     Principal principal = Authenticator.principal(ctx);
     String apiVersion = object.getValue("apiVersion") instanceof String s ? s : "";
     int slash = apiVersion.indexOf('/');
@@ -176,7 +186,7 @@ public final class PolicyAdmission {
     PolicyEngine.Request request = new PolicyEngine.Request(operation, cluster,
         record == null ? Map.of() : record.labels(), kind, group, version, kube.resource(), kube.subresource(),
         kube.namespace(), name, principal.user(), principal.groups(),
-        "All".equals(KubeQuery.first(ctx.request().query(), "dryRun")), object, old);
+        "All".equals(KubeQuery.first(call.query(), "dryRun")), object, old);
     PolicyEngine.Verdict verdict = policies.engine().evaluate(policies.current(), request);
     if (verdict.violations().isEmpty()) {
       return null;
@@ -188,12 +198,34 @@ public final class PolicyAdmission {
         .map(v -> v.action().name().toLowerCase(Locale.ROOT) + " " + v.policy() + ": " + v.message())
         .collect(Collectors.joining("; ")));
     List<PolicyEngine.Violation> denials = verdict.of(Policy.Action.DENY);
+    notify(cluster, request, principal, verdict.violations(), !denials.isEmpty());
     if (!denials.isEmpty()) {
       throw new Denied(denialMessage(kind, name, denials), kind, name, denials);
     }
     verdict.of(Policy.Action.WARN).stream().limit(MAX_WARNINGS).forEach(v -> ctx.response().headers()
         .add("Warning", Errors.warning("policy " + v.policy() + ": " + v.message())));
     return null;
+  }
+
+  /** One event per checked write: refused (warning) or let through with warnings or audits (info). */
+  private void notify(String cluster, PolicyEngine.Request request, Principal principal,
+                      List<PolicyEngine.Violation> violations, boolean denied) {
+    String object = (request.kind().isEmpty() ? "object" : request.kind()) + " "
+        + (request.namespace() == null || request.namespace().isEmpty() ? "" : request.namespace() + "/")
+        + (request.name() == null ? "" : request.name());
+    JsonArray list = new JsonArray();
+    violations.forEach(v -> list.add(new JsonObject().put("policy", v.policy())
+        .put("action", v.action().name().toLowerCase(Locale.ROOT)).put("message", v.message())));
+    String policiesNamed = violations.stream().map(PolicyEngine.Violation::policy).distinct().sorted()
+        .collect(Collectors.joining(","));
+    notifier.emit(Event.of(EventType.POLICY_VIOLATION, denied ? Severity.WARNING : Severity.INFO, cluster,
+        object + "|" + policiesNamed + "|" + denied,
+        object + " in cluster " + cluster + (denied ? " was refused" : " violated policies") + " (" + request.operation()
+            + " by " + principal.user() + "): " + violations.stream().map(v -> "[" + v.policy() + "] " + v.message())
+            .collect(Collectors.joining("; ")),
+        new JsonObject().put("denied", denied).put("operation", request.operation()).put("user", principal.user())
+            .put("kind", request.kind()).put("namespace", request.namespace()).put("name", request.name())
+            .put("dryRun", request.dryRun()).put("violations", list)));
   }
 
   static String denialMessage(String kind, String name, List<PolicyEngine.Violation> denials) {
@@ -232,6 +264,20 @@ public final class PolicyAdmission {
     ctx.response().setStatusCode(403).putHeader("Content-Type", "application/json").end(status.toBuffer());
   }
 
+  /**
+   * A failed review in the hub's own error terms (the typed API): a refusal is a 403 whose message
+   * names every violated policy, a member cluster's refusal keeps its status and message.
+   */
+  public static Throwable asApiError(Throwable failure) {
+    if (failure instanceof Denied denied) {
+      return KmcException.forbidden(denied.getMessage());
+    }
+    if (failure instanceof MemberAnswer member) {
+      return KubeCall.memberFailure(member.answer.status(), member.answer.body());
+    }
+    return failure;
+  }
+
   /** A refusal by the policies; {@link #fail} writes it. */
   private static final class Denied extends RuntimeException {
     private final String kind;
@@ -259,15 +305,11 @@ public final class PolicyAdmission {
     }
   }
 
-  /** One answer of the member cluster, read whole. */
-  private record Answer(int status, Map<String, List<String>> headers, Buffer body) {
-  }
-
   /** The member cluster's answer, as it gave it; {@link #fail} writes it as the answer to the write. */
   private static final class MemberAnswer extends RuntimeException {
-    private final transient Answer answer;
+    private final transient WholeAnswer answer;
 
-    MemberAnswer(Answer answer) {
+    MemberAnswer(WholeAnswer answer) {
       super("the member cluster refused the write", null, false, false);
       this.answer = answer;
     }
@@ -277,13 +319,14 @@ public final class PolicyAdmission {
    * What the write would make of the object, from the member cluster in a dry run. A refusal (the
    * object exists, it is invalid) is the answer the write itself would get: the caller gets it as it is.
    */
-  private Future<JsonObject> dryRun(RoutingContext ctx, String cluster, String path, String contentType, Buffer body) {
-    String query = ctx.request().query();
+  private Future<JsonObject> dryRun(RoutingContext ctx, String cluster, KubeCall call) {
+    String query = call.query();
+    String contentType = call.contentType();
     String dryQuery = (query == null || query.isEmpty() ? "" : query + "&") + "dryRun=All";
     Map<String, List<String>> headers = Map.of("Content-Type", List.of(contentType == null ? "" : contentType),
         "Accept", List.of("application/json"));
-    return exchange(ctx, cluster, new ClusterRouter.Outgoing(ctx.request().method().name(), path, dryQuery, headers,
-        body.getBytes(), Authenticator.principal(ctx).actingUser(), false)).compose(answer -> {
+    return exchange(ctx, cluster, new ClusterRouter.Outgoing(call.method(), call.path(), dryQuery, headers,
+        call.body().getBytes(), Authenticator.principal(ctx).actingUser(), false)).compose(answer -> {
           if (answer.status() >= 300) {
             return Future.failedFuture(new MemberAnswer(answer));
           }
@@ -314,36 +357,7 @@ public final class PolicyAdmission {
     });
   }
 
-  /**
-   * Sends one request to the member cluster and reads its whole answer: one object, which
-   * Kubernetes keeps under about 1.5 MiB.
-   */
-  private Future<Answer> exchange(RoutingContext ctx, String cluster, ClusterRouter.Outgoing outgoing) {
-    Promise<Buffer> whole = Promise.promise();
-    Buffer collected = Buffer.buffer();
-    return router.open(cluster, outgoing, new ClusterRouter.StreamHandler() {
-      @Override
-      public void data(Buffer data) {
-        collected.appendBuffer(data);
-      }
-
-      @Override
-      public void end(String error) {
-        if (error == null) {
-          whole.tryComplete(collected);
-        } else {
-          whole.tryFail(KmcException.badGateway("the member cluster's answer broke off: " + Texts.forLog(error)));
-        }
-      }
-    }).compose(exchange -> {
-      var head = exchange.head();
-      if (head.body() != null) {
-        collected.appendBytes(head.body());
-      }
-      if (!head.more()) {
-        whole.tryComplete(collected);
-      }
-      return whole.future().map(bytes -> new Answer(head.status(), head.headers(), bytes));
-    });
+  private Future<WholeAnswer> exchange(RoutingContext ctx, String cluster, ClusterRouter.Outgoing outgoing) {
+    return WholeAnswer.read(router, cluster, outgoing);
   }
 }

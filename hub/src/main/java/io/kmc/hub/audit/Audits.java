@@ -26,7 +26,7 @@ public final class Audits {
   private static final Pattern CLIENT_REQUEST_ID = Pattern.compile("[A-Za-z0-9._:-]{1,64}");
   /** Reads too frequent and too harmless to record when they succeed. */
   private static final Set<String> QUIET_READS = Set.of("/api/v1/clusters", "/api/v1/auth/whoami",
-      "/api/v1/auth/providers");
+      "/api/v1/auth/providers", "/api/v1/openapi.json");
   private static final Pattern ONE_CLUSTER = Pattern.compile("/api/v1/clusters/[^/]+");
   /** ClustersApi.INSTALL_PATH, whose last segment is a secret. */
   private static final String INSTALL_PREFIX = "/install/";

@@ -21,7 +21,8 @@ import java.util.Set;
  */
 public record HubConfig(Path dataDir, Server server, Management management, LogSettings log, Clustering cluster,
                         Tunnel tunnel, Database database, Redis redis, Auth auth, Rbac rbac, Audit audit,
-                        List<ClusterEntry> clusters, Policies policies, Propagation propagation) {
+                        List<ClusterEntry> clusters, Policies policies, Notifications notifications,
+                        PluginSettings plugins, Propagation propagation) {
 
   public record Server(String host, int port, String publicUrl, int maxBodyBytes, Tls tls, String agentImage,
                        Duration shutdownGrace, boolean accessLog) {
@@ -122,6 +123,16 @@ public record HubConfig(Path dataDir, Server server, Management management, LogS
   public record Policies(int costLimit, int maxExpressionChars, int maxPolicies) {
   }
 
+  /** Notification delivery (docs/notifications.md): the outbox dispatcher's pace, retries and limits. */
+  public record Notifications(boolean enabled, Duration pollInterval, int batchSize, int maxAttempts,
+                              Duration initialBackoff, Duration maxBackoff, Duration requestTimeout, Duration lease,
+                              Duration dedupWindow, int ratePerMinute, Duration retention, Duration disconnectGrace) {
+  }
+
+  /** Where plugin jars are loaded from at start (docs/plugins.md). */
+  public record PluginSettings(Path dir) {
+  }
+
   /**
    * A member cluster declared in the configuration (upserted into the registry at start). With
    * {@code kubeconfig} the hub serves it directly; otherwise an agent connects with the join token
@@ -189,6 +200,9 @@ public record HubConfig(Path dataDir, Server server, Management management, LogS
         c.integer("policy.max_expression_chars", 4096, 64, 65_536, "Longest CEL expression or message expression "
             + "a policy may hold."),
         c.integer("policy.max_policies", 500, 1, 100_000, "Most policies the hub holds."));
+    Notifications notifications = readNotifications(c);
+    PluginSettings plugins = new PluginSettings(Path.of(c.string("plugins.dir", "plugins", "Directory of plugin jars "
+        + "loaded at start (notification channel types, policy functions); a missing directory means no plugins.")));
     Propagation propagation = new Propagation(
         c.duration("propagation.resync_interval", Duration.ofSeconds(10), Duration.ofMillis(100), Duration.ofHours(1),
             "How often the propagation controller goes over every propagation even when nothing announced a change "
@@ -208,7 +222,40 @@ public record HubConfig(Path dataDir, Server server, Management management, LogS
           + "must be shared by every hub node");
     }
     return new HubConfig(dataDir, server, management, log, cluster, tunnel, database, redis, auth, rbac, audit,
-        clusters, policies, propagation);
+        clusters, policies, notifications, plugins, propagation);
+  }
+
+  private static Notifications readNotifications(ConfigReader c) {
+    Notifications n = new Notifications(
+        c.bool("notifications.enabled", true, "Send notifications: this node records events in the outbox and "
+            + "delivers what is due. Off: events are dropped and nothing is sent from this node."),
+        c.duration("notifications.poll_interval", Duration.ofSeconds(1), Duration.ofMillis(10), Duration.ofMinutes(5),
+            "How often each node looks for due deliveries in the outbox (a new event is sent at once by its node)."),
+        c.integer("notifications.batch_size", 50, 1, 10_000, "Most deliveries one node sends at the same time."),
+        c.integer("notifications.max_attempts", 8, 1, 1000, "Attempts before a delivery is dead-lettered "
+            + "(a channel's maxAttempts overrides it)."),
+        c.duration("notifications.initial_backoff", Duration.ofSeconds(5), Duration.ofMillis(10), Duration.ofHours(1),
+            "Wait before the second attempt; doubled after each failure (with some jitter)."),
+        c.duration("notifications.max_backoff", Duration.ofMinutes(10), Duration.ofMillis(10), Duration.ofDays(1),
+            "Longest wait between two attempts."),
+        c.duration("notifications.request_timeout", Duration.ofSeconds(10), Duration.ofMillis(100),
+            Duration.ofMinutes(5), "Time a receiver (webhook, Slack, SMTP server) has to accept a delivery."),
+        c.duration("notifications.lease", Duration.ofMinutes(1), Duration.ofSeconds(1), Duration.ofHours(1),
+            "How long a claimed delivery belongs to its node; after that (the node died mid-send) another node "
+                + "takes it. Must exceed notifications.request_timeout."),
+        c.duration("notifications.dedup_window", Duration.ofMinutes(5), Duration.ZERO, Duration.ofDays(1),
+            "Repeats of a flapping event (same type, cluster and subject) within this window are dropped; 0 keeps all."),
+        c.integer("notifications.rate_per_minute", 60, 1, 1_000_000, "Deliveries per minute to one channel, across "
+            + "all hub nodes (a channel's rateLimitPerMinute overrides it); more wait for the next minute."),
+        c.duration("notifications.retention", Duration.ofDays(7), Duration.ofMinutes(1), Duration.ofDays(3650),
+            "How long delivered and dead deliveries stay in the outbox (and GET /api/v1/notifications/deliveries)."),
+        c.duration("notifications.disconnect_grace", Duration.ofSeconds(10), Duration.ZERO, Duration.ofHours(1),
+            "A cluster must stay without an agent this long before cluster.disconnected is sent (an agent moving "
+                + "to another hub node is no disconnection)."));
+    if (n.lease().compareTo(n.requestTimeout()) <= 0) {
+      c.problem("notifications.lease", "must be longer than notifications.request_timeout");
+    }
+    return n;
   }
 
   private static Server readServer(ConfigReader c) {

@@ -15,6 +15,7 @@ import io.kmc.ops.PeerWarnings;
 import io.kmc.ops.Texts;
 import io.kmc.ops.WebSocketMessages;
 import io.vertx.core.Context;
+import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.ServerWebSocket;
@@ -168,9 +169,13 @@ final class AgentConnection implements AgentSession.Link {
     session = gateway.newSession(context, entry, this);
     this.version = version.getAsInt();
     sendControl(new Frame.Welcome(this.version, gateway.nodes().nodeId(), limits));
-    session.start()
-        .onSuccess(v -> {
+    // Who held the cluster before: an agent that moved from another node did not newly connect. Read
+    // before the session's entry is written, and without delaying that write (heartbeats wait for it).
+    Future<Presence.Entry> holder = gateway.holder(cluster);
+    session.start().compose(v -> holder)
+        .onSuccess(previous -> {
           gateway.metrics().agentConnected(cluster);
+          gateway.connected(entry, previous);
           LOG.atInfo().addKeyValue("cluster", cluster).addKeyValue("agentVersion", agentVersion)
               .log("cluster {} connected (agent {}, Kubernetes {}) from {}", cluster, agentVersion,
                   kubernetesVersion, ws.remoteAddress());
@@ -263,7 +268,8 @@ final class AgentConnection implements AgentSession.Link {
       gateway.metrics().agentDisconnected(cluster);
       LOG.atInfo().addKeyValue("cluster", cluster).log("cluster {} disconnected: {}", cluster, Texts.forLog(reason));
       gateway.ended(session);
-      session.close(reason);
+      String sessionId = session.sessionId();
+      session.close(reason).onComplete(ar -> gateway.disconnected(cluster, sessionId, Texts.bounded(reason, 200)));
     }
   }
 }

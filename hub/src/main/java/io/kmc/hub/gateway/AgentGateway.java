@@ -1,10 +1,15 @@
 package io.kmc.hub.gateway;
 
 import io.kmc.common.KmcException;
+import io.kmc.common.KmcVersion;
 import io.kmc.common.protocol.AgentEndpoint;
 import io.kmc.common.protocol.Limits;
 import io.kmc.hub.auth.Authenticator;
 import io.kmc.hub.metrics.HubMetrics;
+import io.kmc.hub.notify.Event;
+import io.kmc.hub.notify.EventType;
+import io.kmc.hub.notify.Notifier;
+import io.kmc.hub.notify.Versions;
 import io.kmc.hub.routing.AgentSession;
 import io.kmc.hub.routing.HubNodes;
 import io.kmc.hub.routing.NodeChannel;
@@ -17,6 +22,7 @@ import io.vertx.core.Handler;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -39,9 +45,12 @@ public final class AgentGateway implements Handler<RoutingContext> {
   private final Limits limits;
   private final HubMetrics metrics;
   private final long helloTimeoutMillis;
+  private final Notifier notifier;
+  private final long disconnectGraceMillis;
 
   public AgentGateway(Vertx vertx, HubNodes nodes, NodeChannel channel, Presence presence, SessionRegistry sessions,
-                      ClusterRegistry registry, Limits limits, HubMetrics metrics, long helloTimeoutMillis) {
+                      ClusterRegistry registry, Limits limits, HubMetrics metrics, long helloTimeoutMillis,
+                      Notifier notifier, long disconnectGraceMillis) {
     this.vertx = vertx;
     this.nodes = nodes;
     this.channel = channel;
@@ -51,6 +60,8 @@ public final class AgentGateway implements Handler<RoutingContext> {
     this.limits = limits;
     this.metrics = metrics;
     this.helloTimeoutMillis = helloTimeoutMillis;
+    this.notifier = notifier;
+    this.disconnectGraceMillis = disconnectGraceMillis;
   }
 
   @Override
@@ -106,6 +117,47 @@ public final class AgentGateway implements Handler<RoutingContext> {
 
   void ended(AgentSession session) {
     sessions.remove(session);
+  }
+
+  /** The live session holding the cluster now, or null (also when it cannot be read). */
+  io.vertx.core.Future<Presence.Entry> holder(String cluster) {
+    return presence.get(cluster).map(entry -> presence.live(entry, limits.pingTimeoutMillis(),
+        System.currentTimeMillis()) ? entry : null).otherwise((Presence.Entry) null);
+  }
+
+  /**
+   * An agent's session started: notified unless the cluster was live already (the agent moved from
+   * another node), and a version other than the hub's.
+   */
+  void connected(Presence.Entry entry, Presence.Entry previous) {
+    JsonObject details = new JsonObject().put("agentVersion", entry.agentVersion())
+        .put("kubernetesVersion", entry.kubernetesVersion()).put("protocolVersion", entry.protocolVersion())
+        .put("hubNode", entry.node());
+    if (previous == null || previous.session().equals(entry.session())) {
+      notifier.emit(Event.of(EventType.CLUSTER_CONNECTED, entry.cluster(), null, "cluster " + entry.cluster()
+          + " connected (agent " + entry.agentVersion() + ", Kubernetes " + entry.kubernetesVersion() + ")", details));
+    }
+    String hubVersion = KmcVersion.current();
+    if (Versions.skewed(hubVersion, entry.agentVersion())) {
+      notifier.emit(Event.of(EventType.AGENT_VERSION_SKEW, entry.cluster(), entry.agentVersion(), "the agent of "
+          + "cluster " + entry.cluster() + " runs version " + entry.agentVersion() + ", the hub " + hubVersion,
+          details.copy().put("hubVersion", hubVersion)));
+    }
+  }
+
+  /**
+   * An agent's session ended. After the grace, if no session holds the cluster (the agent did not
+   * come back, here or on another node), the cluster is reported disconnected.
+   */
+  void disconnected(String cluster, String session, String reason) {
+    vertx.setTimer(Math.max(1, disconnectGraceMillis), t -> presence.get(cluster).onSuccess(entry -> {
+      long now = System.currentTimeMillis();
+      if (entry != null && !entry.session().equals(session) && presence.live(entry, limits.pingTimeoutMillis(), now)) {
+        return; // it came back, or moved to another node
+      }
+      notifier.emit(Event.of(EventType.CLUSTER_DISCONNECTED, cluster, null, "cluster " + cluster
+          + " disconnected: " + reason, new JsonObject().put("reason", reason)));
+    }));
   }
 
   HubNodes nodes() {

@@ -42,6 +42,11 @@ public final class HubMetrics {
   public static final String PROPAGATION_APPLY_DURATION = "kmc_propagation_apply_duration";
   public static final String PROPAGATION_EVENTS = "kmc_propagation_events";
   public static final String PROPAGATION_LEADER = "kmc_propagation_controller_leader";
+  public static final String NOTIFICATION_EVENTS = "kmc_notification_events";
+  public static final String NOTIFICATION_EVENTS_SUPPRESSED = "kmc_notification_events_suppressed";
+  public static final String NOTIFICATION_DELIVERIES = "kmc_notification_deliveries";
+  public static final String NOTIFICATION_PENDING = "kmc_notification_deliveries_pending";
+  public static final String NOTIFICATION_DEAD = "kmc_notification_deliveries_dead";
 
   /** What the presence map says about one cluster, refreshed periodically, and its gauges. */
   private static final class ClusterState {
@@ -225,5 +230,32 @@ public final class HubMetrics {
   public void propagationLeader(java.util.function.BooleanSupplier leading) {
     Gauge.builder(PROPAGATION_LEADER, () -> leading.getAsBoolean() ? 1 : 0)
         .description("Whether this hub node is the propagation controller").register(registry);
+  }
+
+  /** An event was emitted on this node (types are a fixed list). */
+  public void notificationEvent(String type) {
+    Counter.builder(NOTIFICATION_EVENTS).tag("type", type)
+        .description("Notification events emitted on this node, before de-duplication").register(registry).increment();
+  }
+
+  /** An event was dropped as a repeat within notifications.dedup_window. */
+  public void notificationSuppressed(String type) {
+    Counter.builder(NOTIFICATION_EVENTS_SUPPRESSED).tag("type", type)
+        .description("Notification events dropped as repeats of a flapping event (notifications.dedup_window)")
+        .register(registry).increment();
+  }
+
+  /** One attempt of this node: delivered, retried (failed, tried again later), dead, or postponed (rate limit). */
+  public void notificationDelivery(String channelType, String outcome) {
+    Counter.builder(NOTIFICATION_DELIVERIES).tags("channel_type", channelType, "outcome", outcome)
+        .description("Notification delivery attempts by this node, by outcome").register(registry).increment();
+  }
+
+  /** The outbox as the database has it (the same on every node). */
+  public void notificationBacklog(Supplier<Number> pending, Supplier<Number> dead) {
+    Gauge.builder(NOTIFICATION_PENDING, pending).description("Notification deliveries waiting to be sent "
+        + "(the whole hub's outbox)").register(registry);
+    Gauge.builder(NOTIFICATION_DEAD, dead).description("Notification deliveries that gave up (dead letters, "
+        + "GET /api/v1/notifications/deliveries?state=dead), kept for notifications.retention").register(registry);
   }
 }

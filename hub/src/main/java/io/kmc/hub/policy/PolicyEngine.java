@@ -3,16 +3,22 @@ package io.kmc.hub.policy;
 import dev.cel.bundle.Cel;
 import dev.cel.bundle.CelFactory;
 import dev.cel.common.CelAbstractSyntaxTree;
+import dev.cel.common.CelFunctionDecl;
 import dev.cel.common.CelOptions;
+import dev.cel.common.CelOverloadDecl;
 import dev.cel.common.CelValidationException;
+import dev.cel.common.types.ListType;
+import dev.cel.common.types.MapType;
 import dev.cel.common.types.SimpleType;
 import dev.cel.common.values.NullValue;
 import dev.cel.extensions.CelExtensions;
 import dev.cel.parser.CelStandardMacro;
 import dev.cel.runtime.CelEvaluationException;
 import dev.cel.runtime.CelEvaluationListener;
+import dev.cel.runtime.CelFunctionBinding;
 import dev.cel.runtime.CelRuntime;
 import io.kmc.common.KmcException;
+import io.kmc.plugin.PolicyFunction;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
@@ -48,10 +54,15 @@ public final class PolicyEngine {
   private final int maxExpressionChars;
 
   public PolicyEngine(long costLimit, int maxExpressionChars) {
+    this(costLimit, maxExpressionChars, List.of());
+  }
+
+  /** With extra global functions (from plugins) that expressions and message expressions may call. */
+  public PolicyEngine(long costLimit, int maxExpressionChars, List<PolicyFunction> functions) {
     this.costLimit = costLimit;
     this.maxExpressionChars = maxExpressionChars;
-    this.conditions = environment(SimpleType.BOOL);
-    this.messages = environment(SimpleType.STRING);
+    this.conditions = environment(SimpleType.BOOL, functions);
+    this.messages = environment(SimpleType.STRING, functions);
     warmUp();
   }
 
@@ -69,7 +80,7 @@ public final class PolicyEngine {
     }
   }
 
-  private static Cel environment(dev.cel.common.types.CelType resultType) {
+  private static Cel environment(dev.cel.common.types.CelType resultType, List<PolicyFunction> functions) {
     var builder = CelFactory.standardCelBuilder()
         .setOptions(CelOptions.current().enableHeterogeneousNumericComparisons(true).build())
         .setStandardMacros(CelStandardMacro.STANDARD_MACROS)
@@ -79,7 +90,48 @@ public final class PolicyEngine {
     for (String variable : VARIABLES) {
       builder.addVar(variable, SimpleType.DYN);
     }
+    Map<String, List<CelOverloadDecl>> overloads = new LinkedHashMap<>();
+    for (PolicyFunction function : functions) {
+      String id = function.name() + "_" + String.join("_", function.parameters().stream()
+          .map(t -> t.name().toLowerCase(java.util.Locale.ROOT)).toList());
+      overloads.computeIfAbsent(function.name(), n -> new ArrayList<>()).add(CelOverloadDecl.newGlobalOverload(id,
+          celType(function.result()), function.parameters().stream().map(PolicyEngine::celType).toList()));
+      builder.addFunctionBindings(CelFunctionBinding.from(id, function.parameters().stream()
+          .<Class<?>>map(PolicyFunction.Type::javaType).toList(), args -> {
+            try {
+              return result(function, function.call(java.util.Arrays.asList(args)));
+            } catch (RuntimeException e) {
+              throw new IllegalArgumentException(function.name() + "(): " + e.getMessage(), e);
+            }
+          }));
+    }
+    overloads.forEach((name, decls) -> builder.addFunctionDeclarations(CelFunctionDecl.newFunctionDeclaration(name,
+        decls)));
     return builder.build();
+  }
+
+  /** What the CEL runtime takes: whole numbers as long, other numbers as double. */
+  private static Object result(PolicyFunction function, Object value) {
+    if (value == null) {
+      throw new IllegalArgumentException("returned null");
+    }
+    return switch (function.result()) {
+      case INT -> value instanceof Number n ? (Object) n.longValue() : value;
+      case DOUBLE -> value instanceof Number n ? (Object) n.doubleValue() : value;
+      default -> value;
+    };
+  }
+
+  private static dev.cel.common.types.CelType celType(PolicyFunction.Type type) {
+    return switch (type) {
+      case STRING -> SimpleType.STRING;
+      case INT -> SimpleType.INT;
+      case DOUBLE -> SimpleType.DOUBLE;
+      case BOOL -> SimpleType.BOOL;
+      case LIST -> ListType.create(SimpleType.DYN);
+      case MAP -> MapType.create(SimpleType.STRING, SimpleType.DYN);
+      case DYN -> SimpleType.DYN;
+    };
   }
 
   public int maxExpressionChars() {

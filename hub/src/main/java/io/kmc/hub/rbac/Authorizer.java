@@ -43,31 +43,42 @@ public final class Authorizer {
    * answered as one that does not exist, so that its existence does not leak.
    */
   public void kube(RoutingContext ctx) {
-    Principal principal = Authenticator.principal(ctx);
     String cluster = ctx.pathParam("cluster");
     if (!ClusterNames.valid(cluster)) {
       ctx.fail(KmcException.badRequest("'" + Texts.forLog(cluster) + "' is not a valid cluster name ("
           + ClusterNames.RULE + ")"));
       return;
     }
-    String path = KubeRequestAttributes.kubePath(ctx);
-    KubeRequestAttributes attributes = KubeRequestAttributes.parse(ctx.request().method().name(), path,
-        ctx.request().query());
+    if (kube(ctx, cluster, ctx.request().method().name(), KubeRequestAttributes.kubePath(ctx), ctx.request().query())) {
+      ctx.next();
+    }
+  }
+
+  /**
+   * Decides a Kubernetes call the hub makes for the caller (the typed API composes them) exactly as
+   * the pass-through's: true if it may go on; otherwise the request has been failed (404 for a
+   * cluster the caller has no role in, 403 for the rest). The call's attributes are kept for the audit log.
+   *
+   * @throws KmcException.ClientError 400 when the path is not one the hub can read safely
+   */
+  public boolean kube(RoutingContext ctx, String cluster, String method, String path, String query) {
+    Principal principal = Authenticator.principal(ctx);
+    KubeRequestAttributes attributes = KubeRequestAttributes.parse(method, path, query);
     ctx.put(KUBE_ATTRIBUTES_KEY, attributes);
     if (!rbac.canSeeCluster(principal, cluster)) {
       ctx.fail(ClusterRegistry.notFound(cluster));
-      return;
+      return false;
     }
     String domain = attributes.domain(cluster);
     if (rbac.allowed(principal, domain, attributes.object(), attributes.verb())) {
-      ctx.next();
-      return;
+      return true;
     }
     String where = attributes.namespace() == null || attributes.namespace().isEmpty()
         ? "cluster " + cluster : "namespace " + attributes.namespace() + " of cluster " + cluster;
     String what = attributes.resourceRequest() ? attributes.object() : "the non-resource path " + path;
     ctx.fail(KmcException.forbidden("user '" + principal.user() + "' may not " + attributes.verb() + " " + what
         + " in " + where));
+    return false;
   }
 
   /** Whether the principal has any role in the cluster (to list it or fetch a kubeconfig for it). */

@@ -391,7 +391,7 @@ public final class Rbac {
     }
     if (!OBJECT.matcher(object).matches()) {
       throw new IllegalArgumentException("'" + object + "' is not an object: a lower-case resource plural, "
-          + "discovery, clusters, users, rbac, audit, tokens or *");
+          + "discovery, clusters, users, rbac, audit, tokens, policies, notifications or *");
     }
     int slash = object.indexOf('/');
     if (slash > 0 && !KubeRequestAttributes.SEPARATE_SUBRESOURCES.contains(object.substring(slash + 1))) {
