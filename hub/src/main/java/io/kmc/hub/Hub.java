@@ -374,7 +374,7 @@ public final class Hub {
     Lease lease = new Lease(database.pool(), nodes.nodeId() + "/" + java.util.UUID.randomUUID(),
         p.leaseTtl().toMillis());
     controller = new PropagationController(vertx, store, clusters, policies, kube, new DriftSource.Polling(kube),
-        lease, presence, metrics, new PropagationController.Settings(p.resyncInterval().toMillis(),
+        lease, presence, metrics, notifications, new PropagationController.Settings(p.resyncInterval().toMillis(),
         p.driftInterval().toMillis(), p.leaseTtl().toMillis(), config.tunnel().limits().pingTimeoutMillis()));
     return controller.start();
   }

@@ -1,6 +1,8 @@
 package io.kmc.hub;
 
 import io.kmc.hub.support.Fleet;
+import io.kmc.hub.support.WebhookReceiver;
+import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.AfterAll;
@@ -34,11 +36,14 @@ class PropagationIT {
 
   private static Fleet fleet;
   private static Hub hub;
+  private static Vertx receiverVertx;
+  private static WebhookReceiver receiver;
 
   @BeforeAll
   static void start() {
     fleet = new Fleet().hubSettings(Map.of("KMC_PROPAGATION_RESYNC_INTERVAL", "1s",
-        "KMC_PROPAGATION_DRIFT_INTERVAL", "1s", "KMC_PROPAGATION_LEASE_TTL", "3s"));
+        "KMC_PROPAGATION_DRIFT_INTERVAL", "1s", "KMC_PROPAGATION_LEASE_TTL", "3s",
+        "KMC_NOTIFICATIONS_POLL_INTERVAL", "200ms"));
     for (String name : List.of("east", "west", "north", "south")) {
       fleet.cluster(name);
     }
@@ -50,11 +55,30 @@ class PropagationIT {
       fleet.awaitConnected(hub, name);
     }
     Fleet.eventually(Duration.ofSeconds(15), hub::propagationController, "the hub node holds the controller lease");
+    // Propagation failures and drift go out as notifications, like the hub's other events.
+    receiverVertx = Vertx.vertx();
+    receiver = new WebhookReceiver(receiverVertx);
+    assertEquals(201, json("POST", "/api/v1/notifications/channels", new JsonObject().put("name", "hook")
+        .put("type", "webhook").put("config", new JsonObject().put("url", receiver.url("/propagations"))
+            .put("secret", "a-webhook-secret-of-enough-length"))).statusCode());
+    HttpResponse<String> subscribed = json("POST", "/api/v1/notifications/subscriptions", new JsonObject()
+        .put("name", "propagations").put("channels", new JsonArray().add("hook"))
+        .put("eventTypes", new JsonArray().add("propagation.failed").add("propagation.drift")));
+    assertEquals(201, subscribed.statusCode(), subscribed.body());
   }
 
   @AfterAll
   static void stop() {
     fleet.close();
+    receiver.close();
+    Fleet.await(receiverVertx.close());
+  }
+
+  private static JsonObject notification(String type, String cluster) {
+    return Fleet.awaitValue(WAIT, () -> receiver.at("/propagations").stream()
+        .map(WebhookReceiver.Received::json).map(j -> j.getJsonObject("event"))
+        .filter(e -> type.equals(e.getString("type")) && cluster.equals(e.getString("cluster"))).findFirst()
+        .orElse(null), "notification " + type + " of " + cluster);
   }
 
   @Test
@@ -185,6 +209,8 @@ class PropagationIT {
     assertEquals("Drifted", status("reported").getString("phase"));
     assertEquals("changed by hand", object("west", "/api/v1/namespaces/default/configmaps/reported")
         .getJsonObject("data").getString("value"), "report only: the change is left alone");
+    assertTrue(notification("propagation.drift", "west").getString("summary")
+        .contains("ConfigMap reported: /data/value"));
     List<String> fixedEvents = eventTypes("fixed");
     assertTrue(fixedEvents.contains("DriftRepaired"), fixedEvents.toString());
   }
@@ -221,6 +247,9 @@ class PropagationIT {
     assertEquals("pending", clusterStatus("stopper", "west").getString("state"));
     assertEquals(404, kube("west", "GET", "/api/v1/namespaces/default/configmaps/stopper").statusCode());
     assertTrue(eventTypes("stopper").contains("RolloutStopped"));
+    JsonObject failure = notification("propagation.failed", "north");
+    assertEquals("propagation/stopper", failure.getString("subject"));
+    assertTrue(failure.getString("summary").contains("[no-stopper-on-north]"), failure.encode());
     assertEquals(204, fleet.call(hub, "DELETE", "/api/v1/policies/no-stopper-on-north", fleet.adminToken(), null)
         .statusCode());
 

@@ -3,6 +3,9 @@ package io.kmc.hub.propagation;
 import io.kmc.common.Addresses;
 import io.kmc.common.KmcException;
 import io.kmc.hub.metrics.HubMetrics;
+import io.kmc.hub.notify.Event;
+import io.kmc.hub.notify.EventType;
+import io.kmc.hub.notify.Notifier;
 import io.kmc.hub.policy.Policy;
 import io.kmc.hub.policy.PolicyEngine;
 import io.kmc.hub.policy.PolicyService;
@@ -70,6 +73,7 @@ public final class PropagationController {
   private final Lease lease;
   private final Presence presence;
   private final HubMetrics metrics;
+  private final Notifier notifier;
   private final Settings settings;
   private final Set<String> reconnected = new HashSet<>();
   /** Generations whose rollout start / end / stop was recorded by this node, by propagation. */
@@ -88,7 +92,7 @@ public final class PropagationController {
 
   public PropagationController(Vertx vertx, PropagationStore store, ClusterRegistry clusters, PolicyService policies,
                                Kube kube, DriftSource drift, Lease lease, Presence presence, HubMetrics metrics,
-                               Settings settings) {
+                               Notifier notifier, Settings settings) {
     this.vertx = vertx;
     this.store = store;
     this.clusters = clusters;
@@ -98,6 +102,7 @@ public final class PropagationController {
     this.lease = lease;
     this.presence = presence;
     this.metrics = metrics;
+    this.notifier = notifier;
     this.settings = settings;
     metrics.propagationLeader(() -> leading);
   }
@@ -683,12 +688,28 @@ public final class PropagationController {
     return record(fence, name, null, type, message, generation, true);
   }
 
+  /** The events notifications are sent for: failures, a generation's success, drift (found by the controller only). */
+  private void notify(String name, String cluster, String type, String message, long generation) {
+    EventType event = switch (type) {
+      case "Failed" -> EventType.PROPAGATION_FAILED;
+      case "RolloutSucceeded" -> EventType.PROPAGATION_SUCCEEDED;
+      case "DriftDetected" -> EventType.PROPAGATION_DRIFT;
+      default -> null;
+    };
+    if (event != null) {
+      notifier.emit(Event.of(event, cluster, "propagation/" + name, "propagation " + name
+          + (cluster == null ? "" : " on " + cluster) + ": " + message, new JsonObject().put("propagation", name)
+          .put("event", type).put("generation", generation == 0 ? null : generation)));
+    }
+  }
+
   private Future<Void> record(Lease.Fence fence, String name, String cluster, String type, String message,
                               long generation, boolean once) {
     return store.event(fence, name, cluster, type, message, generation, once).map(recorded -> {
       if (recorded) {
         metrics.propagationEvent(type);
         LOG.info("propagation {}{}: {} {}", name, cluster == null ? "" : " on " + cluster, type, message);
+        notify(name, cluster, type, message, generation);
       }
       return null;
     });
