@@ -19,6 +19,7 @@ import io.kmc.hub.api.NotificationsApi;
 import io.kmc.hub.api.PoliciesApi;
 import io.kmc.hub.api.OpenApiDoc;
 import io.kmc.hub.api.PolicyAdmission;
+import io.kmc.hub.api.PropagationsApi;
 import io.kmc.hub.api.TunnelLists;
 import io.kmc.hub.api.TypedApi;
 import io.kmc.hub.api.RbacApi;
@@ -43,6 +44,12 @@ import io.kmc.hub.notify.NotificationService;
 import io.kmc.hub.plugin.Plugins;
 import io.kmc.hub.policy.PolicyEngine;
 import io.kmc.hub.policy.PolicyService;
+import io.kmc.hub.propagation.DriftSource;
+import io.kmc.hub.propagation.Kube;
+import io.kmc.hub.propagation.Lease;
+import io.kmc.hub.propagation.PropagationController;
+import io.kmc.hub.propagation.PropagationService;
+import io.kmc.hub.propagation.PropagationStore;
 import io.kmc.hub.rbac.Authorizer;
 import io.kmc.hub.rbac.Rbac;
 import io.kmc.hub.rbac.RbacService;
@@ -144,6 +151,8 @@ public final class Hub {
   private volatile Plugins plugins = Plugins.none();
   private ClusterRouter router;
   private FleetIndex index;
+  private PropagationService propagations;
+  private PropagationController controller;
   private ManagementServer management;
 
   private Hub(HubConfig config, Created created) {
@@ -303,6 +312,7 @@ public final class Hub {
         .compose(v -> deployRouting())
         .compose(v -> deploy(new DirectClusters(directClusters(), nodes, channel, sessions, presence,
             config.tunnel().limits(), metrics), new DeploymentOptions()))
+        .compose(v -> concern("propagation", this::startPropagation, () -> controller.stop()))
         .compose(v -> deployApi())
         .onSuccess(v -> {
           serving.set(true);
@@ -353,6 +363,24 @@ public final class Hub {
     clusters = new ClusterRegistry(vertx, database.pool());
     clusters.onRevoked((cluster, reason) -> sessions.closeCluster(cluster, CloseCodes.REVOKED, reason));
     return clusters.start().compose(v -> clusters.upsert(config.clusters()));
+  }
+
+  /**
+   * The propagations: the service the API uses on every node, and the controller, which every node
+   * runs and only the holder of the lease acts on. Its requests go through the router, as the
+   * pass-through's do.
+   */
+  private Future<?> startPropagation() {
+    HubConfig.Propagation p = config.propagation();
+    PropagationStore store = new PropagationStore(database.pool());
+    Kube kube = new Kube(vertx, router);
+    propagations = new PropagationService(vertx, store, clusters, policies, kube);
+    Lease lease = new Lease(database.pool(), nodes.nodeId() + "/" + java.util.UUID.randomUUID(),
+        p.leaseTtl().toMillis());
+    controller = new PropagationController(vertx, store, clusters, policies, kube, new DriftSource.Polling(kube),
+        lease, presence, metrics, notifications, new PropagationController.Settings(p.resyncInterval().toMillis(),
+        p.driftInterval().toMillis(), p.leaseTtl().toMillis(), config.tunnel().limits().pingTimeoutMillis()));
+    return controller.start();
   }
 
   private Future<?> startAuth() {
@@ -431,7 +459,7 @@ public final class Hub {
         inFlight, config.server().maxBodyBytes(), limits.maxFrameBytes(), tls, config.server().accessLog(),
         new PoliciesApi(policies, clusters), new NotificationsApi(notifications),
         new TypedApi(authorizer, passthrough, new TunnelLists(passthrough), TypedApi.DISCOVERY_TTL), new OpenApiDoc(),
-        search, search == null ? null : new FleetView(search, streaming, router));
+        search, search == null ? null : new FleetView(search, streaming, router), new PropagationsApi(propagations));
     int instances = Math.max(1, Runtime.getRuntime().availableProcessors());
     // Port 0 becomes -1: Vert.x then binds one random port that all instances share.
     int requested = config.server().port() == 0 ? -1 : config.server().port();
@@ -515,6 +543,9 @@ public final class Hub {
    */
   Future<Void> halt() {
     serving.set(false);
+    if (controller != null) {
+      controller.abandon();
+    }
     nodes.terminate();
     return vertx.close().recover(e -> Future.succeededFuture());
   }
@@ -553,5 +584,10 @@ public final class Hub {
 
   public SessionRegistry sessions() {
     return sessions;
+  }
+
+  /** Whether this node is the propagation controller now (holds the lease). */
+  public boolean propagationController() {
+    return controller != null && controller.leading();
   }
 }

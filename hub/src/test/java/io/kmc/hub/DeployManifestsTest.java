@@ -103,9 +103,11 @@ class DeployManifestsTest {
       "kmc_cluster_up", "kmc_cluster_last_seen_timestamp_seconds", "kmc_tunnel_latency_seconds",
       "kmc_agent_sessions", "kmc_agent_connects_total", "kmc_agent_disconnects_total",
       "kmc_tunnel_streams", "kmc_audit_queue", "kmc_audit_dropped_total",
-      "kmc_cluster_resources", "kmc_agent_connected", "kmc_agent_dials_total", "kmc_agent_streams");
+      "kmc_cluster_resources", "kmc_agent_connected", "kmc_agent_dials_total", "kmc_agent_streams",
+      "kmc_propagation_applies_total", "kmc_propagation_events_total", "kmc_propagation_controller_leader");
   private static final Set<String> KMC_HISTOGRAMS = Set.of(
-      "kmc_api_requests_seconds", "kmc_tunnel_requests_seconds", "kmc_agent_requests_seconds");
+      "kmc_api_requests_seconds", "kmc_tunnel_requests_seconds", "kmc_agent_requests_seconds",
+      "kmc_propagation_apply_duration_seconds");
   private static final List<String> OTHER_METRIC_PREFIXES = List.of("jvm_", "process_", "vertx_");
 
   private static final Set<String> PROMQL_FUNCTIONS = Set.of(
@@ -127,7 +129,7 @@ class DeployManifestsTest {
 
   private static final Set<String> RUNBOOK_ANCHORS = Set.of(
       "alert-kmcclusterdown", "alert-kmcagentflapping", "alert-kmctunnellatencyhigh", "alert-kmchubnodedown",
-      "alert-kmcauditdropped");
+      "alert-kmcauditdropped", "alert-kmcpropagationfailed");
   private static final Set<String> SEVERITIES = Set.of("critical", "warning", "info");
 
   /** How a file under deploy/kubernetes is used: a whole object, or a patch of one. */

@@ -40,7 +40,8 @@ public final class ApiVerticle extends VerticleBase {
                        AuthApi auth, UsersApi users, RbacApi rbac, AuditApi audit, HealthApi health,
                        HubMetrics metrics, AtomicInteger inFlight, int maxBodyBytes, int maxWebSocketMessageBytes,
                        TlsMaterial tls, boolean accessLog, PoliciesApi policies, NotificationsApi notifications,
-                       TypedApi typed, OpenApiDoc openApi, SearchApi search, FleetView fleet) {
+                       TypedApi typed, OpenApiDoc openApi, SearchApi search, FleetView fleet,
+                       PropagationsApi propagations) {
   }
 
   private final Routes routes;
@@ -158,6 +159,23 @@ public final class ApiVerticle extends VerticleBase {
         .handler(routes.policies()::replace);
     router.delete("/api/v1/policies/:name").handler(authz.require("policies", "delete"))
         .handler(routes.policies()::delete);
+
+    router.get("/api/v1/propagations").handler(authz.require("propagations", "list"))
+        .handler(routes.propagations()::list);
+    router.post("/api/v1/propagations").handler(authz.require("propagations", "create"))
+        .handler(routes.propagations()::create);
+    router.get("/api/v1/propagations/:name").handler(authz.require("propagations", "get"))
+        .handler(routes.propagations()::get);
+    router.get("/api/v1/propagations/:name/revisions").handler(authz.require("propagations", "get"))
+        .handler(routes.propagations()::revisions);
+    router.get("/api/v1/propagations/:name/events").handler(authz.require("propagations", "get"))
+        .handler(routes.propagations()::events);
+    router.put("/api/v1/propagations/:name").handler(authz.require("propagations", "update"))
+        .handler(routes.propagations()::replace);
+    router.patch("/api/v1/propagations/:name").handler(authz.require("propagations", "patch"))
+        .handler(routes.propagations()::patch);
+    router.delete("/api/v1/propagations/:name").handler(authz.require("propagations", "delete"))
+        .handler(routes.propagations()::delete);
 
     String n = "/api/v1/notifications";
     NotificationsApi notify = routes.notifications();

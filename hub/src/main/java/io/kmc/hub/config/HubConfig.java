@@ -22,7 +22,7 @@ import java.util.Set;
 public record HubConfig(Path dataDir, Server server, Management management, LogSettings log, Clustering cluster,
                         Tunnel tunnel, Database database, Redis redis, Auth auth, Rbac rbac, Audit audit,
                         List<ClusterEntry> clusters, Policies policies, Notifications notifications,
-                        PluginSettings plugins, Index index) {
+                        PluginSettings plugins, Index index, Propagation propagation) {
 
   public record Server(String host, int port, String publicUrl, int maxBodyBytes, Tls tls, String agentImage,
                        Duration shutdownGrace, boolean accessLog) {
@@ -123,6 +123,10 @@ public record HubConfig(Path dataDir, Server server, Management management, LogS
                       int maxPageSize) {
   }
 
+  /** The propagation controller's timing (docs/propagation.md). */
+  public record Propagation(Duration resyncInterval, Duration driftInterval, Duration leaseTtl) {
+  }
+
   /** The CEL policy engine's bounds (docs/policies.md). */
   public record Policies(int costLimit, int maxExpressionChars, int maxPolicies) {
   }
@@ -217,6 +221,16 @@ public record HubConfig(Path dataDir, Server server, Management management, LogS
         c.integer("index.max_queued_batches", 64, 1, 10_000, "Index batches of one agent waiting to be written; "
             + "beyond, batches are refused (the agent sends them again after a relist)."),
         c.integer("index.max_page_size", 1_000, 10, 100_000, "Largest page a search or fleet list answers."));
+    Propagation propagation = new Propagation(
+        c.duration("propagation.resync_interval", Duration.ofSeconds(10), Duration.ofMillis(100), Duration.ofHours(1),
+            "How often the propagation controller goes over every propagation even when nothing announced a change "
+                + "(it also reacts at once to writes, cluster changes and agents connecting)."),
+        c.duration("propagation.drift_interval", Duration.ofMinutes(1), Duration.ofMillis(100), Duration.ofDays(1),
+            "How often the controller reads the applied objects back and compares the fields kmc applied "
+                + "(drift detection)."),
+        c.duration("propagation.lease_ttl", Duration.ofSeconds(6), Duration.ofSeconds(1), Duration.ofMinutes(5),
+            "How long the controller lease lasts unrenewed (renewed every third of it): another hub node takes "
+                + "over at most about this long after the controller's node dies."));
 
     if (cluster.enabled() && database.embedded()) {
       c.problem("database.host", "is required when cluster.enabled is true: every hub node must share one database");
@@ -226,7 +240,7 @@ public record HubConfig(Path dataDir, Server server, Management management, LogS
           + "must be shared by every hub node");
     }
     return new HubConfig(dataDir, server, management, log, cluster, tunnel, database, redis, auth, rbac, audit,
-        clusters, policies, notifications, plugins, index);
+        clusters, policies, notifications, plugins, index, propagation);
   }
 
   private static Notifications readNotifications(ConfigReader c) {

@@ -38,6 +38,10 @@ public final class HubMetrics {
   public static final String CLUSTER_RESOURCES = "kmc_cluster_resources";
   public static final String AGENT_WARNINGS_SUPPRESSED = "kmc_agent_warnings_suppressed";
   public static final String POLICY_VIOLATIONS = "kmc_policy_violations";
+  public static final String PROPAGATION_APPLIES = "kmc_propagation_applies";
+  public static final String PROPAGATION_APPLY_DURATION = "kmc_propagation_apply_duration";
+  public static final String PROPAGATION_EVENTS = "kmc_propagation_events";
+  public static final String PROPAGATION_LEADER = "kmc_propagation_controller_leader";
   public static final String NOTIFICATION_EVENTS = "kmc_notification_events";
   public static final String NOTIFICATION_EVENTS_SUPPRESSED = "kmc_notification_events_suppressed";
   public static final String NOTIFICATION_DELIVERIES = "kmc_notification_deliveries";
@@ -223,6 +227,28 @@ public final class HubMetrics {
     Counter.builder(POLICY_VIOLATIONS).tags("policy", policy, "action", action, "cluster", cluster)
         .description("Writes that violated a policy, by what the policy did about it (deny, warn, audit)")
         .register(registry).increment();
+  }
+
+  /** One apply of a propagation to one cluster: applied, failed or unreachable, and how long it took. */
+  public void propagationApply(String result, long nanos) {
+    Counter.builder(PROPAGATION_APPLIES).tag("result", result)
+        .description("Applies of a propagation to one cluster, by result (applied, failed, unreachable)")
+        .register(registry).increment();
+    Timer.builder(PROPAGATION_APPLY_DURATION).tag("result", result)
+        .description("Time to apply a propagation's objects to one cluster")
+        .register(registry).record(nanos, TimeUnit.NANOSECONDS);
+  }
+
+  /** A propagation event (RolloutStarted, Applied, Failed, RolloutStopped, DriftDetected, DriftRepaired...). */
+  public void propagationEvent(String type) {
+    Counter.builder(PROPAGATION_EVENTS).tag("type", type)
+        .description("Propagation events recorded, by type").register(registry).increment();
+  }
+
+  /** 1 on the node that holds the propagation controller lease, 0 on the others. */
+  public void propagationLeader(java.util.function.BooleanSupplier leading) {
+    Gauge.builder(PROPAGATION_LEADER, () -> leading.getAsBoolean() ? 1 : 0)
+        .description("Whether this hub node is the propagation controller").register(registry);
   }
 
   /** An event was emitted on this node (types are a fixed list). */

@@ -21,11 +21,11 @@ public enum EventType {
   TOKEN_ROTATED("cluster.token_rotated", Severity.INFO, false, "A cluster's join token was rotated."),
   LOGIN_FAILURES("auth.login_failures", Severity.CRITICAL, true,
       "Failed logins of a user or from an address reached auth.login_attempts."),
-  PROPAGATION_FAILED("propagation.failed", Severity.WARNING, true, "A propagation to a cluster failed (not emitted yet)."),
+  PROPAGATION_FAILED("propagation.failed", Severity.WARNING, true, "A propagation to a cluster failed."),
   PROPAGATION_SUCCEEDED("propagation.succeeded", Severity.INFO, false,
-      "A propagation reached every target (not emitted yet)."),
+      "A propagation reached every target, applied and healthy."),
   PROPAGATION_DRIFT("propagation.drift", Severity.WARNING, true,
-      "A propagated object was changed in a member cluster (not emitted yet)."),
+      "A propagated object was changed in a member cluster."),
   /** Sent by {@code POST /api/v1/notifications/channels/{name}/test} to that channel only. */
   TEST("notification.test", Severity.INFO, false, "A test message to one channel.");
 

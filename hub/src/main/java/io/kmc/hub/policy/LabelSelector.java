@@ -20,6 +20,14 @@ public record LabelSelector(Map<String, String> matchLabels, List<Requirement> m
 
   private static final Set<String> OPERATORS = Set.of("In", "NotIn", "Exists", "DoesNotExist");
 
+  /**
+   * Reads a selector at {@code path} (for error messages, ending in a dot) from its JSON; 400 naming
+   * the field when it is wrong. Used by other concerns (propagation placement) that select clusters.
+   */
+  public static LabelSelector parse(JsonObject json, String path) {
+    return read(new Policy.Fields(json, path));
+  }
+
   /** Null for an absent selector (which matches everything). */
   static LabelSelector read(Policy.Fields fields) {
     if (fields == null) {

@@ -1,0 +1,78 @@
+package io.kmc.hub.propagation;
+
+import io.kmc.hub.config.HubConfig;
+import io.kmc.hub.store.Database;
+import io.kmc.hub.support.Fleet;
+import io.kmc.hub.support.TestInfra;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonArray;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import java.nio.file.Files;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import static io.kmc.hub.support.Fleet.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The controller lease on a real PostgreSQL: one holder at a time, a takeover only after expiry
+ * with a new epoch, and the writes of the holder that lost it change nothing.
+ */
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+class LeaseIT {
+
+  @Test
+  void oneHolderAtATimeAndAStaleHoldersWritesAreFencedOff() throws Exception {
+    Vertx vertx = Vertx.vertx();
+    try {
+      HubConfig config = Fleet.hubConfig("""
+          data:
+            dir: %s
+          database:
+            host: 127.0.0.1
+            port: %d
+            name: %s
+            user: postgres
+            pool_size: 2
+          """.formatted(Files.createTempDirectory("kmc-lease"), TestInfra.postgres().getPort(),
+          TestInfra.newDatabase()), Map.of());
+      Database database = await(Database.start(vertx, config.database(), config.dataDir()));
+      PropagationStore store = new PropagationStore(database.pool());
+      Lease a = new Lease(database.pool(), "node-a", 1_000);
+      Lease b = new Lease(database.pool(), "node-b", 1_000);
+
+      Lease.Fence first = await(a.tick());
+      assertNotNull(first);
+      assertNull(await(b.tick()), "held by a");
+      assertEquals(first, await(a.tick()), "a renews with the same epoch");
+      PropagationStore.ClusterStatus status = new PropagationStore.ClusterStatus("p", "c1", "applying", null, 1, false,
+          null, new JsonArray(), false, null);
+      await(store.writeStatus(first, status));
+
+      Thread.sleep(1_200); // a stops renewing: its lease expires
+      assertNull(a.current(), "a stopped acting before the database's expiry");
+      Lease.Fence second = await(b.tick());
+      assertNotNull(second, "b takes the expired lease");
+      assertEquals(first.epoch() + 1, second.epoch());
+
+      Throwable fenced = assertThrows(IllegalStateException.class, () -> await(store.writeStatus(first,
+          status.with("applied", null)))).getCause();
+      assertTrue(fenced instanceof PropagationStore.FencedOut, String.valueOf(fenced));
+      assertFalse(await(store.event(first, "p", "c1", "Applied", "late", 0, false)), "a's event is not recorded");
+      assertEquals("applying", await(store.status("p")).get(0).state(), "a's late write changed nothing");
+      await(store.writeStatus(second, status.with("applied", null)));
+      assertEquals("applied", await(store.status("p")).get(0).state());
+      assertNull(await(a.tick()), "a cannot renew what b holds");
+      await(database.close());
+    } finally {
+      await(vertx.close());
+    }
+  }
+}
