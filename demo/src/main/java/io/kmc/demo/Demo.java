@@ -104,6 +104,7 @@ public final class Demo {
 
     Map<String, String> servers = new LinkedHashMap<>();
     CLUSTERS.forEach(cluster -> servers.put(cluster, base + "/k8s/clusters/" + cluster));
+    servers.put("fleet", base + "/k8s/fleet"); // both clusters at once, read-only, from the hub's index
     String caData = Base64.getEncoder().encodeToString(Files.readAllBytes(certificate));
     Files.writeString(options.kubeconfigFile(),
         Kubeconfigs.render(servers, "kmc-admin", adminToken, CLUSTERS.get(0), caData));
@@ -248,7 +249,7 @@ public final class Demo {
         kmc demo is running: one hub on https://127.0.0.1:%1$d, two simulated clusters (demo-a, demo-b),
         each with a real agent connected over a websocket.
 
-          kubeconfig:   %2$s  (contexts demo-a and demo-b, through the hub)
+          kubeconfig:   %2$s  (contexts demo-a and demo-b through the hub, and fleet: both at once)
           admin token:  %3$s  (an API token, also in the kubeconfig)
           login:        admin / %5$s
           metrics:      http://127.0.0.1:%6$d/metrics
@@ -257,6 +258,7 @@ public final class Demo {
           kubectl --kubeconfig %2$s --context demo-a get ns
           kubectl --kubeconfig %2$s --context demo-a get deployments -w
           kubectl --kubeconfig %2$s --context demo-a create deployment web --image=nginx
+          kubectl --kubeconfig %2$s --context fleet get deployments -A
           curl --cacert %4$s -H "Authorization: Bearer %3$s" https://127.0.0.1:%1$d/api/v1/clusters
 
         Ctrl-C stops everything.

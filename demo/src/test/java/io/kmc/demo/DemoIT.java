@@ -45,6 +45,16 @@ class DemoIT {
           assertTrue(namespaces.contains("kube-system"), cluster + ": " + namespaces);
         }
         assertTrue(kubectl.ok("--context", "demo-b", "get", "deployments", "-A").contains("coredns"));
+        assertTrue(readme.contains("--context fleet get deployments -A"), readme);
+        // The fleet context: every cluster's deployments at once, from the index the agents feed.
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
+        String fleet = kubectl.ok("--context", "fleet", "get", "deployments", "-A");
+        while (!(fleet.contains("demo-a") && fleet.contains("demo-b")) && System.nanoTime() < deadline) {
+          Thread.sleep(200);
+          fleet = kubectl.ok("--context", "fleet", "get", "deployments", "-A");
+        }
+        assertTrue(fleet.lines().findFirst().orElse("").contains("CLUSTER") && fleet.contains("demo-a") && fleet.contains("demo-b")
+            && fleet.contains("coredns"), fleet);
       } finally {
         demo.stop();
       }

@@ -33,6 +33,8 @@ public final class Logging {
       "org.flywaydb", Level.WARN,
       "io.zonky", Level.WARN,
       "org.casbin", Level.WARN,
+      // client-java's informers log every start, list and watch of every kind at INFO.
+      "io.kubernetes.client.informer", Level.WARN,
       // Vert.x registers some of its gauges twice; Micrometer warns about it once, harmlessly.
       "io.micrometer.core.instrument.MeterRegistry", Level.ERROR);
 
