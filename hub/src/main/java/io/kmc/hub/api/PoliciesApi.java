@@ -5,6 +5,7 @@ import io.kmc.hub.auth.Authenticator;
 import io.kmc.hub.policy.Policy;
 import io.kmc.hub.policy.PolicyEngine;
 import io.kmc.hub.policy.PolicyService;
+import io.kmc.hub.propagation.Manifests;
 import io.kmc.hub.store.ClusterRecord;
 import io.kmc.hub.store.ClusterRegistry;
 import io.vertx.core.Future;
@@ -13,14 +14,8 @@ import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
-import org.yaml.snakeyaml.LoaderOptions;
-import org.yaml.snakeyaml.Yaml;
-import org.yaml.snakeyaml.constructor.SafeConstructor;
-import org.yaml.snakeyaml.error.YAMLException;
 
-import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
-import java.util.Date;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -189,54 +184,12 @@ public final class PoliciesApi {
     return json;
   }
 
-  /**
-   * One YAML document as JSON values. Only plain data (safe constructor), with anchors and aliases
-   * bounded against a "billion laughs" body; timestamps are kept as text.
-   */
+  /** One YAML document as JSON values (see {@link Manifests#yamlDocuments}); 400 for none or several. */
   static Object yamlToJson(String text, String what) {
-    LoaderOptions options = new LoaderOptions();
-    options.setMaxAliasesForCollections(50);
-    options.setAllowDuplicateKeys(false);
-    options.setNestingDepthLimit(64);
-    try {
-      List<Object> documents = new ArrayList<>();
-      for (Object document : new Yaml(new SafeConstructor(options)).loadAll(text)) {
-        if (document != null) {
-          documents.add(document);
-        }
-      }
-      if (documents.size() != 1) {
-        throw KmcException.badRequest(what + " must be exactly one YAML document (it has " + documents.size() + ")");
-      }
-      return json(documents.get(0));
-    } catch (YAMLException e) {
-      String first = e.getMessage() == null ? "" : e.getMessage().lines().findFirst().orElse("");
-      throw KmcException.badRequest(what + " is not valid YAML: " + first);
+    List<Object> documents = Manifests.yamlDocuments(text, what);
+    if (documents.size() != 1) {
+      throw KmcException.badRequest(what + " must be exactly one YAML document (it has " + documents.size() + ")");
     }
-  }
-
-  private static Object json(Object yaml) {
-    if (yaml instanceof Map<?, ?> map) {
-      JsonObject object = new JsonObject();
-      for (Map.Entry<?, ?> entry : map.entrySet()) {
-        if (!(entry.getKey() instanceof String key)) {
-          throw KmcException.badRequest("YAML keys must be strings");
-        }
-        object.put(key, json(entry.getValue()));
-      }
-      return object;
-    }
-    if (yaml instanceof List<?> list) {
-      JsonArray array = new JsonArray();
-      list.forEach(item -> array.add(json(item)));
-      return array;
-    }
-    if (yaml instanceof Date date) {
-      return DateTimeFormatter.ISO_INSTANT.format(date.toInstant());
-    }
-    if (yaml instanceof byte[]) {
-      throw KmcException.badRequest("binary YAML values are not accepted");
-    }
-    return yaml;
+    return documents.get(0);
   }
 }

@@ -23,22 +23,34 @@ public final class Manifests {
 
   /** Every non-empty document of a YAML text, each a mapping; 400 otherwise. Plain data only, aliases bounded. */
   public static List<JsonObject> documents(String text, String what) {
+    List<JsonObject> result = new ArrayList<>();
+    int index = 0;
+    for (Object document : yamlDocuments(text, what)) {
+      if (!(document instanceof JsonObject object)) {
+        throw KmcException.badRequest(what + " document " + index + " is not a mapping");
+      }
+      result.add(object);
+      index++;
+    }
+    return result;
+  }
+
+  /**
+   * Every non-empty document of a YAML text as JSON values; 400 when it is not YAML. Only plain data
+   * (safe constructor), with anchors and aliases bounded against a "billion laughs" body; timestamps
+   * are kept as text.
+   */
+  public static List<Object> yamlDocuments(String text, String what) {
     LoaderOptions options = new LoaderOptions();
     options.setMaxAliasesForCollections(50);
     options.setAllowDuplicateKeys(false);
     options.setNestingDepthLimit(64);
-    List<JsonObject> result = new ArrayList<>();
+    List<Object> result = new ArrayList<>();
     try {
-      int index = 0;
       for (Object document : new Yaml(new SafeConstructor(options)).loadAll(text)) {
-        if (document == null) {
-          continue;
+        if (document != null) {
+          result.add(json(document));
         }
-        if (!(json(document) instanceof JsonObject object)) {
-          throw KmcException.badRequest(what + " document " + index + " is not a mapping");
-        }
-        result.add(object);
-        index++;
       }
     } catch (YAMLException e) {
       String first = e.getMessage() == null ? "" : e.getMessage().lines().findFirst().orElse("");
