@@ -54,7 +54,7 @@ class StreamsIT {
   @BeforeAll
   static void start() throws IOException {
     fleet = new Fleet().hubSettings(Map.of("KMC_STREAM_BOOKMARK_INTERVAL", "1s",
-        "KMC_STREAM_TICKET_LIFETIME", "2s", "KMC_STREAM_RECHECK_INTERVAL", "300ms"));
+        "KMC_STREAM_TICKET_LIFETIME", "2s", "KMC_STREAM_RECHECK_INTERVAL", "300ms", "KMC_STREAM_MAX_REPLAY", "50"));
     for (String cluster : List.of("alpha", "beta", "gamma")) {
       fleet.cluster(cluster);
     }
@@ -363,10 +363,49 @@ class StreamsIT {
     return nodeA.streams() == null ? -1 : nodeA.streams().sockets();
   }
 
-  // ---- resume on the other node after a kill --------------------------------------------------------
+  // ---- history too old: one cluster starts over, not the fleet ---------------------------------------
 
   @Test
   @Order(8)
+  void aClusterWhoseHistoryIsTooOldStartsOverAlone() {
+    namespace("alpha", "old");
+    List<io.vertx.core.Future<?>> created = new ArrayList<>();
+    for (int i = 0; i < 60; i++) {
+      created.add(fleet.sim("alpha").create(configMapJson("old", "old-" + i, Map.of())));
+    }
+    Fleet.await(io.vertx.core.Future.all(created));
+    awaitIndexed("alpha", "old", 60);
+    JsonObject spec = kind("configmaps").put("clusters", new JsonArray().add("alpha").add("beta"));
+    String token;
+    try (StreamClient first = StreamClient.connect(fleet.memberVertx(), nodeB.port(), fleet.adminToken())) {
+      first.subscribe("h", spec);
+      token = expect(first, "INITIAL_STATE_DONE").getString("resume");
+    }
+    // The same token, but alpha's part from before the 60 changes (more than stream.max_replay of them).
+    JsonObject seqs = new JsonObject(new String(java.util.Base64.getUrlDecoder().decode(token),
+        java.nio.charset.StandardCharsets.UTF_8));
+    assertTrue(seqs.containsKey("alpha") && seqs.containsKey("beta"), seqs.encode());
+    seqs.put("alpha", 1);
+    String old = java.util.Base64.getUrlEncoder().withoutPadding()
+        .encodeToString(seqs.encode().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    try (StreamClient client = StreamClient.connect(fleet.memberVertx(), nodeA.port(), fleet.adminToken())) {
+      client.subscribe("h", spec.copy().put("resume", old));
+      List<JsonObject> resumed = client.until(WAIT, m -> "INITIAL_STATE_DONE".equals(m.getString("type"))
+          && m.getString("cluster") == null);
+      List<JsonObject> restarts = resumed.stream().filter(m -> "RESTART".equals(m.getString("type"))).toList();
+      assertEquals(1, restarts.size(), resumed.toString());
+      assertEquals("alpha", restarts.get(0).getString("cluster"));
+      assertEquals(410, restarts.get(0).getInteger("code"));
+      Set<String> added = keys(resumed, "ADDED");
+      assertTrue(added.contains("alpha/old-59"), added.toString());
+      assertTrue(added.stream().allMatch(k -> k.startsWith("alpha/")), "beta resumed without a restart: " + added);
+    }
+  }
+
+  // ---- resume on the other node after a kill --------------------------------------------------------
+
+  @Test
+  @Order(9)
   void aSubscriberResumingOnTheOtherNodeMissesNothingAndSeesNothingTwice() {
     namespace("alpha", "resume");
     for (int i = 0; i < 3; i++) {
