@@ -83,6 +83,20 @@ final class HubClient {
     send("DELETE", path, null, "application/json");
   }
 
+  /**
+   * Opens a websocket on the hub (the live stream), authenticated in the handshake with the
+   * bearer token; completes once upgraded.
+   */
+  java.util.concurrent.CompletableFuture<java.net.http.WebSocket> webSocket(String path,
+                                                                          java.net.http.WebSocket.Listener listener) {
+    java.net.http.WebSocket.Builder builder = http.newWebSocketBuilder().connectTimeout(Duration.ofSeconds(10))
+        .header("User-Agent", "kmc-cli/" + io.kmc.common.KmcVersion.current());
+    if (token != null) {
+      builder.header("Authorization", "Bearer " + token);
+    }
+    return builder.buildAsync(URI.create(base.replaceFirst("^http", "ws") + path), listener);
+  }
+
   /** A non-JSON answer (a kubeconfig). */
   String text(String path) {
     return send("GET", path, null, "application/yaml");
