@@ -5,6 +5,7 @@ import io.kmc.hub.auth.Principal;
 import io.kmc.hub.config.HubConfig;
 import io.kmc.hub.index.FleetIndex;
 import io.kmc.hub.rbac.Authorizer;
+import io.kmc.hub.rbac.RbacService;
 import io.kmc.hub.routing.Presence;
 import io.kmc.hub.store.ClusterRecord;
 import io.kmc.hub.store.ClusterRegistry;
@@ -34,9 +35,20 @@ public final class StreamService {
   /** How often the change log is trimmed (by every node; trimming twice does no harm). */
   private static final long TRIM_MILLIS = 60_000;
 
-  /** What every subscription re-evaluates against on each pass. */
-  record ClusterView(Map<String, ClusterRecord> registered, Map<String, Boolean> live) {
+  /**
+   * What every subscription re-evaluates against on each pass; {@code retarget} says whether the
+   * clusters each covers (selectors, permissions) may have changed since the last pass.
+   */
+  record ClusterView(Map<String, ClusterRecord> registered, Map<String, Boolean> live, boolean retarget) {
   }
+
+  /**
+   * How long after an RBAC or registry change each pass re-evaluates what subscriptions cover (every
+   * node reloads those tables on its own, a moment after the change is announced).
+   */
+  private static final long RETARGET_WINDOW_MILLIS = 5_000;
+  /** Re-evaluates what subscriptions cover this often even when no change was announced. */
+  private static final long RETARGET_ANYWAY_MILLIS = 30_000;
 
   private final Vertx vertx;
   private final FleetIndex index;
@@ -46,8 +58,12 @@ public final class StreamService {
   private final HubConfig.Streams settings;
   private final long pingTimeoutMillis;
   private final Set<StreamSocket> sockets = ConcurrentHashMap.newKeySet();
-  private volatile ClusterView view = new ClusterView(Map.of(), Map.of());
+  private volatile ClusterView view = new ClusterView(Map.of(), Map.of(), true);
   private MessageConsumer<JsonObject> consumer;
+  private MessageConsumer<JsonObject> rbacChanges;
+  private MessageConsumer<JsonObject> registryChanges;
+  private volatile long retargetUntil;
+  private long lastRetarget;
   private long recheckTimer = -1;
   private long trimTimer = -1;
 
@@ -70,18 +86,28 @@ public final class StreamService {
         socket.context().runOnContext(v -> socket.changed(change));
       }
     });
+    rbacChanges = vertx.eventBus().consumer(RbacService.CHANGED, m -> retargetSoon());
+    registryChanges = vertx.eventBus().consumer(ClusterRegistry.CHANGED, m -> retargetSoon());
     recheckTimer = vertx.setPeriodic(settings.recheckInterval().toMillis(), t -> recheck());
     trimTimer = vertx.setPeriodic(TRIM_MILLIS, t -> index.trimStreamHistory(settings.history(),
             settings.historyMaxChanges())
         .onFailure(e -> LOG.warn("cannot trim the stream change log: {}", e.getMessage())));
-    return consumer.completion().compose(v -> refreshView());
+    return Future.all(consumer.completion(), rbacChanges.completion(), registryChanges.completion())
+        .compose(v -> refreshView());
+  }
+
+  private void retargetSoon() {
+    retargetUntil = System.currentTimeMillis() + RETARGET_WINDOW_MILLIS;
   }
 
   public Future<Void> stop() {
     vertx.cancelTimer(recheckTimer);
     vertx.cancelTimer(trimTimer);
     sockets.forEach(socket -> socket.context().runOnContext(v -> socket.close((short) 1001, "hub node stopping")));
-    return consumer == null ? Future.succeededFuture() : consumer.unregister();
+    if (consumer == null) {
+      return Future.succeededFuture();
+    }
+    return Future.join(consumer.unregister(), rbacChanges.unregister(), registryChanges.unregister()).mapEmpty();
   }
 
   private void recheck() {
@@ -101,7 +127,12 @@ public final class StreamService {
         registered.put(cluster.name(), cluster);
         live.put(cluster.name(), presence.live(entries.get(cluster.name()), pingTimeoutMillis, now));
       }
-      view = new ClusterView(Map.copyOf(registered), Map.copyOf(live));
+      // Working out what each subscription covers asks RBAC per cluster: only when something changed.
+      boolean retarget = now < retargetUntil || now - lastRetarget >= RETARGET_ANYWAY_MILLIS;
+      if (retarget) {
+        lastRetarget = now;
+      }
+      view = new ClusterView(Map.copyOf(registered), Map.copyOf(live), retarget);
       return null;
     });
   }

@@ -242,6 +242,13 @@ final class StreamSocket {
     }
   }
 
+  /** The clusters a subscription covers, as last worked out. */
+  private static Map<String, Authorizer.Scope> scopes(Subscription subscription) {
+    Map<String, Authorizer.Scope> scopes = new java.util.TreeMap<>();
+    subscription.parts.values().forEach(part -> scopes.put(part.cluster, part.scope));
+    return scopes;
+  }
+
   /** The clusters a subscription covers now, each with where its user may see the kind. */
   private Map<String, Authorizer.Scope> targets(Subscription subscription) {
     Map<String, Authorizer.Scope> targets = new java.util.TreeMap<>();
@@ -464,8 +471,9 @@ final class StreamSocket {
       return;
     }
     long now = System.currentTimeMillis();
+    boolean retarget = service.view().retarget();
     for (Subscription subscription : new ArrayList<>(subscriptions.values())) {
-      Map<String, Authorizer.Scope> targets = targets(subscription);
+      Map<String, Authorizer.Scope> targets = retarget ? targets(subscription) : scopes(subscription);
       for (Subscription.Part part : new ArrayList<>(subscription.parts.values())) {
         if (!targets.containsKey(part.cluster)) {
           subscription.parts.remove(part.cluster);
