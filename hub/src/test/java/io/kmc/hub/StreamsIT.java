@@ -354,6 +354,17 @@ class StreamsIT {
       assertNotNull(closing.getJsonObject("resume"));
       Fleet.eventually(Duration.ofSeconds(5), () -> client.closeCode() != null, "closed");
       assertEquals((short) 4008, client.closeCode());
+      // Each token resumes its subscription on a new socket.
+      JsonObject tokens = closing.getJsonObject("resume");
+      assertFalse(tokens.isEmpty(), closing.encode());
+      String id = tokens.fieldNames().iterator().next();
+      try (StreamClient again = StreamClient.connect(fleet.memberVertx(), nodeB.port(), fleet.adminToken())) {
+        again.subscribe(id, kind("configmaps").put("clusters", new JsonArray().add("gamma")).put("namespace", "bulk")
+            .put("resume", tokens.getString(id)));
+        List<JsonObject> resumed = again.until(WAIT, m -> "INITIAL_STATE_DONE".equals(m.getString("type"))
+            && m.getString("cluster") == null);
+        assertTrue(resumed.stream().noneMatch(m -> "ERROR".equals(m.getString("type"))), resumed.toString());
+      }
     } finally {
       client.close();
     }

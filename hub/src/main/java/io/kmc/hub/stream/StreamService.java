@@ -89,11 +89,15 @@ public final class StreamService {
     rbacChanges = vertx.eventBus().consumer(RbacService.CHANGED, m -> retargetSoon());
     registryChanges = vertx.eventBus().consumer(ClusterRegistry.CHANGED, m -> retargetSoon());
     recheckTimer = vertx.setPeriodic(settings.recheckInterval().toMillis(), t -> recheck());
-    trimTimer = vertx.setPeriodic(TRIM_MILLIS, t -> index.trimStreamHistory(settings.history(),
-            settings.historyMaxChanges())
-        .onFailure(e -> LOG.warn("cannot trim the stream change log: {}", e.getMessage())));
+    trim();
+    trimTimer = vertx.setPeriodic(TRIM_MILLIS, t -> trim());
     return Future.all(consumer.completion(), rbacChanges.completion(), registryChanges.completion())
         .compose(v -> refreshView());
+  }
+
+  private void trim() {
+    index.trimStreamHistory(settings.history(), settings.historyMaxChanges())
+        .onFailure(e -> LOG.warn("cannot trim the stream change log: {}", e.getMessage()));
   }
 
   private void retargetSoon() {
