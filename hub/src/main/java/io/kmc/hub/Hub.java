@@ -378,7 +378,7 @@ public final class Hub {
         limits.pingTimeoutMillis(), config.index().maxPageSize());
     Authenticator authenticator = new Authenticator(tokens, shared, config.auth().requestsPerMinute());
     streams = index == null ? null : new StreamService(vertx, index, authorizer, clusters, presence,
-        config.streams(), limits.pingTimeoutMillis());
+        config.streams(), limits.pingTimeoutMillis(), metrics);
     ApiVerticle.Routes routes = new ApiVerticle.Routes(gateway,
         authenticator, authorizer, Audits.recorder(audit),
         new KubePassthrough(router, streaming, recordings, new PolicyAdmission(policies, clusters, router, metrics)),

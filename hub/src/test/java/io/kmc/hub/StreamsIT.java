@@ -354,6 +354,7 @@ class StreamsIT {
       assertNotNull(closing.getJsonObject("resume"));
       Fleet.eventually(Duration.ofSeconds(5), () -> client.closeCode() != null, "closed");
       assertEquals((short) 4008, client.closeCode());
+      assertTrue(metric(nodeA, "kmc_stream_slow_closes_total") >= 1, "the close is counted");
       // Each token resumes its subscription on a new socket.
       JsonObject tokens = closing.getJsonObject("resume");
       assertFalse(tokens.isEmpty(), closing.encode());
@@ -368,6 +369,13 @@ class StreamsIT {
     } finally {
       client.close();
     }
+  }
+
+  private static double metric(Hub hub, String name) {
+    HttpResponse<String> response = fleet.send(java.net.http.HttpRequest.newBuilder(
+        java.net.URI.create("http://127.0.0.1:" + hub.managementPort() + "/metrics")).build());
+    return response.body().lines().filter(line -> line.startsWith(name + " ") || line.startsWith(name + "{"))
+        .mapToDouble(line -> Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1))).sum();
   }
 
   private static int nodeAStreams() {

@@ -4,6 +4,7 @@ import io.kmc.common.Addresses;
 import io.kmc.hub.auth.Principal;
 import io.kmc.hub.config.HubConfig;
 import io.kmc.hub.index.FleetIndex;
+import io.kmc.hub.metrics.HubMetrics;
 import io.kmc.hub.rbac.Authorizer;
 import io.kmc.hub.rbac.RbacService;
 import io.kmc.hub.routing.Presence;
@@ -58,6 +59,7 @@ public final class StreamService {
   private final HubConfig.Streams settings;
   private final long pingTimeoutMillis;
   private final Set<StreamSocket> sockets = ConcurrentHashMap.newKeySet();
+  private final Runnable slowClosed;
   private volatile ClusterView view = new ClusterView(Map.of(), Map.of(), true);
   private MessageConsumer<JsonObject> consumer;
   private MessageConsumer<JsonObject> rbacChanges;
@@ -68,7 +70,7 @@ public final class StreamService {
   private long trimTimer = -1;
 
   public StreamService(Vertx vertx, FleetIndex index, Authorizer authorizer, ClusterRegistry clusters,
-                       Presence presence, HubConfig.Streams settings, long pingTimeoutMillis) {
+                       Presence presence, HubConfig.Streams settings, long pingTimeoutMillis, HubMetrics metrics) {
     this.vertx = vertx;
     this.index = index;
     this.authorizer = authorizer;
@@ -76,6 +78,7 @@ public final class StreamService {
     this.presence = presence;
     this.settings = settings;
     this.pingTimeoutMillis = pingTimeoutMillis;
+    this.slowClosed = metrics.streams(sockets::size);
   }
 
   /** Call on the context that owns the node's consumer and timers (a verticle of its own). */
@@ -151,6 +154,10 @@ public final class StreamService {
 
   void remove(StreamSocket socket) {
     sockets.remove(socket);
+  }
+
+  void slowClosed() {
+    slowClosed.run();
   }
 
   FleetIndex index() {

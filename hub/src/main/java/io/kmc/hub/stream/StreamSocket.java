@@ -570,6 +570,7 @@ final class StreamSocket {
    */
   private void tooSlow() {
     waiting.clear();
+    service.slowClosed();
     JsonObject tokens = new JsonObject();
     subscriptions.values().forEach(subscription -> {
       String token = sentTokens.get(subscription);
