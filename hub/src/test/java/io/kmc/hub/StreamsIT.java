@@ -208,6 +208,8 @@ class StreamsIT {
     assertEquals(401, handshake(nodeA, "?ticket=kmcst_bogus", null));
     assertEquals(401, handshake(nodeA, "", null));
     assertEquals(401, handshake(nodeA, "", "not-a-token"));
+    HttpResponse<String> plain = fleet.api(nodeA, "/api/v1/stream");
+    assertEquals(400, plain.statusCode(), plain.body());
     String late = ticket(nodeB);
     Thread.sleep(2_500);
     assertEquals(401, handshake(nodeA, "?ticket=" + late, null));

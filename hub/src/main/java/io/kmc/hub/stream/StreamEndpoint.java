@@ -48,6 +48,10 @@ public final class StreamEndpoint {
 
   /** Authenticates, then upgrades; a failure is an HTTP answer (401, 429), never an upgraded socket. */
   public void open(RoutingContext ctx) {
+    if (!"websocket".equalsIgnoreCase(ctx.request().getHeader(HttpHeaders.UPGRADE))) {
+      ctx.fail(KmcException.badRequest(PATH + " is a websocket: connect with Upgrade: websocket (docs/streams.md)"));
+      return;
+    }
     String ticket = ctx.request().getParam("ticket");
     String bearer = Authenticator.bearerToken(ctx.request());
     Future<Principal> principal;
@@ -61,7 +65,11 @@ public final class StreamEndpoint {
     }
     principal.onFailure(ctx::fail).onSuccess(who -> {
       Vertx vertx = ctx.vertx();
-      ctx.request().toWebSocket().onFailure(e -> { }).onSuccess(socket ->
+      ctx.request().toWebSocket().onFailure(e -> {
+        if (!ctx.response().ended()) {
+          ctx.fail(KmcException.badRequest("cannot upgrade to a websocket: " + e.getMessage()));
+        }
+      }).onSuccess(socket ->
           new StreamSocket(service, socket, who, vertx.getOrCreateContext()).start());
     });
   }
