@@ -54,7 +54,7 @@ class StreamsIT {
   @BeforeAll
   static void start() throws IOException {
     fleet = new Fleet().hubSettings(Map.of("KMC_STREAM_BOOKMARK_INTERVAL", "1s",
-        "KMC_STREAM_TICKET_LIFETIME", "2s", "KMC_STREAM_RECHECK_INTERVAL", "300ms", "KMC_STREAM_MAX_REPLAY", "50"));
+        "KMC_STREAM_TICKET_LIFETIME", "2s", "KMC_STREAM_RECHECK_INTERVAL", "300ms", "KMC_STREAM_MAX_REPLAY", "50", "KMC_STREAM_CREDENTIAL_CHECK_INTERVAL", "500ms"));
     for (String cluster : List.of("alpha", "beta", "gamma")) {
       fleet.cluster(cluster);
     }
@@ -263,6 +263,13 @@ class StreamsIT {
       configMap("alpha", "team-a", "shown-again", Map.of());
       List<JsonObject> after = client.until(WAIT, m -> "ADDED".equals(m.getString("type")));
       assertEquals(Set.of("alpha/team-a/shown-again"), namespacedKeys(after, "ADDED"));
+
+      // Revoking the user's sessions ends the open stream too.
+      HttpResponse<String> revoked = fleet.call(nodeA, "DELETE", "/api/v1/users/streamer/sessions",
+          fleet.adminToken(), null);
+      assertTrue(revoked.statusCode() / 100 == 2, revoked.statusCode() + " " + revoked.body());
+      List<JsonObject> closing = client.until(WAIT, m -> "CLOSING".equals(m.getString("type")));
+      assertEquals(4001, closing.get(closing.size() - 1).getInteger("code"));
     }
   }
 

@@ -9,6 +9,7 @@ import io.vertx.core.http.HttpServerRequest;
 import io.vertx.ext.web.RoutingContext;
 
 import java.time.Duration;
+import java.util.List;
 
 /**
  * Authenticates API and pass-through calls by bearer token (an access token from login, an API
@@ -66,6 +67,12 @@ public final class Authenticator implements Handler<RoutingContext> {
           }
           return claim.principal();
         });
+  }
+
+  /** Whether any revocation mark of a claim is set now (for credentials that outlive one request: streams). */
+  public Future<Boolean> revoked(TokenService.Claim claim) {
+    List<Future<Long>> counts = claim.marks().stream().map(shared::count).toList();
+    return Future.all(counts).map(all -> counts.stream().anyMatch(count -> count.result() > 0));
   }
 
   /** What a bearer token says, not yet checked against revocations: for a stream ticket, checked when used. */

@@ -126,7 +126,7 @@ public record HubConfig(Path dataDir, Server server, Management management, LogS
   /** Live resource streams (docs/streams.md): history kept for resuming, and the bounds of each socket. */
   public record Streams(Duration history, int historyMaxChanges, int maxReplay, int bufferEvents,
                         int maxSubscriptions, Duration ticketLifetime, Duration bookmarkInterval,
-                        Duration recheckInterval) {
+                        Duration recheckInterval, Duration credentialCheckInterval) {
   }
 
   /** The CEL policy engine's bounds (docs/policies.md). */
@@ -227,7 +227,10 @@ public record HubConfig(Path dataDir, Server server, Management management, LogS
             "How often each subscription gets a BOOKMARK with its resume token when nothing else happens."),
         c.duration("stream.recheck_interval", Duration.ofSeconds(1), Duration.ofMillis(100), Duration.ofMinutes(5),
             "How often each node re-evaluates its subscriptions: clusters that start or stop matching a "
-            + "cluster selector, a user's changed permissions, clusters that went stale."));
+            + "cluster selector, a user's changed permissions, clusters that went stale."),
+        c.duration("stream.credential_check_interval", Duration.ofSeconds(30), Duration.ofMillis(100),
+            Duration.ofHours(1), "How often each stream socket checks that the token or session it was opened "
+            + "with has not been revoked since; a revoked one closes the socket (4001)."));
 
     if (cluster.enabled() && database.embedded()) {
       c.problem("database.host", "is required when cluster.enabled is true: every hub node must share one database");

@@ -54,23 +54,24 @@ public final class StreamEndpoint {
     }
     String ticket = ctx.request().getParam("ticket");
     String bearer = Authenticator.bearerToken(ctx.request());
-    Future<Principal> principal;
+    Future<TokenService.Claim> claim;
     if (bearer != null) {
-      principal = authenticator.authenticate(bearer);
+      claim = authenticator.identify(bearer);
     } else if (ticket != null) {
-      principal = redeem(ticket);
+      claim = redeem(ticket);
     } else {
-      principal = Future.failedFuture(KmcException.unauthorized("a bearer token (Authorization: Bearer <token>) "
+      claim = Future.failedFuture(KmcException.unauthorized("a bearer token (Authorization: Bearer <token>) "
           + "or a ticket from POST " + TICKETS_PATH + " (?ticket=) is required"));
     }
-    principal.onFailure(ctx::fail).onSuccess(who -> {
+    claim.compose(c -> authenticator.admit(c).map(c)).onFailure(ctx::fail).onSuccess(who -> {
       Vertx vertx = ctx.vertx();
       ctx.request().toWebSocket().onFailure(e -> {
         if (!ctx.response().ended()) {
           ctx.fail(KmcException.badRequest("cannot upgrade to a websocket: " + e.getMessage()));
         }
       }).onSuccess(socket ->
-          new StreamSocket(service, socket, who, vertx.getOrCreateContext()).start());
+          new StreamSocket(service, socket, who.principal(), vertx.getOrCreateContext(),
+              () -> authenticator.revoked(who)).start());
     });
   }
 
@@ -94,7 +95,7 @@ public final class StreamEndpoint {
             .put("expiresAt", Instant.now().plusMillis(lifetime).toString()).encode()));
   }
 
-  private Future<Principal> redeem(String ticket) {
+  private Future<TokenService.Claim> redeem(String ticket) {
     if (ticket.length() > 200) {
       return Future.failedFuture(KmcException.unauthorized("the stream ticket is unknown, used or expired"));
     }
@@ -109,7 +110,7 @@ public final class StreamEndpoint {
       List<String> marks = json.getJsonArray("marks", new JsonArray()).getList();
       Principal principal = new Principal(json.getString("user"), groups, json.getString("kind"),
           json.getString("credentialId"));
-      return authenticator.admit(new TokenService.Claim(principal, marks, json.getString("revoked")));
+      return Future.succeededFuture(new TokenService.Claim(principal, marks, json.getString("revoked")));
     });
   }
 

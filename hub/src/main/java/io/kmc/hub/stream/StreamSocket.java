@@ -34,6 +34,8 @@ final class StreamSocket {
 
   /** The close code of a socket whose client did not keep up (4000-4999: for applications). */
   static final short TOO_SLOW = 4008;
+  /** The close code of a socket whose token or session was revoked while it was open. */
+  static final short REVOKED = 4001;
   private static final Pattern ID = Pattern.compile("[A-Za-z0-9._:-]{1,64}");
   private static final int MAX_CLUSTER_NAMES = 1_000;
   /** How long a failed read of the index waits before it is tried again. */
@@ -49,13 +51,18 @@ final class StreamSocket {
   private final Map<String, Subscription> subscriptions = new LinkedHashMap<>();
   private final Map<Subscription, String> sentTokens = new java.util.HashMap<>();
   private final ArrayDeque<Waiting> waiting = new ArrayDeque<>();
+  private final java.util.function.Supplier<io.vertx.core.Future<Boolean>> revoked;
   private boolean closed;
+  private long credentialTimer = -1;
 
-  StreamSocket(StreamService service, ServerWebSocket socket, Principal principal, Context context) {
+  /** @param revoked whether the credentials the socket was opened with have been revoked since */
+  StreamSocket(StreamService service, ServerWebSocket socket, Principal principal, Context context,
+               java.util.function.Supplier<io.vertx.core.Future<Boolean>> revoked) {
     this.service = service;
     this.socket = socket;
     this.principal = principal;
     this.context = context;
+    this.revoked = revoked;
   }
 
   Context context() {
@@ -71,14 +78,26 @@ final class StreamSocket {
     socket.closeHandler(v -> {
       closed = true;
       waiting.clear();
+      context.owner().cancelTimer(credentialTimer);
       service.remove(this);
     });
+    credentialTimer = context.owner().setPeriodic(service.settings().credentialCheckInterval().toMillis(),
+        t -> revoked.get().onSuccess(gone -> {
+          if (gone && !closed) {
+            socket.writeTextMessage(new JsonObject().put("type", "CLOSING").put("code", (int) REVOKED)
+                .put("reason", "credentials revoked")
+                .put("message", "the token or session this stream was opened with was revoked; log in again")
+                .encode());
+            close(REVOKED, "credentials revoked");
+          }
+        }));
   }
 
   void close(short code, String reason) {
     if (!closed) {
       closed = true;
       waiting.clear();
+      context.owner().cancelTimer(credentialTimer);
       service.remove(this);
       socket.close(code, reason);
     }
