@@ -63,7 +63,9 @@ class StreamsIT {
     nodeB = hubs.get(1);
     fleet.agent("alpha", nodeA, nodeB);
     fleet.agent("beta", nodeB, nodeA);
-    fleet.agent("gamma", nodeA, nodeB);
+    // Gamma's agent keeps ConfigMaps whole in the index: subscriptions asking for objects get them.
+    fleet.agent("gamma", List.of("ws://127.0.0.1:" + nodeA.port(), "ws://127.0.0.1:" + nodeB.port()),
+        Map.of("KMC_INDEX_KEEP_OBJECTS", "v1/configmaps"));
     for (String cluster : List.of("alpha", "beta", "gamma")) {
       fleet.awaitConnected(nodeA, cluster);
       KubeConfig config = KubeConfig.loadKubeConfig(new StringReader(fleet.sim(cluster).kubeconfig(cluster)));
@@ -282,7 +284,8 @@ class StreamsIT {
     configMap("gamma", "sel", "g1", Map.of());
     awaitIndexed("gamma", "sel", 1);
     try (StreamClient client = StreamClient.connect(fleet.memberVertx(), nodeA.port(), fleet.adminToken())) {
-      client.subscribe("sel", kind("configmaps").put("clusterSelector", "streams=on").put("namespace", "sel"));
+      client.subscribe("sel", kind("configmaps").put("clusterSelector", "streams=on").put("namespace", "sel")
+          .put("objects", true));
       List<JsonObject> initial = client.until(WAIT, m -> "INITIAL_STATE_DONE".equals(m.getString("type")));
       assertEquals(new JsonArray(), initial.get(0).getJsonArray("clusters"));
       label("gamma", Map.of("env", "test", "streams", "on"));
@@ -290,6 +293,10 @@ class StreamsIT {
       assertTrue(joined.stream().anyMatch(m -> "CLUSTER".equals(m.getString("type"))
           && "joined".equals(m.getString("state")) && "gamma".equals(m.getString("cluster"))), joined.toString());
       assertEquals(Set.of("gamma/g1"), keys(joined, "ADDED"));
+      JsonObject whole = joined.stream().filter(m -> "ADDED".equals(m.getString("type"))).findFirst().orElseThrow()
+          .getJsonObject("object").getJsonObject("object");
+      assertNotNull(whole, "the whole object, which gamma's agent keeps: " + joined);
+      assertEquals("value", whole.getJsonObject("data").getString("setting"));
       configMap("gamma", "sel", "g2", Map.of());
       assertEquals("gamma/g2", key(expect(client, "ADDED")));
       label("gamma", Map.of("env", "test"));
