@@ -14,7 +14,9 @@ import java.net.http.HttpConnectTimeoutException;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.net.http.HttpTimeoutException;
+import java.net.http.WebSocket;
 import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
 import javax.net.ssl.SSLContext;
 
 /**
@@ -87,9 +89,8 @@ final class HubClient {
    * Opens a websocket on the hub (the live stream), authenticated in the handshake with the
    * bearer token; completes once upgraded.
    */
-  java.util.concurrent.CompletableFuture<java.net.http.WebSocket> webSocket(String path,
-                                                                          java.net.http.WebSocket.Listener listener) {
-    java.net.http.WebSocket.Builder builder = http.newWebSocketBuilder().connectTimeout(Duration.ofSeconds(10))
+  CompletableFuture<WebSocket> webSocket(String path, WebSocket.Listener listener) {
+    WebSocket.Builder builder = http.newWebSocketBuilder().connectTimeout(Duration.ofSeconds(10))
         .header("User-Agent", "kmc-cli/" + io.kmc.common.KmcVersion.current());
     if (token != null) {
       builder.header("Authorization", "Bearer " + token);

@@ -12,6 +12,7 @@ import io.vertx.sqlclient.RowSet;
 import io.vertx.sqlclient.SqlConnection;
 import io.vertx.sqlclient.Tuple;
 
+import java.time.Duration;
 import java.time.OffsetDateTime;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -272,7 +273,7 @@ public final class FleetIndex {
   }
 
   /** Drops stream history older than {@code age}, and all but the newest {@code keep} changes of each cluster. */
-  public Future<Void> trimStreamHistory(java.time.Duration age, long keep) {
+  public Future<Void> trimStreamHistory(Duration age, long keep) {
     return pool.preparedQuery(TRIM).execute(Tuple.of(OffsetDateTime.now().minus(age), keep)).mapEmpty();
   }
 

@@ -8,6 +8,7 @@ import io.kmc.hub.rbac.Authorizer;
 import io.kmc.hub.store.ClusterRecord;
 import io.kmc.ops.Texts;
 import io.vertx.core.Context;
+import io.vertx.core.Future;
 import io.vertx.core.http.ServerWebSocket;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonArray;
@@ -15,20 +16,24 @@ import io.vertx.core.json.JsonObject;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
+import java.util.function.Supplier;
 import java.util.regex.Pattern;
 
 /**
  * One client's stream socket: its subscriptions, and what waits to be written to it. Everything
  * here runs on the socket's event loop. What the client sends is input: a message that is not
  * understood is answered with an ERROR (on its subscription when it names one), never by closing
- * the socket. Only a client that does not read is let go: past {@code stream.buffer_events}
- * messages waiting, the socket closes as too slow, after a last message with the resume token of
- * every subscription as of the last message handed to the socket.
+ * the socket. A client that does not read is let go: past {@code stream.buffer_events} messages
+ * waiting, the socket closes as too slow, after a last message with the resume token of every
+ * subscription as of the last message handed to the socket. So is one whose credentials were
+ * revoked since the handshake.
  */
 final class StreamSocket {
 
@@ -49,15 +54,15 @@ final class StreamSocket {
   private final Principal principal;
   private final Context context;
   private final Map<String, Subscription> subscriptions = new LinkedHashMap<>();
-  private final Map<Subscription, String> sentTokens = new java.util.HashMap<>();
+  private final Map<Subscription, String> sentTokens = new HashMap<>();
   private final ArrayDeque<Waiting> waiting = new ArrayDeque<>();
-  private final java.util.function.Supplier<io.vertx.core.Future<Boolean>> revoked;
+  private final Supplier<Future<Boolean>> revoked;
   private boolean closed;
   private long credentialTimer = -1;
 
   /** @param revoked whether the credentials the socket was opened with have been revoked since */
   StreamSocket(StreamService service, ServerWebSocket socket, Principal principal, Context context,
-               java.util.function.Supplier<io.vertx.core.Future<Boolean>> revoked) {
+               Supplier<Future<Boolean>> revoked) {
     this.service = service;
     this.socket = socket;
     this.principal = principal;
@@ -263,14 +268,14 @@ final class StreamSocket {
 
   /** The clusters a subscription covers, as last worked out. */
   private static Map<String, Authorizer.Scope> scopes(Subscription subscription) {
-    Map<String, Authorizer.Scope> scopes = new java.util.TreeMap<>();
+    Map<String, Authorizer.Scope> scopes = new TreeMap<>();
     subscription.parts.values().forEach(part -> scopes.put(part.cluster, part.scope));
     return scopes;
   }
 
   /** The clusters a subscription covers now, each with where its user may see the kind. */
   private Map<String, Authorizer.Scope> targets(Subscription subscription) {
-    Map<String, Authorizer.Scope> targets = new java.util.TreeMap<>();
+    Map<String, Authorizer.Scope> targets = new TreeMap<>();
     for (ClusterRecord cluster : service.view().registered().values()) {
       if (subscription.spec.selects(cluster)) {
         Authorizer.Scope scope = service.scope(principal, cluster.name(), subscription.spec.resource());
