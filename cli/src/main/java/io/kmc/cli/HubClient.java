@@ -14,7 +14,9 @@ import java.net.http.HttpConnectTimeoutException;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.net.http.HttpTimeoutException;
+import java.net.http.WebSocket;
 import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
 import javax.net.ssl.SSLContext;
 
 /**
@@ -81,6 +83,19 @@ final class HubClient {
 
   void delete(String path) {
     send("DELETE", path, null, "application/json");
+  }
+
+  /**
+   * Opens a websocket on the hub (the live stream), authenticated in the handshake with the
+   * bearer token; completes once upgraded.
+   */
+  CompletableFuture<WebSocket> webSocket(String path, WebSocket.Listener listener) {
+    WebSocket.Builder builder = http.newWebSocketBuilder().connectTimeout(Duration.ofSeconds(10))
+        .header("User-Agent", "kmc-cli/" + io.kmc.common.KmcVersion.current());
+    if (token != null) {
+      builder.header("Authorization", "Bearer " + token);
+    }
+    return builder.buildAsync(URI.create(base.replaceFirst("^http", "ws") + path), listener);
   }
 
   /** A non-JSON answer (a kubeconfig). */

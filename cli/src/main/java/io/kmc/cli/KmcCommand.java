@@ -11,7 +11,7 @@ import picocli.CommandLine.Spec;
 @Command(name = "kmc", mixinStandardHelpOptions = true, versionProvider = KmcCommand.Version.class,
     description = "The command line of a kmc hub: log in, connect clusters, get kubeconfigs for kubectl.",
     subcommands = {LoginCommand.class, LogoutCommand.class, ClustersCommand.class, KubeconfigCommand.class,
-        TokensCommand.class, UsersCommand.class, AuditCommand.class, TokenCommand.class, CompletionCommand.class,
+        TokensCommand.class, UsersCommand.class, AuditCommand.class, StreamCommand.class, TokenCommand.class, CompletionCommand.class,
         CommandLine.HelpCommand.class},
     footer = {"", "Start here:",
         "  kmc login https://localhost:8080                   # the hub's URL",

@@ -15,6 +15,12 @@ public final class Addresses {
    * those of a relist's end included), for the fleet view's watches on every node.
    */
   public static final String INDEX_CHANGES = "kmc.hub.index-changes";
+  /**
+   * Published by the node that wrote an agent's index batch: the same changes numbered per cluster
+   * as the stream change log holds them, and the cluster's connection events, for the live streams
+   * of every node (one message per node, fanned out there to its subscribers).
+   */
+  public static final String STREAM_CHANGES = "kmc.hub.stream-changes";
 
   /** Header naming the cluster a request sent to a node's channel is for. */
   public static final String HEADER_CLUSTER = "kmc-cluster";

@@ -60,6 +60,8 @@ import io.kmc.hub.routing.NodeChannel;
 import io.kmc.hub.routing.Presence;
 import io.kmc.hub.routing.ResourceCounts;
 import io.kmc.hub.routing.SessionRegistry;
+import io.kmc.hub.stream.StreamEndpoint;
+import io.kmc.hub.stream.StreamService;
 import io.kmc.hub.store.ClusterRecord;
 import io.kmc.hub.store.ClusterRegistry;
 import io.kmc.hub.store.Database;
@@ -153,6 +155,7 @@ public final class Hub {
   private FleetIndex index;
   private PropagationService propagations;
   private PropagationController controller;
+  private StreamService streams;
   private ManagementServer management;
 
   private Hub(HubConfig config, Created created) {
@@ -445,8 +448,11 @@ public final class Hub {
         new PolicyAdmission(policies, clusters, router, metrics, notifications));
     SearchApi search = index == null ? null : SearchApi.create(index, authorizer, clusters, presence,
         limits.pingTimeoutMillis(), config.index().maxPageSize());
+    Authenticator authenticator = new Authenticator(tokens, shared, config.auth().requestsPerMinute());
+    streams = index == null ? null : new StreamService(vertx, index, authorizer, clusters, presence,
+        config.streams(), limits.pingTimeoutMillis(), metrics);
     ApiVerticle.Routes routes = new ApiVerticle.Routes(gateway,
-        new Authenticator(tokens, shared, config.auth().requestsPerMinute()), authorizer, Audits.recorder(audit),
+        authenticator, authorizer, Audits.recorder(audit),
         passthrough,
         new ClustersApi(clusters, presence, authorizer, tokens, limits.pingTimeoutMillis(),
             config.server().publicUrl(), caPem, config.auth().kubeconfigTokenLifetime(),
@@ -459,17 +465,20 @@ public final class Hub {
         inFlight, config.server().maxBodyBytes(), limits.maxFrameBytes(), tls, config.server().accessLog(),
         new PoliciesApi(policies, clusters), new NotificationsApi(notifications),
         new TypedApi(authorizer, passthrough, new TunnelLists(passthrough), TypedApi.DISCOVERY_TTL), new OpenApiDoc(),
-        search, search == null ? null : new FleetView(search, streaming, router), new PropagationsApi(propagations));
+        search, search == null ? null : new FleetView(search, streaming, router), new PropagationsApi(propagations),
+        streams == null ? null : new StreamEndpoint(streams, authenticator, shared));
     int instances = Math.max(1, Runtime.getRuntime().availableProcessors());
     // Port 0 becomes -1: Vert.x then binds one random port that all instances share.
     int requested = config.server().port() == 0 ? -1 : config.server().port();
     List<ApiVerticle> started = new ArrayList<>();
-    return vertx.deployVerticle(() -> {
+    Future<Void> streamsStarted = streams == null ? Future.succeededFuture()
+        : concern("streams", streams::start, streams::stop);
+    return streamsStarted.compose(x -> vertx.deployVerticle(() -> {
       ApiVerticle verticle = new ApiVerticle(routes, config.server().host(), requested);
       started.add(verticle);
       apiVerticles.add(verticle);
       return verticle;
-    }, new DeploymentOptions().setInstances(instances)).map(id -> {
+    }, new DeploymentOptions().setInstances(instances))).map(id -> {
       deployments.add(id);
       port = started.get(0).actualPort();
       return null;
@@ -580,6 +589,11 @@ public final class Hub {
 
   public Vertx vertx() {
     return vertx;
+  }
+
+  /** The node's live streams, or null without a fleet index. */
+  public StreamService streams() {
+    return streams;
   }
 
   public SessionRegistry sessions() {

@@ -8,6 +8,7 @@ import io.kmc.hub.auth.Authenticator;
 import io.kmc.hub.gateway.AgentGateway;
 import io.kmc.hub.metrics.HubMetrics;
 import io.kmc.hub.rbac.Authorizer;
+import io.kmc.hub.stream.StreamEndpoint;
 import io.kmc.hub.tls.TlsMaterial;
 import io.kmc.hub.web.Errors;
 import io.kmc.hub.web.RequestLog;
@@ -41,7 +42,7 @@ public final class ApiVerticle extends VerticleBase {
                        HubMetrics metrics, AtomicInteger inFlight, int maxBodyBytes, int maxWebSocketMessageBytes,
                        TlsMaterial tls, boolean accessLog, PoliciesApi policies, NotificationsApi notifications,
                        TypedApi typed, OpenApiDoc openApi, SearchApi search, FleetView fleet,
-                       PropagationsApi propagations) {
+                       PropagationsApi propagations, StreamEndpoint stream) {
   }
 
   private final Routes routes;
@@ -88,6 +89,8 @@ public final class ApiVerticle extends VerticleBase {
     router.post("/api/v1/auth/refresh").handler(routes.auth()::refresh);
     router.get("/api/v1/auth/providers").handler(routes.auth()::providers);
     router.get(OpenApiDoc.PATH).handler(routes.openApi()::handle);
+    // The live stream authenticates itself in the handshake: a bearer token, or a ticket for browsers.
+    router.get(StreamEndpoint.PATH).handler(routes.stream() == null ? ApiVerticle::noIndex : routes.stream()::open);
 
     router.route("/api/*").handler(routes.authenticator());
     router.route(KubePassthrough.PREFIX + "*").handler(routes.authenticator());
@@ -130,6 +133,9 @@ public final class ApiVerticle extends VerticleBase {
       router.get("/api/v1/resources/counts").handler(routes.search()::counts);
       router.get("/api/v1/resources/:group/:version/:plural").handler(routes.search()::resources);
     }
+
+    router.post(StreamEndpoint.TICKETS_PATH)
+        .handler(routes.stream() == null ? ApiVerticle::noIndex : routes.stream()::ticket);
 
     router.get("/api/v1/users").handler(authz.require("users", "list")).handler(routes.users()::list);
     router.post("/api/v1/users").handler(authz.require("users", "create")).handler(routes.users()::create);
@@ -241,8 +247,8 @@ public final class ApiVerticle extends VerticleBase {
    * of requests in flight, which a graceful shutdown waits for.
    */
   private void measure(RoutingContext ctx) {
-    if (AgentEndpoint.PATH.equals(ctx.normalizedPath())) {
-      ctx.next(); // a websocket upgrade: the agent's connection is a session, not a request
+    if (AgentEndpoint.PATH.equals(ctx.normalizedPath()) || StreamEndpoint.PATH.equals(ctx.normalizedPath())) {
+      ctx.next(); // a websocket upgrade: the agent's connection and a stream are sessions, not requests
       return;
     }
     long started = System.nanoTime();

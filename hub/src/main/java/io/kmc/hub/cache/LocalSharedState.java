@@ -18,7 +18,11 @@ public final class LocalSharedState implements SharedState {
   }
 
   private final Vertx vertx;
+  private record Value(String text, long expiresAt) {
+  }
+
   private final Map<String, Entry> entries = new ConcurrentHashMap<>();
+  private final Map<String, Value> values = new ConcurrentHashMap<>();
   private final long sweeper;
 
   public LocalSharedState(Vertx vertx) {
@@ -26,6 +30,7 @@ public final class LocalSharedState implements SharedState {
     this.sweeper = vertx.setPeriodic(60_000, t -> {
       long now = System.currentTimeMillis();
       entries.entrySet().removeIf(e -> e.getValue().expired(now));
+      values.entrySet().removeIf(e -> now >= e.getValue().expiresAt());
     });
   }
 
@@ -54,6 +59,19 @@ public final class LocalSharedState implements SharedState {
   public Future<Void> mark(String key, Duration ttl) {
     entries.put(key, new Entry(1, System.currentTimeMillis() + ttl.toMillis()));
     return Future.succeededFuture();
+  }
+
+  @Override
+  public Future<Void> put(String key, String value, Duration ttl) {
+    values.put(key, new Value(value, System.currentTimeMillis() + ttl.toMillis()));
+    return Future.succeededFuture();
+  }
+
+  @Override
+  public Future<String> take(String key) {
+    Value value = values.remove(key);
+    return Future.succeededFuture(value == null || System.currentTimeMillis() >= value.expiresAt() ? null
+        : value.text());
   }
 
   @Override

@@ -104,6 +104,16 @@ public final class RedisSharedState implements SharedState {
   }
 
   @Override
+  public Future<Void> put(String key, String value, Duration ttl) {
+    return redis.set(List.of(prefix + key, value, "PX", String.valueOf(Math.max(1, ttl.toMillis())))).mapEmpty();
+  }
+
+  @Override
+  public Future<String> take(String key) {
+    return redis.getdel(prefix + key).map(response -> response == null ? null : response.toString());
+  }
+
+  @Override
   public Future<Void> ping() {
     return redis.ping(List.of()).mapEmpty();
   }

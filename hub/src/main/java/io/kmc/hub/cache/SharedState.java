@@ -38,6 +38,12 @@ public interface SharedState {
    */
   Future<Admission> admit(List<String> marks, String counter, Duration window);
 
+  /** Stores a value that disappears after {@code ttl}. */
+  Future<Void> put(String key, String value, Duration ttl);
+
+  /** The value of {@code key}, removed in the same step (so that only one caller on any node gets it), or null. */
+  Future<String> take(String key);
+
   /** A readiness check. */
   Future<Void> ping();
 

@@ -22,7 +22,7 @@ import java.util.Set;
 public record HubConfig(Path dataDir, Server server, Management management, LogSettings log, Clustering cluster,
                         Tunnel tunnel, Database database, Redis redis, Auth auth, Rbac rbac, Audit audit,
                         List<ClusterEntry> clusters, Policies policies, Notifications notifications,
-                        PluginSettings plugins, Index index, Propagation propagation) {
+                        PluginSettings plugins, Index index, Propagation propagation, Streams streams) {
 
   public record Server(String host, int port, String publicUrl, int maxBodyBytes, Tls tls, String agentImage,
                        Duration shutdownGrace, boolean accessLog) {
@@ -125,6 +125,12 @@ public record HubConfig(Path dataDir, Server server, Management management, LogS
 
   /** The propagation controller's timing (docs/propagation.md). */
   public record Propagation(Duration resyncInterval, Duration driftInterval, Duration leaseTtl) {
+  }
+
+  /** Live resource streams (docs/streams.md): history kept for resuming, and the bounds of each socket. */
+  public record Streams(Duration history, int historyMaxChanges, int maxReplay, int bufferEvents,
+                        int maxSubscriptions, Duration ticketLifetime, Duration bookmarkInterval,
+                        Duration recheckInterval, Duration credentialCheckInterval) {
   }
 
   /** The CEL policy engine's bounds (docs/policies.md). */
@@ -231,6 +237,27 @@ public record HubConfig(Path dataDir, Server server, Management management, LogS
         c.duration("propagation.lease_ttl", Duration.ofSeconds(6), Duration.ofSeconds(1), Duration.ofMinutes(5),
             "How long the controller lease lasts unrenewed (renewed every third of it): another hub node takes "
                 + "over at most about this long after the controller's node dies."));
+    Streams streams = new Streams(
+        c.duration("stream.history", Duration.ofMinutes(15), Duration.ofSeconds(10), Duration.ofDays(7),
+            "How long the hub keeps each change of the index for stream clients that resume; a client "
+            + "resuming from further back gets that cluster's current state again (a per-cluster restart)."),
+        c.integer("stream.history_max_changes", 100_000, 100, 100_000_000, "Most changes of one cluster kept "
+            + "for resuming, whatever their age."),
+        c.integer("stream.max_replay", 10_000, 10, 1_000_000, "Most missed changes of one kind of one cluster "
+            + "sent to a resuming subscription; beyond, that cluster restarts from its current state."),
+        c.integer("stream.buffer_events", 1_000, 10, 1_000_000, "Messages one stream socket may have waiting "
+            + "for a slow client; beyond, the socket is closed as too slow, with its resume tokens."),
+        c.integer("stream.max_subscriptions", 64, 1, 10_000, "Most subscriptions open on one stream socket."),
+        c.duration("stream.ticket_lifetime", Duration.ofSeconds(30), Duration.ofSeconds(1), Duration.ofMinutes(10),
+            "How long a stream ticket (POST /api/v1/stream/tickets) may wait to be used, once."),
+        c.duration("stream.bookmark_interval", Duration.ofSeconds(30), Duration.ofMillis(100), Duration.ofHours(1),
+            "How often each subscription gets a BOOKMARK with its resume token when nothing else happens."),
+        c.duration("stream.recheck_interval", Duration.ofSeconds(1), Duration.ofMillis(100), Duration.ofMinutes(5),
+            "How often each node re-evaluates its subscriptions: clusters that start or stop matching a "
+            + "cluster selector, a user's changed permissions, clusters that went stale."),
+        c.duration("stream.credential_check_interval", Duration.ofSeconds(30), Duration.ofMillis(100),
+            Duration.ofHours(1), "How often each stream socket checks that the token or session it was opened "
+            + "with has not been revoked since; a revoked one closes the socket (4001)."));
 
     if (cluster.enabled() && database.embedded()) {
       c.problem("database.host", "is required when cluster.enabled is true: every hub node must share one database");
@@ -240,7 +267,7 @@ public record HubConfig(Path dataDir, Server server, Management management, LogS
           + "must be shared by every hub node");
     }
     return new HubConfig(dataDir, server, management, log, cluster, tunnel, database, redis, auth, rbac, audit,
-        clusters, policies, notifications, plugins, index, propagation);
+        clusters, policies, notifications, plugins, index, propagation, streams);
   }
 
   private static Notifications readNotifications(ConfigReader c) {

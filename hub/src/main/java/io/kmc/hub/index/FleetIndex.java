@@ -8,9 +8,11 @@ import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.RowSet;
 import io.vertx.sqlclient.SqlConnection;
 import io.vertx.sqlclient.Tuple;
 
+import java.time.Duration;
 import java.time.OffsetDateTime;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -54,20 +56,39 @@ public final class FleetIndex {
         kind = excluded.kind, namespaced = excluded.namespaced,
         watermark = coalesce(excluded.watermark, fleet_kinds.watermark), last_sync = now()""";
 
+  // The row as it was (every part of one statement sees the same snapshot), so that the change log
+  // can tell an addition from a modification, and a stream whether the object matched its selector.
   private static final String UPSERT = """
+      with prev as (select labels, resource_version from fleet_objects where cluster = $1 and api_group = $2
+        and resource = $4 and namespace = $6 and name = $7)
       insert into fleet_objects (cluster, api_group, api_version, resource, kind, namespace, name, uid,
         resource_version, labels, owner, created, summary, gen, object, updated)
       values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11, $12, $13::jsonb, $14, $15::jsonb, now())
       on conflict (cluster, api_group, resource, namespace, name) do update set api_version = excluded.api_version,
         kind = excluded.kind, uid = excluded.uid, resource_version = excluded.resource_version,
         labels = excluded.labels, owner = excluded.owner, created = excluded.created, summary = excluded.summary,
-        gen = excluded.gen, object = excluded.object, updated = now()""";
+        gen = excluded.gen, object = excluded.object, updated = now()
+      returning (select labels from prev) as prev_labels, (select resource_version from prev) as prev_version""";
 
   private static final String DELETE = "delete from fleet_objects where cluster = $1 and api_group = $2 "
-      + "and resource = $3 and namespace = $4 and name = $5";
+      + "and resource = $3 and namespace = $4 and name = $5 returning labels";
 
   private static final String RECONCILE = "delete from fleet_objects where cluster = $1 and api_group = $2 "
-      + "and resource = $3 and gen <> $4 returning namespace, name";
+      + "and resource = $3 and gen <> $4 returning namespace, name, labels";
+
+  /** Numbers {@code $2} changes of a cluster; answers the last number. */
+  private static final String NUMBER = "insert into stream_seqs (cluster, seq) values ($1, $2) "
+      + "on conflict (cluster) do update set seq = stream_seqs.seq + excluded.seq returning seq";
+
+  private static final String LOG = "insert into stream_changes (cluster, seq, api_group, resource, type, body) "
+      + "values ($1, $2, $3, $4, $5, $6::jsonb)";
+
+  /** Drops history older than $1 or beyond the newest $2 changes of a cluster, and remembers up to where. */
+  private static final String TRIM = """
+      with gone as (delete from stream_changes c using stream_seqs s where c.cluster = s.cluster
+        and (c.at < $1 or c.seq <= s.seq - $2) returning c.cluster, c.seq)
+      update stream_seqs s set trimmed = g.last from (select cluster, max(seq) as last from gone group by cluster) g
+      where s.cluster = g.cluster and s.trimmed < g.last""";
 
   private final Vertx vertx;
   private final Pool pool;
@@ -121,32 +142,47 @@ public final class FleetIndex {
         .execute(Tuple.of(cluster)).onFailure(e -> { });
   }
 
+  /** One change of the index as the stream change log numbers it (docs/streams.md). */
+  public record Change(long seq, String type, JsonObject body) {
+  }
+
+  /** What one batch changed: the objects a relist's end dropped, and every change, numbered. */
+  public record Applied(List<Frame.IndexedKey> dropped, List<Change> changes) {
+  }
+
   /**
    * Writes one batch in one transaction; with {@code reconcile}, drops what the relist {@code gen} did
-   * not name. Completes with the objects so dropped.
+   * not name. Every actual change (an upsert that changed nothing is none) is numbered and logged for
+   * the live streams in the same transaction, so that a stream's snapshot and the log always agree.
    */
-  Future<List<Frame.IndexedKey>> apply(String cluster, Frame.Index batch, long gen, boolean reconcile) {
+  Future<Applied> apply(String cluster, Frame.Index batch, long gen, boolean reconcile) {
+    List<Change> changes = new ArrayList<>();
+    List<Frame.IndexedKey> dropped = new ArrayList<>();
     return pool.withTransaction(conn -> conn.preparedQuery(UPSERT_KIND)
         .execute(Tuple.of(cluster, batch.group(), batch.resource(), batch.version(), batch.kind(), batch.namespaced(),
             batch.watermark()))
-        .compose(v -> upserts(conn, cluster, batch, gen))
-        .compose(v -> deletes(conn, cluster, batch))
+        .compose(v -> upserts(conn, cluster, batch, gen, changes))
+        .compose(v -> deletes(conn, cluster, batch, changes))
         .compose(v -> reconcile ? conn.preparedQuery(RECONCILE)
             .execute(Tuple.of(cluster, batch.group(), batch.resource(), gen)).map(rows -> {
-              List<Frame.IndexedKey> dropped = new ArrayList<>();
               for (Row row : rows) {
                 String namespace = row.getString("namespace");
                 dropped.add(new Frame.IndexedKey(namespace.isEmpty() ? null : namespace, row.getString("name")));
+                changes.add(deleted(batch, namespace, row.getString("name"), json(row.getValue("labels"))));
               }
-              return dropped;
-            }) : Future.succeededFuture(List.<Frame.IndexedKey>of())));
+              return null;
+            }) : Future.succeededFuture())
+        .compose(v -> log(conn, cluster, batch, changes)))
+        .map(numbered -> new Applied(dropped, numbered));
   }
 
-  private static Future<Void> upserts(SqlConnection conn, String cluster, Frame.Index batch, long gen) {
+  private static Future<Void> upserts(SqlConnection conn, String cluster, Frame.Index batch, long gen,
+                                      List<Change> changes) {
     if (batch.upserts().isEmpty()) {
       return Future.succeededFuture();
     }
     List<Tuple> tuples = new ArrayList<>(batch.upserts().size());
+    List<JsonObject> bodies = new ArrayList<>(batch.upserts().size());
     for (Frame.IndexedObject o : batch.upserts()) {
       JsonObject labels = new JsonObject();
       if (o.labels() != null) {
@@ -156,17 +192,42 @@ public final class FleetIndex {
       if (o.summary() != null) {
         o.summary().forEach(summary::put);
       }
+      JsonObject object = o.object() == null ? null : new JsonObject(o.object());
+      String namespace = o.namespace() == null ? "" : o.namespace();
       tuples.add(Tuple.tuple().addString(cluster).addString(batch.group()).addString(batch.version())
           .addString(batch.resource()).addString(batch.kind())
-          .addString(o.namespace() == null ? "" : o.namespace()).addString(o.name()).addString(o.uid())
+          .addString(namespace).addString(o.name()).addString(o.uid())
           .addString(o.resourceVersion()).addValue(labels).addString(o.owner())
           .addValue(o.created() == null ? null : OffsetDateTime.parse(o.created())).addValue(summary).addLong(gen)
-          .addValue(o.object() == null ? null : new JsonObject(o.object())));
+          .addValue(object));
+      JsonObject body = new JsonObject().put("kind", batch.kind()).put("version", batch.version())
+          .put("namespace", namespace).put("name", o.name()).put("uid", o.uid())
+          .put("resourceVersion", o.resourceVersion()).put("labels", labels).put("owner", o.owner())
+          .put("created", o.created()).put("summary", summary);
+      if (object != null) {
+        body.put("object", object);
+      }
+      bodies.add(body);
     }
-    return conn.preparedQuery(UPSERT).executeBatch(tuples).mapEmpty();
+    return conn.preparedQuery(UPSERT).executeBatch(tuples).map(result -> {
+      int i = 0;
+      for (RowSet<Row> rows = result; rows != null && i < bodies.size(); rows = rows.next(), i++) {
+        JsonObject body = bodies.get(i);
+        Row row = rows.iterator().hasNext() ? rows.iterator().next() : null;
+        Object prevLabels = row == null ? null : row.getValue("prev_labels");
+        String prevVersion = row == null ? null : row.getString("prev_version");
+        if (prevVersion == null) {
+          changes.add(new Change(0, "ADDED", body));
+        } else if (!prevVersion.equals(body.getString("resourceVersion"))
+            || !json(prevLabels).equals(body.getJsonObject("labels"))) {
+          changes.add(new Change(0, "MODIFIED", body.put("prevLabels", json(prevLabels))));
+        }
+      }
+      return null;
+    });
   }
 
-  private static Future<Void> deletes(SqlConnection conn, String cluster, Frame.Index batch) {
+  private static Future<Void> deletes(SqlConnection conn, String cluster, Frame.Index batch, List<Change> changes) {
     if (batch.deletes().isEmpty()) {
       return Future.succeededFuture();
     }
@@ -175,7 +236,119 @@ public final class FleetIndex {
       tuples.add(Tuple.of(cluster, batch.group(), batch.resource(), k.namespace() == null ? "" : k.namespace(),
           k.name()));
     }
-    return conn.preparedQuery(DELETE).executeBatch(tuples).mapEmpty();
+    return conn.preparedQuery(DELETE).executeBatch(tuples).map(result -> {
+      int i = 0;
+      for (RowSet<Row> rows = result; rows != null && i < tuples.size(); rows = rows.next(), i++) {
+        for (Row row : rows) {
+          Frame.IndexedKey key = batch.deletes().get(i);
+          changes.add(deleted(batch, key.namespace() == null ? "" : key.namespace(), key.name(),
+              json(row.getValue("labels"))));
+        }
+      }
+      return null;
+    });
+  }
+
+  private static Change deleted(Frame.Index batch, String namespace, String name, JsonObject labels) {
+    return new Change(0, "DELETED", new JsonObject().put("kind", batch.kind()).put("version", batch.version())
+        .put("namespace", namespace).put("name", name).put("labels", labels));
+  }
+
+  /** Numbers the changes after the cluster's last (the row lock keeps numbers in commit order) and logs them. */
+  private static Future<List<Change>> log(SqlConnection conn, String cluster, Frame.Index batch, List<Change> changes) {
+    if (changes.isEmpty()) {
+      return Future.succeededFuture(List.of());
+    }
+    return conn.preparedQuery(NUMBER).execute(Tuple.of(cluster, (long) changes.size())).compose(rows -> {
+      long first = rows.iterator().next().getLong("seq") - changes.size() + 1;
+      List<Change> numbered = new ArrayList<>(changes.size());
+      List<Tuple> tuples = new ArrayList<>(changes.size());
+      for (int i = 0; i < changes.size(); i++) {
+        Change change = changes.get(i);
+        numbered.add(new Change(first + i, change.type(), change.body()));
+        tuples.add(Tuple.of(cluster, first + i, batch.group(), batch.resource(), change.type(), change.body()));
+      }
+      return conn.preparedQuery(LOG).executeBatch(tuples).map(numbered);
+    });
+  }
+
+  /** Drops stream history older than {@code age}, and all but the newest {@code keep} changes of each cluster. */
+  public Future<Void> trimStreamHistory(Duration age, long keep) {
+    return pool.preparedQuery(TRIM).execute(Tuple.of(OffsetDateTime.now().minus(age), keep)).mapEmpty();
+  }
+
+  /**
+   * The objects of one kind in one cluster (in one namespace, unless null) and the number of the
+   * cluster's last change they include, read in one snapshot.
+   */
+  public record Snapshot(long seq, List<JsonObject> objects) {
+  }
+
+  public Future<Snapshot> snapshot(String cluster, String group, String resource, String namespace) {
+    return pool.withTransaction(conn -> conn.query("set transaction isolation level repeatable read").execute()
+        .compose(v -> conn.preparedQuery("select seq from stream_seqs where cluster = $1").execute(Tuple.of(cluster)))
+        .compose(seqs -> {
+          long seq = seqs.iterator().hasNext() ? seqs.iterator().next().getLong("seq") : 0;
+          String sql = "select kind, api_version, namespace, name, uid, resource_version, labels, owner, created, "
+              + "summary, object from fleet_objects where cluster = $1 and api_group = $2 and resource = $3"
+              + (namespace == null ? "" : " and namespace = $4") + " order by namespace, name";
+          Tuple args = Tuple.of(cluster, group, resource);
+          if (namespace != null) {
+            args.addString(namespace);
+          }
+          return conn.preparedQuery(sql).execute(args).map(rows -> {
+            List<JsonObject> objects = new ArrayList<>();
+            for (Row row : rows) {
+              JsonObject body = new JsonObject().put("kind", row.getString("kind"))
+                  .put("version", row.getString("api_version")).put("namespace", row.getString("namespace"))
+                  .put("name", row.getString("name")).put("uid", row.getString("uid"))
+                  .put("resourceVersion", row.getString("resource_version")).put("labels", json(row.getValue("labels")))
+                  .put("owner", row.getString("owner"))
+                  .put("created", row.getOffsetDateTime("created") == null ? null
+                      : row.getOffsetDateTime("created").toString())
+                  .put("summary", json(row.getValue("summary")));
+              Object object = row.getValue("object");
+              if (object != null) {
+                body.put("object", json(object));
+              }
+              objects.add(body);
+            }
+            return new Snapshot(seq, objects);
+          });
+        }));
+  }
+
+  /**
+   * The logged changes of one kind of a cluster after number {@code after}, up to the cluster's last
+   * change ({@code upTo}); {@code complete} is false when history no longer reaches back that far or
+   * holds more than {@code limit} of them (the caller then starts that cluster over).
+   */
+  public record Replay(boolean complete, long upTo, List<Change> changes) {
+  }
+
+  public Future<Replay> replay(String cluster, String group, String resource, long after, int limit) {
+    return pool.withTransaction(conn -> conn.query("set transaction isolation level repeatable read").execute()
+        .compose(v -> conn.preparedQuery("select seq, trimmed from stream_seqs where cluster = $1")
+            .execute(Tuple.of(cluster)))
+        .compose(seqs -> {
+          if (!seqs.iterator().hasNext()) {
+            return Future.succeededFuture(new Replay(after == 0, 0, List.of()));
+          }
+          Row row = seqs.iterator().next();
+          long last = row.getLong("seq");
+          if (after < row.getLong("trimmed") || after > last) {
+            return Future.succeededFuture(new Replay(false, last, List.of()));
+          }
+          return conn.preparedQuery("select seq, type, body from stream_changes where cluster = $1 and seq > $2 "
+                  + "and seq <= $3 and api_group = $4 and resource = $5 order by seq limit $6")
+              .execute(Tuple.of(cluster, after, last, group, resource, limit + 1)).map(rows -> {
+                List<Change> changes = new ArrayList<>();
+                for (Row r : rows) {
+                  changes.add(new Change(r.getLong("seq"), r.getString("type"), json(r.getValue("body"))));
+                }
+                return changes.size() > limit ? new Replay(false, last, List.of()) : new Replay(true, last, changes);
+              });
+        }));
   }
 
   // ---- reading -------------------------------------------------------------------------------

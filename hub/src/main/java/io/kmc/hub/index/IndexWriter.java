@@ -27,6 +27,11 @@ public final class IndexWriter {
   private static final Logger LOG = LoggerFactory.getLogger(IndexWriter.class);
   /** How often the cluster's index is marked current while its agent is connected. */
   static final long SYNC_MARK_MILLIS = 5_000;
+  /**
+   * How long the agent must have sent nothing after connecting for its cluster to count as resynced
+   * (what it missed while away is sent at once, in the batches that follow the first acknowledgement).
+   */
+  static final long RESYNC_QUIET_MILLIS = 1_000;
 
   private final Vertx vertx;
   private final FleetIndex index;
@@ -41,6 +46,8 @@ public final class IndexWriter {
   private boolean opened;
   private boolean closed;
   private long timer = -1;
+  private boolean resyncing = true;
+  private long resyncTimer = -1;
 
   IndexWriter(Vertx vertx, FleetIndex index, String cluster, Consumer<Frame.IndexAck> reply) {
     this.vertx = vertx;
@@ -63,6 +70,7 @@ public final class IndexWriter {
         reply.accept(new Frame.IndexAck(0, null, ar.result()));
       }
       opened = true;
+      publishState("connected");
       index.markSynced(cluster);
       timer = vertx.setPeriodic(SYNC_MARK_MILLIS, t -> index.markSynced(cluster));
       drain();
@@ -97,6 +105,15 @@ public final class IndexWriter {
   }
 
   private void drain() {
+    if (resyncing && opened && !closed) {
+      vertx.cancelTimer(resyncTimer);
+      resyncTimer = writing || !queue.isEmpty() ? -1 : vertx.setTimer(RESYNC_QUIET_MILLIS, t -> {
+        if (!closed && !writing && queue.isEmpty()) {
+          resyncing = false;
+          publishState("resynced");
+        }
+      });
+    }
     if (writing || closed || !opened || queue.isEmpty()) {
       return;
     }
@@ -117,7 +134,8 @@ public final class IndexWriter {
       if (ar.succeeded()) {
         index.metrics().indexApplied(cluster, batch.upserts().size() + batch.deletes().size(), System.nanoTime() - started);
         reply.accept(new Frame.IndexAck(batch.seq(), null, null));
-        publish(batch, ar.result());
+        publish(batch, ar.result().dropped());
+        publishChanges(batch, ar.result().changes());
       } else {
         LOG.warn("cannot write index batch {} of cluster {}: {}", batch.seq(), cluster, ar.cause().getMessage());
         reply.accept(new Frame.IndexAck(batch.seq(), "the hub could not write the batch; relist", null));
@@ -137,6 +155,24 @@ public final class IndexWriter {
     vertx.eventBus().publish(Addresses.INDEX_CHANGES, change);
   }
 
+  /** Tells every node's live streams what changed, numbered as the change log holds it. */
+  private void publishChanges(Frame.Index batch, List<FleetIndex.Change> changes) {
+    if (changes.isEmpty()) {
+      return;
+    }
+    JsonArray list = new JsonArray();
+    for (FleetIndex.Change change : changes) {
+      list.add(new JsonObject().put("seq", change.seq()).put("type", change.type()).put("body", change.body()));
+    }
+    vertx.eventBus().publish(Addresses.STREAM_CHANGES, new JsonObject().put("cluster", cluster)
+        .put("group", batch.group()).put("resource", batch.resource()).put("changes", list));
+  }
+
+  /** A cluster's connection event for the live streams: connected, resynced or disconnected. */
+  private void publishState(String state) {
+    vertx.eventBus().publish(Addresses.STREAM_CHANGES, new JsonObject().put("cluster", cluster).put("state", state));
+  }
+
   public void close() {
     if (closed) {
       return;
@@ -144,8 +180,10 @@ public final class IndexWriter {
     closed = true;
     queue.clear();
     vertx.cancelTimer(timer);
+    vertx.cancelTimer(resyncTimer);
     if (opened) {
       index.markSynced(cluster);
+      publishState("disconnected");
     }
   }
 }

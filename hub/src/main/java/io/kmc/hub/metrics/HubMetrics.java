@@ -27,6 +27,8 @@ public final class HubMetrics {
   public static final String CLUSTER_LAST_SEEN = "kmc_cluster_last_seen_timestamp_seconds";
   public static final String TUNNEL_LATENCY = "kmc_tunnel_latency_seconds";
   public static final String AGENT_SESSIONS = "kmc_agent_sessions";
+  public static final String STREAM_SOCKETS = "kmc_stream_sockets";
+  public static final String STREAM_SLOW_CLOSES = "kmc_stream_slow_closes";
   public static final String AGENT_CONNECTS = "kmc_agent_connects";
   public static final String AGENT_DISCONNECTS = "kmc_agent_disconnects";
   public static final String API_REQUESTS = "kmc_api_requests";
@@ -94,6 +96,15 @@ public final class HubMetrics {
   /** Agent connections held by this node. */
   public void agentSessions(Supplier<Number> count) {
     Gauge.builder(AGENT_SESSIONS, count).description("Agent connections held by this hub node").register(registry);
+  }
+
+  /** Live stream sockets open on this node, and a counter of those closed because their client did not read. */
+  public Runnable streams(Supplier<Number> sockets) {
+    Gauge.builder(STREAM_SOCKETS, sockets).description("Live stream sockets open on this hub node").register(registry);
+    Counter slow = Counter.builder(STREAM_SLOW_CLOSES)
+        .description("Stream sockets closed because their client did not keep up (stream.buffer_events)")
+        .register(registry);
+    return slow::increment;
   }
 
   public void auditQueue(Supplier<Number> queued, Supplier<Number> dropped, Supplier<Number> rejected) {

@@ -1,0 +1,144 @@
+package io.kmc.cli;
+
+import io.kmc.agent.Agent;
+import io.kmc.agent.AgentConfig;
+import io.kmc.agent.kube.KubeAccess;
+import io.kmc.common.config.ConfigReader;
+import io.kmc.hub.Hub;
+import io.kmc.hub.config.HubConfig;
+import io.kmc.hub.store.TokenHashes;
+import io.kmc.kubesim.KubeSim;
+import io.kmc.kubesim.KubeSimOptions;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.ByteArrayInputStream;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** {@code kmc stream} against a real hub with a simulated cluster and its agent: the events are printed as they come. */
+@Timeout(value = 180, unit = TimeUnit.SECONDS)
+class StreamCommandIT {
+
+  @Test
+  void kmcStreamPrintsTheInitialStateThenChanges(@TempDir Path dir) throws Exception {
+    Vertx vertx = Vertx.vertx();
+    Hub hub = null;
+    try {
+      KubeSim sim = KubeSim.start(vertx, new KubeSimOptions().seed(true)).await(30, TimeUnit.SECONDS);
+      String joinToken = "join-sim-" + System.nanoTime();
+      ConfigReader reader = ConfigReader.fromYaml("""
+          clusters:
+            - name: sim
+              token_sha256: %s
+          """.formatted(TokenHashes.sha256Hex(joinToken)), Map.of("KMC_DATA_DIR", dir.resolve("kmc-data").toString(),
+          "KMC_SERVER_PORT", "0", "KMC_SERVER_HOST", "127.0.0.1", "KMC_SERVER_TLS_MODE", "off",
+          "KMC_METRICS_PORT", "0", "KMC_METRICS_HOST", "127.0.0.1"));
+      HubConfig config = HubConfig.read(reader);
+      reader.finish();
+      hub = Hub.start(config).await(120, TimeUnit.SECONDS);
+      String base = "http://127.0.0.1:" + hub.port();
+
+      Path kubeconfig = dir.resolve("sim.kubeconfig");
+      Files.writeString(kubeconfig, sim.kubeconfig("sim"));
+      ConfigReader agentReader = ConfigReader.fromYaml("""
+          hub:
+            urls: ["ws://127.0.0.1:%d"]
+            cluster: sim
+            token: %s
+          kubernetes:
+            mode: kubeconfig
+            kubeconfig: %s
+          """.formatted(hub.port(), joinToken, kubeconfig), Map.of("KMC_METRICS_PORT", "0"));
+      AgentConfig agentConfig = AgentConfig.read(agentReader);
+      agentReader.finish();
+      Agent agent = Agent.start(vertx, agentConfig, KubeAccess.kubeconfig(kubeconfig, null, Duration.ofSeconds(10)))
+          .await(60, TimeUnit.SECONDS);
+
+      String password = Files.readString(dir.resolve("kmc-data").resolve("initial-admin-password")).trim();
+      HttpResponse<String> login = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(base
+              + "/api/v1/auth/login")).header("Content-Type", "application/json")
+          .POST(HttpRequest.BodyPublishers.ofString(new JsonObject().put("username", "admin")
+              .put("password", password).encode())).build(), HttpResponse.BodyHandlers.ofString());
+      assertEquals(200, login.statusCode(), login.body());
+      Path home = Files.createDirectories(dir.resolve("home"));
+      CliConfig cliConfig = new CliConfig();
+      CliConfig.Hub entry = new CliConfig.Hub();
+      entry.url = base;
+      entry.user = "admin";
+      entry.token = new JsonObject(login.body()).getString("accessToken");
+      cliConfig.hubs.put(base, entry);
+      cliConfig.current = base;
+      cliConfig.save(home.resolve(".kmc").resolve("config"));
+
+      sim.create(new JsonObject().put("apiVersion", "v1").put("kind", "ConfigMap")
+          .put("metadata", new JsonObject().put("name", "before").put("namespace", "default")))
+          .await(10, TimeUnit.SECONDS);
+      StringWriter out = new StringWriter();
+      Cli cli = new Cli(Map.of("HOME", home.toString()), new ByteArrayInputStream(new byte[0]),
+          new PrintWriter(out), new PrintWriter(new StringWriter()), null, "kmc");
+      AtomicInteger status = new AtomicInteger(-1);
+      Thread stream = new Thread(() -> status.set(KmcMain.run(cli, "stream", "v1/configmaps", "-n", "default")));
+      stream.setDaemon(true);
+      String token = entry.token;
+      long indexedBy = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+      while (!indexed(base, token)) {
+        assertTrue(System.nanoTime() < indexedBy, "the configmap was not indexed");
+        Thread.sleep(100);
+      }
+      stream.start();
+      awaitOutput(out, "# initial state done", Duration.ofSeconds(30), () -> { });
+      assertTrue(out.toString().contains("ADDED     sim              default/before"), out.toString());
+      sim.create(new JsonObject().put("apiVersion", "v1").put("kind", "ConfigMap")
+          .put("metadata", new JsonObject().put("name", "after").put("namespace", "default")))
+          .await(10, TimeUnit.SECONDS);
+      awaitOutput(out, "ADDED     sim              default/after", Duration.ofSeconds(30), () -> { });
+      agent.stop().await(30, TimeUnit.SECONDS);
+      hub.close().await(60, TimeUnit.SECONDS);
+      hub = null;
+      stream.join(30_000);
+      assertEquals(1, status.get(), "the command ends when the hub closes the stream:\n" + out);
+    } finally {
+      if (hub != null) {
+        hub.close().await(60, TimeUnit.SECONDS);
+      }
+      vertx.close().await(30, TimeUnit.SECONDS);
+    }
+  }
+
+  private static boolean indexed(String base, String token) throws Exception {
+    HttpResponse<String> response = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(base
+        + "/api/v1/search?kind=configmaps&namespace=default&name=before")).header("Authorization", "Bearer " + token)
+        .build(), HttpResponse.BodyHandlers.ofString());
+    return response.statusCode() == 200 && new JsonObject(response.body()).getLong("total") == 1;
+  }
+
+  /** Waits for {@code line} in the output; the first wait also covers the index being fed. */
+  private static void awaitOutput(StringWriter out, String line, Duration timeout, Runnable each)
+      throws InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (!out.toString().contains(line)) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("no line '" + line + "' within " + timeout + "; output:\n" + out);
+      }
+      each.run();
+      Thread.sleep(50);
+    }
+  }
+}

@@ -1,0 +1,176 @@
+package io.kmc.hub.stream;
+
+import io.kmc.hub.index.FleetIndex;
+import io.kmc.hub.index.Selector;
+import io.kmc.hub.rbac.Authorizer;
+import io.kmc.hub.store.ClusterRecord;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
+import java.util.Base64;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+
+/**
+ * One subscription of a socket: which objects, from which clusters, and per cluster how far it has
+ * got (the number of the cluster's last change it has accounted for, which its resume token carries).
+ * Lives on its socket's event loop.
+ *
+ * <p>Per cluster, changes are taken in the order the change log numbered them: a publication that
+ * starts after the next expected number means some were missed (another node wrote them before this
+ * one was listening, or a writer moved), and they are read from the log before going on. Until a
+ * cluster's part has its initial state or replay, publications wait in its queue.
+ */
+final class Subscription {
+
+  /** What the client asked for. */
+  record Spec(String group, String version, String resource, Set<String> clusterNames, Selector clusterSelector,
+              String namespace, Selector labels, boolean objects, boolean counts) {
+
+    boolean selects(ClusterRecord cluster) {
+      return cluster.enabled() && (clusterNames == null || clusterNames.contains(cluster.name()))
+          && clusterSelector.matches(cluster.labels());
+    }
+  }
+
+  /** One cluster's part of the subscription. */
+  static final class Part {
+    final String cluster;
+    Authorizer.Scope scope;
+    long seq;
+    boolean ready;
+    boolean stale;
+    /** Whether the subscription's INITIAL_STATE_DONE still waits for this part. */
+    boolean initial;
+    /** Bumped whenever the part starts over, so that answers to older reads are ignored. */
+    int epoch;
+    long count;
+    final ArrayDeque<JsonObject> waiting = new ArrayDeque<>();
+
+    Part(String cluster, Authorizer.Scope scope) {
+      this.cluster = cluster;
+      this.scope = scope;
+    }
+
+    boolean visible(String namespace) {
+      return scope.all() || scope.namespaces().contains(namespace);
+    }
+  }
+
+  final String id;
+  final Spec spec;
+  final Map<String, Part> parts = new TreeMap<>();
+  /** Parts whose initial state (or replay) has not come yet, before the subscription's INITIAL_STATE_DONE. */
+  int initialPending;
+  boolean initialDone;
+  boolean countsChanged;
+  long lastSent = System.currentTimeMillis();
+
+  Subscription(String id, Spec spec) {
+    this.id = id;
+    this.spec = spec;
+  }
+
+  boolean sameKind(String group, String resource) {
+    return spec.group().equals(group) && spec.resource().equals(resource);
+  }
+
+  /**
+   * The event a change is for this subscription, or null: an object that starts matching the label
+   * selector is ADDED, one that stops matching is DELETED, as the Kubernetes API server does for a
+   * watch with a label selector.
+   */
+  String eventType(Part part, String type, JsonObject body) {
+    String namespace = body.getString("namespace", "");
+    if ((spec.namespace() != null && !spec.namespace().equals(namespace)) || !part.visible(namespace)) {
+      return null;
+    }
+    boolean now = matches(body.getJsonObject("labels"));
+    return switch (type) {
+      case "ADDED" -> now ? "ADDED" : null;
+      case "DELETED" -> now ? "DELETED" : null;
+      default -> {
+        boolean before = matches(body.getJsonObject("prevLabels"));
+        if (before && now) {
+          yield "MODIFIED";
+        }
+        yield now ? "ADDED" : before ? "DELETED" : null;
+      }
+    };
+  }
+
+  private boolean matches(JsonObject labels) {
+    if (labels == null) {
+      return false;
+    }
+    Map<String, String> map = new HashMap<>();
+    labels.forEach(e -> map.put(e.getKey(), String.valueOf(e.getValue())));
+    return spec.labels().matches(map);
+  }
+
+  /** The object as events carry it: what the index holds, the whole object only when asked and kept. */
+  JsonObject object(String cluster, JsonObject body, boolean deleted) {
+    JsonObject object = new JsonObject()
+        .put("apiVersion", spec.group().isEmpty() ? body.getString("version", spec.version())
+            : spec.group() + "/" + body.getString("version", spec.version()))
+        .put("kind", body.getString("kind"))
+        .put("cluster", cluster)
+        .put("namespace", body.getString("namespace", ""))
+        .put("name", body.getString("name"))
+        .put("labels", body.getJsonObject("labels", new JsonObject()));
+    if (!deleted) {
+      object.put("uid", body.getString("uid")).put("resourceVersion", body.getString("resourceVersion"))
+          .put("owner", body.getString("owner")).put("created", body.getString("created"))
+          .put("summary", body.getJsonObject("summary", new JsonObject()));
+      if (spec.objects() && body.getJsonObject("object") != null) {
+        object.put("object", body.getJsonObject("object"));
+      }
+    }
+    return object;
+  }
+
+  /** Per cluster, the number of the last change accounted for: what a client resumes from. */
+  String resumeToken() {
+    JsonObject seqs = new JsonObject();
+    parts.values().forEach(part -> {
+      if (part.ready) {
+        seqs.put(part.cluster, part.seq);
+      }
+    });
+    return Base64.getUrlEncoder().withoutPadding().encodeToString(seqs.encode().getBytes(StandardCharsets.UTF_8));
+  }
+
+  /** The per-cluster numbers of a token; fails with IllegalArgumentException on anything but a token. */
+  static Map<String, Long> parseToken(String token) {
+    JsonObject seqs = new JsonObject(new String(Base64.getUrlDecoder().decode(token), StandardCharsets.UTF_8));
+    Map<String, Long> result = new HashMap<>();
+    for (String cluster : seqs.fieldNames()) {
+      Object value = seqs.getValue(cluster);
+      if (!(value instanceof Number number) || number.longValue() < 0) {
+        throw new IllegalArgumentException("a resume token holds numbers");
+      }
+      result.put(cluster, number.longValue());
+    }
+    return result;
+  }
+
+  JsonObject counts() {
+    JsonObject counts = new JsonObject();
+    parts.values().forEach(part -> counts.put(part.cluster, part.count));
+    return counts;
+  }
+
+  static List<JsonObject> changes(JsonObject publication) {
+    JsonArray changes = publication.getJsonArray("changes");
+    return changes == null ? List.of() : changes.stream().map(JsonObject.class::cast).toList();
+  }
+
+  static FleetIndex.Change change(JsonObject json) {
+    return new FleetIndex.Change(json.getLong("seq"), json.getString("type"), json.getJsonObject("body"));
+  }
+}
