@@ -31,7 +31,7 @@ public final class BenchMain {
   private static final String USAGE = "usage: java -jar kmc-bench.jar <benchmark> [options], one of:\n"
       + String.join("\n", List.of(PassthroughOptions.USAGE, BulkBench.USAGE, WatchBench.USAGE, NodeLossBench.USAGE,
           io.kmc.bench.index.IndexBench.USAGE,
-          SessionBench.USAGE));
+          SessionBench.USAGE, io.kmc.bench.propagation.PropagationBench.USAGE));
 
   private BenchMain() {
   }
@@ -55,6 +55,8 @@ public final class BenchMain {
         case "sessions" -> new SessionBench(Flags.parse(rest, SessionBench.DEFAULTS), out)::run;
         case "index" -> new io.kmc.bench.index.IndexBench(Flags.parse(rest, io.kmc.bench.index.IndexBench.DEFAULTS),
             out)::run;
+        case "propagation" -> new io.kmc.bench.propagation.PropagationBench(
+            Flags.parse(rest, io.kmc.bench.propagation.PropagationBench.DEFAULTS), out)::run;
         default -> throw new IllegalArgumentException("no benchmark named " + args[0]);
       };
     } catch (IllegalArgumentException e) {
