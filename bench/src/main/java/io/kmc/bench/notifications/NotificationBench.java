@@ -31,11 +31,13 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class NotificationBench {
 
   public static final String USAGE = """
-      notifications [--events N] [--initial-backoff-ms N]
+      notifications [--events N] [--initial-backoff-ms N] [--fail-every N]
         --events N              events, each one delivery to the webhook (default 500)
+        --fail-every N          the receiver answers 500 to every N-th request (default 2; 0: never)
         --initial-backoff-ms N  notifications.initial_backoff for the run (default 100)""";
 
-  public static final Map<String, String> DEFAULTS = Map.of("--events", "500", "--initial-backoff-ms", "100");
+  public static final Map<String, String> DEFAULTS = Map.of("--events", "500", "--initial-backoff-ms", "100",
+      "--fail-every", "2");
 
   private final Flags flags;
   private final PrintStream out;
@@ -49,6 +51,7 @@ public final class NotificationBench {
   public void run() throws Exception {
     int events = flags.integer("--events", 1, 1_000_000);
     int backoff = flags.integer("--initial-backoff-ms", 10, 3_600_000);
+    int failEvery = flags.integer("--fail-every", 0, 1_000_000);
     MachineInfo.printHeader(out, "notifications", flags.describe());
     Vertx vertx = Vertx.vertx();
     AtomicLong requests = new AtomicLong();
@@ -57,7 +60,7 @@ public final class NotificationBench {
     Set<String> delivered = ConcurrentHashMap.newKeySet();
     Histogram latency = new Histogram(3);
     HttpServer server = vertx.createHttpServer().requestHandler(request -> request.body().onSuccess(body -> {
-      if (requests.incrementAndGet() % 2 == 0) {
+      if (requests.incrementAndGet() % Math.max(1, failEvery) == 0 && failEvery > 0) {
         refused.incrementAndGet();
         request.response().setStatusCode(500).end();
         return;
@@ -98,7 +101,8 @@ public final class NotificationBench {
         Thread.sleep(20);
       }
       double allSeconds = (System.nanoTime() - started) / 1e9;
-      out.println("## Notifications: " + events + " events to a webhook that answers 500 to every other request");
+      out.println("## Notifications: " + events + " events to a webhook that answers 500 to "
+          + (failEvery == 0 ? "no request" : "every " + failEvery + ". request"));
       out.println();
       out.println(new Table("measure", "p50", "p90", "p99", "max", "n")
           .row("event `time` → receiver accepted it (2xx)", latency.getValueAtPercentile(50) + " ms",
