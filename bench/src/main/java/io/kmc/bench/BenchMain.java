@@ -31,7 +31,9 @@ public final class BenchMain {
   private static final String USAGE = "usage: java -jar kmc-bench.jar <benchmark> [options], one of:\n"
       + String.join("\n", List.of(PassthroughOptions.USAGE, BulkBench.USAGE, WatchBench.USAGE, NodeLossBench.USAGE,
           io.kmc.bench.index.IndexBench.USAGE,
-          SessionBench.USAGE));
+          SessionBench.USAGE, io.kmc.bench.propagation.PropagationBench.USAGE,
+          io.kmc.bench.policy.PolicyBench.USAGE,
+          io.kmc.bench.notifications.NotificationBench.USAGE));
 
   private BenchMain() {
   }
@@ -55,6 +57,12 @@ public final class BenchMain {
         case "sessions" -> new SessionBench(Flags.parse(rest, SessionBench.DEFAULTS), out)::run;
         case "index" -> new io.kmc.bench.index.IndexBench(Flags.parse(rest, io.kmc.bench.index.IndexBench.DEFAULTS),
             out)::run;
+        case "propagation" -> new io.kmc.bench.propagation.PropagationBench(
+            Flags.parse(rest, io.kmc.bench.propagation.PropagationBench.DEFAULTS), out)::run;
+        case "policy" -> new io.kmc.bench.policy.PolicyBench(
+            Flags.parse(rest, io.kmc.bench.policy.PolicyBench.DEFAULTS), out)::run;
+        case "notifications" -> new io.kmc.bench.notifications.NotificationBench(
+            Flags.parse(rest, io.kmc.bench.notifications.NotificationBench.DEFAULTS), out)::run;
         default -> throw new IllegalArgumentException("no benchmark named " + args[0]);
       };
     } catch (IllegalArgumentException e) {

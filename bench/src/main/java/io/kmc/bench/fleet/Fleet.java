@@ -126,8 +126,14 @@ public final class Fleet implements AutoCloseable {
   private final java.util.Set<Hub> halted = java.util.concurrent.ConcurrentHashMap.newKeySet();
   private int bareProxyPort;
 
-  private Fleet(Spec spec) throws IOException {
+  /** Environment-style settings (KMC_...) for both hub nodes on top of {@link #SETTINGS}, e.g. short intervals. */
+  private final Map<String, String> hubSettings;
+
+  private Fleet(Spec spec, Map<String, String> hubSettings) throws IOException {
     this.spec = spec;
+    Map<String, String> merged = new java.util.HashMap<>(SETTINGS);
+    merged.putAll(hubSettings);
+    this.hubSettings = Map.copyOf(merged);
     workDir = Files.createTempDirectory("kmc-bench");
     for (AgentSpec agent : spec.agents()) {
       if (joinTokens.put(agent.cluster(), "kmc-bench-join-" + UUID.randomUUID()) != null) {
@@ -141,7 +147,12 @@ public final class Fleet implements AutoCloseable {
    * is connected to the first node it dials.
    */
   public static Fleet start(Spec spec) throws IOException {
-    Fleet fleet = new Fleet(spec);
+    return start(spec, Map.of());
+  }
+
+  /** As {@link #start(Spec)}, with environment-style settings ({@code KMC_...}) for both hub nodes. */
+  public static Fleet start(Spec spec, Map<String, String> hubSettings) throws IOException {
+    Fleet fleet = new Fleet(spec, hubSettings);
     try {
       fleet.startAll();
       return fleet;
@@ -306,7 +317,7 @@ public final class Fleet implements AutoCloseable {
    */
   private HubConfig hubConfig(int hazelcastPort, List<Integer> members) {
     String memberList = String.join(", ", members.stream().map(p -> "\"127.0.0.1:" + p + "\"").toList());
-    return read(HubConfig::read, """
+    ConfigReader config = ConfigReader.fromYaml("""
         data:
           dir: %s
         server:
@@ -334,7 +345,10 @@ public final class Fleet implements AutoCloseable {
           max_open_streams: %d
         clusters:
         %s""".formatted(workDir, hazelcastCluster, hazelcastPort, memberList, postgres.getPort(), redisPort,
-        adminPassword, spec.maxOpenStreams(), clustersYaml()));
+        adminPassword, spec.maxOpenStreams(), clustersYaml()), hubSettings);
+    HubConfig hub = HubConfig.read(config);
+    config.finish();
+    return hub;
   }
 
   private String clustersYaml() {

@@ -59,6 +59,10 @@ public final class Flags {
     }
   }
 
+  public String string(String flag) {
+    return values.get(flag).trim();
+  }
+
   public boolean bool(String flag) {
     String value = values.get(flag).trim();
     return switch (value) {
