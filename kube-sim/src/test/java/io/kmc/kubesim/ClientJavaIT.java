@@ -387,6 +387,8 @@ class ClientJavaIT {
     apps.createNamespacedDeployment("logs", deployment("talker", 1)).execute();
     waitFor(() -> !listPods("logs").isEmpty());
     V1Pod pod = listPods("logs").get(0);
+    // A pod that has just started may not have written three lines yet.
+    waitFor(() -> logLines(pod.getMetadata().getName()) >= 3);
     String text = core.readNamespacedPodLog(pod.getMetadata().getName(), "logs").tailLines(3).execute();
     assertEquals(3, text.lines().count());
     try (InputStream stream = new PodLogs(SimClients.forWatches(sim)).streamNamespacedPodLog("logs",
@@ -811,6 +813,14 @@ class ClientJavaIT {
     try {
       return core.listNamespacedPod(namespace).execute().getItems().stream()
           .filter(pod -> "Running".equals(pod.getStatus().getPhase())).toList();
+    } catch (ApiException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private static long logLines(String pod) {
+    try {
+      return core.readNamespacedPodLog(pod, "logs").execute().lines().count();
     } catch (ApiException e) {
       throw new IllegalStateException(e);
     }
