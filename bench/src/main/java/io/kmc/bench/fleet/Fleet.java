@@ -421,6 +421,28 @@ public final class Fleet implements AutoCloseable {
         + " within 60 s; last seen: " + last);
   }
 
+  /** A call to the hub's API on node B with the admin token and a JSON body (or none); the body of a 2xx answer. */
+  public String api(String method, String path, JsonObject body) throws IOException, InterruptedException {
+    return api(method, path, body, "application/json");
+  }
+
+  /** As {@link #api(String, String, JsonObject)}, with the body sent as {@code contentType}; anything but 2xx throws. */
+  public String api(String method, String path, JsonObject body, String contentType)
+      throws IOException, InterruptedException {
+    HttpRequest.Builder request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + nodeB.port() + path))
+        .header("Authorization", "Bearer " + adminToken)
+        .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
+            : HttpRequest.BodyPublishers.ofString(body.encode()));
+    if (body != null) {
+      request.header("Content-Type", contentType);
+    }
+    HttpResponse<String> response = http.send(request.build(), HttpResponse.BodyHandlers.ofString());
+    if (response.statusCode() / 100 != 2) {
+      throw new IllegalStateException(method + " " + path + ": " + response.statusCode() + " " + response.body());
+    }
+    return response.body();
+  }
+
   /** The hub's view of a cluster's agent connection ({@code connected}, {@code node}, …), asked of a live node. */
   public JsonObject connection(String cluster) {
     Hub via = nodeA;

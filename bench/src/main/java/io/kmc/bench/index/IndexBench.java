@@ -17,10 +17,6 @@ import io.vertx.core.json.JsonObject;
 import org.HdrHistogram.Histogram;
 
 import java.io.PrintStream;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.Statement;
@@ -59,7 +55,6 @@ public final class IndexBench {
 
   private final Flags flags;
   private final PrintStream out;
-  private final HttpClient http = HttpClient.newHttpClient();
 
   public IndexBench(Flags flags, PrintStream out) {
     this.flags = flags;
@@ -98,7 +93,7 @@ public final class IndexBench {
       long loadStarted = System.nanoTime();
       for (int c = 0; c < clusters; c++) {
         String cluster = String.format("c%04d", c);
-        JsonObject created = new JsonObject(call(fleet, "POST", "/api/v1/clusters",
+        JsonObject created = new JsonObject(fleet.api("POST", "/api/v1/clusters",
             new JsonObject().put("name", cluster).put("labels", new JsonObject().put("region", "r" + (c % 5)))));
         StandIn standIn = connect(fleet, client, cluster, created.getString("token"));
         standIns.add(standIn);
@@ -139,7 +134,7 @@ public final class IndexBench {
 
       // A cluster of 10,000 objects resyncing after a reconnect (relist, the hub reconciling deletions).
       String big = "c-big";
-      JsonObject bigCluster = new JsonObject(call(fleet, "POST", "/api/v1/clusters", new JsonObject().put("name", big)));
+      JsonObject bigCluster = new JsonObject(fleet.api("POST", "/api/v1/clusters", new JsonObject().put("name", big)));
       StandIn first = connect(fleet, client, big, bigCluster.getString("token"));
       relist(first, RESYNC_OBJECTS, random);
       first.ws().close();
@@ -222,7 +217,7 @@ public final class IndexBench {
                       .put("tier", List.of("front", "back", "edge").get(random.nextInt(3)))))));
         }
         io.vertx.core.Future.all(created).await(60, TimeUnit.SECONDS);
-        String token = new JsonObject(call(fleet, "POST", "/api/v1/clusters", new JsonObject().put("name", name)))
+        String token = new JsonObject(fleet.api("POST", "/api/v1/clusters", new JsonObject().put("name", name)))
             .getString("token");
         java.nio.file.Path kubeconfig = dir.resolve(name + ".kubeconfig");
         java.nio.file.Files.writeString(kubeconfig, sim.kubeconfig(name));
@@ -341,23 +336,9 @@ public final class IndexBench {
   }
 
   private JsonObject search(Fleet fleet, String query) throws Exception {
-    return new JsonObject(call(fleet, "GET", "/api/v1/search?" + query, null));
+    return new JsonObject(fleet.api("GET", "/api/v1/search?" + query, null));
   }
 
-  private String call(Fleet fleet, String method, String path, JsonObject body) throws Exception {
-    HttpRequest.Builder request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + fleet.nodeB().port() + path))
-        .header("Authorization", "Bearer " + fleet.adminToken())
-        .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
-            : HttpRequest.BodyPublishers.ofString(body.encode()));
-    if (body != null) {
-      request.header("Content-Type", "application/json");
-    }
-    HttpResponse<String> response = http.send(request.build(), HttpResponse.BodyHandlers.ofString());
-    if (response.statusCode() / 100 != 2) {
-      throw new IllegalStateException(method + " " + path + ": " + response.statusCode() + " " + response.body());
-    }
-    return response.body();
-  }
 
   private static String ms(long micros) {
     return String.format("%.1f ms", micros / 1000.0);

@@ -11,10 +11,6 @@ import io.vertx.core.json.JsonObject;
 import org.HdrHistogram.Histogram;
 
 import java.io.PrintStream;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.time.Instant;
 import java.util.Map;
 import java.util.Set;
@@ -41,7 +37,6 @@ public final class NotificationBench {
 
   private final Flags flags;
   private final PrintStream out;
-  private final HttpClient http = HttpClient.newHttpClient();
 
   public NotificationBench(Flags flags, PrintStream out) {
     this.flags = flags;
@@ -80,18 +75,18 @@ public final class NotificationBench {
         "KMC_NOTIFICATIONS_INITIAL_BACKOFF", backoff + "ms", "KMC_NOTIFICATIONS_MAX_BACKOFF", "10s",
         "KMC_NOTIFICATIONS_MAX_ATTEMPTS", "30", "KMC_NOTIFICATIONS_RATE_PER_MINUTE", "1000000",
         "KMC_NOTIFICATIONS_POLL_INTERVAL", "100ms", "KMC_NOTIFICATIONS_DEDUP_WINDOW", "0s"))) {
-      call(fleet, "POST", "/api/v1/clusters", new JsonObject().put("name", "noisy"));
-      call(fleet, "POST", "/api/v1/notifications/channels", new JsonObject().put("name", "hook")
+      fleet.api("POST", "/api/v1/clusters", new JsonObject().put("name", "noisy"));
+      fleet.api("POST", "/api/v1/notifications/channels", new JsonObject().put("name", "hook")
           .put("type", "webhook").put("config", new JsonObject()
               .put("url", "http://127.0.0.1:" + server.actualPort() + "/hook")
               .put("secret", "a-webhook-secret-of-enough-length")));
-      call(fleet, "POST", "/api/v1/notifications/subscriptions", new JsonObject().put("name", "rotations")
+      fleet.api("POST", "/api/v1/notifications/subscriptions", new JsonObject().put("name", "rotations")
           .put("channels", new JsonArray().add("hook"))
           .put("eventTypes", new JsonArray().add("cluster.token_rotated")));
       Thread.sleep(1_000);
       long started = System.nanoTime();
       for (int i = 0; i < events; i++) {
-        call(fleet, "POST", "/api/v1/clusters/noisy/token", null);
+        fleet.api("POST", "/api/v1/clusters/noisy/token", null);
       }
       double writeSeconds = (System.nanoTime() - started) / 1e9;
       while (delivered.size() < events) {
@@ -122,18 +117,4 @@ public final class NotificationBench {
     }
   }
 
-  private String call(Fleet fleet, String method, String path, JsonObject body) throws Exception {
-    HttpRequest.Builder request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + fleet.nodeB().port() + path))
-        .header("Authorization", "Bearer " + fleet.adminToken())
-        .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
-            : HttpRequest.BodyPublishers.ofString(body.encode()));
-    if (body != null) {
-      request.header("Content-Type", "application/json");
-    }
-    HttpResponse<String> response = http.send(request.build(), HttpResponse.BodyHandlers.ofString());
-    if (response.statusCode() / 100 != 2) {
-      throw new IllegalStateException(method + " " + path + ": " + response.statusCode() + " " + response.body());
-    }
-    return response.body();
-  }
 }

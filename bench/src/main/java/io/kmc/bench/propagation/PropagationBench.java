@@ -13,10 +13,6 @@ import io.vertx.core.json.JsonObject;
 import org.HdrHistogram.Histogram;
 
 import java.io.PrintStream;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -45,7 +41,6 @@ public final class PropagationBench {
 
   private final Flags flags;
   private final PrintStream out;
-  private final HttpClient http = HttpClient.newHttpClient();
 
   public PropagationBench(Flags flags, PrintStream out) {
     this.flags = flags;
@@ -69,7 +64,7 @@ public final class PropagationBench {
         String name = String.format("p%04d", c);
         KubeSim sim = KubeSim.start(members, new KubeSimOptions().seed(true)).await(60, TimeUnit.SECONDS);
         sims.put(name, sim);
-        String token = new JsonObject(call(fleet, "POST", "/api/v1/clusters", new JsonObject().put("name", name)
+        String token = new JsonObject(fleet.api("POST", "/api/v1/clusters", new JsonObject().put("name", name)
             .put("labels", new JsonObject().put("bench", "propagation")))).getString("token");
         Path kubeconfig = dir.resolve(name + ".kubeconfig");
         Files.writeString(kubeconfig, sim.kubeconfig(name));
@@ -102,7 +97,7 @@ public final class PropagationBench {
 
       // A propagation to nothing first: it returns once the controller (lease holder) handles it.
       JsonObject warm = propagation("warm", "nobody");
-      call(fleet, "POST", "/api/v1/propagations", warm);
+      fleet.api("POST", "/api/v1/propagations", warm);
       Thread.sleep(2_000);
 
       long idleCpu = ProcessCpu.jvmNanos();
@@ -114,7 +109,7 @@ public final class PropagationBench {
       long cpuBefore = ProcessCpu.jvmNanos();
       Instant posted = Instant.now();
       long started = System.nanoTime();
-      call(fleet, "POST", "/api/v1/propagations", propagation("web", "propagation"));
+      fleet.api("POST", "/api/v1/propagations", propagation("web", "propagation"));
       Map<String, Instant> applied = new HashMap<>();
       long polls = 0;
       while (applied.size() < clusters) {
@@ -123,7 +118,7 @@ public final class PropagationBench {
         }
         Thread.sleep(100);
         polls++;
-        JsonArray perCluster = new JsonObject(call(fleet, "GET", "/api/v1/propagations/web", null))
+        JsonArray perCluster = new JsonObject(fleet.api("GET", "/api/v1/propagations/web", null))
             .getJsonObject("status").getJsonArray("clusters", new JsonArray());
         for (Object o : perCluster) {
           JsonObject entry = (JsonObject) o;
@@ -154,7 +149,7 @@ public final class PropagationBench {
       for (int i = 0; i < drifts; i++) {
         String name = names.get((i * 7) % names.size());
         KubeSim sim = sims.get(name);
-        call(fleet, "PATCH", "/k8s/clusters/" + name + "/apis/apps/v1/namespaces/default/deployments/web",
+        fleet.api("PATCH", "/k8s/clusters/" + name + "/apis/apps/v1/namespaces/default/deployments/web",
             new JsonObject().put("spec", new JsonObject().put("replicas", 5)), "application/merge-patch+json");
         long changed = System.nanoTime();
         while (true) {
@@ -218,25 +213,7 @@ public final class PropagationBench {
                 .put("matchLabels", new JsonObject().put("bench", selectorValue)))));
   }
 
-  private String call(Fleet fleet, String method, String path, JsonObject body) throws Exception {
-    return call(fleet, method, path, body, "application/json");
-  }
 
-  private String call(Fleet fleet, String method, String path, JsonObject body, String contentType)
-      throws Exception {
-    HttpRequest.Builder request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + fleet.nodeB().port() + path))
-        .header("Authorization", "Bearer " + fleet.adminToken())
-        .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
-            : HttpRequest.BodyPublishers.ofString(body.encode()));
-    if (body != null) {
-      request.header("Content-Type", contentType);
-    }
-    HttpResponse<String> response = http.send(request.build(), HttpResponse.BodyHandlers.ofString());
-    if (response.statusCode() / 100 != 2) {
-      throw new IllegalStateException(method + " " + path + ": " + response.statusCode() + " " + response.body());
-    }
-    return response.body();
-  }
 
   private static String ms(long micros) {
     return String.format("%.1f ms", micros / 1000.0);
