@@ -61,6 +61,11 @@ public final class ClusterRouter {
   private static final long EVENT_BUS_GRACE_MILLIS = 2_000;
   /** About three seconds in all: long enough for an agent to reconnect, short enough to fail fast when it is down. */
   private static final long[] NO_AGENT_RETRY_DELAYS_MILLIS = {100, 200, 400, 800, 1500};
+  /**
+   * How long an idempotent request whose node died waits for its agent to redial: every agent of
+   * that node reconnects at once, with back-off, so it takes longer than an agent moving politely.
+   */
+  private static final long NODE_LOSS_WAIT_MILLIS = 20_000;
   private static final long RECENTLY_SERVED_MILLIS = 30_000;
   /** Requests that may be sent twice: a second copy changes nothing (watches before their first byte included). */
   static final Set<String> IDEMPOTENT_METHODS = Set.of("GET", "HEAD", "OPTIONS");
@@ -188,6 +193,8 @@ public final class ClusterRouter {
     String currentId;
     /** The node the current attempt most likely went to (the cluster's last known session), or null. */
     String ownerGuess;
+    /** Until when a missing session is waited for rather than reported: set when the owner's node died. */
+    long waitForSessionUntil;
 
     Sending(String cluster, Outgoing outgoing, boolean impersonate, StreamHandler handler, Context context) {
       this.cluster = cluster;
@@ -236,6 +243,9 @@ public final class ClusterRouter {
       }
       channel.forgetRequester(id);
       if (idempotent && System.currentTimeMillis() < deadline) {
+        if (nodeGone) {
+          waitForSessionUntil = Math.min(deadline, System.currentTimeMillis() + NODE_LOSS_WAIT_MILLIS);
+        }
         LOG.info("{} {} to cluster {} goes again: {}", outgoing.method(), outgoing.path(), cluster, why);
         context.runOnContext(v -> attempt());
       } else if (nodeGone) {
@@ -275,10 +285,12 @@ public final class ClusterRouter {
         Long last = lastServed.get(cluster);
         boolean recentlyServed = last != null && System.currentTimeMillis() - last < RECENTLY_SERVED_MILLIS;
         boolean superseded = !id.equals(currentId);
-        if (!nobodyServes || !recentlyServed || retry >= NO_AGENT_RETRY_DELAYS_MILLIS.length || superseded) {
+        boolean waiting = retry < NO_AGENT_RETRY_DELAYS_MILLIS.length || System.currentTimeMillis() < waitForSessionUntil;
+        if (!nobodyServes || !recentlyServed || !waiting || superseded) {
           return Future.failedFuture(e);
         }
-        return vertx.timer(NO_AGENT_RETRY_DELAYS_MILLIS[retry]).compose(v -> deliver(request, id, retry + 1));
+        long delay = NO_AGENT_RETRY_DELAYS_MILLIS[Math.min(retry, NO_AGENT_RETRY_DELAYS_MILLIS.length - 1)];
+        return vertx.timer(delay).compose(v -> deliver(request, id, retry + 1));
       });
     }
   }
