@@ -255,7 +255,7 @@ public final class ApiVerticle extends VerticleBase {
     routes.inFlight().incrementAndGet();
     ctx.addEndHandler(ended -> {
       routes.inFlight().decrementAndGet();
-      String route = labels.label(ctx.request().method(), ctx.normalizedPath());
+      String route = labels.label(ctx);
       int status = ctx.response().getStatusCode();
       long nanos = System.nanoTime() - started;
       routes.metrics().apiRequest(route, ctx.request().method().name(), status, nanos);

@@ -12,6 +12,7 @@ import java.time.Instant;
 import java.util.Locale;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.regex.Pattern;
 
 /** Request ids, and the route handler that writes an audit record when a response ends. */
@@ -37,10 +38,21 @@ public final class Audits {
   /** First handler of every request: a request id (the client's, if it sent a sane one), echoed back. */
   public static void assignRequestId(RoutingContext ctx) {
     String given = ctx.request().getHeader(REQUEST_ID_HEADER);
-    String id = given != null && CLIENT_REQUEST_ID.matcher(given).matches() ? given : UUID.randomUUID().toString();
+    String id = given != null && CLIENT_REQUEST_ID.matcher(given).matches() ? given : newRequestId();
     ctx.put(REQUEST_ID_KEY, id);
     ctx.response().putHeader(REQUEST_ID_HEADER, id);
     ctx.next();
+  }
+
+  /**
+   * A random (version 4) UUID from the thread's own generator: a correlation id, not a secret, so
+   * it need not come from {@code UUID.randomUUID()}'s shared, locked SecureRandom on every request.
+   */
+  static String newRequestId() {
+    ThreadLocalRandom random = ThreadLocalRandom.current();
+    long high = (random.nextLong() & ~0xF000L) | 0x4000L;
+    long low = (random.nextLong() & 0x3FFF_FFFF_FFFF_FFFFL) | 0x8000_0000_0000_0000L;
+    return new UUID(high, low).toString();
   }
 
   /**

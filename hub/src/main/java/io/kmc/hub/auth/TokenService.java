@@ -267,6 +267,7 @@ public final class TokenService {
   // ---- authentication -------------------------------------------------------------------------
 
   private static final Pattern BASE64URL = Pattern.compile("[A-Za-z0-9_-]+");
+  private static final Pattern CREDENTIAL_ID = Pattern.compile("[0-9a-f]{24}");
 
   /**
    * Establishes who presents {@code token}; fails with 401 for anything not valid right now, except
@@ -414,7 +415,7 @@ public final class TokenService {
     }
     int separator = token.indexOf('_', prefix.length());
     String id = separator < 0 ? null : token.substring(prefix.length(), separator);
-    return id != null && id.matches("[0-9a-f]{24}") ? id : null;
+    return id != null && CREDENTIAL_ID.matcher(id).matches() ? id : null;
   }
 
   static List<String> strings(JsonArray array) {
