@@ -373,13 +373,13 @@ public final class KubeRequestExecutor {
       }
       http.client(stream).request(options)
           .compose(req -> {
+            // Failures reach the response future or the response's handler; a reset by the agent itself is no news.
+            req.exceptionHandler(ignored -> { });
             if (done) {
               req.reset();
               return Future.failedFuture("cancelled");
             }
             httpRequest = req;
-            // Failures reach the response future or the response's handler; a reset by the agent itself is no news.
-            req.exceptionHandler(ignored -> { });
             Buffer body = body();
             return body == null ? req.send() : req.send(body);
           })
