@@ -231,6 +231,11 @@ final class AgentConnection implements AgentSession.Link {
     }
   }
 
+  @Override
+  public long silentMillis() {
+    return System.currentTimeMillis() - lastReceived;
+  }
+
   /** An exchange frame, in the form the connection's protocol version sends it. */
   @Override
   public void send(FrameMessage frame) {

@@ -57,7 +57,15 @@ public final class AgentSession {
     default boolean carriesUpgrades() {
       return true;
     }
+
+    /** How long the agent has sent nothing at all (no answer, no ping), in milliseconds. */
+    default long silentMillis() {
+      return 0;
+    }
   }
+
+  /** An agent this silent while its requests pile up is probably behind a half-open connection. */
+  private static final long SILENT_WHILE_BUSY_MILLIS = 2_000;
 
   /** A request the agent has not finished answering. */
   private static final class Pending {
@@ -192,8 +200,13 @@ public final class AgentSession {
       return;
     }
     if (!request.stream() && pending.size() - streams >= limits.maxInFlightRequests()) {
-      replyStatus(message, request.id(), KmcException.tooManyRequests("cluster '" + cluster() + "' has "
-          + limits.maxInFlightRequests() + " requests in flight, the most allowed per agent (tunnel.max_in_flight_requests)"));
+      long silent = link.silentMillis();
+      replyStatus(message, request.id(), silent > SILENT_WHILE_BUSY_MILLIS
+          ? KmcException.unavailable("the agent of cluster '" + cluster() + "' has sent nothing for " + silent / 1000
+              + " s while " + limits.maxInFlightRequests() + " requests wait for it: its connection may be half-open "
+              + "(dropped after " + limits.pingTimeoutMillis() / 1000 + " s of silence, tunnel.ping_timeout)")
+          : KmcException.tooManyRequests("cluster '" + cluster() + "' has " + limits.maxInFlightRequests()
+              + " requests in flight, the most allowed per agent (tunnel.max_in_flight_requests)"));
       return;
     }
     if (UpgradedMessages.isUpgrade(request) && !link.carriesUpgrades()) {
