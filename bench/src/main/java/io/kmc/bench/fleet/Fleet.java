@@ -114,7 +114,11 @@ public final class Fleet implements AutoCloseable {
   private final List<AutoCloseable> toClose = new ArrayList<>();
   private final HttpClient http = HttpClient.newHttpClient();
   private EmbeddedPostgres postgres;
+  private RedisServer redis;
   private int redisPort;
+  /** Agents dial the hub nodes through a {@link FaultyLink} each, for benchmarks that break the network. */
+  private boolean throughLinks;
+  private final Map<Integer, FaultyLink> links = new LinkedHashMap<>();
   private String adminToken;
   private KubeSim sim;
   private Hub nodeA;
@@ -162,14 +166,38 @@ public final class Fleet implements AutoCloseable {
     }
   }
 
+  /**
+   * As {@link #start(Spec, Map)}, with every agent dialling the hub nodes through a {@link FaultyLink}
+   * of the node's ({@link #link(int)}), which a benchmark can then make misbehave.
+   */
+  public static Fleet startThroughLinks(Spec spec, Map<String, String> hubSettings) throws IOException {
+    Fleet fleet = new Fleet(spec, hubSettings);
+    fleet.throughLinks = true;
+    try {
+      fleet.startAll();
+      return fleet;
+    } catch (RuntimeException | IOException e) {
+      fleet.close();
+      throw e;
+    }
+  }
+
   private void startAll() throws IOException {
     postgres = EmbeddedPostgres.builder().setDataDirectory(postgresDirectory()).setCleanDataDirectory(true).start();
-    toClose.add(postgres);
+    toClose.add(() -> {
+      if (postgres != null) {
+        postgres.close();
+      }
+    });
     List<Integer> ports = freePorts(4);
     redisPort = ports.get(0);
-    RedisServer redis = new RedisServer(redisPort);
+    redis = new RedisServer(redisPort);
     redis.start();
-    toClose.add(redis::stop);
+    toClose.add(() -> {
+      if (redis.isActive()) {
+        redis.stop();
+      }
+    });
 
     sim = await(KubeSim.start(memberVertx, new KubeSimOptions().seed(true).token(simToken)));
     toClose.add(() -> await(sim.close()));
@@ -184,6 +212,13 @@ public final class Fleet implements AutoCloseable {
     nodeB = await(Hub.start(hubConfig(hazelcastB, members)));
     toClose.add(() -> closeUnlessHalted(nodeB));
     adminToken = createApiToken(login());
+    if (throughLinks) {
+      for (int index : List.of(NODE_A, NODE_B)) {
+        FaultyLink link = FaultyLink.start(memberVertx, node(index).port());
+        links.put(index, link);
+        toClose.add(link);
+      }
+    }
 
     for (AgentSpec agent : spec.agents()) {
       startAgent(agent);
@@ -196,7 +231,8 @@ public final class Fleet implements AutoCloseable {
   private void startAgent(AgentSpec spec) throws IOException {
     Path kubeconfig = workDir.resolve(spec.cluster() + ".kubeconfig");
     Files.writeString(kubeconfig, sim.kubeconfig(spec.cluster()));
-    String urls = String.join(", ", spec.dials().stream().map(n -> "\"ws://127.0.0.1:" + node(n).port() + "\"").toList());
+    String urls = String.join(", ", spec.dials().stream()
+        .map(n -> "\"ws://127.0.0.1:" + (throughLinks ? links.get(n).port() : node(n).port()) + "\"").toList());
     String versions = spec.protocolVersions().isEmpty() ? ""
         : "  protocol_versions: [" + String.join(", ", spec.protocolVersions().stream().map(String::valueOf).toList())
         + "]\n";
@@ -485,6 +521,35 @@ public final class Fleet implements AutoCloseable {
     if (!halted.contains(node)) {
       await(node.close());
     }
+  }
+
+  /** The link the agents dial hub node {@code index} through ({@link #startThroughLinks}). */
+  public FaultyLink link(int index) {
+    FaultyLink link = links.get(index);
+    if (link == null) {
+      throw new IllegalStateException("the fleet was not started through links");
+    }
+    return link;
+  }
+
+  /** Stops PostgreSQL as a crash or a failover would take it away: the hub nodes lose their connections. */
+  public void stopPostgres() throws IOException {
+    postgres.close();
+  }
+
+  /** Starts PostgreSQL again on the same port and data directory, everything kept. */
+  public void startPostgres() throws IOException {
+    postgres = EmbeddedPostgres.builder().setDataDirectory(postgresDirectory()).setCleanDataDirectory(false)
+        .setPort(postgres.getPort()).start();
+  }
+
+  public void stopRedis() throws IOException {
+    redis.stop();
+  }
+
+  /** Starts Redis again on the same port, empty: what it held (rate-limit counters, presence) is gone. */
+  public void startRedis() throws IOException {
+    redis.start();
   }
 
   /** A JDBC connection to the hubs' database, for benchmarks that measure what is stored. */

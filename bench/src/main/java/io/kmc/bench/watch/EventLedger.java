@@ -10,7 +10,7 @@ import java.util.concurrent.atomic.AtomicLongArray;
  * creates the object {@code kmcw-n}, so each watch must see every number once, in increasing order.
  * Also the time from each change to each of its deliveries. Not thread-safe: one event loop records.
  */
-final class EventLedger {
+public final class EventLedger {
 
   /** The prefix of the names of the objects the changes create; the number follows. */
   static final String PREFIX = "kmcw-";
@@ -98,7 +98,7 @@ final class EventLedger {
   }
 
   /** Events of the first {@code changes} changes that some watch never received. */
-  long lost(int changes) {
+  public long lost(int changes) {
     long lost = 0;
     for (BitSet watch : received) {
       lost += changes - watch.get(0, changes).cardinality();
@@ -117,23 +117,23 @@ final class EventLedger {
     return complete;
   }
 
-  long delivered() {
+  public long delivered() {
     return delivered;
   }
 
-  long duplicated() {
+  public long duplicated() {
     return duplicated;
   }
 
-  long outOfOrder() {
+  public long outOfOrder() {
     return outOfOrder;
   }
 
-  long otherLines() {
+  public long otherLines() {
     return otherLines;
   }
 
-  String firstOther() {
+  public String firstOther() {
     return firstOther;
   }
 

@@ -29,10 +29,10 @@ import java.util.concurrent.TimeUnit;
  * fed line by line into an {@link EventLedger}; and a steady stream of ConfigMap creations in that
  * namespace, made in the simulator directly at a given rate.
  */
-final class Watches implements AutoCloseable {
+public final class Watches implements AutoCloseable {
 
   static final String NAMESPACE = "watched";
-  static final String LIST_PATH = "/api/v1/namespaces/" + NAMESPACE + "/configmaps";
+  public static final String LIST_PATH = "/api/v1/namespaces/" + NAMESPACE + "/configmaps";
 
   private final Vertx vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(1).setWorkerPoolSize(1));
   private final Context context = vertx.getOrCreateContext();
@@ -45,19 +45,19 @@ final class Watches implements AutoCloseable {
   private String firstEnd;
 
   /** @param offset the number of the first change this side makes and follows (see {@link EventLedger}) */
-  Watches(int watches, int maxChanges, int offset) {
+  public Watches(int watches, int maxChanges, int offset) {
     ledger = new EventLedger(watches, maxChanges, offset);
     this.offset = offset;
   }
 
   /** Creates the watched namespace. */
-  static void prepare(Fleet fleet) {
+  public static void prepare(Fleet fleet) {
     await(fleet.sim().create(new JsonObject().put("apiVersion", "v1").put("kind", "Namespace")
         .put("metadata", new JsonObject().put("name", NAMESPACE))));
   }
 
   /** Creates a marker ConfigMap in the watched namespace; returns its resourceVersion, to watch from. */
-  static String mark(Fleet fleet, String name) {
+  public static String mark(Fleet fleet, String name) {
     JsonObject start = await(fleet.sim().create(configMap(name, -1)));
     return start.getJsonObject("metadata").getString("resourceVersion");
   }
@@ -73,7 +73,7 @@ final class Watches implements AutoCloseable {
    * Opens watches {@code first} … {@code first + count - 1} on {@code target} (whose path is the list path)
    * from {@code resourceVersion}, {@code batch} at a time; completes when every one has answered 200.
    */
-  void open(Target target, String resourceVersion, int first, int count, int batch) {
+  public void open(Target target, String resourceVersion, int first, int count, int batch) {
     HttpClient client = vertx.createHttpClient(new HttpClientOptions().setKeepAlive(true).setIdleTimeout(0),
         new PoolOptions().setHttp1MaxSize(count + 1));
     clients.add(client);
@@ -138,7 +138,7 @@ final class Watches implements AutoCloseable {
    * is due (checked every 5 ms); {@code at} is told of each change number as it is made (from the
    * event loop). Completes when all are created.
    */
-  Future<Void> change(Fleet fleet, int changes, double perSecond, java.util.function.IntConsumer at) {
+  public Future<Void> change(Fleet fleet, int changes, double perSecond, java.util.function.IntConsumer at) {
     Promise<Void> done = Promise.promise();
     context.runOnContext(v -> {
       long start = System.nanoTime();
@@ -162,7 +162,7 @@ final class Watches implements AutoCloseable {
   }
 
   /** Runs {@code read} on the event loop that records, so that it sees everything recorded so far. */
-  <T> T read(Callable<T> read) {
+  public <T> T read(Callable<T> read) {
     Promise<T> result = Promise.promise();
     context.runOnContext(v -> {
       try {
@@ -174,20 +174,20 @@ final class Watches implements AutoCloseable {
     return await(result.future());
   }
 
-  EventLedger ledger() {
+  public EventLedger ledger() {
     return ledger;
   }
 
-  int ended() {
+  public int ended() {
     return ended;
   }
 
-  String firstEnd() {
+  public String firstEnd() {
     return firstEnd;
   }
 
   /** Waits up to {@code timeoutMillis} for every watch to have all of the first {@code changes} changes. */
-  boolean awaitComplete(int watches, int changes, long timeoutMillis) {
+  public boolean awaitComplete(int watches, int changes, long timeoutMillis) {
     long deadline = System.currentTimeMillis() + timeoutMillis;
     while (System.currentTimeMillis() < deadline) {
       if (read(() -> ledger.complete(changes)) == watches) {
@@ -204,7 +204,7 @@ final class Watches implements AutoCloseable {
     await(vertx.close());
   }
 
-  static <T> T await(Future<T> future) {
+  public static <T> T await(Future<T> future) {
     try {
       return future.await(5, TimeUnit.MINUTES);
     } catch (Exception e) {

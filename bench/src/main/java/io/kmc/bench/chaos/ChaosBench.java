@@ -1,0 +1,257 @@
+package io.kmc.bench.chaos;
+
+import io.kmc.bench.fleet.Fleet;
+import io.kmc.bench.fleet.FaultyLink;
+import io.kmc.bench.load.Target;
+import io.kmc.bench.report.Flags;
+import io.kmc.bench.report.MachineInfo;
+import io.kmc.bench.report.Table;
+import io.kmc.bench.watch.EventLedger;
+import io.kmc.bench.watch.Watches;
+import io.kmc.hub.api.KubePassthrough;
+import io.vertx.core.json.JsonObject;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Faults of the kinds operators meet, one scenario at a time on a fleet of its own (two clustered
+ * hub nodes, a real agent dialling them through {@link FaultyLink}s, PostgreSQL and Redis), each
+ * under the same load: steady reads and watches entering at the node that survives, while the
+ * watched namespace changes. For each: how long until the agent was back and reads succeeded again,
+ * which reads failed and with which status, and whether any watch lost, repeated or ended.
+ */
+public final class ChaosBench {
+
+  public static final String USAGE = """
+      chaos [--scenarios LIST] [--watches N] [--rate N] [--reads N] [--seconds N] [--fault-after N]
+        --scenarios LIST  comma-separated, of kill-node, blackhole, reset, delay, postgres, redis (default: all)
+        --watches N       watches entering at the surviving node (default 50)
+        --rate N          changes per second in the watched namespace (default 20)
+        --reads N         GETs per second through the surviving node (default 50)
+        --seconds N       seconds of changes per scenario (default 45)
+        --fault-after N   seconds into the changes when the fault starts (default 8)""";
+
+  public static final Map<String, String> DEFAULTS = Map.of("--scenarios",
+      "kill-node,blackhole,reset,delay,postgres,redis", "--watches", "50", "--rate", "20", "--reads", "50",
+      "--seconds", "45", "--fault-after", "8");
+
+  static final String CLUSTER = "chaos";
+  /** How long the delay, PostgreSQL and Redis faults last. */
+  private static final long OUTAGE_MILLIS = 10_000;
+  private static final Set<Integer> EXPECTED_FAILURES = Set.of(503, 504);
+
+  private final Flags flags;
+  private final PrintStream out;
+
+  public ChaosBench(Flags flags, PrintStream out) {
+    this.flags = flags;
+    this.out = out;
+  }
+
+  /** One fault: where the agent dials first, where the load enters, and what breaks. */
+  private enum Scenario {
+    KILL_NODE("kill-node", "node B, holding the agent, is killed (kill -9: no drain, no goodbye)", Fleet.NODE_B,
+        Fleet.NODE_A),
+    BLACKHOLE("blackhole", "the agent's connection to node A goes silent both ways, nobody told (an idle flow "
+        + "dropped by a load balancer); new connections pass", Fleet.NODE_A, Fleet.NODE_B),
+    RESET("reset", "the agent's connection to node A is cut", Fleet.NODE_A, Fleet.NODE_B),
+    DELAY("delay", "300 ms added each way between agent and node A, for 10 s", Fleet.NODE_A, Fleet.NODE_B),
+    POSTGRES("postgres", "PostgreSQL stopped for 10 s, then started again", Fleet.NODE_A, Fleet.NODE_B),
+    REDIS("redis", "Redis stopped for 10 s, then started again (empty)", Fleet.NODE_A, Fleet.NODE_B);
+
+    final String id;
+    final String fault;
+    final int agentNode;
+    final int entryNode;
+
+    Scenario(String id, String fault, int agentNode, int entryNode) {
+      this.id = id;
+      this.fault = fault;
+      this.agentNode = agentNode;
+      this.entryNode = entryNode;
+    }
+
+    static Scenario named(String id) {
+      return Arrays.stream(values()).filter(s -> s.id.equals(id)).findFirst()
+          .orElseThrow(() -> new IllegalArgumentException("no chaos scenario named " + id));
+    }
+  }
+
+  private record Outcome(Scenario scenario, String agentBack, String hubNoticed, Reads.Summary reads, long expected,
+                         long delivered, long lost, long duplicated, long outOfOrder, int watchesEnded,
+                         String firstEnd, boolean complete) {
+
+    boolean passed() {
+      return lost == 0 && duplicated == 0 && outOfOrder == 0 && watchesEnded == 0 && complete
+          && reads.failedStatuses().keySet().stream().allMatch(EXPECTED_FAILURES::contains);
+    }
+  }
+
+  public void run() throws Exception {
+    List<Scenario> scenarios = new ArrayList<>();
+    for (String id : flags.string("--scenarios").split(",")) {
+      scenarios.add(Scenario.named(id.trim()));
+    }
+    int watches = flags.integer("--watches", 1, 5_000);
+    double rate = flags.number("--rate", 0.1, 1_000);
+    double readRate = flags.number("--reads", 1, 1_000);
+    double seconds = flags.number("--seconds", 5, 3600);
+    double faultAfter = flags.number("--fault-after", 1, seconds - 1);
+    long began = System.nanoTime();
+    MachineInfo.printHeader(out, "chaos", flags.describe());
+
+    List<Outcome> outcomes = new ArrayList<>();
+    for (Scenario scenario : scenarios) {
+      out.printf("%n## %s: %s%n%n", scenario.id, scenario.fault);
+      outcomes.add(run(scenario, watches, rate, readRate, seconds, faultAfter));
+    }
+
+    out.printf("%n## Verdicts%n%n");
+    Table table = new Table("scenario", "agent back after s", "hub noticed after s", "reads ok", "reads failed",
+        "failed with", "longest read ms", "it started at s", "reads failing for s", "watch events expected", "lost", "duplicated",
+        "watches ended", "verdict");
+    for (Outcome o : outcomes) {
+      table.row(o.scenario().id, o.agentBack(), o.hubNoticed(), String.valueOf(o.reads().ok()),
+          String.valueOf(o.reads().failed()), o.reads().failedWith(), String.valueOf(o.reads().longestMillis()),
+          o.reads().longestStarted(), o.reads().failingSeconds(), String.valueOf(o.expected()), String.valueOf(o.lost()),
+          String.valueOf(o.duplicated() + o.outOfOrder()), String.valueOf(o.watchesEnded()),
+          o.passed() ? "pass" : "FAIL");
+    }
+    out.print(table.render());
+    out.println();
+    out.println("pass: no watch event lost, repeated, out of order or missing at the end, no watch ended, and every "
+        + "failed read a 503 or 504 (with a reason); reads enter at the node that survives. Times are from the "
+        + "start of the fault.");
+    for (Outcome o : outcomes) {
+      if (o.firstEnd() != null) {
+        out.println("- " + o.scenario().id + ": first watch end: " + o.firstEnd());
+      }
+      o.reads().firstFailures().forEach((status, body) ->
+          out.println("- " + o.scenario().id + ": first read failed with " + status + ": " + body));
+    }
+    out.printf("%ntotal time %.0f s%n", (System.nanoTime() - began) / 1e9);
+  }
+
+  private Outcome run(Scenario scenario, int watches, double rate, double readRate, double seconds,
+                      double faultAfter) throws Exception {
+    int changes = (int) Math.round(rate * seconds);
+    int faultAtChange = (int) Math.round(rate * faultAfter);
+    List<Integer> dials = scenario.agentNode == Fleet.NODE_A ? List.of(Fleet.NODE_A, Fleet.NODE_B)
+        : List.of(Fleet.NODE_B, Fleet.NODE_A);
+    Fleet.Spec spec = new Fleet.Spec(List.of(new Fleet.AgentSpec(CLUSTER, List.of(), dials, false, 0)),
+        Math.max(512, watches + 64));
+    try (Fleet fleet = Fleet.startThroughLinks(spec, Map.of());
+         Watches client = new Watches(watches, changes, 0)) {
+      Watches.prepare(fleet);
+      String resourceVersion = Watches.mark(fleet, "start");
+      int entryPort = fleet.node(scenario.entryNode).port();
+      client.open(new Target("entry", "127.0.0.1", entryPort, KubePassthrough.PREFIX + CLUSTER + Watches.LIST_PATH,
+          fleet.adminToken()), resourceVersion, 0, watches, 50);
+      JsonObject before = fleet.connection(CLUSTER);
+      out.printf("agent on node %s; %d watches and %.0f reads/s entering at node %s; %d changes at %.0f/s, "
+          + "the fault after %.0f s%n", scenario.agentNode == Fleet.NODE_A ? "A" : "B", watches, readRate,
+          scenario.entryNode == Fleet.NODE_A ? "A" : "B", changes, rate, faultAfter);
+
+      AtomicLong faultAt = new AtomicLong();
+      AtomicLong changesMade = new AtomicLong();
+      String[] agentBack = {"—"};
+      String[] hubNoticed = {"—"};
+      Thread fault = new Thread(() -> {
+        while (changesMade.get() < faultAtChange) {
+          Fleet.sleep(5);
+        }
+        FaultyLink link = fleet.link(scenario.agentNode);
+        int dialsBefore = fleet.link(Fleet.NODE_A).accepted() + fleet.link(Fleet.NODE_B).accepted();
+        faultAt.set(System.nanoTime());
+        try {
+          switch (scenario) {
+            case KILL_NODE -> fleet.halt(Fleet.NODE_B);
+            case BLACKHOLE -> link.blackhole();
+            case RESET -> link.reset();
+            case DELAY -> {
+              link.delay(300);
+              Fleet.sleep(OUTAGE_MILLIS);
+              link.delay(0);
+            }
+            case POSTGRES -> {
+              fleet.stopPostgres();
+              Fleet.sleep(OUTAGE_MILLIS);
+              fleet.startPostgres();
+            }
+            case REDIS -> {
+              fleet.stopRedis();
+              Fleet.sleep(OUTAGE_MILLIS);
+              fleet.startRedis();
+            }
+          }
+        } catch (IOException e) {
+          throw new IllegalStateException(scenario.id + ": " + e.getMessage(), e);
+        }
+        if (scenario == Scenario.POSTGRES || scenario == Scenario.REDIS || scenario == Scenario.DELAY) {
+          return; // the agent's connection is not the point
+        }
+        // The agent is back when it has dialled again and the hub shows it connected on a new session.
+        long deadline = System.nanoTime() + 120_000_000_000L;
+        long noticed = 0;
+        while (System.nanoTime() < deadline) {
+          JsonObject now = connectionOrNull(fleet);
+          boolean newSession = now != null && !Objects.equals(now.getString("connectedSince"),
+              before.getString("connectedSince"));
+          if (noticed == 0 && now != null && (!Boolean.TRUE.equals(now.getBoolean("connected")) || newSession)) {
+            noticed = System.nanoTime();
+            hubNoticed[0] = seconds(noticed - faultAt.get());
+          }
+          int dialled = fleet.link(Fleet.NODE_A).accepted() + fleet.link(Fleet.NODE_B).accepted();
+          if (newSession && Boolean.TRUE.equals(now.getBoolean("connected")) && dialled > dialsBefore) {
+            agentBack[0] = seconds(Math.max(fleet.link(Fleet.NODE_A).lastAcceptedAt(),
+                fleet.link(Fleet.NODE_B).lastAcceptedAt()) - faultAt.get());
+            return;
+          }
+          Fleet.sleep(100);
+        }
+        agentBack[0] = "never (120 s)";
+      }, "kmc-chaos-fault");
+      fault.setDaemon(true);
+
+      try (Reads reads = new Reads(entryPort, fleet.adminToken(), KubePassthrough.PREFIX + CLUSTER
+          + Fleet.CONFIG_MAP_PATH, readRate)) {
+        fault.start();
+        Watches.await(client.change(fleet, changes, rate, number -> changesMade.set(number + 1)));
+        fault.join(180_000);
+        Fleet.sleep(1_000);
+        reads.stop();
+        boolean complete = client.awaitComplete(watches, changes, 60_000);
+        EventLedger ledger = client.ledger();
+        Outcome outcome = new Outcome(scenario, agentBack[0], hubNoticed[0], reads.summary(faultAt.get()),
+            (long) watches * changes, client.read(ledger::delivered), client.read(() -> ledger.lost(changes)),
+            client.read(ledger::duplicated), client.read(ledger::outOfOrder), client.read(client::ended),
+            client.read(client::firstEnd), complete);
+        out.printf("agent back after %s s, hub noticed after %s s; reads: %d ok, %d failed (%s); watch events: %d of %d,"
+            + " lost %d, duplicated %d; watches ended %d%n", outcome.agentBack(), outcome.hubNoticed(),
+            outcome.reads().ok(), outcome.reads().failed(), outcome.reads().failedWith(), outcome.delivered(),
+            outcome.expected(), outcome.lost(), outcome.duplicated(), outcome.watchesEnded());
+        return outcome;
+      }
+    }
+  }
+
+  private static JsonObject connectionOrNull(Fleet fleet) {
+    try {
+      return fleet.connection(CLUSTER);
+    } catch (RuntimeException e) {
+      return null;
+    }
+  }
+
+  static String seconds(long nanos) {
+    return String.format(java.util.Locale.ROOT, "%.1f", nanos / 1e9);
+  }
+}
