@@ -1,6 +1,7 @@
 // Search across the fleet (GET /api/v1/search). The form is in the link: #/search?kind=...&labelSelector=...
 
 import { api, query } from './api.js';
+import { subscribe } from './live.js';
 import { el, fill, ago, labelChips, notice } from './dom.js';
 
 const FIELDS = [
@@ -66,8 +67,35 @@ export function searchView(main, route) {
       el('td', {}, item.created ? el('time', { datetime: item.created, title: item.created }, ago(item.created)) : ''));
   }
 
+  let unsubscribe = null;
+  let rerun = null;
+
+  /**
+   * Results of one kind follow the fleet: a stream subscription with the same selectors re-runs the
+   * search (its first page) shortly after a change, so added, changed and deleted objects show up.
+   */
+  function follow(items) {
+    if (unsubscribe || cancelled || !items.length) return;
+    const kinds = new Set(items.map(i => `${i.group}/${i.version}/${i.resource}`));
+    if (kinds.size !== 1) return;
+    const { group, version, resource } = items[0];
+    let initial = true;
+    unsubscribe = subscribe({ group: group || '', version, resource, namespace: params.namespace || undefined,
+      labelSelector: params.labelSelector || undefined, clusterSelector: params.clusterSelector || undefined }, message => {
+      if (message.type === 'INITIAL_STATE_DONE' && message.clusters) initial = false;
+      else if (!initial && ['ADDED', 'MODIFIED', 'DELETED', 'RESTART', 'CLUSTER'].includes(message.type)) {
+        clearTimeout(rerun);
+        rerun = setTimeout(() => {
+          body.replaceChildren();
+          shown = 0;
+          page(null);
+        }, 500);
+      }
+    });
+  }
+
   async function page(continueToken) {
-    fill(status, 'Searching…');
+    if (!continueToken && !shown) fill(status, 'Searching…');
     try {
       const answer = await api('GET', `/api/v1/search${query({ ...params, sort: 'cluster,namespace,name', limit: PAGE,
         continue: continueToken })}`);
@@ -83,10 +111,15 @@ export function searchView(main, route) {
         stale.length ? el('span', { class: 'badge stale' }, ` stale: ${stale.join(', ')}`) : '');
       more.hidden = !answer.continue;
       more.onclick = () => page(answer.continue);
+      follow(answer.items);
     } catch (e) {
       fill(status, notice(e.message));
     }
   }
   page(null);
-  return () => { cancelled = true; };
+  return () => {
+    cancelled = true;
+    clearTimeout(rerun);
+    if (unsubscribe) unsubscribe();
+  };
 }
