@@ -87,11 +87,13 @@ export function fleetView(main, route) {
       el('span', { id: 'label-filter-help', class: 'hint' }, 'key=value or key, commas mean and')),
     status, table.node);
   load();
-  // Pod counts per cluster and each cluster's connection, as they change; a cluster joining or going
-  // stale re-reads the registry (versions, last seen).
+  // Pod counts per cluster and each cluster's connection, as they change; a cluster joining, leaving or
+  // going stale re-reads the registry (versions, last seen). Deployments too: a user who may not watch
+  // pods still hears about the clusters where they may watch deployments.
   let reload = null;
-  const unsubscribe = subscribe({ group: '', version: 'v1', resource: 'pods', counts: true }, message => {
+  const onMessage = (message, pods) => {
     if (message.type === 'COUNTS') {
+      if (!pods) return;
       for (const [name, n] of Object.entries(message.counts)) counts[name] = { ...counts[name], pods: n };
       render();
     } else if (message.type === 'CLUSTER') {
@@ -102,10 +104,15 @@ export function fleetView(main, route) {
       Object.assign(streamState, message.clusters);
       render();
     }
-  });
-  const ticker = setInterval(render, 15000); // "last seen" ages
+  };
+  const unsubscribers = [
+    subscribe({ group: '', version: 'v1', resource: 'pods', counts: true }, message => onMessage(message, true)),
+    subscribe({ group: 'apps', version: 'v1', resource: 'deployments', counts: true }, message => onMessage(message, false)),
+  ];
+  // Ages ("last seen") move on, and a user who may watch nothing still sees the fleet change.
+  const ticker = setInterval(load, 15000);
   return () => {
-    unsubscribe();
+    unsubscribers.forEach(unsubscribe => unsubscribe());
     clearInterval(ticker);
     clearTimeout(reload);
   };
