@@ -32,7 +32,7 @@ public final class ConsoleAssets {
   public static final String ROOT = "/";
   public static final String UI_PREFIX = "/ui/";
   public static final String ASSETS_PREFIX = "/ui/assets/";
-  /** The list of the console's files, one a line, in the jar beside them. */
+  /** Where the console's files are in the jar, with assets.txt listing them one a line. */
   static final String RESOURCE_DIR = "/io/kmc/hub/console/";
   static final String CONTENT_SECURITY_POLICY = "default-src 'none'; script-src 'self'; style-src 'self'; "
       + "img-src 'self' data:; connect-src 'self'; font-src 'self'; manifest-src 'self'; base-uri 'none'; "
@@ -83,6 +83,11 @@ public final class ConsoleAssets {
   /** The hash in every asset's path. */
   public String version() {
     return version;
+  }
+
+  /** The page as served (for tests). */
+  String pageText() {
+    return page.toString(StandardCharsets.UTF_8);
   }
 
   /** {@code GET /} and {@code GET /ui/*}: the page; the console routes inside it by the URL's fragment. */
