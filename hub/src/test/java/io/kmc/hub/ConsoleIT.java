@@ -244,11 +244,25 @@ class ConsoleIT {
   void propagationsAndAuditLogAreOfferedToTheAdmin() {
     Assumptions.assumeTrue(driver != null, Browser.missing());
     assertTrue(driver.findElement(By.cssSelector("#nav a[data-view='audit']")).isDisplayed());
+    JsonObject settings = new JsonObject().put("apiVersion", "v1").put("kind", "ConfigMap")
+        .put("metadata", new JsonObject().put("name", "settings").put("namespace", "default"))
+        .put("data", new JsonObject().put("mode", "fast"));
+    ok(admin("POST", "/api/v1/propagations", new JsonObject().put("apiVersion", "kmc.io/v1alpha1")
+        .put("kind", "Propagation").put("metadata", new JsonObject().put("name", "settings"))
+        .put("spec", new JsonObject().put("resources", new JsonArray().add(settings))
+            .put("placement", new JsonObject().put("clusters", new JsonArray().add("east").add("west"))))));
     driver.findElement(By.cssSelector("#nav a[data-view='propagations']")).click();
-    wait(WAIT).until(d -> d.findElement(By.id("propagations")).getText().contains("No propagations"));
+    // Per-cluster state, re-read as the rollout goes on.
+    wait(WAIT).until(d -> {
+      String card = text("#propagations section[data-name='settings']");
+      return card != null && card.contains("east\tapplied") && card.contains("west\tapplied");
+    });
     assertAccessible("propagations");
     browser.screenshot("06-propagations");
 
+    // From the keyboard: g then a opens the audit log.
+    new org.openqa.selenium.interactions.Actions(driver).sendKeys("g").sendKeys("a").perform();
+    wait(WAIT).until(d -> d.getCurrentUrl().endsWith("#/audit"));
     go("#/audit?user=admin&verb=patch");
     wait(WAIT).until(d -> !d.findElements(By.cssSelector("#audit tbody tr")).isEmpty());
     assertTrue(driver.findElement(By.cssSelector("#audit tbody")).getText().contains("deployments"),
