@@ -169,14 +169,22 @@ class ConsoleIT {
     wait(WAIT).until(d -> d.findElements(By.cssSelector("tr[data-key='east']")).isEmpty());
     assertEquals(1, driver.findElements(By.cssSelector("tr[data-key='west']")).size());
     assertTrue(driver.getCurrentUrl().contains("labels=env%3Dstaging"), driver.getCurrentUrl());
-    filter.clear();
-    filter.sendKeys(Keys.BACK_SPACE);
+    // Typed away (WebDriver's clear() sends no input event): both clusters again.
+    filter.sendKeys(Keys.chord(Keys.CONTROL, "a"), Keys.DELETE);
+    waitFor(By.cssSelector("tr[data-key='east']"));
 
     // Sorting by a column header, from the keyboard.
     WebElement sortByName = driver.findElement(By.cssSelector("th[data-key='name'] button"));
     sortByName.sendKeys(Keys.ENTER);
     wait(WAIT).until(d -> "descending".equals(d.findElement(By.cssSelector("th[data-key='name']")).getAttribute("aria-sort")));
-    wait(WAIT).until(d -> "west".equals(d.findElements(By.cssSelector("tbody tr")).get(0).getAttribute("data-key")));
+    wait(WAIT).until(d -> "west".equals(text("tbody tr td[data-col='name']")));
+
+    // A cluster's name leads to everything indexed in it.
+    driver.findElement(By.cssSelector("tr[data-key='east'] td[data-col='name'] a")).click();
+    wait(WAIT).until(d -> Boolean.TRUE.equals(((JavascriptExecutor) d).executeScript(
+        "const rows = [...document.querySelectorAll('#results tbody tr')];"
+            + "return rows.length > 0 && rows.every(r => r.dataset.cluster === 'east');")));
+    assertTrue(driver.getCurrentUrl().endsWith("#/search?cluster=east"), driver.getCurrentUrl());
   }
 
   @Test

@@ -14,7 +14,8 @@ export function fleetView(main, route) {
   const streamState = {};
 
   const table = sortableTable('Clusters', [
-    { key: 'name', title: 'Cluster', cell: c => el('span', { class: 'name' }, c.name) },
+    { key: 'name', title: 'Cluster', cell: c => el('a', { href: `#/search?cluster=${encodeURIComponent(c.name)}`,
+      title: `Everything indexed in ${c.name}` }, c.name) },
     { key: 'state', title: 'State', value: c => state(c), cell: c => stateBadge(c) },
     { key: 'kubernetes', title: 'Kubernetes', value: c => c.connection.kubernetesVersion || '' ,
       cell: c => c.connection.kubernetesVersion || '—' },

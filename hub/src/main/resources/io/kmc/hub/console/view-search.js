@@ -9,6 +9,7 @@ const FIELDS = [
   { name: 'labelSelector', label: 'Label selector', placeholder: 'app=web,tier in (front)' },
   { name: 'namespace', label: 'Namespace', placeholder: 'any' },
   { name: 'nameContains', label: 'Name contains', placeholder: '' },
+  { name: 'cluster', label: 'Clusters', placeholder: 'prod,edge' },
   { name: 'clusterSelector', label: 'Cluster selector', placeholder: 'env=prod' },
 ];
 const PAGE = 200;
