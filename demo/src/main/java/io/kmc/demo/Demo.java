@@ -252,6 +252,7 @@ public final class Demo {
           kubeconfig:   %2$s  (contexts demo-a and demo-b through the hub, and fleet: both at once)
           admin token:  %3$s  (an API token, also in the kubeconfig)
           login:        admin / %5$s
+          console:      https://127.0.0.1:%1$d/  (in a browser; accept the self-signed certificate, sign in as above)
           metrics:      http://127.0.0.1:%6$d/metrics
 
         Try (a second terminal for the watch):

@@ -35,6 +35,7 @@ class DemoIT {
         assertTrue(Files.readString(kubeconfig).contains("certificate-authority-data"));
         String readme = Demo.readme(demo);
         assertTrue(readme.contains("--context demo-a get ns"));
+        assertTrue(readme.contains("console:      https://127.0.0.1:" + demo.port() + "/"), "the console's URL: " + readme);
         assertTrue(readme.contains("--context demo-a get deployments -w")
             && readme.contains("--context demo-a create deployment web"), "watch and create in one cluster: " + readme);
         List<Path> binaries = Kubectl.available();

@@ -35,6 +35,7 @@ import io.kmc.hub.cache.LocalSharedState;
 import io.kmc.hub.cache.RedisSharedState;
 import io.kmc.hub.cache.SharedState;
 import io.kmc.hub.config.HubConfig;
+import io.kmc.hub.console.ConsoleAssets;
 import io.kmc.hub.config.Resources;
 import io.kmc.hub.direct.DirectClusters;
 import io.kmc.hub.gateway.AgentGateway;
@@ -438,6 +439,11 @@ public final class Hub {
   }
 
   private Future<Void> deployApi() {
+    // The console's files are read from the jar once, off the event loop.
+    return vertx.executeBlocking(ConsoleAssets::load, false).compose(this::deployApi);
+  }
+
+  private Future<Void> deployApi(ConsoleAssets console) {
     Limits limits = config.tunnel().limits();
     Authorizer authorizer = new Authorizer(rbac);
     AgentGateway gateway = new AgentGateway(vertx, nodes, channel, presence, sessions, clusters, limits, metrics,
@@ -466,7 +472,7 @@ public final class Hub {
         new PoliciesApi(policies, clusters), new NotificationsApi(notifications),
         new TypedApi(authorizer, passthrough, new TunnelLists(passthrough), TypedApi.DISCOVERY_TTL), new OpenApiDoc(),
         search, search == null ? null : new FleetView(search, streaming, router), new PropagationsApi(propagations),
-        streams == null ? null : new StreamEndpoint(streams, authenticator, shared));
+        streams == null ? null : new StreamEndpoint(streams, authenticator, shared), console);
     int instances = Math.max(1, Runtime.getRuntime().availableProcessors());
     // Port 0 becomes -1: Vert.x then binds one random port that all instances share.
     int requested = config.server().port() == 0 ? -1 : config.server().port();

@@ -92,7 +92,7 @@ class OpenApiIT {
       if (anyMethod && !path.contains(":")) {
         continue;
       }
-      String template = path.replaceAll(":([A-Za-z0-9_]+)", "{$1}") + (path.endsWith("/") ? "{path}" : "");
+      String template = path.replaceAll(":([A-Za-z0-9_]+)", "{$1}") + (route.isExactPath() ? "" : "{path}");
       if (anyMethod) {
         ANY_METHOD.forEach(method -> served.add(method + " " + template));
       } else {

@@ -5,6 +5,7 @@ import io.kmc.common.protocol.AgentEndpoint;
 import io.kmc.common.protocol.UpgradedMessages;
 import io.kmc.hub.audit.Audits;
 import io.kmc.hub.auth.Authenticator;
+import io.kmc.hub.console.ConsoleAssets;
 import io.kmc.hub.gateway.AgentGateway;
 import io.kmc.hub.metrics.HubMetrics;
 import io.kmc.hub.rbac.Authorizer;
@@ -42,7 +43,7 @@ public final class ApiVerticle extends VerticleBase {
                        HubMetrics metrics, AtomicInteger inFlight, int maxBodyBytes, int maxWebSocketMessageBytes,
                        TlsMaterial tls, boolean accessLog, PoliciesApi policies, NotificationsApi notifications,
                        TypedApi typed, OpenApiDoc openApi, SearchApi search, FleetView fleet,
-                       PropagationsApi propagations, StreamEndpoint stream) {
+                       PropagationsApi propagations, StreamEndpoint stream, ConsoleAssets console) {
   }
 
   private final Routes routes;
@@ -66,6 +67,10 @@ public final class ApiVerticle extends VerticleBase {
     router.get("/healthz").handler(routes.health()::healthz);
     router.get("/ready").handler(routes.health()::ready);
     router.get(AgentEndpoint.PATH).handler(routes.gateway());
+    // The web console: public static files; everything it shows comes from the API with the user's token.
+    router.get(ConsoleAssets.ROOT).handler(routes.console()::page);
+    router.get(ConsoleAssets.ASSETS_PREFIX + ":version/:file").handler(routes.console()::asset);
+    router.get(ConsoleAssets.UI_PREFIX + "*").handler(routes.console()::page);
 
     BodyHandler body = BodyHandler.create(false).setBodyLimit(routes.maxBodyBytes());
     for (String prefix : new String[] {"/api/*", KubePassthrough.PREFIX + "*", FleetView.PREFIX + "/*"}) {
@@ -107,6 +112,7 @@ public final class ApiVerticle extends VerticleBase {
     Authorizer authz = routes.authorizer();
     router.post("/api/v1/auth/logout").handler(routes.auth()::logout);
     router.get("/api/v1/auth/whoami").handler(routes.auth()::whoami);
+    router.post("/api/v1/auth/can-i").handler(routes.auth()::canI);
     router.get("/api/v1/tokens").handler(routes.auth()::listTokens);
     router.post("/api/v1/tokens").handler(routes.auth()::createToken);
     router.delete("/api/v1/tokens/:id").handler(routes.auth()::revokeToken);

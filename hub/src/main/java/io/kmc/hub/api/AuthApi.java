@@ -102,6 +102,39 @@ public final class AuthApi {
         .put("kind", principal.kind()));
   }
 
+  /** At most this many questions in one {@code can-i}. */
+  static final int MAX_ACCESS_CHECKS = 100;
+
+  /**
+   * {@code POST /api/v1/auth/can-i} {@code {"checks": [{"resource", "verb", "cluster", "namespace"}]}}:
+   * what the caller may do, answered from the same RBAC that decides the calls, so that a client (the
+   * console) offers only what would be allowed. Without {@code cluster} a check is about the hub's own
+   * objects ({@code audit}, {@code propagations}, {@code users}...). A cluster the caller cannot see
+   * is answered {@code false}, as a cluster that does not exist.
+   */
+  public void canI(RoutingContext ctx) {
+    Principal principal = Authenticator.principal(ctx);
+    Object value = Bodies.object(ctx).getValue("checks");
+    if (!(value instanceof JsonArray checks) || checks.isEmpty() || checks.size() > MAX_ACCESS_CHECKS) {
+      throw KmcException.badRequest("'checks' must be a list of 1 to " + MAX_ACCESS_CHECKS
+          + " objects {\"resource\", \"verb\", \"cluster\", \"namespace\"}");
+    }
+    JsonArray results = new JsonArray();
+    for (int i = 0; i < checks.size(); i++) {
+      if (!(checks.getValue(i) instanceof JsonObject check)) {
+        throw KmcException.badRequest("checks[" + i + "] must be an object");
+      }
+      String resource = Bodies.string(check, "resource", true);
+      String verb = Bodies.string(check, "verb", true);
+      String cluster = Bodies.string(check, "cluster", false);
+      String namespace = Bodies.string(check, "namespace", false);
+      results.add(cluster == null
+          ? authorizer.allowed(principal, resource, verb)
+          : authorizer.allowed(principal, cluster, namespace, resource, verb));
+    }
+    Bodies.json(ctx, new JsonObject().put("results", results));
+  }
+
   /** {@code POST /api/v1/tokens} {@code {"name", "expiresIn": "90d"}}: the token is in the answer, once. */
   public void createToken(RoutingContext ctx) {
     JsonObject body = Bodies.object(ctx);

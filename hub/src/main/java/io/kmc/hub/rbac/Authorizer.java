@@ -132,4 +132,13 @@ public final class Authorizer {
   public boolean allowed(Principal principal, String object, String action) {
     return rbac.allowed(principal, Rbac.KMC_DOMAIN, object, action);
   }
+
+  /**
+   * Whether the principal may {@code verb} the Kubernetes {@code resource} in a namespace of a cluster
+   * (or its cluster-scoped objects when {@code namespace} is empty), as a call through the hub would be decided.
+   */
+  public boolean allowed(Principal principal, String cluster, String namespace, String resource, String verb) {
+    return rbac.canSeeCluster(principal, cluster)
+        && rbac.allowed(principal, cluster + "/" + (namespace == null ? "" : namespace), resource, verb);
+  }
 }

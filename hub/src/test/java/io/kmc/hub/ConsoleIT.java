@@ -1,0 +1,465 @@
+package io.kmc.hub;
+
+import io.kmc.hub.support.Browser;
+import io.kmc.hub.support.Fleet;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.Timeout;
+import org.openqa.selenium.By;
+import org.openqa.selenium.JavascriptExecutor;
+import org.openqa.selenium.Keys;
+import org.openqa.selenium.WebDriver;
+import org.openqa.selenium.WebElement;
+import org.openqa.selenium.support.ui.ExpectedConditions;
+import org.openqa.selenium.support.ui.WebDriverWait;
+
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The web console in a real browser (Debian's headless Chromium through Selenium) against a hub with
+ * two simulated clusters and their real agents: sign in, the fleet, search, a Deployment updating live
+ * after a scale through the hub, a followed log, and a developer who is not offered what RBAC forbids.
+ * Each view is checked with axe-core and saved as a screenshot under target/console-screenshots/.
+ */
+@Timeout(value = 300, unit = TimeUnit.SECONDS)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class ConsoleIT {
+
+  private static final Duration WAIT = Duration.ofSeconds(30);
+  private static final String DEVELOPER = "dana";
+  private static final String DEVELOPER_PASSWORD = "dana-console-password-1";
+  private static Fleet fleet;
+  private static Hub hub;
+  private static Browser browser;
+  private static WebDriver driver;
+
+  @BeforeAll
+  static void start() {
+    fleet = new Fleet();
+    fleet.cluster("east");
+    fleet.cluster("west");
+    hub = fleet.hubs(1).get(0);
+    fleet.agent("east", hub);
+    fleet.agent("west", hub);
+    for (String cluster : List.of("east", "west")) {
+      fleet.awaitConnected(hub, cluster);
+      ok(admin("PATCH", "/api/v1/clusters/" + cluster, new JsonObject()
+          .put("labels", new JsonObject().put("env", cluster.equals("east") ? "prod" : "staging"))));
+      ok(admin("POST", "/api/v1/clusters/" + cluster + "/deployments?namespace=default", deployment("web")));
+    }
+    ok(admin("POST", "/api/v1/users", new JsonObject().put("name", DEVELOPER).put("password", DEVELOPER_PASSWORD)));
+    for (String cluster : List.of("east", "west")) {
+      ok(admin("POST", "/api/v1/rbac/bindings", new JsonObject().put("subject", DEVELOPER).put("role", "developer")
+          .put("domain", cluster + "/*")));
+    }
+    // Both Deployments indexed (and their pods running) before the browser looks.
+    Fleet.eventually(WAIT, () -> search("kind=deployments&labelSelector=app%3Dweb").getInteger("total") == 2,
+        "both web Deployments in the index");
+    Fleet.eventually(WAIT, () -> search("kind=pods&labelSelector=app%3Dweb&summary.phase=Running")
+        .getInteger("total") == 2, "a running web pod in each cluster");
+  }
+
+  @AfterAll
+  static void stop() {
+    if (browser != null) {
+      browser.close();
+    }
+    if (fleet != null) {
+      fleet.close();
+    }
+  }
+
+  // ---- served as a console should be (no browser needed) ------------------------------------------
+
+  @Test
+  @Order(1)
+  void thePageAndItsAssetsAreServedWithAStrictPolicyAndTheRightCaching() {
+    for (String path : List.of("/", "/ui/", "/ui/search")) {
+      HttpResponse<String> page = fleet.call(hub, "GET", path, null, null);
+      assertEquals(200, page.statusCode(), path);
+      assertTrue(page.headers().firstValue("Content-Type").orElse("").startsWith("text/html"), path);
+      assertTrue(page.headers().firstValue("Cache-Control").orElse("").contains("no-cache"), path);
+      String policy = page.headers().firstValue("Content-Security-Policy").orElse("");
+      assertTrue(policy.contains("script-src 'self'") && !policy.contains("unsafe-inline"), policy);
+      assertFalse(page.body().contains("<script>"), "no inline script: " + page.body());
+    }
+    String body = fleet.call(hub, "GET", "/", null, null).body();
+    Matcher asset = Pattern.compile("/ui/assets/([0-9a-f]{16})/app\\.js").matcher(body);
+    assertTrue(asset.find(), "the page names its versioned script: " + body);
+    HttpResponse<String> script = fleet.call(hub, "GET", asset.group(), null, null);
+    assertEquals(200, script.statusCode());
+    assertTrue(script.headers().firstValue("Content-Type").orElse("").startsWith("text/javascript"));
+    assertTrue(script.headers().firstValue("Cache-Control").orElse("").contains("immutable"));
+    HttpResponse<String> old = fleet.call(hub, "GET", "/ui/assets/0000000000000000/app.js", null, null);
+    assertEquals(200, old.statusCode());
+    assertEquals("no-cache", old.headers().firstValue("Cache-Control").orElse(""), "another version is never kept");
+    assertEquals(404, fleet.call(hub, "GET", "/ui/assets/" + asset.group(1) + "/nope.js", null, null).statusCode());
+  }
+
+  @Test
+  @Order(2)
+  void canIAnswersWhatRbacWouldDecideAndRefusesBadInput() {
+    String token = fleet.login(hub, DEVELOPER, DEVELOPER_PASSWORD);
+    JsonArray checks = new JsonArray()
+        .add(check("deployments", "get", "east", "default"))
+        .add(check("deployments", "patch", "east", "default"))
+        .add(check("audit", "list", null, null))
+        .add(check("deployments", "get", "nowhere", "default"));
+    HttpResponse<String> answer = fleet.call(hub, "POST", "/api/v1/auth/can-i", token,
+        new JsonObject().put("checks", checks));
+    assertEquals(200, answer.statusCode(), answer.body());
+    assertEquals(new JsonArray().add(true).add(false).add(false).add(false),
+        new JsonObject(answer.body()).getJsonArray("results"));
+    assertEquals(400, fleet.call(hub, "POST", "/api/v1/auth/can-i", token, new JsonObject().put("checks", "x"))
+        .statusCode());
+    assertEquals(400, fleet.call(hub, "POST", "/api/v1/auth/can-i", token,
+        new JsonObject().put("checks", new JsonArray().add(new JsonObject().put("verb", "get")))).statusCode());
+    assertEquals(401, fleet.call(hub, "POST", "/api/v1/auth/can-i", null, new JsonObject().put("checks", checks))
+        .statusCode());
+  }
+
+  // ---- in the browser -----------------------------------------------------------------------------
+
+  @Test
+  @Order(10)
+  void signInAndSeeBothClustersConnected() {
+    Assumptions.assumeTrue(Browser.available(), Browser.missing());
+    browser = new Browser();
+    driver = browser.driver();
+    driver.get(base() + "/");
+    signIn("admin", Fleet.ADMIN_PASSWORD, true);
+    browser.screenshot("01-login-failed");
+    Object paint = ((JavascriptExecutor) driver).executeScript(
+        "const p = performance.getEntriesByName('first-contentful-paint')[0]; return p ? p.startTime : -1;");
+    long toFleet = signInTimed("admin", Fleet.ADMIN_PASSWORD);
+    record("login page first contentful paint: " + Math.round(((Number) paint).doubleValue()) + " ms; "
+        + "sign-in pressed to both clusters' rows on screen: " + toFleet + " ms");
+    assertTrue(toFleet < 5000, "the overview took " + toFleet + " ms after signing in");
+    waitFor(By.cssSelector("tr[data-key='east']"));
+    waitFor(By.cssSelector("tr[data-key='west']"));
+    wait(WAIT).until(d -> "connected".equals(cell("east", "state")) && "connected".equals(cell("west", "state")));
+    assertTrue(cell("east", "labels").contains("env=prod"), cell("east", "labels"));
+    assertTrue(cell("east", "kubernetes").startsWith("v1."), cell("east", "kubernetes"));
+    wait(WAIT).until(d -> !"—".equals(cell("east", "pods")));
+    wait(WAIT).until(d -> "live".equals(driver.findElement(By.id("live")).getAttribute("data-state")));
+    assertAccessible("fleet");
+    browser.screenshot("02-fleet");
+
+    // The label filter narrows the table, and is in the link.
+    WebElement filter = driver.findElement(By.id("label-filter"));
+    filter.sendKeys("env=staging");
+    wait(WAIT).until(d -> d.findElements(By.cssSelector("tr[data-key='east']")).isEmpty());
+    assertEquals(1, driver.findElements(By.cssSelector("tr[data-key='west']")).size());
+    assertTrue(driver.getCurrentUrl().contains("labels=env%3Dstaging"), driver.getCurrentUrl());
+    // Typed away (WebDriver's clear() sends no input event): both clusters again.
+    filter.sendKeys(Keys.chord(Keys.CONTROL, "a"), Keys.DELETE);
+    waitFor(By.cssSelector("tr[data-key='east']"));
+
+    // Sorting by a column header, from the keyboard.
+    WebElement sortByName = driver.findElement(By.cssSelector("th[data-key='name'] button"));
+    sortByName.sendKeys(Keys.ENTER);
+    wait(WAIT).until(d -> "descending".equals(d.findElement(By.cssSelector("th[data-key='name']")).getAttribute("aria-sort")));
+    wait(WAIT).until(d -> "west".equals(text("tbody tr td[data-col='name']")));
+
+    // A cluster's name leads to everything indexed in it.
+    driver.findElement(By.cssSelector("tr[data-key='east'] td[data-col='name'] a")).click();
+    wait(WAIT).until(d -> Boolean.TRUE.equals(((JavascriptExecutor) d).executeScript(
+        "const rows = [...document.querySelectorAll('#results tbody tr')];"
+            + "return rows.length > 0 && rows.every(r => r.dataset.cluster === 'east');")));
+    assertTrue(driver.getCurrentUrl().endsWith("#/search?cluster=east"), driver.getCurrentUrl());
+  }
+
+  @Test
+  @Order(11)
+  void searchByLabelAcrossTheFleetFromALink() {
+    Assumptions.assumeTrue(driver != null, Browser.missing());
+    go("#/search?kind=deployments&labelSelector=app%3Dweb");
+    wait(WAIT).until(d -> d.findElements(By.cssSelector("#results tbody tr")).size() == 2);
+    assertEquals(List.of("east", "west"), driver.findElements(By.cssSelector("#results tbody tr")).stream()
+        .map(row -> row.getAttribute("data-cluster")).toList());
+    assertTrue(text("#search-status").startsWith("2 objects in 2 clusters"), text("#search-status"));
+    assertEquals("app=web", driver.findElement(By.id("q-labelSelector")).getAttribute("value"));
+    assertAccessible("search");
+
+    // The results follow the fleet: a new match appears without searching again.
+    JsonObject canary = deployment("web-canary");
+    canary.getJsonObject("metadata").put("labels", new JsonObject().put("app", "web").put("track", "canary"));
+    ok(admin("POST", "/api/v1/clusters/west/deployments?namespace=default", canary));
+    wait(WAIT).until(d -> text("#results tbody tr[data-name='web-canary']") != null
+        && d.findElements(By.cssSelector("#results tbody tr")).size() == 3);
+    assertTrue(text("#results tbody tr[data-name='web-canary']").contains("west"), "the new match is west's");
+    browser.screenshot("03-search");
+  }
+
+  @Test
+  @Order(12)
+  void aDeploymentShowsItsReplicasChangeLiveAfterAScaleThroughTheHub() {
+    Assumptions.assumeTrue(driver != null, Browser.missing());
+    go("#/search?kind=deployments&labelSelector=app%3Dweb");
+    wait(WAIT).until(d -> d.findElements(By.cssSelector("#results tbody tr[data-cluster='east'] a")).size() == 1);
+    driver.findElement(By.cssSelector("#results tbody tr[data-cluster='east'] a")).click();
+    wait(WAIT).until(d -> "1".equals(field("replicas")));
+    assertTrue(driver.findElement(By.id("yaml")).getText().contains("name: web"));
+    waitFor(By.id("scale"));
+    waitFor(By.id("delete"));
+    assertAccessible("deployment");
+
+    ok(admin("PUT", "/api/v1/clusters/east/deployments/web/scale?namespace=default", new JsonObject().put("replicas", 3)));
+    // No reload: the page learns it from the live stream.
+    wait(WAIT).until(d -> "3".equals(field("replicas")));
+    wait(WAIT).until(d -> "3".equals(field("readyReplicas")));
+    assertTrue(driver.findElement(By.id("yaml")).getText().contains("replicas: 3"));
+    browser.screenshot("04-deployment-live");
+  }
+
+  @Test
+  @Order(13)
+  void aPodLogIsFollowedLive() {
+    Assumptions.assumeTrue(driver != null, Browser.missing());
+    go("#/r/east/apps/v1/deployments/default/web");
+    waitFor(By.id("pods-link")).click();
+    wait(WAIT).until(d -> !d.findElements(By.cssSelector("#results tbody tr[data-cluster='east'] a")).isEmpty());
+    driver.findElement(By.cssSelector("#results tbody tr[data-cluster='east'] a")).click();
+    waitFor(By.id("logs")).click();
+    wait(WAIT).until(d -> "following".equals(d.findElement(By.id("log-status")).getAttribute("data-state")));
+    int first = logLines();
+    // The simulated container writes a line every 50 ms: the page keeps growing without a reload.
+    wait(WAIT).until(d -> logLines() > first + 10);
+    assertAccessible("logs");
+    browser.screenshot("05-logs");
+  }
+
+  @Test
+  @Order(14)
+  void propagationsAndAuditLogAreOfferedToTheAdmin() {
+    Assumptions.assumeTrue(driver != null, Browser.missing());
+    assertTrue(driver.findElement(By.cssSelector("#nav a[data-view='audit']")).isDisplayed());
+    JsonObject settings = new JsonObject().put("apiVersion", "v1").put("kind", "ConfigMap")
+        .put("metadata", new JsonObject().put("name", "settings").put("namespace", "default"))
+        .put("data", new JsonObject().put("mode", "fast"));
+    ok(admin("POST", "/api/v1/propagations", new JsonObject().put("apiVersion", "kmc.io/v1alpha1")
+        .put("kind", "Propagation").put("metadata", new JsonObject().put("name", "settings"))
+        .put("spec", new JsonObject().put("resources", new JsonArray().add(settings))
+            .put("placement", new JsonObject().put("clusters", new JsonArray().add("east").add("west"))))));
+    driver.findElement(By.cssSelector("#nav a[data-view='propagations']")).click();
+    // Per-cluster state, re-read as the rollout goes on.
+    wait(WAIT).until(d -> {
+      String card = text("#propagations section[data-name='settings']");
+      return card != null && card.contains("east\tapplied") && card.contains("west\tapplied");
+    });
+    assertAccessible("propagations");
+    browser.screenshot("06-propagations");
+
+    // From the keyboard: g then a opens the audit log.
+    new org.openqa.selenium.interactions.Actions(driver).sendKeys("g").sendKeys("a").perform();
+    wait(WAIT).until(d -> d.getCurrentUrl().endsWith("#/audit"));
+    go("#/audit?user=admin&verb=patch");
+    wait(WAIT).until(d -> !d.findElements(By.cssSelector("#audit tbody tr")).isEmpty());
+    assertTrue(driver.findElement(By.cssSelector("#audit tbody")).getText().contains("deployments"),
+        "the scale is in the audit log");
+    assertAccessible("audit");
+    browser.screenshot("07-audit");
+
+    driver.findElement(By.id("theme")).click();
+    browser.screenshot("08-audit-other-theme");
+    assertAccessible("audit, other theme");
+  }
+
+  @Test
+  @Order(15)
+  void aDeveloperIsNotOfferedWhatRbacForbids() {
+    Assumptions.assumeTrue(driver != null, Browser.missing());
+    driver.findElement(By.id("logout")).click();
+    waitFor(By.id("username"));
+    signIn(DEVELOPER, DEVELOPER_PASSWORD, false);
+    waitFor(By.cssSelector("tr[data-key='east']"));
+    assertFalse(driver.findElement(By.cssSelector("#nav a[data-view='audit']")).isDisplayed());
+    assertFalse(driver.findElement(By.cssSelector("#nav a[data-view='propagations']")).isDisplayed());
+
+    go("#/r/east/apps/v1/deployments/default/web");
+    wait(WAIT).until(d -> "3".equals(field("replicas")));
+    wait(WAIT).until(d -> d.findElement(By.id("events")).getText().contains("may not read events"));
+    waitFor(By.cssSelector("#actions[data-ready='true']"));
+    assertTrue(driver.findElements(By.id("scale")).isEmpty(), "a developer may not scale");
+    assertTrue(driver.findElements(By.id("pods-link")).isEmpty(), "a developer may not list pods");
+    assertTrue(driver.findElements(By.id("delete")).isEmpty(), "a developer may not delete");
+    browser.screenshot("09-developer-deployment");
+    assertAccessible("deployment, developer");
+  }
+
+  @Test
+  @Order(16)
+  void aClusterWhoseAgentIsGoneIsShownStaleWithItsLastSync() {
+    Assumptions.assumeTrue(driver != null, Browser.missing());
+    go("#/fleet");
+    wait(WAIT).until(d -> cell("west", "state").contains("connected"));
+    fleet.stopAgent("west");
+    // No reload: the stream reports the cluster's state and the page re-reads the registry.
+    try {
+      wait(WAIT).until(d -> cell("west", "state").startsWith("stale") && cell("west", "state").contains("last sync"));
+    } catch (org.openqa.selenium.TimeoutException e) {
+      browser.screenshot("10-fleet-stale-failed");
+      throw new AssertionError("west never showed stale with its last sync; it shows: " + cell("west", "state"), e);
+    }
+    assertTrue(cell("east", "state").contains("connected"), cell("east", "state"));
+    assertNotEquals("—", cell("west", "lastSeen"), "a stale cluster still says when it was last seen");
+    browser.screenshot("10-fleet-stale");
+  }
+
+  // ---- helpers ------------------------------------------------------------------------------------
+
+  private static String base() {
+    return fleet.uri(hub, "").toString();
+  }
+
+  private static void go(String hash) {
+    ((JavascriptExecutor) driver).executeScript("location.hash = arguments[0]", hash);
+  }
+
+  private static void signIn(String user, String password, boolean wrong) {
+    WebElement name = waitFor(By.id("username"));
+    name.clear();
+    name.sendKeys(user);
+    WebElement secret = driver.findElement(By.id("password"));
+    secret.clear();
+    secret.sendKeys(wrong ? password + "-wrong" : password);
+    secret.sendKeys(Keys.ENTER);
+    if (wrong) {
+      wait(WAIT).until(d -> d.findElement(By.id("login-message")).getText().contains("Wrong user name or password"));
+    } else {
+      waitFor(By.id("nav"));
+      wait(WAIT).until(d -> d.findElement(By.id("nav")).isDisplayed());
+    }
+  }
+
+  /**
+   * Signs in and answers the milliseconds, as the page measures them, from pressing the button to the
+   * fleet table showing both clusters (checked on every animation frame, not by WebDriver's polling).
+   */
+  private static long signInTimed(String user, String password) {
+    WebElement name = waitFor(By.id("username"));
+    name.clear();
+    name.sendKeys(user);
+    WebElement secret = driver.findElement(By.id("password"));
+    secret.clear();
+    secret.sendKeys(password);
+    Object millis = ((JavascriptExecutor) driver).executeAsyncScript("""
+        const done = arguments[arguments.length - 1];
+        const started = performance.now();
+        document.getElementById('login-submit').click();
+        (function check() {
+          if (document.querySelectorAll('tr[data-key]').length >= 2) done(performance.now() - started);
+          else requestAnimationFrame(check);
+        })();
+        """);
+    return Math.round(((Number) millis).doubleValue());
+  }
+
+  private static void record(String measurement) {
+    System.out.println("ConsoleIT: " + measurement);
+    try {
+      java.nio.file.Path file = java.nio.file.Path.of("target", "console-screenshots", "timings.txt");
+      java.nio.file.Files.createDirectories(file.getParent());
+      java.nio.file.Files.writeString(file, measurement + "\n", java.nio.file.StandardOpenOption.CREATE,
+          java.nio.file.StandardOpenOption.APPEND);
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
+  private static String cell(String cluster, String column) {
+    return String.valueOf(text("tr[data-key='" + cluster + "'] td[data-col='" + column + "']"));
+  }
+
+  private static String field(String name) {
+    return text("#summary dd[data-field='" + name + "']");
+  }
+
+  /**
+   * The text of the first element the selector finds, or null: read in one script, since live tables
+   * replace their rows and an element found a moment earlier may be gone.
+   */
+  private static String text(String selector) {
+    Object text = ((JavascriptExecutor) driver).executeScript(
+        "const e = document.querySelector(arguments[0]); return e ? e.innerText.trim() : null;", selector);
+    return text == null ? null : text.toString();
+  }
+
+  private static int logLines() {
+    return driver.findElement(By.id("log")).getText().split("\n").length;
+  }
+
+  private static WebElement waitFor(By by) {
+    return wait(WAIT).until(ExpectedConditions.presenceOfElementLocated(by));
+  }
+
+  private static WebDriverWait wait(Duration timeout) {
+    return new WebDriverWait(driver, timeout);
+  }
+
+  /** No serious or critical axe-core violation on the page as it is. */
+  private static void assertAccessible(String view) {
+    JsonArray violations = new JsonArray(browser.accessibilityViolations());
+    JsonArray bad = new JsonArray();
+    violations.forEach(v -> {
+      String impact = ((JsonObject) v).getString("impact");
+      if ("serious".equals(impact) || "critical".equals(impact)) {
+        bad.add(v);
+      }
+    });
+    assertTrue(bad.isEmpty(), "accessibility of " + view + ": " + bad.encodePrettily());
+  }
+
+  private static JsonObject check(String resource, String verb, String cluster, String namespace) {
+    JsonObject check = new JsonObject().put("resource", resource).put("verb", verb);
+    if (cluster != null) {
+      check.put("cluster", cluster).put("namespace", namespace);
+    }
+    return check;
+  }
+
+  private static JsonObject search(String query) {
+    HttpResponse<String> answer = admin("GET", "/api/v1/search?" + query, null);
+    return answer.statusCode() == 200 ? new JsonObject(answer.body()) : new JsonObject().put("total", -1);
+  }
+
+  private static HttpResponse<String> admin(String method, String path, JsonObject body) {
+    return fleet.call(hub, method, path, fleet.adminToken(), body);
+  }
+
+  private static void ok(HttpResponse<String> answer) {
+    assertNotNull(answer);
+    assertTrue(answer.statusCode() / 100 == 2, answer.statusCode() + " " + answer.body());
+  }
+
+  private static JsonObject deployment(String name) {
+    JsonObject labels = new JsonObject().put("app", name);
+    return new JsonObject()
+        .put("metadata", new JsonObject().put("name", name).put("labels", labels))
+        .put("spec", new JsonObject().put("replicas", 1)
+            .put("selector", new JsonObject().put("matchLabels", labels))
+            .put("template", new JsonObject()
+                .put("metadata", new JsonObject().put("labels", labels))
+                .put("spec", new JsonObject().put("containers", new JsonArray()
+                    .add(new JsonObject().put("name", name).put("image", "nginx:1.27"))))));
+  }
+
+}
