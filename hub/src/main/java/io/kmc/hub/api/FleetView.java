@@ -49,6 +49,9 @@ public final class FleetView {
 
   public static final String PREFIX = "/k8s/fleet";
   public static final String CLUSTER_ANNOTATION = "kmc.io/cluster";
+  /** What the view answers: reads, and writes only to refuse them with a Status naming the cluster's context. */
+  public static final List<HttpMethod> METHODS = List.of(HttpMethod.GET, HttpMethod.HEAD, HttpMethod.PUT,
+      HttpMethod.POST, HttpMethod.PATCH, HttpMethod.DELETE);
   private static final String STALE_ANNOTATION = "kmc.io/stale";
   private static final String LAST_SYNC_ANNOTATION = "kmc.io/last-sync";
   private static final String OWNER_ANNOTATION = "kmc.io/owner";
