@@ -314,7 +314,7 @@ public final class Hub {
         }, () -> notifications.stop()))
         .compose(v -> deployRouting())
         .compose(v -> deploy(new DirectClusters(directClusters(), nodes, channel, sessions, presence,
-            config.tunnel().limits(), metrics), new DeploymentOptions()))
+            config.tunnel().limits(), metrics, index), new DeploymentOptions()))
         .compose(v -> concern("propagation", this::startPropagation, () -> controller.stop()))
         .compose(v -> deployApi())
         .onSuccess(v -> {

@@ -136,6 +136,28 @@ public final class FleetIndex {
         });
   }
 
+  /**
+   * Takes or renews the right to feed a directly reached cluster's index for {@code ttlMillis}
+   * (timed by the database's clock); true when {@code holder} has it now. A node paused past the
+   * expiry may write alongside its successor for a moment: harmless here, the successor's resync
+   * sets the index right.
+   */
+  public Future<Boolean> claimFeed(String cluster, String holder, long ttlMillis) {
+    return pool.preparedQuery("""
+            insert into index_leases (cluster, holder, expires_at)
+            values ($1, $2, now() + $3::float8 * interval '1 millisecond')
+            on conflict (cluster) do update set holder = excluded.holder, expires_at = excluded.expires_at
+            where index_leases.holder = excluded.holder or index_leases.expires_at < now()
+            returning holder""")
+        .execute(Tuple.of(cluster, holder, (double) ttlMillis)).map(rows -> rows.size() == 1);
+  }
+
+  /** Gives the feed of a directly reached cluster up, so that another node takes it at once. */
+  public Future<Void> releaseFeed(String cluster, String holder) {
+    return pool.preparedQuery("delete from index_leases where cluster = $1 and holder = $2")
+        .execute(Tuple.of(cluster, holder)).mapEmpty();
+  }
+
   void markSynced(String cluster) {
     pool.preparedQuery("insert into fleet_clusters (cluster, last_sync) values ($1, now()) "
             + "on conflict (cluster) do update set last_sync = now()")
