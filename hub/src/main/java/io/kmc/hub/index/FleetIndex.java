@@ -402,6 +402,22 @@ public final class FleetIndex {
         });
   }
 
+  /**
+   * The number of the last change of each cluster named (0 for a cluster without changes), as the
+   * stream change log counts them: what a fleet-view list was read after, and a watch resumes from.
+   */
+  public Future<Map<String, Long>> lastChanges(Collection<String> clusters) {
+    return pool.preparedQuery("select cluster, seq from stream_seqs where cluster = any($1)")
+        .execute(Tuple.of(clusters.toArray(new String[0]))).map(rows -> {
+          Map<String, Long> seqs = new HashMap<>();
+          clusters.forEach(cluster -> seqs.put(cluster, 0L));
+          for (Row row : rows) {
+            seqs.put(row.getString("cluster"), row.getLong("seq"));
+          }
+          return seqs;
+        });
+  }
+
   /** When each cluster's index was last known current. */
   public Future<Map<String, OffsetDateTime>> lastSyncs() {
     return pool.query("select cluster, last_sync from fleet_clusters").execute().map(rows -> {
