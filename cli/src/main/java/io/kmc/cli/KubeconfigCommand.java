@@ -15,12 +15,14 @@ import java.util.concurrent.Callable;
 /**
  * {@code kmc kubeconfig <cluster>…|--all [--merge]}: kubeconfigs that reach clusters through the hub,
  * each with an API token of its own (revocable with kmc tokens revoke), printed or merged into
- * ~/.kube/config.
+ * ~/.kube/config, and the hub's read-only fleet context beside them.
  */
 @Command(name = "kubeconfig", mixinStandardHelpOptions = true,
     description = {"Get kubeconfig contexts that reach clusters through the hub, one API token each.",
         "Prints the kubeconfig, or with --merge adds the contexts (named as the clusters) to ~/.kube/config "
-            + "(or $KUBECONFIG's first file), leaving every other entry as it is."})
+            + "(or $KUBECONFIG's first file), leaving every other entry as it is.",
+        "A context named fleet comes too: every cluster you may see at once, read-only, from the hub's index "
+            + "(kubectl --context fleet get deployments -A); it shares the first cluster's token."})
 final class KubeconfigCommand implements Callable<Integer> {
 
   private final Cli cli;
@@ -68,16 +70,28 @@ final class KubeconfigCommand implements Callable<Integer> {
       }
     }
     List<KubeconfigFile.Entry> entries = new ArrayList<>();
+    KubeconfigFile.Entry fleet = null;
+    // As the hub's own kubeconfigs: a fleet context beside the clusters' (unless a cluster is named so).
+    boolean withFleet = !names.contains(KubeconfigFile.FLEET);
     for (String name : names) {
       if (login.oidc()) {
         // The hub's API tokens belong to its own users; an OIDC sign-in's contexts ask kmc for a fresh token.
         hub.get("/api/v1/clusters/" + name);
         entries.add(KubeconfigFile.execEntry(login, name, prefix, cli.commandName()));
+        if (withFleet && fleet == null) {
+          fleet = KubeconfigFile.execFleetEntry(login, prefix, cli.commandName());
+        }
         continue;
       }
       Map<String, Object> served = KubeconfigFile.parse(hub.text("/api/v1/clusters/" + name + "/kubeconfig"),
           "the hub's kubeconfig for " + name);
       entries.add(KubeconfigFile.fromHub(served, name, prefix, login.user));
+      if (withFleet && fleet == null) {
+        fleet = KubeconfigFile.fleetFromHub(served, prefix, login.user);
+      }
+    }
+    if (fleet != null) {
+      entries.add(fleet);
     }
     if (!merge) {
       cli.out().print(KubeconfigFile.dump(KubeconfigFile.of(entries)));
@@ -92,6 +106,9 @@ final class KubeconfigCommand implements Callable<Integer> {
     cli.out().println("Merged context" + (contexts.size() == 1 ? " " : "s ") + String.join(", ", contexts)
         + " into " + target + (replaced.isEmpty() ? "" : " (replacing " + String.join(", ", replaced) + ")") + ".");
     cli.out().println("Try: kubectl --context " + contexts.get(0) + " get ns");
+    if (fleet != null) {
+      cli.out().println("     kubectl --context " + fleet.context() + " get deployments -A   (every cluster, read-only)");
+    }
     return 0;
   }
 }

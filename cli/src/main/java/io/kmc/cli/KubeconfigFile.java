@@ -16,9 +16,16 @@ import java.util.Map;
 /**
  * Kubeconfig files as kubectl reads them, and merging the hub's contexts into one without touching
  * anyone else's: an entry of the same name is replaced only when it is this hub's (its server is a
- * cluster path of the hub, its token a kmc token); any other clash stops the merge before writing.
+ * cluster path or the fleet view of the hub, its token a kmc token); any other clash stops the merge
+ * before writing.
  */
 final class KubeconfigFile {
+
+  /** The name of the fleet view's context, as the hub names it in its kubeconfigs. */
+  static final String FLEET = "fleet";
+  private static final String FLEET_PATH = "/k8s/fleet";
+  /** Where every server of this hub's entries starts, after the hub's URL. */
+  private static final String HUB_PATHS = "/k8s/";
 
   /** One cluster's entries, named for the merge. */
   record Entry(String context, Map<String, Object> cluster, Map<String, Object> user) {
@@ -82,13 +89,40 @@ final class KubeconfigFile {
   }
 
   /**
+   * The fleet context the hub adds to every cluster's kubeconfig (a read-only view of every cluster
+   * the user may see, from the hub's index), renamed {@code prefix + fleet}; it shares that
+   * kubeconfig's token. Null when the hub served none (a hub without an index, or older).
+   */
+  @SuppressWarnings("unchecked")
+  static Entry fleetFromHub(Map<String, Object> served, String prefix, String hubUser) {
+    Map<String, Object> fleet = named(served, "clusters", FLEET);
+    if (fleet == null || !server(fleet).contains(FLEET_PATH)) {
+      return null;
+    }
+    String context = prefix + FLEET;
+    Map<String, Object> clusterEntry = new LinkedHashMap<>(fleet);
+    clusterEntry.put("name", context);
+    Map<String, Object> userEntry = new LinkedHashMap<>(first(served, "users"));
+    userEntry.put("name", "kmc-" + hubUser + "@" + context);
+    return new Entry(context, clusterEntry, userEntry);
+  }
+
+  /**
    * An entry whose user runs {@code kmc token} (an exec credential plugin) for an OIDC sign-in, so
    * that kubectl presents a token refreshed as the issuer's expire.
    */
   static Entry execEntry(CliConfig.Hub hub, String cluster, String prefix, String commandName) {
-    String context = prefix + cluster;
+    return execEntryFor(hub, prefix + cluster, hub.url + "/k8s/clusters/" + cluster, commandName);
+  }
+
+  /** The fleet context for an OIDC sign-in: the hub's read-only fleet view, with {@code kmc token} as its user. */
+  static Entry execFleetEntry(CliConfig.Hub hub, String prefix, String commandName) {
+    return execEntryFor(hub, prefix + FLEET, hub.url + FLEET_PATH, commandName);
+  }
+
+  private static Entry execEntryFor(CliConfig.Hub hub, String context, String url, String commandName) {
     Map<String, Object> server = new LinkedHashMap<>();
-    server.put("server", hub.url + "/k8s/clusters/" + cluster);
+    server.put("server", url);
     if (hub.caCertificate != null) {
       server.put("certificate-authority-data", java.util.Base64.getEncoder().encodeToString(
           hub.caCertificate.getBytes(java.nio.charset.StandardCharsets.US_ASCII)));
@@ -129,7 +163,7 @@ final class KubeconfigFile {
     List<String> replaced = new ArrayList<>();
     for (Entry entry : entries) {
       String server = server(entry.cluster());
-      String hubPrefix = server.substring(0, server.indexOf("/k8s/clusters/") + "/k8s/clusters/".length());
+      String hubPrefix = server.substring(0, server.indexOf(HUB_PATHS) + HUB_PATHS.length());
       Map<String, Object> cluster = named(target, "clusters", entry.context());
       if (cluster != null) {
         String existing = server(cluster);

@@ -91,4 +91,46 @@ class KubeconfigFileTest {
     assertTrue(merged.contains("current-context: prod") && merged.contains("server: https://hub.example.com/k8s/clusters/prod"),
         merged);
   }
+
+  private static final String SERVED_WITH_FLEET = SERVED.replace("""
+      users:
+      """, """
+      - name: fleet
+        cluster:
+          server: https://hub.example.com/k8s/fleet
+          certificate-authority-data: Q0E=
+      users:
+      """).replace("""
+      current-context: prod
+      """, """
+      - name: fleet
+        context: {cluster: fleet, user: kmc-alice}
+      current-context: prod
+      """);
+
+  @Test
+  void theFleetContextComesWithTheClusterAndReplacesOnlyItself() {
+    Map<String, Object> served = KubeconfigFile.parse(SERVED_WITH_FLEET, "served");
+    KubeconfigFile.Entry fleet = KubeconfigFile.fleetFromHub(served, "kmc-", "alice");
+    assertEquals("kmc-fleet", fleet.context());
+    assertEquals("kmc-alice@kmc-fleet", fleet.user().get("name"));
+    Map<String, Object> target = KubeconfigFile.parse(MINE, "mine");
+    KubeconfigFile.merge(target, List.of(KubeconfigFile.fromHub(served, "prod", "kmc-", "alice"), fleet));
+    String merged = KubeconfigFile.dump(target);
+    assertTrue(merged.contains("server: https://hub.example.com/k8s/fleet") && merged.contains("name: kmc-fleet")
+        && merged.contains("token: kmc_0123456789abcdef01234567_secret"), merged);
+    assertEquals(List.of("kmc-fleet"), KubeconfigFile.merge(target, List.of(fleet)), "its own fleet context is replaced");
+
+    // Someone else's context named fleet is never overwritten.
+    Map<String, Object> theirs = KubeconfigFile.parse(MINE.replace("name: lab\n", "name: fleet\n")
+        .replace("cluster: lab,", "cluster: fleet,"), "theirs");
+    CliException clash = assertThrows(CliException.class, () -> KubeconfigFile.merge(theirs,
+        List.of(KubeconfigFile.fleetFromHub(served, "", "alice"))));
+    assertTrue(clash.getMessage().contains("'fleet'"), clash.getMessage());
+  }
+
+  @Test
+  void aHubThatServesNoFleetContextGivesNone() {
+    assertEquals(null, KubeconfigFile.fleetFromHub(KubeconfigFile.parse(SERVED, "served"), "", "alice"));
+  }
 }

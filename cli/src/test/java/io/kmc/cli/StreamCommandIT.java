@@ -32,7 +32,10 @@ import java.util.concurrent.atomic.AtomicInteger;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** {@code kmc stream} against a real hub with a simulated cluster and its agent: the events are printed as they come. */
+/**
+ * {@code kmc stream} against a real hub with a simulated cluster and its agent: the events are printed as they come.
+ * On the way, {@code kmc kubeconfig} against the same hub: its fleet context reads the index.
+ */
 @Timeout(value = 180, unit = TimeUnit.SECONDS)
 class StreamCommandIT {
 
@@ -102,6 +105,7 @@ class StreamCommandIT {
         assertTrue(System.nanoTime() < indexedBy, "the configmap was not indexed");
         Thread.sleep(100);
       }
+      fleetContextReadsTheIndex(home, dir, base);
       stream.start();
       awaitOutput(out, "# initial state done", Duration.ofSeconds(30), () -> { });
       assertTrue(out.toString().contains("ADDED     sim              default/before"), out.toString());
@@ -120,6 +124,44 @@ class StreamCommandIT {
       }
       vertx.close().await(30, TimeUnit.SECONDS);
     }
+  }
+
+  /**
+   * {@code kmc kubeconfig} brings the hub's fleet context beside the cluster's, and its server and
+   * token answer a Kubernetes list across the fleet from the index.
+   */
+  @SuppressWarnings("unchecked")
+  private static void fleetContextReadsTheIndex(Path home, Path dir, String base) throws Exception {
+    Path kubeconfig = dir.resolve("merged.kubeconfig");
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    Cli cli = new Cli(Map.of("HOME", home.toString()), new ByteArrayInputStream(new byte[0]),
+        new PrintWriter(out), new PrintWriter(err), null, "kmc");
+    assertEquals(0, KmcMain.run(cli, "kubeconfig", "sim", "--merge", "--kubeconfig", kubeconfig.toString()),
+        out + "\n" + err);
+    assertTrue(out.toString().contains("--context fleet"), out.toString());
+    Map<String, Object> merged = KubeconfigFile.read(kubeconfig);
+    Map<String, Object> fleet = null;
+    Map<String, Object> user = null;
+    for (Object entry : (java.util.List<Object>) merged.get("clusters")) {
+      if ("fleet".equals(((Map<String, Object>) entry).get("name"))) {
+        fleet = (Map<String, Object>) ((Map<String, Object>) entry).get("cluster");
+      }
+    }
+    for (Object entry : (java.util.List<Object>) merged.get("users")) {
+      if ("kmc-admin@fleet".equals(((Map<String, Object>) entry).get("name"))) {
+        user = (Map<String, Object>) ((Map<String, Object>) entry).get("user");
+      }
+    }
+    assertTrue(fleet != null && user != null, Files.readString(kubeconfig));
+    assertEquals(base + "/k8s/fleet", fleet.get("server"));
+    HttpResponse<String> list = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(fleet.get("server")
+        + "/api/v1/namespaces/default/configmaps")).header("Authorization", "Bearer " + user.get("token")).build(),
+        HttpResponse.BodyHandlers.ofString());
+    assertEquals(200, list.statusCode(), list.body());
+    JsonObject before = new JsonObject(list.body()).getJsonArray("items").stream().map(JsonObject.class::cast)
+        .filter(item -> item.getJsonObject("metadata").getString("name").equals("before")).findFirst().orElseThrow();
+    assertEquals("sim", before.getJsonObject("metadata").getJsonObject("annotations").getString("kmc.io/cluster"));
   }
 
   private static boolean indexed(String base, String token) throws Exception {

@@ -11,14 +11,10 @@ public final class Addresses {
   /** Published when an agent session starts, so nodes holding an older session for it close theirs. */
   public static final String SESSION_STARTED = "kmc.hub.session-started";
   /**
-   * Published by the node that wrote an agent's index batch: what changed (upserts and deletions,
-   * those of a relist's end included), for the fleet view's watches on every node.
-   */
-  public static final String INDEX_CHANGES = "kmc.hub.index-changes";
-  /**
-   * Published by the node that wrote an agent's index batch: the same changes numbered per cluster
-   * as the stream change log holds them, and the cluster's connection events, for the live streams
-   * of every node (one message per node, fanned out there to its subscribers).
+   * Published by the node that wrote an agent's index batch: the changes numbered per cluster as the
+   * stream change log holds them (those of a relist's end included), and the cluster's connection
+   * events, for the live streams and the fleet view's watches of every node (one message per node,
+   * fanned out there).
    */
   public static final String STREAM_CHANGES = "kmc.hub.stream-changes";
 

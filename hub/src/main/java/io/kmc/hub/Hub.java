@@ -315,7 +315,7 @@ public final class Hub {
         }, () -> notifications.stop()))
         .compose(v -> deployRouting())
         .compose(v -> deploy(new DirectClusters(directClusters(), nodes, channel, sessions, presence,
-            config.tunnel().limits(), metrics), new DeploymentOptions()))
+            config.tunnel().limits(), metrics, index), new DeploymentOptions()))
         .compose(v -> concern("propagation", this::startPropagation, () -> controller.stop()))
         .compose(v -> deployApi())
         .onSuccess(v -> {
@@ -471,7 +471,8 @@ public final class Hub {
         inFlight, config.server().maxBodyBytes(), limits.maxFrameBytes(), tls, config.server().accessLog(),
         new PoliciesApi(policies, clusters), new NotificationsApi(notifications),
         new TypedApi(authorizer, passthrough, new TunnelLists(passthrough), TypedApi.DISCOVERY_TTL), new OpenApiDoc(),
-        search, search == null ? null : new FleetView(search, streaming, router), new PropagationsApi(propagations),
+        search, search == null ? null : new FleetView(search, streaming, router,
+            config.streams().maxReplay(), config.streams().bookmarkInterval().toMillis()), new PropagationsApi(propagations),
         streams == null ? null : new StreamEndpoint(streams, authenticator, shared), console);
     int instances = Math.max(1, Runtime.getRuntime().availableProcessors());
     // Port 0 becomes -1: Vert.x then binds one random port that all instances share.

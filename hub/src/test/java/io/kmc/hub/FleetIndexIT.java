@@ -456,8 +456,7 @@ class FleetIndexIT {
       Process watch = kubectl.start("--context", "fleet", "get", "deployments", "-A", "-l", "app=" + late, "-w");
       try {
         Fleet.eventually(Duration.ofSeconds(20), () -> kubectl.output(watch).contains(late + "-a"), "listed");
-        // kubectl prints the list before it opens the watch: give the watch a moment to be registered.
-        Thread.sleep(1000);
+        // At once, while kubectl may not have opened its watch yet: it watches from the list's resourceVersion.
         create("edge", deployment("default", late + "-b", late));
         String watched = kubectl.readUntil(watch, output -> output.contains(late + "-b"), 20);
         assertTrue(watched.lines().anyMatch(line -> line.matches("default\\s+edge\\s+" + late + "-b\\s.*")),
@@ -470,6 +469,68 @@ class FleetIndexIT {
       assertTrue(refused.exitCode() != 0 && refused.output().contains("read-only")
           && refused.output().contains("--context"), refused.output());
     }
+  }
+
+  /**
+   * Fleet watch events carry the fleet's resourceVersion: a watch from a list's misses nothing changed
+   * since the list, a watch from an event's gets what came after that event and not the event again,
+   * and a resourceVersion that is not the fleet's is 410 Gone (list again), as client-java and kubectl
+   * expect.
+   */
+  @Test
+  void aFleetWatchResumesFromItsResourceVersion() {
+    create("prod", namespace("rv", "rv"));
+    create("staging", namespace("rv", "rv"));
+    String base = "/k8s/fleet/api/v1/namespaces/rv/configmaps?labelSelector=fleetwatch%3Dyes";
+    HttpResponse<String> list = fleet.call(nodeA, "GET", base, fleet.adminToken(), null);
+    assertEquals(200, list.statusCode(), list.body());
+    String listed = new io.vertx.core.json.JsonObject(list.body()).getJsonObject("metadata").getString("resourceVersion");
+    assertFalse(listed.isEmpty(), list.body());
+
+    create("prod", configMap("rv", "first", Map.of("fleetwatch", "yes")));
+    create("staging", configMap("rv", "second", Map.of("fleetwatch", "yes")));
+    create("staging", configMap("rv", "unselected", Map.of("fleetwatch", "no")));
+    Fleet.eventually(Duration.ofSeconds(20), () -> search(nodeA, "namespace=rv&labelSelector=fleetwatch").getLong("total") == 3,
+        "the three indexed");
+
+    // From the list's resourceVersion, through the other node: both changes since the list, in each cluster's order.
+    List<io.vertx.core.json.JsonObject> fromList = watch(nodeB, base + "&resourceVersion=" + encode(listed));
+    assertEquals(List.of("ADDED first", "ADDED second"), fromList.stream().map(e -> e.getString("type") + " "
+        + e.getJsonObject("object").getJsonObject("metadata").getString("name")).sorted().toList(), fromList.toString());
+    io.vertx.core.json.JsonObject firstEvent = fromList.stream().filter(e -> e.getJsonObject("object")
+        .getJsonObject("metadata").getString("name").equals("first")).findFirst().orElseThrow();
+    io.vertx.core.json.JsonObject metadata = firstEvent.getJsonObject("object").getJsonObject("metadata");
+    assertEquals("prod", metadata.getJsonObject("annotations").getString("kmc.io/cluster"));
+    assertNotNull(metadata.getJsonObject("annotations").getString("kmc.io/resource-version"), metadata.encode());
+
+    // From the first event's resourceVersion: the second only.
+    List<io.vertx.core.json.JsonObject> fromEvent = watch(nodeA, base + "&resourceVersion="
+        + encode(metadata.getString("resourceVersion")));
+    assertEquals(List.of("second"), fromEvent.stream().map(e -> e.getJsonObject("object").getJsonObject("metadata")
+        .getString("name")).toList(), fromEvent.toString());
+
+    // A change of labels that leaves the selection is a DELETED, from the last event's resourceVersion on.
+    String last = fromEvent.get(0).getJsonObject("object").getJsonObject("metadata").getString("resourceVersion");
+    relabel("staging", "rv", "second", Map.of("fleetwatch", "no"));
+    Fleet.eventually(Duration.ofSeconds(20), () -> search(nodeA, "namespace=rv&labelSelector=fleetwatch%3Dyes")
+        .getLong("total") == 1, "the relabel indexed");
+    List<io.vertx.core.json.JsonObject> afterRelabel = watch(nodeB, base + "&resourceVersion=" + encode(last));
+    assertEquals(List.of("DELETED second"), afterRelabel.stream().map(e -> e.getString("type") + " "
+        + e.getJsonObject("object").getJsonObject("metadata").getString("name")).toList(), afterRelabel.toString());
+
+    HttpResponse<String> foreign = fleet.call(nodeA, "GET", base + "&watch=true&resourceVersion=12345",
+        fleet.adminToken(), null);
+    assertEquals(410, foreign.statusCode(), foreign.body());
+    io.vertx.core.json.JsonObject status = new io.vertx.core.json.JsonObject(foreign.body());
+    assertEquals("Status", status.getString("kind"), foreign.body());
+    assertEquals("Expired", status.getString("reason"), foreign.body());
+  }
+
+  /** The events of a fleet watch that ends after two seconds. */
+  private static List<io.vertx.core.json.JsonObject> watch(Hub via, String path) {
+    HttpResponse<String> watched = fleet.call(via, "GET", path + "&watch=true&timeoutSeconds=2", fleet.adminToken(), null);
+    assertEquals(200, watched.statusCode(), watched.body());
+    return watched.body().lines().filter(line -> !line.isBlank()).map(io.vertx.core.json.JsonObject::new).toList();
   }
 
   private static double metric(Hub hub, String name, String cluster) {

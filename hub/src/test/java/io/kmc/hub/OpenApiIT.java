@@ -52,6 +52,8 @@ class OpenApiIT {
   void theDocumentListsEveryRouteTheHubServesAndNoOther() {
     Set<String> served = served(hub.apiRoutes());
     assertTrue(served.contains("POST /api/v1/clusters/{cluster}/deployments"), "the typed API is registered: " + served);
+    assertTrue(served.contains("GET /k8s/fleet/{path}") && served.contains("DELETE /k8s/fleet/{path}"),
+        "the fleet view is registered with its methods: " + served);
     Set<String> documented = documented(OpenApiDoc.load());
 
     Set<String> missing = new TreeSet<>(served);
@@ -76,7 +78,8 @@ class OpenApiIT {
   /**
    * "METHOD /path/{param}" for every route that answers requests. Routes without a path (the
    * guards, the 404 at the end) and method-less prefix routes without parameters (request id,
-   * audit, authentication and body handlers ahead of /api/ and /k8s/clusters/) only pass requests on.
+   * audit, authentication and body handlers ahead of /api/, /k8s/clusters/ and /k8s/fleet/) only pass
+   * requests on; the fleet view's own route names its methods so that it is held to the document.
    * A prefix route ({@code /k8s/clusters/:cluster/*}, which Vert.x reports as {@code .../:cluster/})
    * is documented with its rest as {@code {path}}.
    */

@@ -27,7 +27,6 @@ import java.time.OffsetDateTime;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -49,6 +48,9 @@ public final class FleetView {
 
   public static final String PREFIX = "/k8s/fleet";
   public static final String CLUSTER_ANNOTATION = "kmc.io/cluster";
+  /** What the view answers: reads, and writes only to refuse them with a Status naming the cluster's context. */
+  public static final List<HttpMethod> METHODS = List.of(HttpMethod.GET, HttpMethod.HEAD, HttpMethod.PUT,
+      HttpMethod.POST, HttpMethod.PATCH, HttpMethod.DELETE);
   private static final String STALE_ANNOTATION = "kmc.io/stale";
   private static final String LAST_SYNC_ANNOTATION = "kmc.io/last-sync";
   private static final String OWNER_ANNOTATION = "kmc.io/owner";
@@ -56,19 +58,28 @@ public final class FleetView {
   private static final ActingUser HUB =
       new ActingUser("system:kmc-hub", List.of());
 
+  /** The object's own resourceVersion in its cluster, where metadata.resourceVersion holds the fleet's. */
+  private static final String RESOURCE_VERSION_ANNOTATION = "kmc.io/resource-version";
+
   private final SearchApi search;
   private final AtomicInteger streaming;
   private final ClusterRouter router;
+  private final int maxReplay;
+  private final long bookmarkMillis;
 
   /**
-   * @param streaming the node's count of open streams, which a graceful shutdown does not wait for
-   * @param router    reaches agents, for whole objects from their informer caches
+   * @param streaming      the node's count of open streams, which a graceful shutdown does not wait for
+   * @param router         reaches agents, for whole objects from their informer caches
+   * @param maxReplay      most missed changes of one kind of one cluster a resumed watch replays (stream.max_replay)
+   * @param bookmarkMillis how often a watch that allows bookmarks is told its position (stream.bookmark_interval)
    */
-  public FleetView(SearchApi search, AtomicInteger streaming,
-                   ClusterRouter router) {
+  public FleetView(SearchApi search, AtomicInteger streaming, ClusterRouter router, int maxReplay,
+                   long bookmarkMillis) {
     this.search = search;
     this.streaming = streaming;
     this.router = router;
+    this.maxReplay = maxReplay;
+    this.bookmarkMillis = bookmarkMillis;
   }
 
   /** What a path under the prefix asks for. */
@@ -202,10 +213,13 @@ public final class FleetView {
           }
           FleetIndex.Kind kind = visible.kinds().get(0);
           FleetQuery scoped = SearchApi.withVisibility(base, visible.visibility());
-          return Future.all(search.access().index().search(scoped), search.access().states()).compose(done -> {
+          // The position is read before the objects: a watch from it may repeat a change the list has, never miss one.
+          Future<Map<String, Long>> position = search.access().index().lastChanges(clusters(visible));
+          return position.compose(seqs -> Future.all(search.access().index().search(scoped),
+              search.access().states()).compose(done -> {
             FleetIndex.Page page = done.resultAt(0);
             Map<String, FleetAccess.ClusterState> states = done.resultAt(1);
-            JsonObject rendered = render(ctx, target, kind, scoped, page, states);
+            JsonObject rendered = render(ctx, target, kind, scoped, page, states, FleetVersion.encode(seqs));
             boolean table = String.valueOf(ctx.request().getHeader(HttpHeaders.ACCEPT)).contains("as=Table");
             if (target.name() == null || table) {
               return Future.succeededFuture(rendered);
@@ -221,64 +235,258 @@ public final class FleetView {
             // One object by name, and its agent is there: the whole object, from the agent's informer cache.
             return whole(item).map(object -> annotated(object, new JsonObject().put(CLUSTER_ANNOTATION, item.cluster())))
                 .otherwise(rendered);
-          });
+          }));
         })
         .onSuccess(body -> json(ctx, body))
         .onFailure(ctx::fail);
   }
 
   /**
-   * A watch from the index: the objects the list selects now are known, then every change that the
-   * node writing a cluster's batch publishes is filtered (the caller's RBAC taken when the watch
-   * began, the list's selectors) and sent as a watch event. An object that stops matching the label
-   * selector is sent as DELETED, as the API server does.
+   * A watch from the index, fed by the changes the node writing each cluster's batches publishes, as
+   * numbered in the stream change log. Its resourceVersion is the fleet's: the number of the last
+   * change of each cluster it has accounted for ({@link FleetVersion}), which lists carry too. From a
+   * resourceVersion, the changes since are replayed from the log first (a watch started right after a
+   * list misses nothing); without one, it starts now. One the log no longer reaches back to, or that
+   * is not the fleet's, is answered 410 Gone: list again. Each change is filtered (the caller's RBAC
+   * taken when the watch began, the list's selectors) and sent as a watch event; an object that stops
+   * matching the label selector is sent as DELETED, one that starts as ADDED, as the API server does.
    */
   private void watch(RoutingContext ctx, Principal principal, Target target, FleetQuery base) {
     boolean table = String.valueOf(ctx.request().getHeader(HttpHeaders.ACCEPT)).contains("as=Table");
     boolean wholeObjects = "Object".equals(ctx.request().getParam("includeObject"));
+    boolean bookmarks = "true".equals(ctx.request().getParam("allowWatchBookmarks")) && !table;
+    String from = ctx.request().getParam("resourceVersion");
+    Map<String, Long> resumeFrom;
+    try {
+      resumeFrom = from == null || from.isEmpty() || from.equals("0") ? null : FleetVersion.decode(from);
+    } catch (IllegalArgumentException e) {
+      ctx.fail(expired("the resourceVersion is not one of the fleet view's (its lists and events carry those, "
+          + "not a member cluster's); list again"));
+      return;
+    }
     visible(principal, kind -> kind.group().equals(target.group()) && kind.resource().equals(target.resource()),
-        "watch").compose(visible -> {
+        "watch").onSuccess(visible -> {
           if (visible.kinds().isEmpty()) {
-            return Future.failedFuture(KmcException.notFound("the server could not find the requested resource ("
+            ctx.fail(KmcException.notFound("the server could not find the requested resource ("
                 + target.resource() + " is not indexed in any cluster you may see)"));
+            return;
           }
-          FleetQuery all = SearchApi.withVisibility(new FleetQuery(base.group(), base.version(), base.resource(),
-              base.kind(), base.namespace(), base.name(), base.namePrefix(), base.nameContains(), base.owner(),
-              base.summary(), base.labels(), List.of(), search.maxPageSize(), 0, null), visible.visibility());
-          return search.access().index().search(all).map(page -> {
-            Set<String> known = new HashSet<>();
-            page.items().forEach(item -> known.add(item.cluster() + "/" + item.namespace() + "/" + item.name()));
-            return new Object[] {visible, known};
-          });
-        }).onSuccess(started -> {
-          FleetAccess.Visible visible = (FleetAccess.Visible) started[0];
-          @SuppressWarnings("unchecked")
-          Set<String> known = (Set<String>) started[1];
-          HttpServerResponse response = ctx.response().setChunked(true)
-              .putHeader(HttpHeaders.CONTENT_TYPE, "application/json");
-          streaming.incrementAndGet();
-          MessageConsumer<JsonObject> consumer = ctx.vertx().eventBus()
-              .consumer(Addresses.INDEX_CHANGES, message -> changed(response, message.body(), target,
-                  base, visible, known, table, wholeObjects));
-          // The head goes out once every node will deliver changes to this watch.
-          consumer.completion().onComplete(registered -> {
-            if (!response.ended() && !response.closed()) {
-              response.write("");
-            }
-          });
-          long timeoutSeconds = parseTimeout(ctx.request().getParam("timeoutSeconds"));
-          long timer = timeoutSeconds <= 0 ? -1 : ctx.vertx().setTimer(timeoutSeconds * 1000, t -> response.end());
-          AtomicBoolean finished = new AtomicBoolean();
-          Runnable finish = () -> {
-            if (finished.compareAndSet(false, true)) {
-              consumer.unregister();
-              ctx.vertx().cancelTimer(timer);
-              streaming.decrementAndGet();
-            }
-          };
-          response.closeHandler(v -> finish.run());
-          response.endHandler(v -> finish.run());
+          new FleetWatch(ctx, target, base, visible, table, wholeObjects, bookmarks).start(resumeFrom);
         }).onFailure(ctx::fail);
+  }
+
+  private static KmcException expired(String message) {
+    return new KmcException.ClientError(410, "Expired", message);
+  }
+
+  private static Set<String> clusters(FleetAccess.Visible visible) {
+    Set<String> clusters = new TreeSet<>();
+    visible.kinds().forEach(kind -> clusters.add(kind.cluster()));
+    return clusters;
+  }
+
+  /** What a resumed watch replays of one cluster: its changes after {@code from}. */
+  private record Replayed(String cluster, long from, FleetIndex.Replay replay) {
+  }
+
+  /** One open watch of the fleet view; everything runs on the request's context. */
+  private final class FleetWatch {
+    private final RoutingContext ctx;
+    private final Target target;
+    private final FleetQuery query;
+    private final FleetAccess.Visible visible;
+    private final boolean table;
+    private final boolean wholeObjects;
+    private final boolean bookmarks;
+    private final Set<String> clusters;
+    /** Per cluster, the number of its last change accounted for: what the events' resourceVersion holds. */
+    private final Map<String, Long> position = new TreeMap<>();
+    /** Publications that came while their cluster was replayed, or before the watch knew where it starts. */
+    private final List<JsonObject> held = new ArrayList<>();
+    private final AtomicBoolean finished = new AtomicBoolean();
+    private MessageConsumer<JsonObject> consumer;
+    private boolean started;
+    private long timer = -1;
+    private long bookmarkTimer = -1;
+
+    FleetWatch(RoutingContext ctx, Target target, FleetQuery query, FleetAccess.Visible visible, boolean table,
+               boolean wholeObjects, boolean bookmarks) {
+      this.ctx = ctx;
+      this.target = target;
+      this.query = query;
+      this.visible = visible;
+      this.table = table;
+      this.wholeObjects = wholeObjects;
+      this.bookmarks = bookmarks;
+      this.clusters = clusters(visible);
+    }
+
+    void start(Map<String, Long> resumeFrom) {
+      streaming.incrementAndGet();
+      consumer = ctx.vertx().eventBus().consumer(Addresses.STREAM_CHANGES, message -> published(message.body()));
+      ctx.response().closeHandler(v -> finish());
+      // Once every node delivers changes here: where the watch starts, then the changes since.
+      consumer.completion().compose(registered -> resumeFrom == null
+              ? search.access().index().lastChanges(clusters).map(now -> {
+                List<Replayed> none = new ArrayList<>();
+                now.forEach((cluster, seq) -> none.add(new Replayed(cluster, seq,
+                    new FleetIndex.Replay(true, seq, List.of()))));
+                return none;
+              })
+              : replay(resumeFrom))
+          .onSuccess(this::begin)
+          .onFailure(e -> {
+            finish();
+            ctx.fail(e);
+          });
+    }
+
+    /** The changes of the watched kind after the given numbers, cluster by cluster, in each cluster's order. */
+    private Future<List<Replayed>> replay(Map<String, Long> resumeFrom) {
+      List<Future<FleetIndex.Replay>> replays = new ArrayList<>();
+      List<String> order = new ArrayList<>(clusters);
+      for (String cluster : order) {
+        // A cluster the resourceVersion does not name came after it: from its first change.
+        replays.add(search.access().index().replay(cluster, target.group(), target.resource(),
+            resumeFrom.getOrDefault(cluster, 0L), maxReplay));
+      }
+      return Future.all(replays).compose(done -> {
+        List<Replayed> replayed = new ArrayList<>();
+        for (int i = 0; i < order.size(); i++) {
+          FleetIndex.Replay replay = done.resultAt(i);
+          if (!replay.complete()) {
+            return Future.failedFuture(expired("too old resource version: the hub's change history of cluster "
+                + order.get(i) + " no longer reaches back to it (stream.history); list again"));
+          }
+          replayed.add(new Replayed(order.get(i), resumeFrom.getOrDefault(order.get(i), 0L), replay));
+        }
+        return Future.succeededFuture(replayed);
+      });
+    }
+
+    private void begin(List<Replayed> replayed) {
+      if (finished.get()) {
+        return;
+      }
+      HttpServerResponse response = ctx.response().setChunked(true)
+          .putHeader(HttpHeaders.CONTENT_TYPE, "application/json");
+      response.write("");
+      // Every cluster at its resume point first, so that an event's resourceVersion covers only what was sent.
+      replayed.forEach(r -> position.put(r.cluster(), r.from()));
+      for (Replayed r : replayed) {
+        for (FleetIndex.Change change : r.replay().changes()) {
+          position.put(r.cluster(), change.seq());
+          event(r.cluster(), change.type(), change.body());
+        }
+        position.put(r.cluster(), Math.max(r.from(), r.replay().upTo()));
+      }
+      started = true;
+      List<JsonObject> waiting = new ArrayList<>(held);
+      held.clear();
+      waiting.forEach(this::published);
+      long timeoutSeconds = parseTimeout(ctx.request().getParam("timeoutSeconds"));
+      timer = timeoutSeconds <= 0 ? -1 : ctx.vertx().setTimer(timeoutSeconds * 1000, t -> {
+        response.end();
+        finish();
+      });
+      if (bookmarks) {
+        bookmarkTimer = ctx.vertx().setPeriodic(bookmarkMillis, t -> bookmark());
+      }
+      response.endHandler(v -> finish());
+    }
+
+    /** One batch's changes of one cluster, as the writing node published them. */
+    private void published(JsonObject publication) {
+      String cluster = publication.getString("cluster");
+      JsonArray changes = publication.getJsonArray("changes");
+      if (finished.get() || changes == null || !clusters.contains(cluster)) {
+        return;
+      }
+      if (!started) {
+        held.add(publication);
+        return;
+      }
+      boolean watched = target.group().equals(publication.getString("group"))
+          && target.resource().equals(publication.getString("resource"));
+      for (Object value : changes) {
+        JsonObject change = (JsonObject) value;
+        long seq = change.getLong("seq");
+        if (seq <= position.getOrDefault(cluster, 0L)) {
+          continue;
+        }
+        position.put(cluster, seq);
+        if (watched) {
+          event(cluster, change.getString("type"), change.getJsonObject("body"));
+        }
+      }
+    }
+
+    /** The watch event a change makes, if the watch selects the object before or after it. */
+    private void event(String cluster, String changeType, JsonObject body) {
+      String namespace = body.getString("namespace", "");
+      String name = body.getString("name");
+      if (!visibleTo(visible, cluster, target.resource(), namespace) || !named(query, namespace, name)) {
+        return;
+      }
+      boolean now = !changeType.equals("DELETED") && query.labels().matches(labels(body.getJsonObject("labels")));
+      boolean before = switch (changeType) {
+        case "ADDED" -> false;
+        case "MODIFIED" -> body.getJsonObject("prevLabels") == null
+            || query.labels().matches(labels(body.getJsonObject("prevLabels")));
+        default -> query.labels().matches(labels(body.getJsonObject("labels")));
+      };
+      String type = now ? (before ? "MODIFIED" : "ADDED") : before ? "DELETED" : null;
+      if (type == null) {
+        return;
+      }
+      FleetIndex.Kind kind = new FleetIndex.Kind(cluster, target.group(), body.getString("version", target.version()),
+          target.resource(), body.getString("kind"), !namespace.isEmpty());
+      FleetIndex.Item item = new FleetIndex.Item(cluster, kind.group(), kind.version(), kind.resource(), kind.kind(),
+          namespace, name, body.getString("uid", ""), body.getString("resourceVersion", ""),
+          body.getJsonObject("labels", new JsonObject()), body.getString("owner"),
+          body.getString("created") == null ? null : OffsetDateTime.parse(body.getString("created")),
+          body.getJsonObject("summary", new JsonObject()));
+      JsonObject object = object(item, new FleetAccess.ClusterState(true, null));
+      JsonObject metadata = object.getJsonObject("metadata");
+      metadata.getJsonObject("annotations").put(RESOURCE_VERSION_ANNOTATION, item.resourceVersion());
+      metadata.put("resourceVersion", FleetVersion.encode(position));
+      JsonObject payload = table ? Tables.of(kind, List.of(item), List.of(object), wholeObjects, null,
+          metadata.getString("resourceVersion")) : object;
+      write(new JsonObject().put("type", type).put("object", payload));
+    }
+
+    /** Where the watch is, for a client to resume from, during quiet times too. */
+    private void bookmark() {
+      write(new JsonObject().put("type", "BOOKMARK").put("object", new JsonObject()
+          .put("kind", visible.kinds().get(0).kind()).put("apiVersion", groupVersion(target.group(), target.version()))
+          .put("metadata", new JsonObject().put("resourceVersion", FleetVersion.encode(position)))));
+    }
+
+    private void write(JsonObject event) {
+      HttpServerResponse response = ctx.response();
+      if (response.ended() || response.closed()) {
+        return;
+      }
+      if (response.writeQueueFull()) {
+        // A reader that does not keep up is let go rather than buffered without bound; it resumes from its
+        // last resourceVersion.
+        response.end();
+        finish();
+        return;
+      }
+      response.write(event.encode() + "\n");
+    }
+
+    private void finish() {
+      if (finished.compareAndSet(false, true)) {
+        if (consumer != null) {
+          consumer.unregister();
+        }
+        ctx.vertx().cancelTimer(timer);
+        ctx.vertx().cancelTimer(bookmarkTimer);
+        streaming.decrementAndGet();
+      }
+    }
   }
 
   private static long parseTimeout(String value) {
@@ -289,51 +497,12 @@ public final class FleetView {
     }
   }
 
-  private static void changed(HttpServerResponse response, JsonObject change, Target target,
-                              FleetQuery query, FleetAccess.Visible visible, Set<String> known,
-                              boolean table, boolean wholeObjects) {
-    if (response.closed() || response.ended() || !target.group().equals(change.getString("group"))
-        || !target.resource().equals(change.getString("resource"))) {
-      return;
+  private static Map<String, String> labels(JsonObject labels) {
+    Map<String, String> map = new HashMap<>();
+    if (labels != null) {
+      labels.forEach(e -> map.put(e.getKey(), String.valueOf(e.getValue())));
     }
-    String cluster = change.getString("cluster");
-    FleetIndex.Kind kind = new FleetIndex.Kind(cluster, change.getString("group"), change.getString("version"),
-        change.getString("resource"), change.getString("kind"), change.getBoolean("namespaced", false));
-    FleetAccess.ClusterState live = new FleetAccess.ClusterState(true, null);
-    for (Object value : change.getJsonArray("upserts", new JsonArray())) {
-      JsonObject o = (JsonObject) value;
-      String namespace = o.getString("namespace", "");
-      if (!visibleTo(visible, cluster, kind.resource(), namespace) || !named(query, namespace, o.getString("name"))) {
-        continue;
-      }
-      String key = cluster + "/" + namespace + "/" + o.getString("name");
-      JsonObject labels = o.getJsonObject("labels", new JsonObject());
-      java.util.Map<String, String> labelMap = new HashMap<>();
-      labels.forEach(e -> labelMap.put(e.getKey(), String.valueOf(e.getValue())));
-      FleetIndex.Item item = new FleetIndex.Item(cluster, kind.group(), kind.version(), kind.resource(), kind.kind(),
-          namespace, o.getString("name"), o.getString("uid"), o.getString("resourceVersion"), labels,
-          o.getString("owner"), o.getString("created") == null ? null : OffsetDateTime.parse(o.getString("created")),
-          o.getJsonObject("summary", new JsonObject()));
-      String type;
-      if (query.labels().matches(labelMap)) {
-        type = known.add(key) ? "ADDED" : "MODIFIED";
-      } else if (known.remove(key)) {
-        type = "DELETED";
-      } else {
-        continue;
-      }
-      event(response, type, kind, item, live, table, wholeObjects);
-    }
-    for (Object value : change.getJsonArray("deletes", new JsonArray())) {
-      JsonObject k = (JsonObject) value;
-      String namespace = k.getString("namespace") == null ? "" : k.getString("namespace");
-      String key = cluster + "/" + namespace + "/" + k.getString("name");
-      if (known.remove(key)) {
-        FleetIndex.Item item = new FleetIndex.Item(cluster, kind.group(), kind.version(), kind.resource(),
-            kind.kind(), namespace, k.getString("name"), "", "", new JsonObject(), null, null, new JsonObject());
-        event(response, "DELETED", kind, item, live, table, wholeObjects);
-      }
-    }
+    return map;
   }
 
   private static boolean visibleTo(FleetAccess.Visible visible, String cluster, String resource, String namespace) {
@@ -346,22 +515,6 @@ public final class FleetView {
         && (query.name() == null || query.name().equals(name))
         && (query.namePrefix() == null || name.startsWith(query.namePrefix()))
         && (query.nameContains() == null || name.contains(query.nameContains()));
-  }
-
-  private static void event(HttpServerResponse response, String type, FleetIndex.Kind kind,
-                            FleetIndex.Item item, FleetAccess.ClusterState state, boolean table,
-                            boolean wholeObjects) {
-    JsonObject object = object(item, state);
-    JsonObject payload = table ? Tables.of(kind, List.of(item), List.of(object), wholeObjects, null) : object;
-    if (response.ended() || response.closed()) {
-      return;
-    }
-    if (response.writeQueueFull()) {
-      // A reader that does not keep up is let go rather than buffered without bound; kubectl lists again.
-      response.end();
-      return;
-    }
-    response.write(new JsonObject().put("type", type).put("object", payload).encode() + "\n");
   }
 
   /** The object with kmc's annotations added to its own. */
@@ -422,7 +575,8 @@ public final class FleetView {
   }
 
   private JsonObject render(RoutingContext ctx, Target target, FleetIndex.Kind kind, FleetQuery query,
-                            FleetIndex.Page page, Map<String, FleetAccess.ClusterState> states) {
+                            FleetIndex.Page page, Map<String, FleetAccess.ClusterState> states,
+                            String resourceVersion) {
     String apiVersion = groupVersion(kind.group(), kind.version());
     List<JsonObject> objects = new ArrayList<>();
     for (FleetIndex.Item item : page.items()) {
@@ -435,12 +589,12 @@ public final class FleetView {
     }
     if (table) {
       return Tables.of(kind, page.items(), objects, "Object".equals(ctx.request().getParam("includeObject")),
-          page.more() ? SearchApi.continueToken(query.offset() + query.limit()) : null);
+          page.more() ? SearchApi.continueToken(query.offset() + query.limit()) : null, resourceVersion);
     }
     if (target.name() != null) {
       return objects.get(0);
     }
-    JsonObject metadata = new JsonObject().put("resourceVersion", "");
+    JsonObject metadata = new JsonObject().put("resourceVersion", resourceVersion);
     if (page.more()) {
       metadata.put("continue", SearchApi.continueToken(query.offset() + query.limit()));
     }
@@ -493,7 +647,7 @@ public final class FleetView {
     }
 
     static JsonObject of(FleetIndex.Kind kind, List<FleetIndex.Item> items, List<JsonObject> objects,
-                         boolean wholeObjects, String continueToken) {
+                         boolean wholeObjects, String continueToken, String resourceVersion) {
       JsonArray columns = new JsonArray()
           .add(column("Cluster", "string", "The member cluster holding the object (kmc.io/cluster)."))
           .add(column("Name", "string", "Name of the object."));
@@ -533,7 +687,7 @@ public final class FleetView {
             .put("apiVersion", "meta.k8s.io/v1").put("metadata", object.getJsonObject("metadata"));
         rows.add(new JsonObject().put("cells", cells).put("object", rowObject));
       }
-      JsonObject metadata = new JsonObject().put("resourceVersion", "");
+      JsonObject metadata = new JsonObject().put("resourceVersion", resourceVersion);
       if (continueToken != null) {
         metadata.put("continue", continueToken);
       }

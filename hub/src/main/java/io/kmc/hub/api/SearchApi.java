@@ -110,10 +110,12 @@ public final class SearchApi {
     Predicate<FleetIndex.Kind> kinds = kind -> (group == null || kind.group().equals(group))
         && (plural == null || kind.resource().equals(plural));
     FleetQuery base = query;
+    // The clusters' states do not depend on what the caller may see: read beside the query, not after it.
+    Future<Map<String, FleetAccess.ClusterState>> states = access.states();
     access.visible(Authenticator.principal(ctx), clusterNames, clusterSelector, kinds, "list")
         .compose(visible -> {
           FleetQuery scoped = withVisibility(base, visible.visibility());
-          return Future.all(access.index().search(scoped), access.states())
+          return Future.all(access.index().search(scoped), states)
               .map(done -> page(scoped, done.resultAt(0), done.resultAt(1)));
         })
         .onSuccess(body -> json(ctx, body))

@@ -136,6 +136,28 @@ public final class FleetIndex {
         });
   }
 
+  /**
+   * Takes or renews the right to feed a directly reached cluster's index for {@code ttlMillis}
+   * (timed by the database's clock); true when {@code holder} has it now. A node paused past the
+   * expiry may write alongside its successor for a moment: harmless here, the successor's resync
+   * sets the index right.
+   */
+  public Future<Boolean> claimFeed(String cluster, String holder, long ttlMillis) {
+    return pool.preparedQuery("""
+            insert into index_leases (cluster, holder, expires_at)
+            values ($1, $2, now() + $3::float8 * interval '1 millisecond')
+            on conflict (cluster) do update set holder = excluded.holder, expires_at = excluded.expires_at
+            where index_leases.holder = excluded.holder or index_leases.expires_at < now()
+            returning holder""")
+        .execute(Tuple.of(cluster, holder, (double) ttlMillis)).map(rows -> rows.size() == 1);
+  }
+
+  /** Gives the feed of a directly reached cluster up, so that another node takes it at once. */
+  public Future<Void> releaseFeed(String cluster, String holder) {
+    return pool.preparedQuery("delete from index_leases where cluster = $1 and holder = $2")
+        .execute(Tuple.of(cluster, holder)).mapEmpty();
+  }
+
   void markSynced(String cluster) {
     pool.preparedQuery("insert into fleet_clusters (cluster, last_sync) values ($1, now()) "
             + "on conflict (cluster) do update set last_sync = now()")
@@ -156,6 +178,9 @@ public final class FleetIndex {
    * the live streams in the same transaction, so that a stream's snapshot and the log always agree.
    */
   Future<Applied> apply(String cluster, Frame.Index batch, long gen, boolean reconcile) {
+    KnownKinds known = knownKinds;
+    boolean newKind = known == null || !known.kinds().contains(new Kind(cluster, batch.group(), batch.version(),
+        batch.resource(), batch.kind(), batch.namespaced()));
     List<Change> changes = new ArrayList<>();
     List<Frame.IndexedKey> dropped = new ArrayList<>();
     return pool.withTransaction(conn -> conn.preparedQuery(UPSERT_KIND)
@@ -173,6 +198,13 @@ public final class FleetIndex {
               return null;
             }) : Future.succeededFuture())
         .compose(v -> log(conn, cluster, batch, changes)))
+        .andThen(done -> {
+          if (newKind) {
+            // Committed (or not): no list of kinds read before now is kept.
+            knownKinds = null;
+            kindsChangedAtNanos = System.nanoTime();
+          }
+        })
         .map(numbered -> new Applied(dropped, numbered));
   }
 
@@ -353,8 +385,18 @@ public final class FleetIndex {
 
   // ---- reading -------------------------------------------------------------------------------
 
-  /** Every kind indexed by any cluster. */
+  /**
+   * Every kind indexed by any cluster. Every search asks this first (RBAC is decided per cluster and
+   * kind) and the list changes rarely, so it is read at most once per {@link #KINDS_FRESH_NANOS}: a
+   * search then costs one round of queries to the database instead of two. A kind that appears is seen
+   * at once on the node that wrote it, within that time on the others.
+   */
   public Future<List<Kind>> kinds() {
+    KnownKinds known = knownKinds;
+    if (known != null && System.nanoTime() - known.readAtNanos() < KINDS_FRESH_NANOS) {
+      return Future.succeededFuture(known.kinds());
+    }
+    long reading = System.nanoTime();
     return pool.query("select cluster, api_group, api_version, resource, kind, namespaced from fleet_kinds")
         .execute().map(rows -> {
           List<Kind> kinds = new ArrayList<>();
@@ -362,9 +404,23 @@ public final class FleetIndex {
             kinds.add(new Kind(row.getString("cluster"), row.getString("api_group"), row.getString("api_version"),
                 row.getString("resource"), row.getString("kind"), row.getBoolean("namespaced")));
           }
-          return kinds;
+          List<Kind> read = List.copyOf(kinds);
+          if (kindsChangedAtNanos - reading < 0) {
+            knownKinds = new KnownKinds(read, reading);
+          }
+          return read;
         });
   }
+
+  /** How long the list of indexed kinds is reused. */
+  static final long KINDS_FRESH_NANOS = 1_000_000_000L;
+
+  private record KnownKinds(List<Kind> kinds, long readAtNanos) {
+  }
+
+  private volatile KnownKinds knownKinds;
+  /** When this node last wrote a batch (which may add a kind): a list read before then is not kept. */
+  private volatile long kindsChangedAtNanos = System.nanoTime();
 
   /** The whole object the index keeps for a kind configured so (index.keep_objects on the agent), or null. */
   public Future<JsonObject> storedObject(String cluster, String group, String resource, String namespace,
@@ -377,6 +433,22 @@ public final class FleetIndex {
             return value == null ? null : json(value);
           }
           return null;
+        });
+  }
+
+  /**
+   * The number of the last change of each cluster named (0 for a cluster without changes), as the
+   * stream change log counts them: what a fleet-view list was read after, and a watch resumes from.
+   */
+  public Future<Map<String, Long>> lastChanges(Collection<String> clusters) {
+    return pool.preparedQuery("select cluster, seq from stream_seqs where cluster = any($1)")
+        .execute(Tuple.of(clusters.toArray(new String[0]))).map(rows -> {
+          Map<String, Long> seqs = new HashMap<>();
+          clusters.forEach(cluster -> seqs.put(cluster, 0L));
+          for (Row row : rows) {
+            seqs.put(row.getString("cluster"), row.getLong("seq"));
+          }
+          return seqs;
         });
   }
 

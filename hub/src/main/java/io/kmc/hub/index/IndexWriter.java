@@ -134,7 +134,6 @@ public final class IndexWriter {
       if (ar.succeeded()) {
         index.metrics().indexApplied(cluster, batch.upserts().size() + batch.deletes().size(), System.nanoTime() - started);
         reply.accept(new Frame.IndexAck(batch.seq(), null, null));
-        publish(batch, ar.result().dropped());
         publishChanges(batch, ar.result().changes());
       } else {
         LOG.warn("cannot write index batch {} of cluster {}: {}", batch.seq(), cluster, ar.cause().getMessage());
@@ -144,18 +143,7 @@ public final class IndexWriter {
     });
   }
 
-  /** Tells every node's fleet-view watches what changed. */
-  private void publish(Frame.Index batch, List<Frame.IndexedKey> dropped) {
-    if (batch.upserts().isEmpty() && batch.deletes().isEmpty() && dropped.isEmpty()) {
-      return;
-    }
-    JsonObject change = JsonObject.mapFrom(batch).put("cluster", cluster);
-    JsonArray deletes = change.getJsonArray("deletes");
-    dropped.forEach(key -> deletes.add(JsonObject.mapFrom(key)));
-    vertx.eventBus().publish(Addresses.INDEX_CHANGES, change);
-  }
-
-  /** Tells every node's live streams what changed, numbered as the change log holds it. */
+  /** Tells every node's live streams and fleet-view watches what changed, numbered as the change log holds it. */
   private void publishChanges(Frame.Index batch, List<FleetIndex.Change> changes) {
     if (changes.isEmpty()) {
       return;
