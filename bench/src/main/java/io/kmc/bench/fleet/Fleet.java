@@ -183,7 +183,8 @@ public final class Fleet implements AutoCloseable {
   }
 
   private void startAll() throws IOException {
-    postgres = EmbeddedPostgres.builder().setDataDirectory(postgresDirectory()).setCleanDataDirectory(true).start();
+    // Kept on close (the work directory is deleted at the end), so that a restart finds its data.
+    postgres = EmbeddedPostgres.builder().setDataDirectory(postgresDirectory()).setCleanDataDirectory(false).start();
     toClose.add(() -> {
       if (postgres != null) {
         postgres.close();

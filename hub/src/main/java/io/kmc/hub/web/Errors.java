@@ -33,7 +33,7 @@ public final class Errors {
   }
 
   public static void respond(RoutingContext ctx, Throwable failure) {
-    KmcException e = failure instanceof KmcException k ? k : KmcException.internal("internal error", failure);
+    KmcException e = failure instanceof KmcException k ? k : unexpected(failure);
     if (e.status() >= 500 && e.getCause() != null) {
       RequestLog.about(LOG.atError(), ctx).setCause(e.getCause())
           .log("{} {} failed: {}", ctx.request().method(), Audits.loggablePath(ctx.request().path()),
@@ -85,8 +85,37 @@ public final class Errors {
       case 415 -> new KmcException.ClientError(415, "UnsupportedMediaType", "unsupported content type");
       default -> status >= 400 && status < 500
           ? new KmcException.ClientError(status, "BadRequest", failure == null ? "bad request" : failure.getMessage())
-          : KmcException.internal("internal error", failure);
+          : unexpected(failure);
     };
+  }
+
+  /**
+   * A failure no handler turned into an answer: a 503 when the hub lost a store it needs for every
+   * request (PostgreSQL or Redis refused, reset or closed the connection, or is shutting down), so
+   * that clients retry as they would any unavailable server; else a 500.
+   */
+  static KmcException unexpected(Throwable failure) {
+    for (Throwable cause = failure; cause != null; cause = cause.getCause() == cause ? null : cause.getCause()) {
+      if (storeUnreachable(cause)) {
+        return new KmcException.ServerError(503, "ServiceUnavailable", "the hub cannot reach its database or Redis "
+            + "just now (" + cause.getMessage() + "); try again shortly", failure);
+      }
+    }
+    return KmcException.internal("internal error", failure);
+  }
+
+  private static boolean storeUnreachable(Throwable cause) {
+    if (cause instanceof java.net.ConnectException || cause instanceof java.net.SocketException
+        || cause instanceof io.vertx.core.http.HttpClosedException) {
+      return true;
+    }
+    if (cause instanceof io.vertx.pgclient.PgException pg && pg.getSqlState() != null) {
+      // Class 08: connection exception; 57P01–57P03: the server is shutting down or starting up.
+      return pg.getSqlState().startsWith("08") || pg.getSqlState().startsWith("57P");
+    }
+    // Vert.x's "connection closed" (io.vertx.core.net.impl.ClosedConnectionException, NetSocket closed mid-query).
+    return cause.getClass().getSimpleName().equals("ClosedConnectionException")
+        || "CONNECTION_CLOSED".equals(cause.getMessage());
   }
 
   /** An RFC 7234 warning (code 299, "miscellaneous persistent warning") whose text kubectl prints. */
