@@ -2,6 +2,7 @@ package io.kmc.hub.stream;
 
 import io.kmc.common.KmcException;
 import io.kmc.hub.auth.Principal;
+import io.kmc.hub.index.FieldFilter;
 import io.kmc.hub.index.FleetIndex;
 import io.kmc.hub.index.Selector;
 import io.kmc.hub.rbac.Authorizer;
@@ -214,8 +215,10 @@ final class StreamSocket {
     Selector clusterSelector = Selector.parse(text(message, "clusterSelector", null), "clusterSelector");
     Selector labels = Selector.parse(text(message, "labelSelector", null), "labelSelector");
     String namespace = text(message, "namespace", null);
+    // The same field filters as search's query parameters, under the same names.
+    FieldFilter fields = FieldFilter.parse(message.fieldNames(), field -> text(message, field, null));
     return new Subscription.Spec(group, version, resource, names, clusterSelector,
-        namespace == null || namespace.isEmpty() ? null : namespace, labels,
+        namespace == null || namespace.isEmpty() ? null : namespace, labels, fields,
         Boolean.TRUE.equals(message.getValue("objects")), Boolean.TRUE.equals(message.getValue("counts")));
   }
 
@@ -406,18 +409,13 @@ final class StreamSocket {
       return;
     }
     String cluster = publication.getString("cluster");
-    String state = publication.getString("state");
     for (Subscription subscription : new ArrayList<>(subscriptions.values())) {
       Subscription.Part part = subscription.parts.get(cluster);
       if (part == null) {
         continue;
       }
-      if (state != null) {
-        if ("connected".equals(state)) {
-          part.stale = false;
-        }
-        clusterEvent(subscription, cluster, state);
-      } else if (!part.ready) {
+      // A cluster's state events wait with its changes: "resynced" must not overtake what it vouches for.
+      if (!part.ready) {
         part.waiting.add(publication);
         if (part.waiting.size() > service.settings().maxReplay()) {
           part.waiting.clear();
@@ -433,6 +431,14 @@ final class StreamSocket {
   }
 
   private void apply(Subscription subscription, Subscription.Part part, JsonObject publication) {
+    String state = publication.getString("state");
+    if (state != null) {
+      if ("connected".equals(state)) {
+        part.stale = false;
+      }
+      clusterEvent(subscription, part.cluster, state);
+      return;
+    }
     List<JsonObject> changes = Subscription.changes(publication);
     if (changes.isEmpty()) {
       return;

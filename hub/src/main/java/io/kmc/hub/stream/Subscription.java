@@ -1,5 +1,6 @@
 package io.kmc.hub.stream;
 
+import io.kmc.hub.index.FieldFilter;
 import io.kmc.hub.index.FleetIndex;
 import io.kmc.hub.index.Selector;
 import io.kmc.hub.rbac.Authorizer;
@@ -30,7 +31,7 @@ final class Subscription {
 
   /** What the client asked for. */
   record Spec(String group, String version, String resource, Set<String> clusterNames, Selector clusterSelector,
-              String namespace, Selector labels, boolean objects, boolean counts) {
+              String namespace, Selector labels, FieldFilter fields, boolean objects, boolean counts) {
 
     boolean selects(ClusterRecord cluster) {
       return cluster.enabled() && (clusterNames == null || clusterNames.contains(cluster.name()))
@@ -82,26 +83,45 @@ final class Subscription {
 
   /**
    * The event a change is for this subscription, or null: an object that starts matching the label
-   * selector is ADDED, one that stops matching is DELETED, as the Kubernetes API server does for a
-   * watch with a label selector.
+   * selector and field filters is ADDED, one that stops matching is DELETED, as the Kubernetes API
+   * server does for a watch with a label or field selector. A deletion is sent when the object matched
+   * as it last was.
    */
   String eventType(Part part, String type, JsonObject body) {
     String namespace = body.getString("namespace", "");
     if ((spec.namespace() != null && !spec.namespace().equals(namespace)) || !part.visible(namespace)) {
       return null;
     }
-    boolean now = matches(body.getJsonObject("labels"));
+    String name = body.getString("name");
     return switch (type) {
-      case "ADDED" -> now ? "ADDED" : null;
-      case "DELETED" -> now ? "DELETED" : null;
+      case "ADDED" -> matches(body.getJsonObject("labels")) && fieldsMatch(name, body.getString("owner"),
+          body.getJsonObject("summary")) ? "ADDED" : null;
+      case "DELETED" -> matches(body.getJsonObject("labels")) && fieldsMatchedBefore(name, body) ? "DELETED" : null;
       default -> {
-        boolean before = matches(body.getJsonObject("prevLabels"));
+        boolean now = matches(body.getJsonObject("labels")) && fieldsMatch(name, body.getString("owner"),
+            body.getJsonObject("summary"));
+        boolean before = matches(body.getJsonObject("prevLabels")) && fieldsMatchedBefore(name, body);
         if (before && now) {
           yield "MODIFIED";
         }
         yield now ? "ADDED" : before ? "DELETED" : null;
       }
     };
+  }
+
+  private boolean fieldsMatch(String name, String owner, JsonObject summary) {
+    return spec.fields().none() || spec.fields().matches(name, owner, summary);
+  }
+
+  /**
+   * Whether the object as it was before the change passed the field filters. Changes logged before the
+   * index kept the previous summary do not say; those count as passing, so that no deletion is held back.
+   */
+  private boolean fieldsMatchedBefore(String name, JsonObject body) {
+    if (spec.fields().none() || !body.containsKey("prevSummary")) {
+      return true;
+    }
+    return spec.fields().matches(name, body.getString("prevOwner"), body.getJsonObject("prevSummary"));
   }
 
   private boolean matches(JsonObject labels) {
