@@ -279,7 +279,7 @@ public final class StreamBench {
     out.println();
     Table table = new Table("changes/s asked", "made/s", "events delivered", "lost", "dup", "failures",
         "p50", "p99", "max", "drain after last ack", "hub CPU ms / 1k changes", "PG+Redis CPU ms / 1k changes",
-        "hub alloc MB / 1k changes", "hub heap after GC, before → after");
+        "hub alloc MB / 1k changes", "hub heap after GC, before → after", "subscribers' JVM CPU ms / 1k changes");
     for (Run run : runs) {
       JsonObject r = run.result();
       double perK = run.changes() / 1000.0;
@@ -292,7 +292,8 @@ public final class StreamBench {
           String.format("%.0f", run.hubCpuSeconds() * 1000 / perK),
           String.format("%.0f", run.storeCpuSeconds() * 1000 / perK),
           String.format("%.1f", run.allocatedBytes() / 1e6 / perK),
-          String.format("%.0f → %.0f MB", run.heapBefore() / 1e6, run.heapAfter() / 1e6));
+          String.format("%.0f → %.0f MB", run.heapBefore() / 1e6, run.heapAfter() / 1e6),
+          String.format("%.0f", r.getLong("cpuNanos") / 1e6 / perK));
     }
     out.println(table.render());
     out.println();

@@ -94,6 +94,7 @@ public final class StreamSubscribers {
     if (!ready.await(120, TimeUnit.SECONDS)) {
       throw new IllegalStateException("subscriptions without an initial state: " + ready.getCount());
     }
+    long startCpu = io.kmc.bench.load.ProcessCpu.jvmNanos();
     System.out.println("READY");
     System.out.flush();
     BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
@@ -103,6 +104,7 @@ public final class StreamSubscribers {
       return;
     }
     long expected = Long.parseLong(line.substring("END ".length()).trim());
+    long cpuBefore = startCpu;
     while (System.nanoTime() - lastEvent.get() < TimeUnit.SECONDS.toNanos(20)
         && !subscribers.stream().allMatch(s -> s.failure != null || s.next > expected)) {
       Thread.sleep(20);
@@ -126,7 +128,8 @@ public final class StreamSubscribers {
     result.put("received", received).put("lost", lost).put("duplicates", duplicates)
         .put("failures", new JsonArray(failures))
         .put("p50", latency.getValueAtPercentile(50)).put("p99", latency.getValueAtPercentile(99))
-        .put("max", latency.getMaxValue()).put("n", latency.getTotalCount());
+        .put("max", latency.getMaxValue()).put("n", latency.getTotalCount())
+        .put("cpuNanos", io.kmc.bench.load.ProcessCpu.jvmNanos() - cpuBefore);
     System.out.println("RESULT " + result.encode());
     System.out.flush();
     vertx.close().await(30, TimeUnit.SECONDS);
