@@ -215,8 +215,9 @@ class StreamsIT {
       client.subscribe("running", pods.copy().put("namePrefix", "web-").put("summary.phase", "Running"));
       client.subscribe("named", kind("configmaps").put("clusters", new JsonArray().add("alpha"))
           .put("namespace", "fields").put("nameContains", "-keep-"));
-      client.until(WAIT, m -> "INITIAL_STATE_DONE".equals(m.getString("type")) && "running".equals(m.getString("id")));
-      client.until(WAIT, m -> "INITIAL_STATE_DONE".equals(m.getString("type")) && "named".equals(m.getString("id")));
+      Set<String> initialDone = new TreeSet<>();
+      client.until(WAIT, m -> "INITIAL_STATE_DONE".equals(m.getString("type")) && initialDone.add(m.getString("id"))
+          && initialDone.size() == 2);
 
       // The simulator's kubelet makes each pod Running a moment after it is created (Pending).
       for (String name : List.of("web-1", "web-2", "api-1")) {
