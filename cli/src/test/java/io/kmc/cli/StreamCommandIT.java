@@ -114,8 +114,7 @@ class StreamCommandIT {
             .await(10, TimeUnit.SECONDS);
       }
       awaitOutput(out, "ADDED     sim              default/after", Duration.ofSeconds(30), () -> { });
-      assertFalse(out.toString().contains("default/skipped"), "--field nameContains=f leaves it out:
-" + out);
+      assertFalse(out.toString().contains("default/skipped"), "--field nameContains=f leaves it out:\n" + out);
       agent.stop().await(30, TimeUnit.SECONDS);
       hub.close().await(60, TimeUnit.SECONDS);
       hub = null;
