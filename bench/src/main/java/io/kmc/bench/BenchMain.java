@@ -33,7 +33,8 @@ public final class BenchMain {
           io.kmc.bench.index.IndexBench.USAGE,
           SessionBench.USAGE, io.kmc.bench.propagation.PropagationBench.USAGE,
           io.kmc.bench.policy.PolicyBench.USAGE,
-          io.kmc.bench.notifications.NotificationBench.USAGE, io.kmc.bench.chaos.ChaosBench.USAGE));
+          io.kmc.bench.notifications.NotificationBench.USAGE, io.kmc.bench.stream.StreamBench.USAGE,
+          io.kmc.bench.chaos.ChaosBench.USAGE));
 
   private BenchMain() {
   }
@@ -63,6 +64,8 @@ public final class BenchMain {
             Flags.parse(rest, io.kmc.bench.policy.PolicyBench.DEFAULTS), out)::run;
         case "notifications" -> new io.kmc.bench.notifications.NotificationBench(
             Flags.parse(rest, io.kmc.bench.notifications.NotificationBench.DEFAULTS), out)::run;
+        case "streams" -> new io.kmc.bench.stream.StreamBench(
+            Flags.parse(rest, io.kmc.bench.stream.StreamBench.DEFAULTS), out)::run;
         case "chaos" -> new io.kmc.bench.chaos.ChaosBench(
             Flags.parse(rest, io.kmc.bench.chaos.ChaosBench.DEFAULTS), out)::run;
         default -> throw new IllegalArgumentException("no benchmark named " + args[0]);

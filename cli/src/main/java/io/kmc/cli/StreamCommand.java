@@ -10,6 +10,7 @@ import picocli.CommandLine.Parameters;
 import java.io.IOException;
 import java.net.http.WebSocket;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutionException;
@@ -41,6 +42,9 @@ final class StreamCommand implements Callable<Integer> {
   String namespace;
   @Option(names = {"-l", "--selector"}, paramLabel = "SELECTOR", description = "A label selector on the objects.")
   String selector;
+  @Option(names = "--field", paramLabel = "FILTER=VALUE", description = "A field filter as in search (repeatable): "
+      + "name, namePrefix, nameContains, owner or summary.<field>, e.g. --field summary.phase=Running.")
+  Map<String, String> fields;
   @Option(names = "--counts", description = "Per-cluster counts instead of events.")
   boolean counts;
   @Option(names = "--resume", paramLabel = "TOKEN", description = "Resume from an event's token (with -o json).")
@@ -69,6 +73,9 @@ final class StreamCommand implements Callable<Integer> {
     putIfSet(subscribe, "namespace", namespace);
     putIfSet(subscribe, "labelSelector", selector);
     putIfSet(subscribe, "resume", resume);
+    if (fields != null) {
+      fields.forEach(subscribe::put);
+    }
     boolean json = "json".equals(output);
     CompletableFuture<String> ended = new CompletableFuture<>();
     WebSocket.Listener listener = new WebSocket.Listener() {

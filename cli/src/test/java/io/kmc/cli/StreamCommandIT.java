@@ -25,11 +25,13 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -97,7 +99,8 @@ class StreamCommandIT {
       Cli cli = new Cli(Map.of("HOME", home.toString()), new ByteArrayInputStream(new byte[0]),
           new PrintWriter(out), new PrintWriter(new StringWriter()), null, "kmc");
       AtomicInteger status = new AtomicInteger(-1);
-      Thread stream = new Thread(() -> status.set(KmcMain.run(cli, "stream", "v1/configmaps", "-n", "default")));
+      Thread stream = new Thread(() -> status.set(KmcMain.run(cli, "stream", "v1/configmaps", "-n", "default",
+        "--field", "nameContains=f")));
       stream.setDaemon(true);
       String token = entry.token;
       long indexedBy = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
@@ -109,10 +112,13 @@ class StreamCommandIT {
       stream.start();
       awaitOutput(out, "# initial state done", Duration.ofSeconds(30), () -> { });
       assertTrue(out.toString().contains("ADDED     sim              default/before"), out.toString());
-      sim.create(new JsonObject().put("apiVersion", "v1").put("kind", "ConfigMap")
-          .put("metadata", new JsonObject().put("name", "after").put("namespace", "default")))
-          .await(10, TimeUnit.SECONDS);
+      for (String name : List.of("skipped", "after")) {
+        sim.create(new JsonObject().put("apiVersion", "v1").put("kind", "ConfigMap")
+            .put("metadata", new JsonObject().put("name", name).put("namespace", "default")))
+            .await(10, TimeUnit.SECONDS);
+      }
       awaitOutput(out, "ADDED     sim              default/after", Duration.ofSeconds(30), () -> { });
+      assertFalse(out.toString().contains("default/skipped"), "--field nameContains=f leaves it out:\n" + out);
       agent.stop().await(30, TimeUnit.SECONDS);
       hub.close().await(60, TimeUnit.SECONDS);
       hub = null;

@@ -196,6 +196,73 @@ class StreamsIT {
     }
   }
 
+  // ---- field filters, as in search ---------------------------------------------------------------------
+
+  @Test
+  @Order(2)
+  void fieldFiltersSelectAsSearchDoesAndObjectsEnterAndLeaveAsTheirStatusChanges() {
+    namespace("alpha", "fields");
+    try (StreamClient client = StreamClient.connect(fleet.memberVertx(), nodeB.port(), fleet.adminToken())) {
+      // Bad filters are answered on their subscription, as search answers them (400).
+      client.subscribe("f0", kind("pods").put("summary.no-such field", "x"));
+      JsonObject badField = expect(client, "ERROR");
+      assertEquals("f0", badField.getString("id"));
+      assertEquals(400, badField.getInteger("code"));
+      client.subscribe("f1", kind("configmaps").put("namePrefix", 5));
+      assertEquals(400, expect(client, "ERROR").getInteger("code"));
+
+      JsonObject pods = kind("pods").put("clusters", new JsonArray().add("alpha")).put("namespace", "fields");
+      client.subscribe("running", pods.copy().put("namePrefix", "web-").put("summary.phase", "Running"));
+      client.subscribe("named", kind("configmaps").put("clusters", new JsonArray().add("alpha"))
+          .put("namespace", "fields").put("nameContains", "-keep-"));
+      Set<String> initialDone = new TreeSet<>();
+      client.until(WAIT, m -> "INITIAL_STATE_DONE".equals(m.getString("type")) && initialDone.add(m.getString("id"))
+          && initialDone.size() == 2);
+
+      // The simulator's kubelet makes each pod Running a moment after it is created (Pending).
+      for (String name : List.of("web-1", "web-2", "api-1")) {
+        Fleet.await(fleet.sim("alpha").create(new JsonObject().put("apiVersion", "v1").put("kind", "Pod")
+            .put("metadata", new JsonObject().put("name", name).put("namespace", "fields"))
+            .put("spec", new JsonObject().put("containers", new JsonArray().add(new JsonObject()
+                .put("name", "main").put("image", "nginx:1.27"))))));
+      }
+      configMap("alpha", "fields", "a-keep-1", Map.of());
+      configMap("alpha", "fields", "a-drop-1", Map.of());
+      List<JsonObject> seen = client.until(WAIT, m -> "ADDED".equals(m.getString("type"))
+          && "named".equals(m.getString("id")));
+      Fleet.eventually(WAIT, () -> {
+        seen.addAll(client.drain(Duration.ofMillis(200)));
+        return ofSubscription(seen, "running", "ADDED").equals(Set.of("alpha/web-1", "alpha/web-2"));
+      }, "both web pods ADDED once Running: " + seen);
+      for (JsonObject m : seen) {
+        if ("running".equals(m.getString("id")) && "ADDED".equals(m.getString("type"))) {
+          assertEquals("Running", m.getJsonObject("object").getJsonObject("summary").getString("phase"), m.encode());
+        }
+      }
+      assertEquals(Set.of("alpha/a-keep-1"), ofSubscription(seen, "named", "ADDED"), seen.toString());
+
+      // Search answers the same question with the same parameters.
+      HttpResponse<String> search = fleet.api(nodeA, "/api/v1/search?kind=pods&cluster=alpha&namespace=fields"
+          + "&namePrefix=web-&summary.phase=Running");
+      assertEquals(200, search.statusCode(), search.body());
+      assertEquals(2L, new JsonObject(search.body()).getLong("total"), search.body());
+
+      // A deletion reaches the subscriptions the object matched; the one it never matched hears nothing.
+      Fleet.await(fleet.sim("alpha").create(new JsonObject().put("apiVersion", "v1").put("kind", "ConfigMap")
+          .put("metadata", new JsonObject().put("name", "b-keep-2").put("namespace", "fields"))));
+      delete("alpha", "fields", "a-drop-1");
+      delete("alpha", "fields", "a-keep-1");
+      List<JsonObject> after = client.until(WAIT, m -> "DELETED".equals(m.getString("type")));
+      after.addAll(client.drain(Duration.ofSeconds(1)));
+      assertEquals(Set.of("alpha/b-keep-2"), ofSubscription(after, "named", "ADDED"), after.toString());
+      assertEquals(Set.of("alpha/a-keep-1"), ofSubscription(after, "named", "DELETED"), after.toString());
+    }
+  }
+
+  private static Set<String> ofSubscription(List<JsonObject> messages, String id, String type) {
+    return keys(messages.stream().filter(m -> id.equals(m.getString("id"))).toList(), type);
+  }
+
   // ---- tickets ----------------------------------------------------------------------------------------
 
   @Test

@@ -4,15 +4,11 @@ import io.kmc.bench.fleet.Fleet;
 import io.kmc.bench.report.Flags;
 import io.kmc.bench.report.MachineInfo;
 import io.kmc.bench.report.Table;
-import io.kmc.common.protocol.AgentEndpoint;
 import io.kmc.common.protocol.Frame;
-import io.kmc.common.protocol.FrameCodec;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
-import io.vertx.core.http.WebSocket;
 import io.vertx.core.http.WebSocketClient;
 import io.vertx.core.http.WebSocketClientOptions;
-import io.vertx.core.http.WebSocketConnectOptions;
 import io.vertx.core.json.JsonObject;
 import org.HdrHistogram.Histogram;
 
@@ -25,8 +21,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -61,21 +55,6 @@ public final class IndexBench {
     this.out = out;
   }
 
-  /** One stand-in agent's connection. */
-  private record StandIn(String cluster, WebSocket ws, BlockingQueue<Frame> received) {
-    Frame next() throws InterruptedException {
-      Frame frame = received.poll(30, TimeUnit.SECONDS);
-      if (frame == null) {
-        throw new IllegalStateException("no answer from the hub for cluster " + cluster);
-      }
-      return frame;
-    }
-
-    void send(Frame frame) {
-      ws.writeTextMessage(FrameCodec.encodeToString(frame));
-    }
-  }
-
   public void run() throws Exception {
     int clusters = flags.integer("--clusters", 1, 10_000);
     int objects = flags.integer("--objects", 1, 1_000_000);
@@ -88,14 +67,14 @@ public final class IndexBench {
       // One websocket per stand-in, all to one host: more than the default 50 at once.
       WebSocketClient client = vertx.createWebSocketClient(new WebSocketClientOptions()
           .setMaxMessageSize(64 * 1024 * 1024).setMaxConnections(clusters + 10));
-      List<StandIn> standIns = new ArrayList<>();
+      List<StandInAgent> standIns = new ArrayList<>();
       Random random = new Random(42);
       long loadStarted = System.nanoTime();
       for (int c = 0; c < clusters; c++) {
         String cluster = String.format("c%04d", c);
         JsonObject created = new JsonObject(fleet.api("POST", "/api/v1/clusters",
             new JsonObject().put("name", cluster).put("labels", new JsonObject().put("region", "r" + (c % 5)))));
-        StandIn standIn = connect(fleet, client, cluster, created.getString("token"));
+        StandInAgent standIn = StandInAgent.connect(fleet, client, cluster, created.getString("token"));
         standIns.add(standIn);
         relist(standIn, objects, random);
       }
@@ -120,7 +99,7 @@ public final class IndexBench {
 
       Histogram searchable = new Histogram(3);
       for (int i = 0; i < changes; i++) {
-        StandIn standIn = standIns.get(random.nextInt(standIns.size()));
+        StandInAgent standIn = standIns.get(random.nextInt(standIns.size()));
         String label = "change-" + i;
         long started = System.nanoTime();
         standIn.send(batch(standIn, 1_000_000L + i, List.of(object("changed-" + i, Map.of("probe", label))), false,
@@ -135,11 +114,11 @@ public final class IndexBench {
       // A cluster of 10,000 objects resyncing after a reconnect (relist, the hub reconciling deletions).
       String big = "c-big";
       JsonObject bigCluster = new JsonObject(fleet.api("POST", "/api/v1/clusters", new JsonObject().put("name", big)));
-      StandIn first = connect(fleet, client, big, bigCluster.getString("token"));
+      StandInAgent first = StandInAgent.connect(fleet, client, big, bigCluster.getString("token"));
       relist(first, RESYNC_OBJECTS, random);
       first.ws().close();
       Thread.sleep(500);
-      StandIn again = connect(fleet, client, big, bigCluster.getString("token"));
+      StandInAgent again = StandInAgent.connect(fleet, client, big, bigCluster.getString("token"));
       long resyncStarted = System.nanoTime();
       relist(again, RESYNC_OBJECTS, random);
       double resyncSeconds = (System.nanoTime() - resyncStarted) / 1e9;
@@ -278,33 +257,8 @@ public final class IndexBench {
     }
   }
 
-  private StandIn connect(Fleet fleet, WebSocketClient client, String cluster, String token) throws Exception {
-    BlockingQueue<Frame> received = new LinkedBlockingQueue<>();
-    WebSocket ws = client.connect(new WebSocketConnectOptions()
-            .setAbsoluteURI("ws://127.0.0.1:" + fleet.nodeA().port() + AgentEndpoint.PATH)
-            .addHeader(AgentEndpoint.CLUSTER_HEADER, cluster).addHeader("Authorization", "Bearer " + token))
-        .await(30, TimeUnit.SECONDS);
-    StandIn standIn = new StandIn(cluster, ws, received);
-    ws.textMessageHandler(text -> {
-      Frame frame = FrameCodec.decode(text);
-      if (frame instanceof Frame.Ping ping) {
-        standIn.send(new Frame.Pong(ping.sentAtMillis()));
-      } else if (frame instanceof Frame.IndexAck || frame instanceof Frame.Welcome || frame instanceof Frame.Error) {
-        received.add(frame);
-      }
-    });
-    standIn.send(new Frame.Hello(List.of(2), cluster, "index-bench", "v1.30.0", List.of("index")));
-    if (!(standIn.next() instanceof Frame.Welcome welcome) || !welcome.capabilities().contains("index")) {
-      throw new IllegalStateException("the hub keeps no index");
-    }
-    if (!(standIn.next() instanceof Frame.IndexAck ack) || ack.seq() != 0) {
-      throw new IllegalStateException("expected the hub's watermarks");
-    }
-    return standIn;
-  }
-
   /** Every object of the cluster, as an agent relists: batches between a relist start and end. */
-  private void relist(StandIn standIn, int objects, Random random) throws InterruptedException {
+  private void relist(StandInAgent standIn, int objects, Random random) throws InterruptedException {
     int batches = (objects + BATCH - 1) / BATCH;
     for (int b = 0; b < batches; b++) {
       List<Frame.IndexedObject> upserts = new ArrayList<>();
@@ -325,7 +279,7 @@ public final class IndexBench {
     }
   }
 
-  private static Frame.Index batch(StandIn standIn, long seq, List<Frame.IndexedObject> upserts, boolean start,
+  private static Frame.Index batch(StandInAgent standIn, long seq, List<Frame.IndexedObject> upserts, boolean start,
                                    boolean end, String watermark) {
     return new Frame.Index(seq, "", "v1", "configmaps", "ConfigMap", true, watermark, start, end, upserts, List.of());
   }

@@ -2,6 +2,7 @@ package io.kmc.hub.api;
 
 import io.kmc.common.KmcException;
 import io.kmc.hub.auth.Authenticator;
+import io.kmc.hub.index.FieldFilter;
 import io.kmc.hub.index.FleetIndex;
 import io.kmc.hub.index.FleetQuery;
 import io.kmc.hub.index.Selector;
@@ -18,7 +19,6 @@ import io.vertx.ext.web.RoutingContext;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Base64;
-import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -36,7 +36,6 @@ public final class SearchApi {
 
   /** How the core group is written in resource paths: {@code core} or {@code -}. */
   static final Set<String> CORE_GROUP = Set.of("core", "-");
-  private static final String SUMMARY_PREFIX = "summary.";
   private static final int DEFAULT_LIMIT = 100;
 
   private final FleetAccess access;
@@ -130,16 +129,7 @@ public final class SearchApi {
   /** The query the parameters ask for; visibility is filled in later. */
   static FleetQuery query(MultiMap params, String group, String version, String plural, String namespace,
                           int maxPageSize) {
-    Map<String, String> summary = new LinkedHashMap<>();
-    for (String name : params.names()) {
-      if (name.startsWith(SUMMARY_PREFIX)) {
-        String field = name.substring(SUMMARY_PREFIX.length());
-        if (!field.matches("[A-Za-z][A-Za-z0-9_]{0,62}")) {
-          throw KmcException.badRequest("'" + name + "' does not name a summary field");
-        }
-        summary.put(field, params.get(name));
-      }
-    }
+    FieldFilter fields = FieldFilter.parse(params.names(), params::get);
     List<FleetQuery.Sort> sort = new ArrayList<>();
     String sortParam = params.get("sort");
     if (sortParam != null && !sortParam.isBlank()) {
@@ -169,9 +159,7 @@ public final class SearchApi {
     }
     return new FleetQuery(group, version, plural, bounded(params.get("kind"), "kind", 317),
         namespace != null ? namespace : bounded(params.get("namespace"), "namespace", 63),
-        bounded(params.get("name"), "name", 253), bounded(params.get("namePrefix"), "namePrefix", 253),
-        bounded(params.get("nameContains"), "nameContains", 253), bounded(params.get("owner"), "owner", 320),
-        summary, Selector.parse(params.get("labelSelector"), "labelSelector"), sort, limit,
+        fields.name(), fields.namePrefix(), fields.nameContains(), fields.owner(), fields.summary(), Selector.parse(params.get("labelSelector"), "labelSelector"), sort, limit,
         offset(params.get("continue")), null);
   }
 

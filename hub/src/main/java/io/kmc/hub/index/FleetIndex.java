@@ -57,9 +57,10 @@ public final class FleetIndex {
         watermark = coalesce(excluded.watermark, fleet_kinds.watermark), last_sync = now()""";
 
   // The row as it was (every part of one statement sees the same snapshot), so that the change log
-  // can tell an addition from a modification, and a stream whether the object matched its selector.
+  // can tell an addition from a modification, and a stream whether the object matched its selector
+  // and field filters before.
   private static final String UPSERT = """
-      with prev as (select labels, resource_version from fleet_objects where cluster = $1 and api_group = $2
+      with prev as (select labels, resource_version, summary, owner from fleet_objects where cluster = $1 and api_group = $2
         and resource = $4 and namespace = $6 and name = $7)
       insert into fleet_objects (cluster, api_group, api_version, resource, kind, namespace, name, uid,
         resource_version, labels, owner, created, summary, gen, object, updated)
@@ -68,13 +69,14 @@ public final class FleetIndex {
         kind = excluded.kind, uid = excluded.uid, resource_version = excluded.resource_version,
         labels = excluded.labels, owner = excluded.owner, created = excluded.created, summary = excluded.summary,
         gen = excluded.gen, object = excluded.object, updated = now()
-      returning (select labels from prev) as prev_labels, (select resource_version from prev) as prev_version""";
+      returning (select labels from prev) as prev_labels, (select resource_version from prev) as prev_version,
+        (select summary from prev) as prev_summary, (select owner from prev) as prev_owner""";
 
   private static final String DELETE = "delete from fleet_objects where cluster = $1 and api_group = $2 "
-      + "and resource = $3 and namespace = $4 and name = $5 returning labels";
+      + "and resource = $3 and namespace = $4 and name = $5 returning labels, summary, owner";
 
   private static final String RECONCILE = "delete from fleet_objects where cluster = $1 and api_group = $2 "
-      + "and resource = $3 and gen <> $4 returning namespace, name, labels";
+      + "and resource = $3 and gen <> $4 returning namespace, name, labels, summary, owner";
 
   /** Numbers {@code $2} changes of a cluster; answers the last number. */
   private static final String NUMBER = "insert into stream_seqs (cluster, seq) values ($1, $2) "
@@ -193,7 +195,7 @@ public final class FleetIndex {
               for (Row row : rows) {
                 String namespace = row.getString("namespace");
                 dropped.add(new Frame.IndexedKey(namespace.isEmpty() ? null : namespace, row.getString("name")));
-                changes.add(deleted(batch, namespace, row.getString("name"), json(row.getValue("labels"))));
+                changes.add(deleted(batch, namespace, row.getString("name"), row));
               }
               return null;
             }) : Future.succeededFuture())
@@ -252,7 +254,8 @@ public final class FleetIndex {
           changes.add(new Change(0, "ADDED", body));
         } else if (!prevVersion.equals(body.getString("resourceVersion"))
             || !json(prevLabels).equals(body.getJsonObject("labels"))) {
-          changes.add(new Change(0, "MODIFIED", body.put("prevLabels", json(prevLabels))));
+          changes.add(new Change(0, "MODIFIED", body.put("prevLabels", json(prevLabels))
+              .put("prevSummary", json(row.getValue("prev_summary"))).put("prevOwner", row.getString("prev_owner"))));
         }
       }
       return null;
@@ -273,17 +276,18 @@ public final class FleetIndex {
       for (RowSet<Row> rows = result; rows != null && i < tuples.size(); rows = rows.next(), i++) {
         for (Row row : rows) {
           Frame.IndexedKey key = batch.deletes().get(i);
-          changes.add(deleted(batch, key.namespace() == null ? "" : key.namespace(), key.name(),
-              json(row.getValue("labels"))));
+          changes.add(deleted(batch, key.namespace() == null ? "" : key.namespace(), key.name(), row));
         }
       }
       return null;
     });
   }
 
-  private static Change deleted(Frame.Index batch, String namespace, String name, JsonObject labels) {
+  /** A deletion, with what the object last had that a stream's selector and field filters test. */
+  private static Change deleted(Frame.Index batch, String namespace, String name, Row row) {
     return new Change(0, "DELETED", new JsonObject().put("kind", batch.kind()).put("version", batch.version())
-        .put("namespace", namespace).put("name", name).put("labels", labels));
+        .put("namespace", namespace).put("name", name).put("labels", json(row.getValue("labels")))
+        .put("prevSummary", json(row.getValue("summary"))).put("prevOwner", row.getString("owner")));
   }
 
   /** Numbers the changes after the cluster's last (the row lock keeps numbers in commit order) and logs them. */

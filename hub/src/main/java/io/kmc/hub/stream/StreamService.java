@@ -84,9 +84,13 @@ public final class StreamService {
   /** Call on the context that owns the node's consumer and timers (a verticle of its own). */
   public Future<Void> start() {
     consumer = vertx.eventBus().consumer(Addresses.STREAM_CHANGES, message -> {
-      JsonObject change = message.body();
+      if (sockets.isEmpty()) {
+        return;
+      }
+      // Decoded and its events' objects encoded once here, for every socket of the node.
+      Publication publication = Publication.of(message.body());
       for (StreamSocket socket : sockets) {
-        socket.context().runOnContext(v -> socket.changed(change));
+        socket.context().runOnContext(v -> socket.changed(publication));
       }
     });
     rbacChanges = vertx.eventBus().consumer(RbacService.CHANGED, m -> retargetSoon());

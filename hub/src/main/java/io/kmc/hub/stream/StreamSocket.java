@@ -2,6 +2,7 @@ package io.kmc.hub.stream;
 
 import io.kmc.common.KmcException;
 import io.kmc.hub.auth.Principal;
+import io.kmc.hub.index.FieldFilter;
 import io.kmc.hub.index.FleetIndex;
 import io.kmc.hub.index.Selector;
 import io.kmc.hub.rbac.Authorizer;
@@ -214,8 +215,10 @@ final class StreamSocket {
     Selector clusterSelector = Selector.parse(text(message, "clusterSelector", null), "clusterSelector");
     Selector labels = Selector.parse(text(message, "labelSelector", null), "labelSelector");
     String namespace = text(message, "namespace", null);
+    // The same field filters as search's query parameters, under the same names.
+    FieldFilter fields = FieldFilter.parse(message.fieldNames(), field -> text(message, field, null));
     return new Subscription.Spec(group, version, resource, names, clusterSelector,
-        namespace == null || namespace.isEmpty() ? null : namespace, labels,
+        namespace == null || namespace.isEmpty() ? null : namespace, labels, fields,
         Boolean.TRUE.equals(message.getValue("objects")), Boolean.TRUE.equals(message.getValue("counts")));
   }
 
@@ -401,23 +404,18 @@ final class StreamSocket {
   }
 
   /** What the node's consumer received, in the order it was published per cluster. */
-  void changed(JsonObject publication) {
+  void changed(Publication publication) {
     if (closed) {
       return;
     }
-    String cluster = publication.getString("cluster");
-    String state = publication.getString("state");
+    String cluster = publication.cluster;
     for (Subscription subscription : new ArrayList<>(subscriptions.values())) {
       Subscription.Part part = subscription.parts.get(cluster);
       if (part == null) {
         continue;
       }
-      if (state != null) {
-        if ("connected".equals(state)) {
-          part.stale = false;
-        }
-        clusterEvent(subscription, cluster, state);
-      } else if (!part.ready) {
+      // A cluster's state events wait with its changes: "resynced" must not overtake what it vouches for.
+      if (!part.ready) {
         part.waiting.add(publication);
         if (part.waiting.size() > service.settings().maxReplay()) {
           part.waiting.clear();
@@ -432,13 +430,21 @@ final class StreamSocket {
     }
   }
 
-  private void apply(Subscription subscription, Subscription.Part part, JsonObject publication) {
-    List<JsonObject> changes = Subscription.changes(publication);
+  private void apply(Subscription subscription, Subscription.Part part, Publication publication) {
+    String state = publication.state;
+    if (state != null) {
+      if ("connected".equals(state)) {
+        part.stale = false;
+      }
+      clusterEvent(subscription, part.cluster, state);
+      return;
+    }
+    List<Publication.Change> changes = publication.changes;
     if (changes.isEmpty()) {
       return;
     }
-    long first = changes.get(0).getLong("seq");
-    long last = changes.get(changes.size() - 1).getLong("seq");
+    long first = changes.get(0).seq();
+    long last = changes.get(changes.size() - 1).seq();
     if (last <= part.seq) {
       return;
     }
@@ -447,10 +453,21 @@ final class StreamSocket {
       replay(subscription, part, part.seq);
       return;
     }
-    if (subscription.sameKind(publication.getString("group"), publication.getString("resource"))) {
-      for (JsonObject change : changes) {
-        if (change.getLong("seq") > part.seq) {
-          deliver(subscription, part, Subscription.change(change));
+    if (subscription.sameKind(publication.group, publication.resource)) {
+      for (Publication.Change change : changes) {
+        if (change.seq() > part.seq) {
+          part.seq = change.seq();
+          String type = subscription.eventType(part, change.type(), change.body());
+          if (type == null) {
+            continue;
+          }
+          boolean deleted = "DELETED".equals(type);
+          boolean wholeObject = subscription.spec.objects() && !deleted && change.body().containsKey("object");
+          if (subscription.spec.counts() || wholeObject) {
+            event(subscription, part, type, change.body());
+          } else {
+            event(subscription, part, type, deleted ? change.deletedText() : change.objectText());
+          }
         }
       }
     }
@@ -471,9 +488,19 @@ final class StreamSocket {
       subscription.countsChanged = true;
       return;
     }
-    send(new JsonObject().put("type", type).put("id", subscription.id).put("cluster", part.cluster)
-        .put("object", subscription.object(part.cluster, body, "DELETED".equals(type)))
-        .put("resume", subscription.resumeToken()), subscription);
+    event(subscription, part, type, subscription.object(part.cluster, body, "DELETED".equals(type)).encode());
+  }
+
+  /**
+   * An event written as text around its object's encoding (which a publication makes once for every
+   * subscription): the same message as encoding it whole, field for field. Ids are checked on
+   * subscribe to need no escaping; cluster names are encoded once per part.
+   */
+  private void event(Subscription subscription, Subscription.Part part, String type, String objectText) {
+    String token = subscription.resumeToken();
+    String text = "{\"type\":\"" + type + "\",\"id\":\"" + subscription.id + "\",\"cluster\":" + part.clusterJson
+        + ",\"object\":" + objectText + ",\"resume\":\"" + token + "\"}";
+    sendText(text, subscription, token);
   }
 
   private void clusterEvent(Subscription subscription, String cluster, String state) {
@@ -556,11 +583,15 @@ final class StreamSocket {
   }
 
   private void send(JsonObject message, Subscription subscription) {
+    if (!closed) {
+      sendText(message.encode(), subscription, message.getString("resume"));
+    }
+  }
+
+  private void sendText(String text, Subscription subscription, String token) {
     if (closed) {
       return;
     }
-    String token = message.getString("resume");
-    String text = message.encode();
     if (subscription != null) {
       subscription.lastSent = System.currentTimeMillis();
     }

@@ -1,17 +1,16 @@
 package io.kmc.hub.stream;
 
-import io.kmc.hub.index.FleetIndex;
+import io.kmc.hub.index.FieldFilter;
 import io.kmc.hub.index.Selector;
 import io.kmc.hub.rbac.Authorizer;
 import io.kmc.hub.store.ClusterRecord;
-import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.Json;
 import io.vertx.core.json.JsonObject;
 
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.Base64;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
@@ -30,7 +29,7 @@ final class Subscription {
 
   /** What the client asked for. */
   record Spec(String group, String version, String resource, Set<String> clusterNames, Selector clusterSelector,
-              String namespace, Selector labels, boolean objects, boolean counts) {
+              String namespace, Selector labels, FieldFilter fields, boolean objects, boolean counts) {
 
     boolean selects(ClusterRecord cluster) {
       return cluster.enabled() && (clusterNames == null || clusterNames.contains(cluster.name()))
@@ -50,11 +49,14 @@ final class Subscription {
     /** Bumped whenever the part starts over, so that answers to older reads are ignored. */
     int epoch;
     long count;
-    final ArrayDeque<JsonObject> waiting = new ArrayDeque<>();
+    final ArrayDeque<Publication> waiting = new ArrayDeque<>();
+    /** The cluster's name as a JSON string, for events and resume tokens written without an encoder. */
+    final String clusterJson;
 
     Part(String cluster, Authorizer.Scope scope) {
       this.cluster = cluster;
       this.scope = scope;
+      this.clusterJson = Json.encode(cluster);
     }
 
     boolean visible(String namespace) {
@@ -82,20 +84,24 @@ final class Subscription {
 
   /**
    * The event a change is for this subscription, or null: an object that starts matching the label
-   * selector is ADDED, one that stops matching is DELETED, as the Kubernetes API server does for a
-   * watch with a label selector.
+   * selector and field filters is ADDED, one that stops matching is DELETED, as the Kubernetes API
+   * server does for a watch with a label or field selector. A deletion is sent when the object matched
+   * as it last was.
    */
   String eventType(Part part, String type, JsonObject body) {
     String namespace = body.getString("namespace", "");
     if ((spec.namespace() != null && !spec.namespace().equals(namespace)) || !part.visible(namespace)) {
       return null;
     }
-    boolean now = matches(body.getJsonObject("labels"));
+    String name = body.getString("name");
     return switch (type) {
-      case "ADDED" -> now ? "ADDED" : null;
-      case "DELETED" -> now ? "DELETED" : null;
+      case "ADDED" -> matches(body.getJsonObject("labels")) && fieldsMatch(name, body.getString("owner"),
+          body.getJsonObject("summary")) ? "ADDED" : null;
+      case "DELETED" -> matches(body.getJsonObject("labels")) && fieldsMatchedBefore(name, body) ? "DELETED" : null;
       default -> {
-        boolean before = matches(body.getJsonObject("prevLabels"));
+        boolean now = matches(body.getJsonObject("labels")) && fieldsMatch(name, body.getString("owner"),
+            body.getJsonObject("summary"));
+        boolean before = matches(body.getJsonObject("prevLabels")) && fieldsMatchedBefore(name, body);
         if (before && now) {
           yield "MODIFIED";
         }
@@ -104,9 +110,27 @@ final class Subscription {
     };
   }
 
+  private boolean fieldsMatch(String name, String owner, JsonObject summary) {
+    return spec.fields().none() || spec.fields().matches(name, owner, summary);
+  }
+
+  /**
+   * Whether the object as it was before the change passed the field filters. Changes logged before the
+   * index kept the previous summary do not say; those count as passing, so that no deletion is held back.
+   */
+  private boolean fieldsMatchedBefore(String name, JsonObject body) {
+    if (spec.fields().none() || !body.containsKey("prevSummary")) {
+      return true;
+    }
+    return spec.fields().matches(name, body.getString("prevOwner"), body.getJsonObject("prevSummary"));
+  }
+
   private boolean matches(JsonObject labels) {
     if (labels == null) {
       return false;
+    }
+    if (spec.labels().requirements().isEmpty()) {
+      return true;
     }
     Map<String, String> map = new HashMap<>();
     labels.forEach(e -> map.put(e.getKey(), String.valueOf(e.getValue())));
@@ -115,9 +139,14 @@ final class Subscription {
 
   /** The object as events carry it: what the index holds, the whole object only when asked and kept. */
   JsonObject object(String cluster, JsonObject body, boolean deleted) {
+    return eventObject(spec.group(), body.getString("version", spec.version()), cluster, body, spec.objects(), deleted);
+  }
+
+  /** The object of an event of a kind of {@code group}, for every subscription alike but for {@code withObject}. */
+  static JsonObject eventObject(String group, String version, String cluster, JsonObject body, boolean withObject,
+                                boolean deleted) {
     JsonObject object = new JsonObject()
-        .put("apiVersion", spec.group().isEmpty() ? body.getString("version", spec.version())
-            : spec.group() + "/" + body.getString("version", spec.version()))
+        .put("apiVersion", group.isEmpty() ? version : group + "/" + version)
         .put("kind", body.getString("kind"))
         .put("cluster", cluster)
         .put("namespace", body.getString("namespace", ""))
@@ -127,7 +156,7 @@ final class Subscription {
       object.put("uid", body.getString("uid")).put("resourceVersion", body.getString("resourceVersion"))
           .put("owner", body.getString("owner")).put("created", body.getString("created"))
           .put("summary", body.getJsonObject("summary", new JsonObject()));
-      if (spec.objects() && body.getJsonObject("object") != null) {
+      if (withObject && body.getJsonObject("object") != null) {
         object.put("object", body.getJsonObject("object"));
       }
     }
@@ -136,13 +165,18 @@ final class Subscription {
 
   /** Per cluster, the number of the last change accounted for: what a client resumes from. */
   String resumeToken() {
-    JsonObject seqs = new JsonObject();
-    parts.values().forEach(part -> {
+    // The JSON of {cluster: number} written by hand: one token per event per subscription, so it is hot.
+    StringBuilder seqs = new StringBuilder(16 + 24 * parts.size()).append('{');
+    for (Part part : parts.values()) {
       if (part.ready) {
-        seqs.put(part.cluster, part.seq);
+        if (seqs.length() > 1) {
+          seqs.append(',');
+        }
+        seqs.append(part.clusterJson).append(':').append(part.seq);
       }
-    });
-    return Base64.getUrlEncoder().withoutPadding().encodeToString(seqs.encode().getBytes(StandardCharsets.UTF_8));
+    }
+    seqs.append('}');
+    return Base64.getUrlEncoder().withoutPadding().encodeToString(seqs.toString().getBytes(StandardCharsets.UTF_8));
   }
 
   /** The per-cluster numbers of a token; fails with IllegalArgumentException on anything but a token. */
@@ -163,14 +197,5 @@ final class Subscription {
     JsonObject counts = new JsonObject();
     parts.values().forEach(part -> counts.put(part.cluster, part.count));
     return counts;
-  }
-
-  static List<JsonObject> changes(JsonObject publication) {
-    JsonArray changes = publication.getJsonArray("changes");
-    return changes == null ? List.of() : changes.stream().map(JsonObject.class::cast).toList();
-  }
-
-  static FleetIndex.Change change(JsonObject json) {
-    return new FleetIndex.Change(json.getLong("seq"), json.getString("type"), json.getJsonObject("body"));
   }
 }
