@@ -33,7 +33,7 @@ public final class BenchMain {
           io.kmc.bench.index.IndexBench.USAGE,
           SessionBench.USAGE, io.kmc.bench.propagation.PropagationBench.USAGE,
           io.kmc.bench.policy.PolicyBench.USAGE,
-          io.kmc.bench.notifications.NotificationBench.USAGE));
+          io.kmc.bench.notifications.NotificationBench.USAGE, io.kmc.bench.scale.FleetSimBench.USAGE));
 
   private BenchMain() {
   }
@@ -63,6 +63,8 @@ public final class BenchMain {
             Flags.parse(rest, io.kmc.bench.policy.PolicyBench.DEFAULTS), out)::run;
         case "notifications" -> new io.kmc.bench.notifications.NotificationBench(
             Flags.parse(rest, io.kmc.bench.notifications.NotificationBench.DEFAULTS), out)::run;
+        case "fleet-sim" -> new io.kmc.bench.scale.FleetSimBench(
+            Flags.parse(rest, io.kmc.bench.scale.FleetSimBench.DEFAULTS), out)::run;
         default -> throw new IllegalArgumentException("no benchmark named " + args[0]);
       };
     } catch (IllegalArgumentException e) {
