@@ -114,6 +114,28 @@ class ScaleIT {
     client.close();
   }
 
+  @Test
+  void theRealAgentComesBackWhenTheBusyNodeSaysRatherThanHammeringIt() throws Exception {
+    fleet = new Fleet().hubSettings(Map.of("KMC_TUNNEL_ADMISSION_RATE", "1"));
+    fleet.cluster("first");
+    fleet.cluster("second");
+    Hub hub = fleet.hubs(1).get(0);
+    WebSocketClient client = vertx.createWebSocketClient();
+    // Takes the one connection the node admits this second.
+    WebSocket first = connect(client, hub, "first", fleet.joinToken("first"), new AtomicInteger())
+        .await(30, TimeUnit.SECONDS);
+    long start = System.nanoTime();
+    fleet.agent("second", hub);
+    fleet.awaitConnected(hub, "second");
+    long waitedMillis = (System.nanoTime() - start) / 1_000_000;
+    double deferred = value(scrape(hub), "kmc_agent_connects_deferred_total");
+    // Its own back-off (50 ms to 500 ms here) would have dialled again and again within the second it was told to wait.
+    assertTrue(deferred >= 1 && deferred <= 2, "deferred " + deferred + " times");
+    assertTrue(waitedMillis >= 900, "came back after the Retry-After, not at once: " + waitedMillis + " ms");
+    first.close();
+    client.close();
+  }
+
   /** An agent that says hello and answers pings; redials after the Retry-After of a 503. */
   private Future<WebSocket> connect(WebSocketClient client, Hub hub, String cluster, String token,
                                     AtomicInteger retried) {
