@@ -228,9 +228,10 @@ public final class FleetSimBench {
     Histogram routed = routed(hub, fleet.size(), requests);
     vertx.cancelTimer(deltaTimer);
     vertx.cancelTimer(flapTimer);
-    out.printf("busy window (%d s): %d index batches/s asked (%d sent), %d flaps/s: hub CPU %.1f %% of a core, "
-            + "routed GET p50 %s ms, p99 %s ms (%d of %d answered)%n%n", seconds, deltas, batches, flaps, cpu,
-        ms(routed, 50), ms(routed, 99), routed.getTotalCount(), requests);
+    out.printf("busy window (%d s): %d index batches/s asked (%d sent; %d acknowledged, %d refused so far), %d flaps/s:"
+            + " hub CPU %.1f %% of a core, routed GET p50 %s ms, p99 %s ms (%d of %d answered)%n%n", seconds, deltas,
+        batches, fleet.indexAcked.get(), fleet.indexRefused.get(), flaps, cpu, ms(routed, 50), ms(routed, 99),
+        routed.getTotalCount(), requests);
     Thread.sleep(3_000);
   }
 

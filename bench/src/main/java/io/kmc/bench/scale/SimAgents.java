@@ -53,6 +53,8 @@ public final class SimAgents implements AutoCloseable {
   final AtomicLong errors = new AtomicLong();
   final AtomicLong requestsAnswered = new AtomicLong();
   final AtomicLong indexBatches = new AtomicLong();
+  final AtomicLong indexAcked = new AtomicLong();
+  final AtomicLong indexRefused = new AtomicLong();
   private volatile boolean closing;
   /** The last dial failure other than a refusal, for the report. */
   volatile String lastError = "none";
@@ -244,6 +246,8 @@ public final class SimAgents implements AutoCloseable {
         welcomedNow = true;
         welcomed.incrementAndGet();
         firstWelcome.tryComplete();
+      } else if (frame instanceof Frame.IndexAck ack && ack.seq() > 0) {
+        (ack.error() == null ? indexAcked : indexRefused).incrementAndGet();
       } else if (frame instanceof Frame.GoAway goAway) {
         redialAfterMillis = goAway.reconnectAfterMillis();
       } else if (frame instanceof Frame.Request request) {
