@@ -38,6 +38,7 @@ import io.kmc.hub.config.HubConfig;
 import io.kmc.hub.console.ConsoleAssets;
 import io.kmc.hub.config.Resources;
 import io.kmc.hub.direct.DirectClusters;
+import io.kmc.hub.gateway.Admission;
 import io.kmc.hub.gateway.AgentGateway;
 import io.kmc.hub.index.FleetIndex;
 import io.kmc.hub.metrics.HubMetrics;
@@ -164,7 +165,7 @@ public final class Hub {
     this.vertx = created.vertx();
     this.nodes = created.nodes();
     this.registry = created.registry();
-    this.metrics = new HubMetrics(registry);
+    this.metrics = new HubMetrics(registry, config.management().perClusterHistograms());
     this.sessions = new SessionRegistry(vertx);
     FrameMessage.register(vertx.eventBus());
     this.channel = new NodeChannel(vertx, nodes, sessions);
@@ -448,7 +449,7 @@ public final class Hub {
     Authorizer authorizer = new Authorizer(rbac);
     AgentGateway gateway = new AgentGateway(vertx, nodes, channel, presence, sessions, clusters, limits, metrics,
         config.tunnel().helloTimeout().toMillis(), notifications, config.notifications().disconnectGrace().toMillis(),
-        index);
+        index, new Admission(config.tunnel().admissionRate()));
     String caPem = tls == null ? null : tls.clientTrustPem();
     KubePassthrough passthrough = new KubePassthrough(router, streaming, recordings,
         new PolicyAdmission(policies, clusters, router, metrics, notifications));

@@ -168,6 +168,14 @@ public final class HubConnector extends VerticleBase {
         })
         .onFailure(e -> {
           metrics.dialed(e instanceof UpgradeRejectedException ? "refused" : "error");
+          long retryAfter = e instanceof UpgradeRejectedException rejected ? retryAfterMillis(rejected) : -1;
+          if (retryAfter >= 0) {
+            // The hub is absorbing a crowd of reconnecting agents and said when to come back: not a failure.
+            LOG.info("hub {} is busy with new connections and asked for a retry in {} ms", url, retryAfter);
+            redialTimer = vertx.setTimer(Math.max(1, retryAfter + ThreadLocalRandom.current().nextLong(1000)),
+                t -> dial());
+            return;
+          }
           if (e instanceof UpgradeRejectedException rejected) {
             String body = rejected.getBody() == null ? "" : rejected.getBody().toString();
             LOG.error("hub {} refused the connection for cluster {}: HTTP {} {}", url, config.cluster(),
@@ -220,6 +228,25 @@ public final class HubConnector extends VerticleBase {
     long delay = backoffMillis(failedAttempts++);
     LOG.info("redialling the hub in {} ms", delay);
     redialTimer = vertx.setTimer(delay, t -> dial());
+  }
+
+  /**
+   * The delay a hub that turned the dial away asked for: a 503 with {@code Retry-After} in seconds
+   * (capped at an hour); -1 for any other refusal.
+   */
+  static long retryAfterMillis(UpgradeRejectedException rejected) {
+    if (rejected.getStatus() != 503 || rejected.getHeaders() == null) {
+      return -1;
+    }
+    String value = rejected.getHeaders().get("Retry-After");
+    if (value == null) {
+      return -1;
+    }
+    try {
+      return Math.min(3_600_000, Math.max(0, Long.parseLong(value.trim()) * 1000));
+    } catch (NumberFormatException e) {
+      return -1;
+    }
   }
 
   /** Exponential in the number of failures, capped, with the upper half jittered. */

@@ -1,5 +1,6 @@
 package io.kmc.hub.api;
 
+import io.kmc.common.ClusterNames;
 import io.kmc.common.KmcException;
 import io.kmc.hub.auth.Authenticator;
 import io.kmc.hub.auth.Principal;
@@ -13,6 +14,7 @@ import io.kmc.hub.store.ClusterRecord;
 import io.kmc.hub.store.ClusterRegistry;
 import io.kmc.hub.store.InstallLinks;
 import io.kmc.hub.store.TokenHashes;
+import io.kmc.ops.Texts;
 import io.vertx.core.Future;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.json.JsonArray;
@@ -81,18 +83,75 @@ public final class ClustersApi {
     this.notifier = notifier;
   }
 
-  /** The clusters the caller has a role in (all of them for admins). */
+  /** Most clusters one page of {@code GET /api/v1/clusters} holds. */
+  static final int MAX_PAGE = 5_000;
+
+  /**
+   * The clusters the caller has a role in (all of them for admins), by name. With {@code limit} at
+   * most that many, and a {@code continue} token in the answer when there are more, to pass back for
+   * the next page; without {@code limit} all of them, as before paging existed.
+   */
   public void list(RoutingContext ctx) {
     Principal principal = Authenticator.principal(ctx);
     boolean all = authorizer.allowed(principal, "clusters", "list");
+    int limit = pageLimit(ctx.queryParams().get("limit"));
+    String after = continueAfter(ctx.queryParams().get("continue"));
     presence.all().onSuccess(entries -> {
       long now = System.currentTimeMillis();
       JsonArray items = new JsonArray();
-      registry.list().stream()
-          .filter(cluster -> all || authorizer.canSeeCluster(principal, cluster.name()))
-          .forEach(cluster -> items.add(describe(cluster, entries.get(cluster.name()), now)));
-      Bodies.json(ctx, new JsonObject().put("items", items));
+      String last = null;
+      boolean more = false;
+      for (ClusterRecord cluster : registry.list()) {
+        if (after != null && cluster.name().compareTo(after) <= 0
+            || !all && !authorizer.canSeeCluster(principal, cluster.name())) {
+          continue;
+        }
+        if (items.size() == limit) {
+          more = true;
+          break;
+        }
+        items.add(describe(cluster, entries.get(cluster.name()), now));
+        last = cluster.name();
+      }
+      JsonObject answer = new JsonObject().put("items", items);
+      if (more) {
+        answer.put("continue", Base64.getUrlEncoder().withoutPadding()
+            .encodeToString(last.getBytes(StandardCharsets.UTF_8)));
+      }
+      Bodies.json(ctx, answer);
     }).onFailure(ctx::fail);
+  }
+
+  private static int pageLimit(String limit) {
+    if (limit == null) {
+      return Integer.MAX_VALUE;
+    }
+    try {
+      int value = Integer.parseInt(limit.trim());
+      if (value >= 1 && value <= MAX_PAGE) {
+        return value;
+      }
+    } catch (NumberFormatException e) {
+      // answered below
+    }
+    throw KmcException.badRequest("limit must be a whole number from 1 to " + MAX_PAGE + ", was '"
+        + Texts.forLog(limit) + "'");
+  }
+
+  /** The name the previous page ended with, from its continue token; null for the first page. */
+  private static String continueAfter(String token) {
+    if (token == null || token.isEmpty()) {
+      return null;
+    }
+    try {
+      String name = new String(Base64.getUrlDecoder().decode(token), StandardCharsets.UTF_8);
+      if (ClusterNames.valid(name)) {
+        return name;
+      }
+    } catch (IllegalArgumentException e) {
+      // answered below
+    }
+    throw KmcException.badRequest("continue must be the token of a previous page's answer");
   }
 
   public void get(RoutingContext ctx) {

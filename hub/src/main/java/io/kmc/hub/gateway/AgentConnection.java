@@ -49,8 +49,10 @@ final class AgentConnection implements AgentSession.Link {
   private IndexWriter indexWriter;
   private long lastReceived = System.currentTimeMillis();
   private long lastPingSent;
+  /** When presence was last refreshed from this connection (by a pong, or by other traffic). */
+  private long lastPresence = System.currentTimeMillis();
   private long helloTimer = -1;
-  private long heartbeatTimer = -1;
+  private LivenessSweep sweep;
   private boolean ended;
   /** The protocol version agreed in hello; 0 before. */
   private int version;
@@ -78,8 +80,8 @@ final class AgentConnection implements AgentSession.Link {
         close(CloseCodes.PROTOCOL_ERROR, "no hello within " + gateway.helloTimeoutMillis() + " ms");
       }
     });
-    long tick = Math.max(25, Math.min(1000, limits.pingIntervalMillis() / 2));
-    heartbeatTimer = vertx.setPeriodic(tick, t -> heartbeat());
+    sweep = gateway.sweep(context);
+    sweep.add(this);
   }
 
   /** A text message: a control frame, or in protocol v1 any frame. */
@@ -107,7 +109,8 @@ final class AgentConnection implements AgentSession.Link {
     } else if (frame instanceof Frame.Ping ping) {
       sendControl(new Frame.Pong(ping.sentAtMillis()));
     } else if (frame instanceof Frame.Pong pong) {
-      session.heard(Math.max(0, System.currentTimeMillis() - pong.sentAtMillis()));
+      lastPresence = System.currentTimeMillis();
+      session.heard(Math.max(0, lastPresence - pong.sentAtMillis()));
     } else if (frame instanceof Frame.Error error) {
       session.reported(error);
     } else if (frame instanceof Frame.Index batch) {
@@ -206,16 +209,28 @@ final class AgentConnection implements AgentSession.Link {
         });
   }
 
-  private void heartbeat() {
-    long now = System.currentTimeMillis();
+  /**
+   * Called by the event loop's {@link LivenessSweep}: drops a silent connection, pings one that has
+   * been idle for a ping interval (a busy connection proves itself alive with its traffic, and an
+   * agent's own pings count), and keeps presence fresh from whatever was heard.
+   */
+  void heartbeat(long now) {
     if (now - lastReceived > limits.pingTimeoutMillis()) {
       LOG.warn("agent of cluster {} silent for {} ms: dropping the connection", cluster, now - lastReceived);
       close(CloseCodes.SILENT, "no traffic for " + (now - lastReceived) + " ms");
       return;
     }
-    if (session != null && now - lastPingSent >= limits.pingIntervalMillis()) {
+    if (session == null) {
+      return;
+    }
+    long interval = limits.pingIntervalMillis();
+    if (now - lastReceived >= interval && now - lastPingSent >= interval) {
       lastPingSent = now;
       sendControl(new Frame.Ping(now));
+    } else if (lastReceived > lastPresence && now - lastPresence >= interval) {
+      // Traffic but no pong this interval: the agent is there all the same, and presence must say so.
+      lastPresence = now;
+      session.heard(session.entry().latencyMillis());
     }
   }
 
@@ -288,7 +303,14 @@ final class AgentConnection implements AgentSession.Link {
     }
     ended = true;
     vertx.cancelTimer(helloTimer);
-    vertx.cancelTimer(heartbeatTimer);
+    if (sweep != null) {
+      LivenessSweep held = sweep;
+      if (Vertx.currentContext() == context) {
+        held.remove(this);
+      } else {
+        context.runOnContext(v -> held.remove(this));
+      }
+    }
     if (indexWriter != null) {
       indexWriter.close();
     }

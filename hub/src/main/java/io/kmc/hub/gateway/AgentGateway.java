@@ -28,6 +28,9 @@ import io.vertx.ext.web.RoutingContext;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
 /**
  * {@code GET /agent/v1/connect}: where agents dial in. The join token is checked before the
  * websocket upgrade, so a wrong token costs the hub one HTTP answer and no connection state.
@@ -49,12 +52,19 @@ public final class AgentGateway implements Handler<RoutingContext> {
   private final Notifier notifier;
   private final long disconnectGraceMillis;
   private final FleetIndex index;
+  private final Admission admission;
+  /** One liveness sweep per event loop, holding the connections of that loop. */
+  private final Map<Context, LivenessSweep> sweeps = new ConcurrentHashMap<>();
 
-  /** @param index the fleet index agents feed, or null when the hub keeps none */
+  /**
+   * @param index     the fleet index agents feed, or null when the hub keeps none
+   * @param admission how fast new agent connections are taken
+   */
   public AgentGateway(Vertx vertx, HubNodes nodes, NodeChannel channel, Presence presence, SessionRegistry sessions,
                       ClusterRegistry registry, Limits limits, HubMetrics metrics, long helloTimeoutMillis,
-                      Notifier notifier, long disconnectGraceMillis, FleetIndex index) {
+                      Notifier notifier, long disconnectGraceMillis, FleetIndex index, Admission admission) {
     this.index = index;
+    this.admission = admission;
     this.vertx = vertx;
     this.nodes = nodes;
     this.channel = channel;
@@ -83,6 +93,16 @@ public final class AgentGateway implements Handler<RoutingContext> {
     }
     if (token == null) {
       Errors.respond(ctx, KmcException.unauthorized("a join token is required (Authorization: Bearer <token>)"));
+      return;
+    }
+    long delay = admission.admit();
+    if (delay >= 0) {
+      // Before the token check and the upgrade: a turned-away dial costs one HTTP answer, no database read.
+      metrics.agentDeferred();
+      String seconds = Admission.retryAfterSeconds(delay);
+      ctx.response().putHeader("Retry-After", seconds);
+      Errors.respond(ctx, KmcException.unavailable("this hub node is taking too many new agent connections "
+          + "(tunnel.admission_rate); retry after " + seconds + " s"));
       return;
     }
     request.pause();
@@ -162,6 +182,11 @@ public final class AgentGateway implements Handler<RoutingContext> {
       notifier.emit(Event.of(EventType.CLUSTER_DISCONNECTED, cluster, null, "cluster " + cluster
           + " disconnected: " + reason, new JsonObject().put("reason", reason)));
     }));
+  }
+
+  /** The sweep of the calling event loop, created with its first connection. */
+  LivenessSweep sweep(Context context) {
+    return sweeps.computeIfAbsent(context, c -> new LivenessSweep(vertx, limits, () -> sweeps.remove(c)));
   }
 
   HubNodes nodes() {

@@ -31,6 +31,7 @@ public final class HubMetrics {
   public static final String STREAM_SLOW_CLOSES = "kmc_stream_slow_closes";
   public static final String AGENT_CONNECTS = "kmc_agent_connects";
   public static final String AGENT_DISCONNECTS = "kmc_agent_disconnects";
+  public static final String AGENT_DEFERRED = "kmc_agent_connects_deferred";
   public static final String API_REQUESTS = "kmc_api_requests";
   public static final String TUNNEL_REQUESTS = "kmc_tunnel_requests";
   public static final String TUNNEL_STREAMS = "kmc_tunnel_streams";
@@ -72,7 +73,9 @@ public final class HubMetrics {
   }
 
   private final MeterRegistry registry;
+  private final boolean perClusterHistograms;
   private final Counter warningsSuppressed;
+  private final Counter agentsDeferred;
   /**
    * Timers already registered, so that a request does not build a meter id and look it up in the
    * registry each time (both label sets are bounded, see the class comment).
@@ -86,10 +89,24 @@ public final class HubMetrics {
   private final List<Supplier<Number>> counted = new ArrayList<>();
 
   public HubMetrics(MeterRegistry registry) {
+    this(registry, false);
+  }
+
+  /**
+   * @param perClusterHistograms label latency histograms and timers with the cluster; off, one set of
+   *                             series serves every cluster, so that /metrics stays small with thousands
+   *                             (per-cluster series are then only up, last seen, heartbeat latency and
+   *                             connect/disconnect counters)
+   */
+  public HubMetrics(MeterRegistry registry, boolean perClusterHistograms) {
     this.registry = registry;
+    this.perClusterHistograms = perClusterHistograms;
     this.warningsSuppressed = Counter.builder(AGENT_WARNINGS_SUPPRESSED)
         .description("Warnings about what agents sent that were counted instead of logged (at most "
             + PeerWarnings.PER_MINUTE + " a minute are logged per connection)")
+        .register(registry);
+    this.agentsDeferred = Counter.builder(AGENT_DEFERRED)
+        .description("New agent connections answered 503 with a Retry-After (tunnel.admission_rate)")
         .register(registry);
   }
 
@@ -128,6 +145,11 @@ public final class HubMetrics {
         .register(registry).increment();
   }
 
+  /** A new agent connection was told to come back later (tunnel.admission_rate). */
+  public void agentDeferred() {
+    agentsDeferred.increment();
+  }
+
   public void agentDisconnected(String cluster) {
     Counter.builder(AGENT_DISCONNECTS).tag("cluster", cluster).description("Agent connections ended")
         .register(registry).increment();
@@ -145,9 +167,9 @@ public final class HubMetrics {
 
   /** Time from a request reaching the node holding the agent to the agent's answer starting. */
   public void tunnelRequest(String cluster, long nanos) {
-    tunnelTimers.computeIfAbsent(cluster, c -> Timer.builder(TUNNEL_REQUESTS)
+    tunnelTimers.computeIfAbsent(perClusterHistograms ? cluster : "", c -> Timer.builder(TUNNEL_REQUESTS)
             .description("Round trip through the agent tunnel, until the answer starts")
-            .tag("cluster", c)
+            .tags(c.isEmpty() ? Tags.empty() : Tags.of("cluster", c))
             .publishPercentileHistogram()
             .minimumExpectedValue(Duration.ofMillis(1)).maximumExpectedValue(Duration.ofSeconds(60))
             .register(registry))
@@ -213,7 +235,7 @@ public final class HubMetrics {
     Counter.builder(INDEX_OBJECTS).tag("cluster", cluster)
         .description("Objects (upserts and deletes) written to the fleet index from a cluster's agent")
         .register(registry).increment(objects);
-    Timer.builder(INDEX_BATCHES).tag("cluster", cluster)
+    Timer.builder(INDEX_BATCHES).tags(perClusterHistograms ? Tags.of("cluster", cluster) : Tags.empty())
         .description("Time to write one index batch of a cluster's agent").register(registry)
         .record(nanos, TimeUnit.NANOSECONDS);
   }

@@ -1,0 +1,287 @@
+package io.kmc.bench.scale;
+
+import io.kmc.bench.load.JvmProcess;
+import io.kmc.bench.report.Flags;
+import io.kmc.bench.report.MachineInfo;
+import io.kmc.bench.report.Table;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import io.vertx.core.buffer.Buffer;
+import org.HdrHistogram.Histogram;
+
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * {@code fleet-sim}: one hub node in a process of its own with a fixed heap, and {@code --agents}
+ * light agents ({@link SimAgents}) in this JVM over TLS websockets. Measures the hub with
+ * {@code --baseline} agents, then with all of them: live heap after a full GC, idle CPU, threads,
+ * {@code /metrics}, the cluster list, and the latency of a routed GET; then, optionally, a storm
+ * (every agent's socket dropped at once) and a window of flapping and index deltas.
+ */
+public final class FleetSimBench {
+
+  public static final String USAGE = """
+      fleet-sim [--agents N] [--baseline N] [--hub-heap-mb N] [--connect-rate N] [--idle-seconds N]
+                [--requests N] [--storm true|false] [--deltas-per-second N] [--flaps-per-second N]
+                [--busy-seconds N] [--hub-jar PATH] [--hub-env K=V,...]
+        --agents N             simulated agents, each its own cluster and TLS websocket (default 2000)
+        --baseline N           agents of the first measurement, the comparison (default 10)
+        --hub-heap-mb N        the hub process's -Xms/-Xmx (default 512)
+        --connect-rate N       new agents dialled per second (default 500)
+        --idle-seconds N       the idle CPU window (default 30)
+        --requests N           routed GETs timed at each fleet size (default 400)
+        --storm B              drop every agent's socket at once and time the reconnect (default true)
+        --deltas-per-second N  index batches per second across the fleet in the busy window (default 0)
+        --flaps-per-second N   agents disconnected and redialled per second in the busy window (default 0)
+        --busy-seconds N       the busy window, when deltas or flaps are asked for (default 30)
+        --hub-jar PATH         the jar to run the hub from (default: this one), e.g. an older build
+        --hub-env K=V,...      environment settings for the hub (KMC_...), e.g. KMC_METRICS_PER_CLUSTER_LATENCY=true
+      The simulator needs one file descriptor per agent, and so does the hub: ulimit -n 20000 (or more).""";
+
+  public static final Map<String, String> DEFAULTS = Map.ofEntries(Map.entry("--agents", "2000"),
+      Map.entry("--baseline", "10"), Map.entry("--hub-heap-mb", "512"), Map.entry("--connect-rate", "500"),
+      Map.entry("--idle-seconds", "30"), Map.entry("--requests", "400"), Map.entry("--storm", "true"),
+      Map.entry("--deltas-per-second", "0"), Map.entry("--flaps-per-second", "0"), Map.entry("--busy-seconds", "30"),
+      Map.entry("--hub-jar", ""), Map.entry("--hub-env", ""));
+
+  private static final String ROUTED_PATH = "/api/v1/namespaces/default/configmaps/bench";
+
+  private final Flags flags;
+  private final PrintStream out;
+
+  public FleetSimBench(Flags flags, PrintStream out) {
+    this.flags = flags;
+    this.out = out;
+  }
+
+  /** What one fleet size cost the hub. */
+  record Sample(int agents, long heapBytes, double idleCpuPercent, int threads, long rssKib, int metricsBytes,
+                long metricsMillis, int listBytes, long listMillis, Histogram routed) {
+  }
+
+  public void run() throws Exception {
+    int agents = flags.integer("--agents", 1, 100_000);
+    int baseline = flags.integer("--baseline", 1, agents);
+    int heapMb = flags.integer("--hub-heap-mb", 64, 65_536);
+    int connectRate = flags.integer("--connect-rate", 1, 100_000);
+    int idleSeconds = flags.integer("--idle-seconds", 1, 3_600);
+    int requests = flags.integer("--requests", 1, 1_000_000);
+    boolean storm = flags.bool("--storm");
+    int deltas = flags.integer("--deltas-per-second", 0, 100_000);
+    int flaps = flags.integer("--flaps-per-second", 0, 10_000);
+    int busySeconds = flags.integer("--busy-seconds", 1, 3_600);
+    String jar = flags.string("--hub-jar").isEmpty() ? ownJar() : flags.string("--hub-jar");
+    Map<String, String> env = new LinkedHashMap<>();
+    for (String pair : flags.string("--hub-env").split(",")) {
+      if (!pair.isBlank()) {
+        int eq = pair.indexOf('=');
+        if (eq < 1) {
+          throw new IllegalArgumentException("--hub-env takes K=V pairs separated by commas, got '" + pair + "'");
+        }
+        env.put(pair.substring(0, eq).trim(), pair.substring(eq + 1).trim());
+      }
+    }
+    MachineInfo.printHeader(out, "fleet-sim", flags.describe());
+    Vertx vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(2));
+    long started = System.nanoTime();
+    try (HubProcess hub = HubProcess.start(vertx, jar, heapMb, agents, env);
+         SimAgents fleet = new SimAgents(vertx, hub.agentUrl(), hub.joinToken(), deltas > 0)) {
+      out.printf("hub process %d started in %.1f s (%s), %d clusters registered%n%n", hub.jvm().pid(),
+          (System.nanoTime() - started) / 1e9, Path.of(jar).getFileName(), agents);
+      connect(fleet, 0, baseline, connectRate);
+      Sample small = measure(vertx, hub, fleet, baseline, idleSeconds, requests);
+      long connectStart = System.nanoTime();
+      connect(fleet, baseline, agents, connectRate);
+      double connectSeconds = (System.nanoTime() - connectStart) / 1e9;
+      Sample large = measure(vertx, hub, fleet, agents, idleSeconds, requests);
+
+      Table table = new Table("agents", "live heap MiB", "idle CPU % of a core", "threads", "RSS MiB",
+          "/metrics KiB", "/metrics ms", "cluster list KiB", "list ms", "routed GET p50 ms", "p99 ms");
+      for (Sample s : List.of(small, large)) {
+        table.row(String.valueOf(s.agents()), mib(s.heapBytes()), String.format("%.1f", s.idleCpuPercent()),
+            String.valueOf(s.threads()), String.format("%.0f", s.rssKib() / 1024.0),
+            String.format("%.0f", s.metricsBytes() / 1024.0), String.valueOf(s.metricsMillis()),
+            String.format("%.0f", s.listBytes() / 1024.0), String.valueOf(s.listMillis()), ms(s.routed(), 50),
+            ms(s.routed(), 99));
+      }
+      out.println(table.render());
+      long perAgent = (large.heapBytes() - small.heapBytes()) / Math.max(1, agents - baseline);
+      out.printf("hub heap per idle agent: %.1f KiB ((live heap at %d − at %d) / %d)%n", perAgent / 1024.0,
+          agents, baseline, agents - baseline);
+      out.printf("connect %d agents over TLS at up to %d/s: %.1f s (%.0f/s); dials %d, refused %d (Retry-After "
+              + "honoured %d), errors %d (last: %s)%n%n", agents - baseline, connectRate, connectSeconds,
+          (agents - baseline) / connectSeconds, fleet.dials.get(), fleet.refusals.get(),
+          fleet.retryAfterHonoured.get(), fleet.errors.get(), fleet.lastError);
+
+      if (deltas > 0 || flaps > 0) {
+        busy(vertx, hub, fleet, deltas, flaps, busySeconds, requests);
+      }
+      if (storm) {
+        storm(vertx, hub, fleet, agents, requests);
+      }
+    } finally {
+      vertx.close().await(30, TimeUnit.SECONDS);
+    }
+  }
+
+  /** Dials agents {@code from}…{@code to}-1 at the given rate, and waits until all are welcomed. */
+  private void connect(SimAgents fleet, int from, int to, int perSecond) {
+    List<Future<Void>> welcomed = new ArrayList<>();
+    long start = System.nanoTime();
+    for (int i = from; i < to; i++) {
+      long due = start + (long) ((i - from) * (1e9 / perSecond));
+      long wait = due - System.nanoTime();
+      if (wait > 0) {
+        sleepNanos(wait);
+      }
+      welcomed.add(fleet.add(HubProcess.cluster(i)));
+    }
+    try {
+      Future.all(welcomed).await(10, TimeUnit.MINUTES);
+    } catch (Exception e) {
+      throw new IllegalStateException("not all agents were welcomed within 10 minutes: " + fleet.connected()
+          + " connected", e);
+    }
+  }
+
+  private Sample measure(Vertx vertx, HubProcess hub, SimAgents fleet, int agents, int idleSeconds, int requests)
+      throws Exception {
+    JvmProcess jvm = hub.jvm();
+    Thread.sleep(5_000); // the connect burst's garbage and timers settle
+    long heap = jvm.heapUsedBytes(true);
+    long cpuBefore = jvm.cpuNanos();
+    long wallBefore = System.nanoTime();
+    Thread.sleep(idleSeconds * 1000L);
+    double idle = 100.0 * (jvm.cpuNanos() - cpuBefore) / (System.nanoTime() - wallBefore);
+    long metricsStart = System.nanoTime();
+    Buffer metrics = hub.metrics(vertx).await(120, TimeUnit.SECONDS);
+    long metricsMillis = (System.nanoTime() - metricsStart) / 1_000_000;
+    long listStart = System.nanoTime();
+    Buffer list = hub.get("/api/v1/clusters").await(120, TimeUnit.SECONDS);
+    long listMillis = (System.nanoTime() - listStart) / 1_000_000;
+    Histogram routed = routed(hub, agents, requests);
+    return new Sample(agents, heap, idle, jvm.threads(), jvm.rssKib(), metrics.length(), metricsMillis,
+        list.length(), listMillis, routed);
+  }
+
+  /** GETs of one object routed through the hub to a random connected agent, 4 at a time. */
+  private static Histogram routed(HubProcess hub, int agents, int requests) throws Exception {
+    Histogram histogram = new Histogram(3);
+    int concurrency = 4;
+    List<Thread> workers = new ArrayList<>();
+    java.util.concurrent.atomic.AtomicInteger left = new java.util.concurrent.atomic.AtomicInteger(requests);
+    java.util.concurrent.atomic.AtomicReference<Exception> failure = new java.util.concurrent.atomic.AtomicReference<>();
+    for (int w = 0; w < concurrency; w++) {
+      Thread worker = new Thread(() -> {
+        while (left.decrementAndGet() >= 0) {
+          String cluster = HubProcess.cluster(ThreadLocalRandom.current().nextInt(agents));
+          long start = System.nanoTime();
+          try {
+            hub.get("/k8s/clusters/" + cluster + ROUTED_PATH).await(60, TimeUnit.SECONDS);
+            synchronized (histogram) {
+              histogram.recordValue((System.nanoTime() - start) / 1000);
+            }
+          } catch (Exception e) {
+            failure.compareAndSet(null, e);
+          }
+        }
+      });
+      worker.start();
+      workers.add(worker);
+    }
+    for (Thread worker : workers) {
+      worker.join();
+    }
+    if (failure.get() != null && histogram.getTotalCount() < requests / 2) {
+      throw new IllegalStateException("routed GETs failed: " + failure.get().getMessage(), failure.get());
+    }
+    return histogram;
+  }
+
+  private void busy(Vertx vertx, HubProcess hub, SimAgents fleet, int deltas, int flaps, int seconds, int requests)
+      throws Exception {
+    JvmProcess jvm = hub.jvm();
+    long deltaTimer = deltas == 0 ? -1 : vertx.setPeriodic(100, t -> {
+      for (int i = 0; i < Math.max(1, deltas / 10); i++) {
+        fleet.indexDelta();
+      }
+    });
+    long flapTimer = flaps == 0 ? -1 : vertx.setPeriodic(1000, t -> {
+      for (int i = 0; i < flaps; i++) {
+        fleet.flapOne(ThreadLocalRandom.current().nextLong(100, 2_000));
+      }
+    });
+    long cpuBefore = jvm.cpuNanos();
+    long wallBefore = System.nanoTime();
+    long batchesBefore = fleet.indexBatches.get();
+    Thread.sleep(seconds * 1000L);
+    double cpu = 100.0 * (jvm.cpuNanos() - cpuBefore) / (System.nanoTime() - wallBefore);
+    long batches = fleet.indexBatches.get() - batchesBefore;
+    Histogram routed = routed(hub, fleet.size(), requests);
+    vertx.cancelTimer(deltaTimer);
+    vertx.cancelTimer(flapTimer);
+    out.printf("busy window (%d s): %d index batches/s asked (%d sent; %d acknowledged, %d refused so far), %d flaps/s:"
+            + " hub CPU %.1f %% of a core, routed GET p50 %s ms, p99 %s ms (%d of %d answered)%n%n", seconds, deltas,
+        batches, fleet.indexAcked.get(), fleet.indexRefused.get(), flaps, cpu, ms(routed, 50), ms(routed, 99),
+        routed.getTotalCount(), requests);
+    Thread.sleep(3_000);
+  }
+
+  /** Every agent's socket dropped at once (as if a load balancer died); time until all are back. */
+  private void storm(Vertx vertx, HubProcess hub, SimAgents fleet, int agents, int requests) throws Exception {
+    long welcomedBefore = fleet.welcomed.get();
+    long refusedBefore = fleet.refusals.get();
+    JvmProcess jvm = hub.jvm();
+    long cpuBefore = jvm.cpuNanos();
+    long start = System.nanoTime();
+    fleet.drop(1.0);
+    long deadline = start + TimeUnit.MINUTES.toNanos(5);
+    Histogram during = new Histogram(3);
+    while (fleet.welcomed.get() - welcomedBefore < agents && System.nanoTime() < deadline) {
+      Thread.sleep(200);
+    }
+    double seconds = (System.nanoTime() - start) / 1e9;
+    double cpu = 100.0 * (jvm.cpuNanos() - cpuBefore) / (System.nanoTime() - start);
+    long back = fleet.welcomed.get() - welcomedBefore;
+    Thread.sleep(3_000);
+    Histogram after = routed(hub, agents, requests);
+    out.printf("reconnect storm: all %d sockets dropped at once; %d of %d back in %.1f s (%.0f/s), hub CPU %.0f %% "
+            + "of a core meanwhile; refused with Retry-After %d times; connected now %d; routed GET after: p99 %s ms%n%n",
+        agents, back, agents, seconds, back / seconds, cpu, fleet.refusals.get() - refusedBefore, fleet.connected(),
+        ms(after, 99));
+  }
+
+  private static String mib(long bytes) {
+    return String.format("%.1f", bytes / 1024.0 / 1024.0);
+  }
+
+  private static String ms(Histogram histogram, double percentile) {
+    return histogram.getTotalCount() == 0 ? "-"
+        : String.format("%.2f", histogram.getValueAtPercentile(percentile) / 1000.0);
+  }
+
+  private static void sleepNanos(long nanos) {
+    try {
+      TimeUnit.NANOSECONDS.sleep(nanos);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted", e);
+    }
+  }
+
+  private static String ownJar() {
+    try {
+      return Path.of(FleetSimBench.class.getProtectionDomain().getCodeSource().getLocation().toURI()).toString();
+    } catch (java.net.URISyntaxException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}
