@@ -66,6 +66,10 @@ export function searchView(main, route) {
   let items = [];
   let rowHeight = 0;
   let scheduled = false;
+  let nextToken = null;
+  let loading = false;
+  // A re-run starts a new generation: a page of the previous one arriving late is dropped.
+  let generation = 0;
 
   function row(item, index) {
     const stale = item.stale ? el('span', { class: 'badge stale', title: item.lastSync || '' },
@@ -98,6 +102,7 @@ export function searchView(main, route) {
     bottomSpacer.style.height = `${(items.length - last) * height}px`;
     table.setAttribute('aria-rowcount', String(items.length + 1));
     if (focused !== undefined) body.querySelector(`tr[data-index="${focused}"] a`)?.focus({ preventScroll: true });
+    return last;
   }
 
   wrap.addEventListener('scroll', () => {
@@ -105,7 +110,7 @@ export function searchView(main, route) {
     scheduled = true;
     requestAnimationFrame(() => {
       scheduled = false;
-      renderRows();
+      if (renderRows() >= items.length - OVERSCAN) loadMore();
     });
   });
 
@@ -156,6 +161,8 @@ export function searchView(main, route) {
         clearTimeout(rerun);
         rerun = setTimeout(() => {
           items = [];
+          nextToken = null;
+          generation++;
           page(null);
         }, 500);
       }
@@ -164,10 +171,11 @@ export function searchView(main, route) {
 
   async function page(continueToken) {
     if (!continueToken && !items.length) fill(status, 'Searching…');
+    const asked = generation;
     try {
       const answer = await api('GET', `/api/v1/search${query({ ...params, sort: 'cluster,namespace,name', limit: PAGE,
         continue: continueToken })}`);
-      if (cancelled) return;
+      if (cancelled || asked !== generation) return;
       // From the answer to its rows on screen (after the next frame): kept on the table for the browser test.
       const answered = performance.now();
       items = continueToken ? items.concat(answer.items) : answer.items;
@@ -178,16 +186,28 @@ export function searchView(main, route) {
         table.dataset.loaded = String(shown);
       }, 0));
       const stale = Object.entries(answer.clusters || {}).filter(([, c]) => c.stale).map(([name]) => name);
-      fill(status, `${answer.total} objects in ${Object.keys(answer.clusters || {}).length} clusters`,
+      const clusterCount = Object.keys(answer.clusters || {}).length;
+      fill(status, `${answer.total} objects in ${clusterCount} ${clusterCount === 1 ? 'cluster' : 'clusters'}`,
         shown < answer.total ? ` (showing ${shown})` : '',
         stale.length ? el('span', { class: 'badge stale' }, ` stale: ${stale.join(', ')}`) : '');
-      more.hidden = !answer.continue;
-      more.onclick = () => page(answer.continue);
+      nextToken = answer.continue || null;
+      more.hidden = !nextToken;
       follow(answer.items);
     } catch (e) {
       fill(status, notice(e.message));
     }
   }
+  /** The next page, once at a time: from `Load more`, or by itself when the rows in view near the end. */
+  async function loadMore() {
+    if (!nextToken || loading) return;
+    loading = true;
+    try {
+      await page(nextToken);
+    } finally {
+      loading = false;
+    }
+  }
+  more.onclick = loadMore;
   page(null);
   return () => {
     cancelled = true;
