@@ -360,19 +360,18 @@ class ConsoleIT {
     waitFor(By.cssSelector("tr[data-key='east']"));
     go("#/search?kind=configmaps&namespace=bulk");
     List<Long> renders = new java.util.ArrayList<>();
-    for (int loaded = 1000; loaded <= BULK; loaded += 1000) {
-      int expected = loaded;
-      wait(WAIT).until(d -> String.valueOf(expected).equals(
-          d.findElement(By.id("results")).getAttribute("data-loaded")));
-      renders.add(Long.parseLong(driver.findElement(By.id("results")).getAttribute("data-render-ms")));
-      if (loaded == 1000) {
-        // Scrolled to the end of what is loaded, the table asks for the next page by itself.
-        ((JavascriptExecutor) driver).executeScript(
-            "const wrap = document.getElementById('results-wrap'); wrap.scrollTop = wrap.scrollHeight;");
-      } else if (loaded < BULK) {
-        driver.findElement(By.id("search-more")).click();
+    int loaded = awaitLoaded(1);
+    assertEquals(1000, loaded, "the first answer: 1,000 rows");
+    renders.add(renderMs());
+    while (loaded < BULK) {
+      WebElement more = driver.findElement(By.id("search-more"));
+      if (more.isDisplayed()) {
+        more.click();
       }
+      loaded = awaitLoaded(loaded + 1);
+      renders.add(renderMs());
     }
+    assertEquals(BULK, loaded);
     assertFalse(driver.findElement(By.id("search-more")).isDisplayed(), "everything loaded: no Load more");
     assertTrue(text("#search-status").startsWith("10000 objects in 1 cluster"), text("#search-status"));
     int inPage = driver.findElements(By.cssSelector("#results tbody tr")).size();
@@ -401,6 +400,20 @@ class ConsoleIT {
     assertTrue(driver.findElements(By.cssSelector("#results tbody tr")).size() < 100);
     assertAccessible("search, 10,000 results");
     browser.screenshot("11-search-10000");
+  }
+
+  /** Waits until the search table holds at least that many loaded rows; answers how many it holds. */
+  private static int awaitLoaded(int atLeast) {
+    wait(WAIT).withMessage(() -> "rows loaded: " + driver.findElement(By.id("results")).getAttribute("data-loaded")
+        + ", wanted at least " + atLeast).until(d -> {
+          String loaded = d.findElement(By.id("results")).getAttribute("data-loaded");
+          return loaded != null && Integer.parseInt(loaded) >= atLeast;
+        });
+    return Integer.parseInt(driver.findElement(By.id("results")).getAttribute("data-loaded"));
+  }
+
+  private static long renderMs() {
+    return Long.parseLong(driver.findElement(By.id("results")).getAttribute("data-render-ms"));
   }
 
   private static String focusedRowName() {

@@ -110,7 +110,7 @@ export function searchView(main, route) {
     scheduled = true;
     requestAnimationFrame(() => {
       scheduled = false;
-      if (renderRows() >= items.length - OVERSCAN) loadMore();
+      renderRows();
     });
   });
 
@@ -197,7 +197,7 @@ export function searchView(main, route) {
       fill(status, notice(e.message));
     }
   }
-  /** The next page, once at a time: from `Load more`, or by itself when the rows in view near the end. */
+  /** The next page, once at a time (`Load more`). */
   async function loadMore() {
     if (!nextToken || loading) return;
     loading = true;
