@@ -68,6 +68,7 @@ export function searchView(main, route) {
   let scheduled = false;
   let nextToken = null;
   let loading = false;
+  let pagesLoaded = 0;
   // A re-run starts a new generation: a page of the previous one arriving late is dropped.
   let generation = 0;
 
@@ -144,9 +145,19 @@ export function searchView(main, route) {
   let unsubscribe = null;
   let rerun = null;
 
+  /** Starts the search again from its first page. */
+  function restart() {
+    items = [];
+    nextToken = null;
+    generation++;
+    page(null);
+  }
+
   /**
    * Results of one kind follow the fleet: a stream subscription with the same selectors re-runs the
    * search (its first page) shortly after a change, so added, changed and deleted objects show up.
+   * When more pages than the first were loaded, the rows are kept (a re-run would throw them away
+   * under the reader) and a button offers to refresh. A cluster's state changes no row.
    */
   function follow(items) {
     if (unsubscribe || cancelled || !items.length) return;
@@ -157,13 +168,14 @@ export function searchView(main, route) {
     unsubscribe = subscribe({ group: group || '', version, resource, namespace: params.namespace || undefined,
       labelSelector: params.labelSelector || undefined, clusterSelector: params.clusterSelector || undefined }, message => {
       if (message.type === 'INITIAL_STATE_DONE' && message.clusters) initial = false;
-      else if (!initial && ['ADDED', 'MODIFIED', 'DELETED', 'RESTART', 'CLUSTER'].includes(message.type)) {
+      else if (!initial && ['ADDED', 'MODIFIED', 'DELETED', 'RESTART'].includes(message.type)) {
         clearTimeout(rerun);
         rerun = setTimeout(() => {
-          items = [];
-          nextToken = null;
-          generation++;
-          page(null);
+          if (pagesLoaded <= 1) restart();
+          else if (!status.querySelector('#search-changed')) {
+            status.append(' ', el('button', { type: 'button', id: 'search-changed', onclick: restart },
+              'Results changed: refresh'));
+          }
         }, 500);
       }
     });
@@ -179,6 +191,7 @@ export function searchView(main, route) {
       // From the answer to its rows on screen (after the next frame): kept on the table for the browser test.
       const answered = performance.now();
       items = continueToken ? items.concat(answer.items) : answer.items;
+      pagesLoaded = continueToken ? pagesLoaded + 1 : 1;
       const shown = items.length;
       renderRows();
       requestAnimationFrame(() => setTimeout(() => {
