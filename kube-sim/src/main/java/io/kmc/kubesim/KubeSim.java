@@ -176,7 +176,11 @@ public final class KubeSim {
       registry.store().addListener(controller);
       eventExpiry = new EventExpiry(vertx, registry.store(), options.eventTtlMillis());
       registry.store().addListener(eventExpiry);
-      new MetricsApi(registry, System::currentTimeMillis).serve();
+      if (options.metricsApi()) {
+        new MetricsApi(registry, System::currentTimeMillis).serve();
+      } else {
+        registry.catalog().withdrawGroup("metrics.k8s.io");
+      }
       execWorkers = vertx.createSharedWorkerExecutor(EXEC_WORKER_POOL, options.execWorkerThreads());
       ContainerRuntime containers = new ContainerRuntime(vertx, registry, options.containerDiskBytes(), execWorkers);
       registry.store().addListener(containers);

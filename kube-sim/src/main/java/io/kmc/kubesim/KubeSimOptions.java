@@ -25,6 +25,7 @@ public final class KubeSimOptions {
   private int execWorkerThreads = 4;
   private long streamCreationTimeoutMillis = 30_000;
   private boolean http2 = false;
+  private boolean metricsApi = true;
 
   public String host() {
     return host;
@@ -239,6 +240,19 @@ public final class KubeSimOptions {
     return this;
   }
 
+  public boolean metricsApi() {
+    return metricsApi;
+  }
+
+  /**
+   * Whether to serve {@code metrics.k8s.io} (NodeMetrics, PodMetrics, and their discovery entries).
+   * On by default; off is a cluster without metrics-server, where the group is not found (404).
+   */
+  public KubeSimOptions metricsApi(boolean metricsApi) {
+    this.metricsApi = metricsApi;
+    return this;
+  }
+
   @Override
   public String toString() {
     return "KubeSimOptions{host=" + host + ", port=" + port + ", seed=" + seed
@@ -246,7 +260,7 @@ public final class KubeSimOptions {
         + ", controllerDelayMillis=" + controllerDelayMillis + ", podsPerDeployment=" + podsPerDeployment
         + ", watchHistory=" + watchHistory + ", logLineIntervalMillis=" + logLineIntervalMillis
         + ", gitVersion=" + gitVersion + ", maxBodyBytes=" + maxBodyBytes + ", eventTtlMillis=" + eventTtlMillis
-        + ", tls=" + (certificate != null) + ", http2=" + http2 + ", containerDiskBytes=" + containerDiskBytes
+        + ", tls=" + (certificate != null) + ", http2=" + http2 + ", metricsApi=" + metricsApi + ", containerDiskBytes=" + containerDiskBytes
         + ", execWorkerThreads=" + execWorkerThreads + ", streamCreationTimeoutMillis=" + streamCreationTimeoutMillis
         + "}";
   }

@@ -161,6 +161,14 @@ final class ResourceCatalog {
     }
   }
 
+  /** Serves no more of a built-in group: gone from discovery, its paths not found (a cluster without it). */
+  void withdrawGroup(String group) {
+    for (String version : versionsByGroup.getOrDefault(group, List.of())) {
+      byGroupVersion.remove(groupVersion(group, version));
+    }
+    versionsByGroup.remove(group);
+  }
+
   private void add(ResourceType type) {
     byGroupVersion.computeIfAbsent(type.groupVersion(), gv -> new LinkedHashMap<>()).put(type.plural(), type);
     List<String> versions = versionsByGroup.computeIfAbsent(type.group(), g -> new ArrayList<>());

@@ -4,6 +4,7 @@
 import { api } from './api.js';
 import { subscribe } from './live.js';
 import { el, fill, ago, labelChips, labelText, notice, sortableTable } from './dom.js';
+import { clusterUsage, cores, bytes, usageText } from './metrics.js';
 
 export function fleetView(main, route) {
   const filter = el('input', { type: 'search', id: 'label-filter', placeholder: 'env=prod, tier', 'aria-describedby': 'label-filter-help',
@@ -25,7 +26,20 @@ export function fleetView(main, route) {
     { key: 'labels', title: 'Labels', value: c => labelText(c.labels), cell: c => labelChips(c.labels) },
     { key: 'objects', title: 'Objects', value: c => total(c), cell: c => String(total(c) ?? '—') },
     { key: 'pods', title: 'Pods', value: c => counts[c.name]?.pods ?? -1, cell: c => String(counts[c.name]?.pods ?? '—') },
+    { key: 'cpu', title: 'CPU', value: c => usage[c.name]?.cpu ?? -1,
+      cell: c => usageText(usage[c.name]?.cpu, usage[c.name]?.cpuAllocatable, cores) },
+    { key: 'memory', title: 'Memory', value: c => usage[c.name]?.memory ?? -1,
+      cell: c => usageText(usage[c.name]?.memory, usage[c.name]?.memoryAllocatable, bytes) },
   ], { rowKey: c => c.name });
+  // CPU and memory from each connected cluster's metrics API (null: none there, or not the user's to read).
+  const usage = {};
+
+  async function readUsage() {
+    await Promise.all(clusters.filter(c => c.enabled && c.connection.connected).map(async c => {
+      usage[c.name] = await clusterUsage(c.name);
+    }));
+    render();
+  }
 
   function lastSeen(c) {
     return c.connection.lastSeen || counts[c.name]?.lastSync || null;
@@ -69,6 +83,7 @@ export function fleetView(main, route) {
         counts[name] = { ...counts[name], kinds: entry.kinds, stale: entry.stale, lastSync: entry.lastSync };
       }
       render();
+      readUsage();
     } catch (e) {
       fill(status, notice(`Could not load the clusters: ${e.message}`));
     }

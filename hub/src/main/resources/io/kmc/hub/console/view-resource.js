@@ -5,6 +5,7 @@ import { api, canI, query } from './api.js';
 import { subscribe } from './live.js';
 import { el, fill, ago, labelChips, notice } from './dom.js';
 import { toYaml } from './yaml.js';
+import { podUsage, cores, bytes, usageText } from './metrics.js';
 
 /** Where the console finds the kinds that owner references name. */
 const KINDS = {
@@ -72,10 +73,23 @@ export function resourceView(main, route) {
   let rereadTimer = null;
   let readAt = null;
   let replicasInput = null;
+  // A pod's CPU and memory from the cluster's metrics API, re-read every scrape window (15 s).
+  const isPod = plural === 'pods' && group === 'core';
+  let usage;
+  let usageTimer = null;
+
+  async function readUsage() {
+    usage = await podUsage(cluster, namespace, name);
+    if (!closed && current) show(current);
+  }
 
   function show(object) {
     current = object;
-    fill(summary, summarize(object).map(([key, value]) => [
+    const fields = summarize(object);
+    if (isPod) {
+      fields.push(['cpu', usageText(usage?.cpu, null, cores)], ['memory', usageText(usage?.memory, null, bytes)]);
+    }
+    fill(summary, fields.map(([key, value]) => [
       el('dt', {}, key), el('dd', { dataset: { field: key } }, String(value))]));
     fill(labels, labelChips(object.metadata?.labels));
     fill(owners, (object.metadata?.ownerReferences || []).map(owner => {
@@ -197,9 +211,14 @@ export function resourceView(main, route) {
       fill(banner, notice(`No live updates: ${message.message}`, 'warning'));
     }
   });
+  if (isPod) {
+    readUsage();
+    usageTimer = setInterval(readUsage, 15000);
+  }
   return () => {
     closed = true;
     clearTimeout(rereadTimer);
+    clearInterval(usageTimer);
     unsubscribe();
   };
 }

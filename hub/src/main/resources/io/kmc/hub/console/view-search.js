@@ -12,7 +12,10 @@ const FIELDS = [
   { name: 'cluster', label: 'Clusters', placeholder: 'prod,edge' },
   { name: 'clusterSelector', label: 'Cluster selector', placeholder: 'env=prod' },
 ];
-const PAGE = 200;
+// Up to index.max_page_size (1,000 by default) per request; every loaded row stays in memory, only the
+// rows in view (and a few either side) are in the page, so 10,000 results scroll as fast as 10.
+const PAGE = 1000;
+const OVERSCAN = 10;
 
 /** The console's link to one object. */
 export function resourceLink(item) {
@@ -42,23 +45,37 @@ export function searchView(main, route) {
 
   const status = el('div', { id: 'search-status', role: 'status' });
   const body = el('tbody');
-  const table = el('table', { id: 'results' },
+  // Spacer rows stand for the rows out of view (top in thead, bottom in tfoot: tbody holds only results).
+  const topSpacer = el('td', { colspan: '7' });
+  const bottomSpacer = el('td', { colspan: '7' });
+  const table = el('table', { id: 'results', 'aria-rowcount': '1' },
     el('caption', { class: 'sr-only' }, 'Search results'),
-    el('thead', {}, el('tr', {}, ['Cluster', 'Kind', 'Namespace', 'Name', 'Labels', 'Status', 'Age']
-      .map(title => el('th', { scope: 'col' }, title)))),
-    body);
+    el('thead', {}, el('tr', { 'aria-rowindex': '1' }, ['Cluster', 'Kind', 'Namespace', 'Name', 'Labels', 'Status', 'Age']
+      .map(title => el('th', { scope: 'col' }, title))),
+    el('tr', { class: 'spacer', 'aria-hidden': 'true' }, topSpacer)),
+    body,
+    el('tfoot', {}, el('tr', { class: 'spacer', 'aria-hidden': 'true' }, bottomSpacer)));
+  const wrap = el('div', { class: 'table-wrap results', id: 'results-wrap' }, table);
   const more = el('button', { type: 'button', id: 'search-more', hidden: true }, 'Load more');
-  fill(main, el('h1', {}, 'Search the fleet'), form, status, el('div', { class: 'table-wrap' }, table), more);
+  fill(main, el('h1', {}, 'Search the fleet'), form, status, wrap, more,
+    el('p', { class: 'hint', id: 'results-keys' }, 'In the results: ↑ ↓, Page Up, Page Down, Home and End move between rows.'));
 
   const params = {};
   for (const field of FIELDS) params[field.name] = route.params.get(field.name) || '';
   let cancelled = false;
-  let shown = 0;
+  let items = [];
+  let rowHeight = 0;
+  let scheduled = false;
+  let nextToken = null;
+  let loading = false;
+  let pagesLoaded = 0;
+  // A re-run starts a new generation: a page of the previous one arriving late is dropped.
+  let generation = 0;
 
-  function row(item) {
+  function row(item, index) {
     const stale = item.stale ? el('span', { class: 'badge stale', title: item.lastSync || '' },
       `stale${item.lastSync ? `, last sync ${ago(item.lastSync)}` : ''}`) : null;
-    return el('tr', { dataset: { cluster: item.cluster, name: item.name } },
+    return el('tr', { 'aria-rowindex': String(index + 2), dataset: { cluster: item.cluster, name: item.name, index: String(index) } },
       el('td', {}, item.cluster, ' ', stale),
       el('td', {}, item.kind),
       el('td', {}, item.namespace || '—'),
@@ -68,12 +85,79 @@ export function searchView(main, route) {
       el('td', {}, item.created ? el('time', { datetime: item.created, title: item.created }, ago(item.created)) : ''));
   }
 
+  /** Puts in the page the rows in view and OVERSCAN either side; spacers keep the scroll height of all. */
+  function renderRows() {
+    const focused = document.activeElement?.closest?.('#results tbody tr')?.dataset.index;
+    const height = rowHeight || 40;
+    const offset = Math.max(0, wrap.scrollTop - table.tHead.rows[0].offsetHeight);
+    const first = Math.max(0, Math.floor(offset / height) - OVERSCAN);
+    const last = Math.min(items.length, Math.ceil((offset + (wrap.clientHeight || 600)) / height) + OVERSCAN);
+    const rows = [];
+    for (let i = first; i < last; i++) rows.push(row(items[i], i));
+    body.replaceChildren(...rows);
+    if (!rowHeight && rows.length) {
+      rowHeight = rows[0].getBoundingClientRect().height || 40;
+      if (rowHeight !== height) return renderRows();
+    }
+    topSpacer.style.height = `${first * height}px`;
+    bottomSpacer.style.height = `${(items.length - last) * height}px`;
+    table.setAttribute('aria-rowcount', String(items.length + 1));
+    if (focused !== undefined) body.querySelector(`tr[data-index="${focused}"] a`)?.focus({ preventScroll: true });
+    return last;
+  }
+
+  wrap.addEventListener('scroll', () => {
+    if (scheduled) return;
+    scheduled = true;
+    requestAnimationFrame(() => {
+      scheduled = false;
+      renderRows();
+    });
+  });
+
+  /** Scrolls row index into view, renders it, and focuses its link. */
+  function focusRow(index) {
+    const target = Math.max(0, Math.min(items.length - 1, index));
+    const header = table.tHead.rows[0].offsetHeight;
+    const top = target * (rowHeight || 40);
+    if (top < wrap.scrollTop) wrap.scrollTop = top;
+    else if (top + rowHeight + header > wrap.scrollTop + wrap.clientHeight) {
+      wrap.scrollTop = top + rowHeight + header - wrap.clientHeight;
+    }
+    renderRows();
+    body.querySelector(`tr[data-index="${target}"] a`)?.focus({ preventScroll: true });
+  }
+
+  body.addEventListener('keydown', event => {
+    const current = event.target.closest('tr')?.dataset.index;
+    if (current === undefined) return;
+    const page = Math.max(1, Math.floor(wrap.clientHeight / (rowHeight || 40)) - 1);
+    const moves = { ArrowDown: 1, ArrowUp: -1, PageDown: page, PageUp: -page };
+    let next;
+    if (event.key in moves) next = Number(current) + moves[event.key];
+    else if (event.key === 'Home') next = 0;
+    else if (event.key === 'End') next = items.length - 1;
+    else return;
+    event.preventDefault();
+    focusRow(next);
+  });
+
   let unsubscribe = null;
   let rerun = null;
+
+  /** Starts the search again from its first page. */
+  function restart() {
+    items = [];
+    nextToken = null;
+    generation++;
+    page(null);
+  }
 
   /**
    * Results of one kind follow the fleet: a stream subscription with the same selectors re-runs the
    * search (its first page) shortly after a change, so added, changed and deleted objects show up.
+   * When more pages than the first were loaded, the rows are kept (a re-run would throw them away
+   * under the reader) and a button offers to refresh. A cluster's state changes no row.
    */
   function follow(items) {
     if (unsubscribe || cancelled || !items.length) return;
@@ -84,39 +168,59 @@ export function searchView(main, route) {
     unsubscribe = subscribe({ group: group || '', version, resource, namespace: params.namespace || undefined,
       labelSelector: params.labelSelector || undefined, clusterSelector: params.clusterSelector || undefined }, message => {
       if (message.type === 'INITIAL_STATE_DONE' && message.clusters) initial = false;
-      else if (!initial && ['ADDED', 'MODIFIED', 'DELETED', 'RESTART', 'CLUSTER'].includes(message.type)) {
+      else if (!initial && ['ADDED', 'MODIFIED', 'DELETED', 'RESTART'].includes(message.type)) {
         clearTimeout(rerun);
         rerun = setTimeout(() => {
-          body.replaceChildren();
-          shown = 0;
-          page(null);
+          if (pagesLoaded <= 1) restart();
+          else if (!status.querySelector('#search-changed')) {
+            status.append(' ', el('button', { type: 'button', id: 'search-changed', onclick: restart },
+              'Results changed: refresh'));
+          }
         }, 500);
       }
     });
   }
 
   async function page(continueToken) {
-    if (!continueToken && !shown) fill(status, 'Searching…');
+    if (!continueToken && !items.length) fill(status, 'Searching…');
+    const asked = generation;
     try {
       const answer = await api('GET', `/api/v1/search${query({ ...params, sort: 'cluster,namespace,name', limit: PAGE,
         continue: continueToken })}`);
-      if (cancelled) return;
-      // Rows are built in one fragment and added at once: one layout for the whole page.
-      const fragment = document.createDocumentFragment();
-      answer.items.forEach(item => fragment.append(row(item)));
-      body.append(fragment);
-      shown += answer.items.length;
+      if (cancelled || asked !== generation) return;
+      // From the answer to its rows on screen (after the next frame): kept on the table for the browser test.
+      const answered = performance.now();
+      items = continueToken ? items.concat(answer.items) : answer.items;
+      pagesLoaded = continueToken ? pagesLoaded + 1 : 1;
+      const shown = items.length;
+      renderRows();
+      requestAnimationFrame(() => setTimeout(() => {
+        table.dataset.renderMs = String(Math.round(performance.now() - answered));
+        table.dataset.loaded = String(shown);
+      }, 0));
       const stale = Object.entries(answer.clusters || {}).filter(([, c]) => c.stale).map(([name]) => name);
-      fill(status, `${answer.total} objects in ${Object.keys(answer.clusters || {}).length} clusters`,
+      const clusterCount = Object.keys(answer.clusters || {}).length;
+      fill(status, `${answer.total} objects in ${clusterCount} ${clusterCount === 1 ? 'cluster' : 'clusters'}`,
         shown < answer.total ? ` (showing ${shown})` : '',
         stale.length ? el('span', { class: 'badge stale' }, ` stale: ${stale.join(', ')}`) : '');
-      more.hidden = !answer.continue;
-      more.onclick = () => page(answer.continue);
+      nextToken = answer.continue || null;
+      more.hidden = !nextToken;
       follow(answer.items);
     } catch (e) {
       fill(status, notice(e.message));
     }
   }
+  /** The next page, once at a time (`Load more`). */
+  async function loadMore() {
+    if (!nextToken || loading) return;
+    loading = true;
+    try {
+      await page(nextToken);
+    } finally {
+      loading = false;
+    }
+  }
+  more.onclick = loadMore;
   page(null);
   return () => {
     cancelled = true;
