@@ -156,14 +156,7 @@ public final class Fleet implements AutoCloseable {
 
   /** As {@link #start(Spec)}, with environment-style settings ({@code KMC_...}) for both hub nodes. */
   public static Fleet start(Spec spec, Map<String, String> hubSettings) throws IOException {
-    Fleet fleet = new Fleet(spec, hubSettings);
-    try {
-      fleet.startAll();
-      return fleet;
-    } catch (RuntimeException | IOException e) {
-      fleet.close();
-      throw e;
-    }
+    return start(spec, hubSettings, false);
   }
 
   /**
@@ -171,8 +164,12 @@ public final class Fleet implements AutoCloseable {
    * of the node's ({@link #link(int)}), which a benchmark can then make misbehave.
    */
   public static Fleet startThroughLinks(Spec spec, Map<String, String> hubSettings) throws IOException {
+    return start(spec, hubSettings, true);
+  }
+
+  private static Fleet start(Spec spec, Map<String, String> hubSettings, boolean throughLinks) throws IOException {
     Fleet fleet = new Fleet(spec, hubSettings);
-    fleet.throughLinks = true;
+    fleet.throughLinks = throughLinks;
     try {
       fleet.startAll();
       return fleet;

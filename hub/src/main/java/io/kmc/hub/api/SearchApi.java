@@ -157,20 +157,11 @@ public final class SearchApi {
       }
       limit = Math.min(limit, maxPageSize);
     }
-    return new FleetQuery(group, version, plural, bounded(params.get("kind"), "kind", 317),
-        namespace != null ? namespace : bounded(params.get("namespace"), "namespace", 63),
-        fields.name(), fields.namePrefix(), fields.nameContains(), fields.owner(), fields.summary(), Selector.parse(params.get("labelSelector"), "labelSelector"), sort, limit,
+    return new FleetQuery(group, version, plural, FieldFilter.bounded(params.get("kind"), "kind", 317),
+        namespace != null ? namespace : FieldFilter.bounded(params.get("namespace"), "namespace", 63),
+        fields.name(), fields.namePrefix(), fields.nameContains(), fields.owner(), fields.summary(),
+        Selector.parse(params.get("labelSelector"), "labelSelector"), sort, limit,
         offset(params.get("continue")), null);
-  }
-
-  private static String bounded(String value, String name, int max) {
-    if (value == null || value.isEmpty()) {
-      return null;
-    }
-    if (value.length() > max) {
-      throw KmcException.badRequest(name + " is longer than " + max + " characters");
-    }
-    return value;
   }
 
   /** {@code cluster=a,b} or repeated; null for any. */

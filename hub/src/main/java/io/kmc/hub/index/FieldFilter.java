@@ -56,7 +56,8 @@ public record FieldFilter(String name, String namePrefix, String nameContains, S
         summary);
   }
 
-  private static String bounded(String value, String name, int max) {
+  /** A query parameter: null when absent or empty, a 400 when longer than {@code max}. */
+  public static String bounded(String value, String name, int max) {
     if (value == null || value.isEmpty()) {
       return null;
     }
