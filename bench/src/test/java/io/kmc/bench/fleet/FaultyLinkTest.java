@@ -75,8 +75,11 @@ class FaultyLinkTest {
   @Test
   void aResetClosesEveryConnection() throws Exception {
     Promise<Void> closed = Promise.promise();
-    NetSocket socket = connect(new StringBuilder());
+    StringBuilder received = new StringBuilder();
+    NetSocket socket = connect(received);
     socket.closeHandler(v -> closed.tryComplete());
+    socket.write("through;");
+    awaitText(received, "through;"); // the link holds the connection now
     link.reset();
     closed.future().await(10, TimeUnit.SECONDS);
     assertTrue(closed.future().succeeded());
