@@ -113,7 +113,12 @@ public final class AgentSession {
   private boolean started;
   private boolean closed;
   private boolean draining;
-  private boolean presenceWriting;
+  /**
+   * The presence write under way (the first put, or a heartbeat's replace), or null: the next
+   * heartbeat skips while one is, and closing waits for it, or the write could land after the
+   * removal and leave the cluster looking connected until its entry ages out.
+   */
+  private Future<?> presenceWrite;
 
   public AgentSession(Vertx vertx, Context context, HubNodes nodes, NodeChannel channel, Presence presence,
                       Limits limits, HubMetrics metrics, Presence.Entry entry, Link link) {
@@ -148,9 +153,10 @@ public final class AgentSession {
   public Future<Void> start() {
     // Until the entry is first written, a heartbeat must not look for it: it would find none and
     // take this session for one that another connection replaced.
-    presenceWriting = true;
-    return presence.put(entry)
-        .onComplete(ar -> presenceWriting = false)
+    Future<Void> put = presence.put(entry);
+    presenceWrite = put;
+    return put
+        .onComplete(ar -> writeDone(put))
         .onSuccess(v -> {
           started = true;
           vertx.eventBus().publish(Addresses.SESSION_STARTED, new JsonObject()
@@ -385,7 +391,7 @@ public final class AgentSession {
 
   /** The agent sent a heartbeat answer: refresh presence, and stop if another session took over. */
   public void heard(long latencyMillis) {
-    if (closed || presenceWriting) {
+    if (closed || presenceWrite != null) {
       return; // the previous heartbeat's write is still under way; this one is not needed
     }
     Presence.Entry previous = entry;
@@ -396,8 +402,9 @@ public final class AgentSession {
       presence.put(next);
       return;
     }
-    presenceWriting = true;
-    presence.replace(previous, next).onComplete(ar -> presenceWriting = false).onSuccess(replaced -> {
+    Future<Boolean> replace = presence.replace(previous, next);
+    presenceWrite = replace;
+    replace.onComplete(ar -> writeDone(replace)).onSuccess(replaced -> {
       if (!replaced && !closed) {
         link.close(CloseCodes.REPLACED,
             "another connection for cluster '" + cluster() + "' took over");
@@ -443,7 +450,14 @@ public final class AgentSession {
         replyStatus(p.message, p.request.id(), KmcException.unavailable(why));
       }
     }
-    return presence.remove(entry).mapEmpty();
+    Future<?> writing = presenceWrite == null ? Future.succeededFuture() : presenceWrite;
+    return writing.transform(ar -> presence.remove(entry)).mapEmpty();
+  }
+
+  private void writeDone(Future<?> write) {
+    if (presenceWrite == write) {
+      presenceWrite = null;
+    }
   }
 
   private void finish(String id) {
