@@ -192,7 +192,8 @@ public final class AgentSession {
       return;
     }
     if (closed) {
-      replyStatus(message, request.id(), KmcException.unavailable("the agent of cluster '" + cluster() + "' just disconnected"));
+      // Never sent to the agent: the sender may send it again, whatever its method, to the next session.
+      message.fail(AGENT_MOVING, "the agent of cluster '" + cluster() + "' just disconnected");
       return;
     }
     if (pending.containsKey(request.id())) {
