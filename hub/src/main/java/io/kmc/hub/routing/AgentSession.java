@@ -14,6 +14,7 @@ import io.kmc.ops.PeerWarnings;
 import io.kmc.ops.Texts;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.Message;
@@ -419,6 +420,14 @@ public final class AgentSession {
    * the agent is told to go (its streams end; their clients resume through another node).
    */
   public Future<Void> drain(String reason) {
+    // On the session's context, like everything that reads its pending requests (a timer started
+    // from the shutdown's context would read them from another thread).
+    Promise<Void> drained = Promise.promise();
+    context.runOnContext(v -> drainHere(reason).onComplete(drained));
+    return drained.future();
+  }
+
+  private Future<Void> drainHere(String reason) {
     if (closed || !started) {
       return Future.succeededFuture();
     }
