@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.ObjectReader;
 import com.fasterxml.jackson.databind.exc.InvalidTypeIdException;
 import com.fasterxml.jackson.databind.exc.ValueInstantiationException;
 import com.fasterxml.jackson.databind.json.JsonMapper;
@@ -18,6 +19,7 @@ public final class FrameCodec {
   private static final ObjectMapper MAPPER = JsonMapper.builder()
       .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
       .build();
+  private static final ObjectReader READER = MAPPER.readerFor(Frame.class);
 
   private FrameCodec() {
   }
@@ -48,7 +50,7 @@ public final class FrameCodec {
       throw new ProtocolException(ProtocolException.MALFORMED_FRAME, "frame is not a JSON object");
     }
     try {
-      Frame frame = MAPPER.readValue(json, Frame.class);
+      Frame frame = READER.readValue(json);
       if (frame == null) {
         throw new ProtocolException(ProtocolException.MALFORMED_FRAME, "frame is JSON null");
       }

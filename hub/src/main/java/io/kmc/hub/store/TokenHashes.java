@@ -11,6 +11,14 @@ import java.util.HexFormat;
 public final class TokenHashes {
 
   private static final SecureRandom RANDOM = new SecureRandom();
+  /** One digest per thread: looking the algorithm up costs more than hashing a token. */
+  private static final ThreadLocal<MessageDigest> SHA256 = ThreadLocal.withInitial(() -> {
+    try {
+      return MessageDigest.getInstance("SHA-256");
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("SHA-256 is not available", e);
+    }
+  });
 
   private TokenHashes() {
   }
@@ -23,11 +31,7 @@ public final class TokenHashes {
   }
 
   public static byte[] sha256(String text) {
-    try {
-      return MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8));
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("SHA-256 is not available", e);
-    }
+    return SHA256.get().digest(text.getBytes(StandardCharsets.UTF_8));
   }
 
   public static String sha256Hex(String text) {
