@@ -30,6 +30,7 @@ import io.kmc.hub.audit.SessionRecorder;
 import io.kmc.hub.auth.AdminAccount;
 import io.kmc.hub.auth.Authenticator;
 import io.kmc.hub.auth.LoginGuard;
+import io.kmc.hub.auth.OidcSignIn;
 import io.kmc.hub.auth.TokenService;
 import io.kmc.hub.cache.LocalSharedState;
 import io.kmc.hub.cache.RedisSharedState;
@@ -147,6 +148,7 @@ public final class Hub {
   private ClusterRegistry clusters;
   private IdentityStore identities;
   private TokenService tokens;
+  private OidcSignIn oidcSignIn;
   private RbacService rbac;
   private AuditLog audit;
   private SessionRecorder recordings;
@@ -267,6 +269,9 @@ public final class Hub {
         }))
         .compose(v -> concern("auth", this::startAuth, () -> {
           tokens.close();
+          if (oidcSignIn != null) {
+            oidcSignIn.close();
+          }
           return Future.succeededFuture();
         }))
         .compose(v -> concern("rbac", this::startRbac, Future::succeededFuture))
@@ -392,6 +397,8 @@ public final class Hub {
     identities = new IdentityStore(database.pool());
     return TokenService.start(vertx, identities, shared, config.auth()).compose(started -> {
       tokens = started;
+      oidcSignIn = OidcSignIn.configured(config.auth().oidc())
+          ? new OidcSignIn(vertx, config.auth().oidc(), shared, tokens) : null;
       return AdminAccount.ensure(vertx, identities, tokens, config.auth().adminPassword(), config.dataDir());
     });
   }
@@ -467,7 +474,8 @@ public final class Hub {
             new ClustersApi.Install(new InstallLinks(database.pool()), config.auth().installLinkLifetime(),
                 tls == null || tls.clientTrustPem() == null ? null : tls.publicKeyPin()), notifications),
         new AuthApi(tokens, identities, new LoginGuard(vertx, shared, config.auth().loginAttempts(),
-            config.auth().loginWindow(), notifications), authorizer, audit, config.auth().oidc()),
+            config.auth().loginWindow(), notifications), authorizer, audit, config.auth().oidc(), oidcSignIn,
+            config.server().publicUrl()),
         new UsersApi(identities, tokens), new RbacApi(rbac), new AuditApi(audit, recordings), new HealthApi(readiness()), metrics,
         inFlight, config.server().maxBodyBytes(), limits.maxFrameBytes(), tls, config.server().accessLog(),
         new PoliciesApi(policies, clusters), new NotificationsApi(notifications),

@@ -94,6 +94,10 @@ public final class ApiVerticle extends VerticleBase {
     router.post("/api/v1/auth/login").handler(routes.auth()::login);
     router.post("/api/v1/auth/refresh").handler(routes.auth()::refresh);
     router.get("/api/v1/auth/providers").handler(routes.auth()::providers);
+    router.get(AuthApi.OIDC_AUTHORIZE).handler(routes.auth()::oidcAuthorize);
+    router.get(AuthApi.OIDC_CALLBACK).handler(routes.auth()::oidcCallback);
+    router.post("/api/v1/auth/oidc/token").handler(routes.auth()::oidcToken);
+    router.post("/api/v1/auth/oidc/refresh").handler(routes.auth()::oidcRefresh);
     router.get(OpenApiDoc.PATH).handler(routes.openApi()::handle);
     // The live stream authenticates itself in the handshake: a bearer token, or a ticket for browsers.
     router.get(StreamEndpoint.PATH).handler(routes.stream() == null ? ApiVerticle::noIndex : routes.stream()::open);

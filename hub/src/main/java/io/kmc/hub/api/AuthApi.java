@@ -5,6 +5,7 @@ import io.kmc.hub.audit.AuditLog;
 import io.kmc.hub.audit.Audits;
 import io.kmc.hub.auth.Authenticator;
 import io.kmc.hub.auth.LoginGuard;
+import io.kmc.hub.auth.OidcSignIn;
 import io.kmc.hub.auth.Principal;
 import io.kmc.hub.auth.TokenService;
 import io.kmc.hub.config.HubConfig;
@@ -15,6 +16,8 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
 
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 
 /**
@@ -29,26 +32,31 @@ public final class AuthApi {
   private final Authorizer authorizer;
   private final AuditLog audit;
   private final HubConfig.Oidc oidc;
+  private final OidcSignIn signIn;
+  private final String publicUrl;
 
   public AuthApi(TokenService tokens, IdentityStore store, LoginGuard guard, Authorizer authorizer, AuditLog audit,
-                 HubConfig.Oidc oidc) {
+                 HubConfig.Oidc oidc, OidcSignIn signIn, String publicUrl) {
     this.tokens = tokens;
     this.store = store;
     this.guard = guard;
     this.authorizer = authorizer;
     this.audit = audit;
     this.oidc = oidc;
+    this.signIn = signIn;
+    this.publicUrl = publicUrl;
   }
 
   /**
    * {@code GET /api/v1/auth/providers}, without a token: how to sign in, for {@code kmc login}:
-   * always a password; an OIDC issuer and client when the device flow is configured.
+   * always a password; an OIDC issuer and client when the device flow is configured, and then also
+   * where a browser signs in with it ({@code browser}, the console's button).
    */
   public void providers(RoutingContext ctx) {
     JsonObject answer = new JsonObject().put("password", true);
     if (oidc != null && oidc.enabled() && oidc.clientId() != null) {
       answer.put("oidc", new JsonObject().put("issuer", oidc.issuer()).put("clientId", oidc.clientId())
-          .put("audience", oidc.audience()));
+          .put("audience", oidc.audience()).put("browser", OIDC_AUTHORIZE));
     }
     Bodies.json(ctx, answer);
   }
@@ -76,6 +84,91 @@ public final class AuthApi {
           audit.record(Audits.event(ctx, user, "login", status, started, e.getMessage()));
           ctx.fail(e);
         });
+  }
+
+  public static final String OIDC_AUTHORIZE = "/api/v1/auth/oidc/authorize";
+  public static final String OIDC_CALLBACK = "/api/v1/auth/oidc/callback";
+  /** Where the console goes after signing in, unless it asked for a view of its own. */
+  private static final String CONSOLE_HOME = "#/fleet";
+
+  /**
+   * {@code GET /api/v1/auth/oidc/authorize?then=#/view}, a browser's navigation: to the issuer's
+   * sign-in page (authorization code with PKCE); {@code then} is the console view to come back to.
+   */
+  public void oidcAuthorize(RoutingContext ctx) {
+    if (signIn == null) {
+      ctx.fail(KmcException.notFound("signing in with OIDC in a browser is not configured: set auth.oidc.client_id "
+          + "(and the other auth.oidc settings)"));
+      return;
+    }
+    String then = ctx.request().getParam("then");
+    if (then == null || !then.startsWith("#/") || then.length() > 2000) {
+      then = CONSOLE_HOME;
+    }
+    signIn.authorizationUrl(ClustersApi.baseUrl(ctx, publicUrl) + OIDC_CALLBACK, then)
+        .onSuccess(url -> redirect(ctx, url))
+        .onFailure(ctx::fail);
+  }
+
+  /**
+   * {@code GET /api/v1/auth/oidc/callback?code&state}: the issuer sends the browser back here. The
+   * browser goes on to the console with a one-use hand-off code in the fragment, or with the reason
+   * the sign-in failed. Audited either way.
+   */
+  public void oidcCallback(RoutingContext ctx) {
+    long started = System.nanoTime();
+    String error = ctx.request().getParam("error");
+    Future<OidcSignIn.Completed> completed = signIn == null
+        ? Future.failedFuture(KmcException.notFound("signing in with OIDC in a browser is not configured"))
+        : error != null
+        ? Future.failedFuture(KmcException.unauthorized("the OIDC issuer did not sign you in: " + abbreviate(error + " "
+            + (ctx.request().getParam("error_description") == null ? "" : ctx.request().getParam("error_description"))).trim()))
+        : signIn.complete(ctx.request().getParam("code"), ctx.request().getParam("state"));
+    completed.onSuccess(done -> {
+      audit.record(Audits.event(ctx, done.user(), "login", 200, started, "oidc"));
+      redirect(ctx, "/" + query("#/oidc", "handoff", done.handoff(), "then", done.then()));
+    }).onFailure(e -> {
+      int status = e instanceof KmcException k ? k.status() : 500;
+      audit.record(Audits.event(ctx, "-", "login", status, started, "oidc: " + e.getMessage()));
+      redirect(ctx, "/" + query("#/login", "error", e.getMessage()));
+    });
+  }
+
+  /** {@code POST /api/v1/auth/oidc/token} {@code {"handoff"}}: the page redeems what the callback handed it. */
+  public void oidcToken(RoutingContext ctx) {
+    String handoff = Bodies.string(Bodies.object(ctx), "handoff", true);
+    if (signIn == null) {
+      ctx.fail(KmcException.notFound("signing in with OIDC in a browser is not configured"));
+      return;
+    }
+    signIn.redeem(handoff).onSuccess(issued -> Bodies.json(ctx, issued)).onFailure(ctx::fail);
+  }
+
+  /** {@code POST /api/v1/auth/oidc/refresh} {@code {"refreshToken"}}: new tokens from the issuer. */
+  public void oidcRefresh(RoutingContext ctx) {
+    String refreshToken = Bodies.string(Bodies.object(ctx), "refreshToken", true);
+    if (signIn == null) {
+      ctx.fail(KmcException.notFound("signing in with OIDC in a browser is not configured"));
+      return;
+    }
+    signIn.refresh(refreshToken).onSuccess(issued -> Bodies.json(ctx, issued)).onFailure(ctx::fail);
+  }
+
+  private static void redirect(RoutingContext ctx, String location) {
+    ctx.response().setStatusCode(302).putHeader("Location", location).putHeader("Cache-Control", "no-store").end();
+  }
+
+  private static String query(String path, String... pairs) {
+    StringBuilder url = new StringBuilder(path);
+    for (int i = 0; i < pairs.length; i += 2) {
+      url.append(i == 0 ? '?' : '&').append(pairs[i]).append('=')
+          .append(URLEncoder.encode(pairs[i + 1], StandardCharsets.UTF_8));
+    }
+    return url.toString();
+  }
+
+  private static String abbreviate(String text) {
+    return text.length() <= 300 ? text : text.substring(0, 300) + "…";
   }
 
   /** {@code POST /api/v1/auth/refresh} {@code {"refreshToken"}}. */

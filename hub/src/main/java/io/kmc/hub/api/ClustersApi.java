@@ -318,6 +318,11 @@ public final class ClustersApi {
   }
 
   private String baseUrl(RoutingContext ctx) {
+    return baseUrl(ctx, publicUrl);
+  }
+
+  /** The URL users reach the hub at: {@code server.public_url}, else what the request was sent to. */
+  static String baseUrl(RoutingContext ctx, String publicUrl) {
     if (publicUrl != null) {
       return publicUrl.endsWith("/") ? publicUrl.substring(0, publicUrl.length() - 1) : publicUrl;
     }

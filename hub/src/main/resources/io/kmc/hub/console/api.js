@@ -1,7 +1,8 @@
 // The hub's API, with the session held in this page's memory only (never localStorage or a cookie):
 // a reload signs out, and no other site can make the browser send the token (no CSRF).
 
-const session = { accessToken: null, refreshToken: null, user: null, refreshTimer: null };
+// refreshPath: where the refresh token is exchanged (the hub's own sessions, or the OIDC issuer's through the hub).
+const session = { accessToken: null, refreshToken: null, user: null, refreshTimer: null, refreshPath: null };
 const signedOutListeners = [];
 
 export class ApiError extends Error {
@@ -36,7 +37,7 @@ function keep(issued) {
 async function refresh() {
   if (!session.refreshToken) return;
   try {
-    keep(await request('POST', '/api/v1/auth/refresh', { refreshToken: session.refreshToken }, false));
+    keep(await request('POST', session.refreshPath, { refreshToken: session.refreshToken }, false));
   } catch (e) {
     forget();
   }
@@ -45,20 +46,39 @@ async function refresh() {
 function forget() {
   clearTimeout(session.refreshTimer);
   const was = session.accessToken !== null;
-  Object.assign(session, { accessToken: null, refreshToken: null, user: null, refreshTimer: null });
+  Object.assign(session, { accessToken: null, refreshToken: null, user: null, refreshTimer: null, refreshPath: null });
   if (was) signedOutListeners.forEach(listener => listener());
 }
 
 export async function login(username, password) {
+  session.refreshPath = '/api/v1/auth/refresh';
   keep(await request('POST', '/api/v1/auth/login', { username, password }, false));
+  return whoami();
+}
+
+/** Signing in with the OIDC issuer: redeems the one-use code the hub's callback put in the link. */
+export async function oidcLogin(handoff) {
+  session.refreshPath = '/api/v1/auth/oidc/refresh';
+  keep(await request('POST', '/api/v1/auth/oidc/token', { handoff }, false));
+  return whoami();
+}
+
+async function whoami() {
   const me = await api('GET', '/api/v1/auth/whoami');
   session.user = me.user;
+  session.kind = me.kind;
   return me;
+}
+
+/** How one may sign in here: {password: true, oidc: {issuer, browser}} (no token needed). */
+export function providers() {
+  return request('GET', '/api/v1/auth/providers', undefined, false);
 }
 
 export async function logout() {
   try {
-    await api('POST', '/api/v1/auth/logout');
+    // A hub session is revoked on every node; an OIDC sign-in ends with the page's memory of it.
+    if (session.kind !== 'oidc') await api('POST', '/api/v1/auth/logout');
   } finally {
     forget();
   }

@@ -1,7 +1,7 @@
 // The console's shell: routes by the URL's fragment (every view is a shareable link), keeps the
 // theme, shows the live connection, and hides what the user may not do.
 
-import { signedIn, currentUser, logout, onSignedOut, canI } from './api.js';
+import { signedIn, currentUser, logout, onSignedOut, canI, oidcLogin } from './api.js';
 import { onConnectionState } from './live.js';
 import { fill, notice } from './dom.js';
 import { loginView } from './view-login.js';
@@ -39,6 +39,20 @@ async function render() {
     leave = null;
   }
   const route = parseRoute(location.hash);
+  if (route.view === 'oidc') {
+    // Back from the OIDC issuer: the hub's callback put a one-use code in the link. Redeem it, and take
+    // it out of the address bar and the history at once.
+    const then = route.params.get('then') || '#/fleet';
+    history.replaceState(null, '', '#/login');
+    try {
+      await oidcLogin(route.params.get('handoff') || '');
+      location.hash = then.startsWith('#/') && !then.startsWith('#/login') ? then : '#/fleet';
+    } catch (e) {
+      history.replaceState(null, '', `#/login?error=${encodeURIComponent(e.message)}`);
+      render();
+    }
+    return;
+  }
   if (!signedIn()) {
     if (route.view !== 'login') pendingRoute = location.hash;
     showShell(false);
@@ -47,7 +61,7 @@ async function render() {
       pendingRoute = null;
       if (location.hash === next) render();
       else location.hash = next;
-    });
+    }, pendingRoute, route.view === 'login' ? route.params.get('error') : null);
     return;
   }
   if (route.view === 'login') {
