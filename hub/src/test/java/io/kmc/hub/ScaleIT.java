@@ -136,6 +136,48 @@ class ScaleIT {
     client.close();
   }
 
+  /**
+   * Pings are for idle connections only, on both sides: while requests flow the real agent sends
+   * none, and an idle link carries one ping (and its pong) per interval, not one from each side.
+   * Fleet's hubs ping after 500 ms of silence.
+   */
+  @Test
+  void onlyIdleConnectionsArePingedAndOnlyFromOneSide() throws Exception {
+    fleet = new Fleet();
+    fleet.cluster("pinged");
+    Hub hub = fleet.hubs(1).get(0);
+    fleet.agent("pinged", hub);
+    fleet.awaitConnected(hub, "pinged");
+    Thread.sleep(1_000);
+
+    double fromAgent = pings(scrape(hub), "agent");
+    double fromHub = pings(scrape(hub), "hub");
+    long busyUntil = System.nanoTime() + TimeUnit.SECONDS.toNanos(3);
+    int answered = 0;
+    while (System.nanoTime() < busyUntil) {
+      assertEquals(200, fleet.api(hub, "/k8s/clusters/pinged/api/v1/namespaces").statusCode());
+      answered++;
+      Thread.sleep(100);
+    }
+    String busy = scrape(hub);
+    // Before, the agent pinged every 500 ms however busy the link was: 6 pings in these 3 s.
+    assertTrue(pings(busy, "agent") - fromAgent <= 2,
+        "the agent pinged a busy link (" + answered + " requests answered): " + busy.lines()
+            .filter(l -> l.startsWith("kmc_tunnel_pings")).toList());
+    assertTrue(pings(busy, "hub") - fromHub <= 2, "the hub pinged a busy link");
+
+    double pingsBefore = pings(busy, "agent")
+        + pings(busy, "hub");
+    Thread.sleep(5_000);
+    String idle = scrape(hub);
+    double idlePings = pings(idle, "agent")
+        + pings(idle, "hub") - pingsBefore;
+    // 5 s idle at a 500 ms interval: about 10 round trips if one side pings (sweeps tick every 250 ms,
+    // so up to 750 ms apart); 20 if both did.
+    assertTrue(idlePings >= 4 && idlePings <= 14, idlePings + " pings in 5 s of idle link");
+    assertEquals(1, value(idle, "kmc_agent_sessions"), "the idle agent stayed connected");
+  }
+
   /** An agent that says hello and answers pings; redials after the Retry-After of a 503. */
   private Future<WebSocket> connect(WebSocketClient client, Hub hub, String cluster, String token,
                                     AtomicInteger retried) {
@@ -209,6 +251,12 @@ class ScaleIT {
     } catch (Exception e) {
       throw new IllegalStateException(e);
     }
+  }
+
+  /** kmc_tunnel_pings_total of one side. */
+  private static double pings(String exposition, String from) {
+    return exposition.lines().filter(l -> l.startsWith("kmc_tunnel_pings_total{") && l.contains("from=\"" + from + "\""))
+        .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).sum();
   }
 
   /** The sum of a metric's samples over all label sets. */

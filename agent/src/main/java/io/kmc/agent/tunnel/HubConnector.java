@@ -440,14 +440,17 @@ public final class HubConnector extends VerticleBase {
       }
     }
 
-    /** Pings when due; gives up on a hub that has been silent past the deadline. */
+    /** Pings when the connection has been idle for the ping interval; gives up on a hub silent past the deadline. */
     void heartbeat() {
       long now = System.currentTimeMillis();
       if (now - lastReceived > limits.pingTimeoutMillis()) {
         close(CloseCodes.GOING_AWAY, "no traffic from the hub for " + (now - lastReceived) + " ms");
         return;
       }
-      if (now - lastPingSent >= limits.pingIntervalMillis()) {
+      // Only when idle, like the hub: traffic either way (the hub's own ping included) proves the
+      // connection, so an idle link carries one ping and one pong per interval, not one from each side.
+      long interval = limits.pingIntervalMillis();
+      if (now - lastReceived >= interval && now - lastPingSent >= interval) {
         lastPingSent = now;
         send(new Frame.Ping(now));
       }

@@ -16,6 +16,7 @@ import java.util.regex.Pattern;
 public record JvmProcess(long pid) {
 
   private static final long NANOS_PER_TICK = 10_000_000;
+  private static final Pattern HISTOGRAM_LINE = Pattern.compile("(?m)^\\s*\\d+:\\s+\\d+\\s+(\\d+)\\s+(\\S+)");
   private static final Pattern HEAP_USED = Pattern.compile("heap\\s+total\\s+(\\d+)K,\\s+used\\s+(\\d+)K");
 
   /** utime + stime of the process so far, in nanoseconds; -1 if it is gone. */
@@ -67,6 +68,50 @@ public record JvmProcess(long pid) {
       throw new IllegalStateException("no heap figures in: " + heapInfo);
     }
     return Long.parseLong(matcher.group(2));
+  }
+
+  /**
+   * Bytes of live objects per class ({@code jcmd GC.class_histogram}, which collects first), for the
+   * difference between two fleet sizes: what each added agent costs, class by class.
+   */
+  public java.util.Map<String, Long> classHistogram() {
+    return parseClassHistogram(jcmd("GC.class_histogram"));
+  }
+
+  /** "  1:   94102   12265128  [B (java.base@17)" lines: class name (module dropped) to bytes. */
+  static java.util.Map<String, Long> parseClassHistogram(String histogram) {
+    java.util.Map<String, Long> bytes = new java.util.HashMap<>();
+    Matcher line = HISTOGRAM_LINE.matcher(histogram);
+    while (line.find()) {
+      bytes.merge(line.group(2), Long.parseLong(line.group(1)), Long::sum);
+    }
+    if (bytes.isEmpty()) {
+      throw new IllegalStateException("no class histogram in: " + histogram);
+    }
+    return bytes;
+  }
+
+  /**
+   * CPU time of each thread so far in nanoseconds, by thread name with trailing numbers folded
+   * ("vert.x-eventloop-thread-1" and "-2" count as one), from /proc: where an idle process's CPU goes.
+   */
+  public java.util.Map<String, Long> cpuNanosByThread() {
+    java.util.Map<String, Long> cpu = new java.util.TreeMap<>();
+    try (var tasks = Files.list(Path.of("/proc", String.valueOf(pid), "task"))) {
+      tasks.forEach(task -> {
+        try {
+          String name = Files.readString(task.resolve("comm")).trim().replaceAll("[-#]?\\d+$", "");
+          String line = Files.readString(task.resolve("stat"), StandardCharsets.US_ASCII);
+          String[] fields = line.substring(line.lastIndexOf(')') + 2).split(" ");
+          cpu.merge(name, (Long.parseLong(fields[11]) + Long.parseLong(fields[12])) * NANOS_PER_TICK, Long::sum);
+        } catch (IOException | RuntimeException e) {
+          // the thread ended meanwhile
+        }
+      });
+    } catch (IOException e) {
+      return cpu;
+    }
+    return cpu;
   }
 
   /** The names of the process's threads, from /proc (15 characters at most each). */

@@ -64,7 +64,8 @@ public final class FleetSimBench {
 
   /** What one fleet size cost the hub. */
   record Sample(int agents, long heapBytes, double idleCpuPercent, int threads, long rssKib, int metricsBytes,
-                long metricsMillis, int listBytes, long listMillis, Histogram routed) {
+                long metricsMillis, int listBytes, long listMillis, Histogram routed, Map<String, Long> classes,
+                Map<String, Long> threadCpu, double windowSeconds) {
   }
 
   public void run() throws Exception {
@@ -116,6 +117,7 @@ public final class FleetSimBench {
       long perAgent = (large.heapBytes() - small.heapBytes()) / Math.max(1, agents - baseline);
       out.printf("hub heap per idle agent: %.1f KiB ((live heap at %d − at %d) / %d)%n", perAgent / 1024.0,
           agents, baseline, agents - baseline);
+      printPerAgent(small, large);
       out.printf("connect %d agents over TLS at up to %d/s: %.1f s (%.0f/s); dials %d, refused %d (Retry-After "
               + "honoured %d), errors %d (last: %s)%n%n", agents - baseline, connectRate, connectSeconds,
           (agents - baseline) / connectSeconds, fleet.dials.get(), fleet.refusals.get(),
@@ -157,10 +159,15 @@ public final class FleetSimBench {
     JvmProcess jvm = hub.jvm();
     Thread.sleep(5_000); // the connect burst's garbage and timers settle
     long heap = jvm.heapUsedBytes(true);
+    Map<String, Long> classes = jvm.classHistogram();
+    Map<String, Long> threadsBefore = jvm.cpuNanosByThread();
     long cpuBefore = jvm.cpuNanos();
     long wallBefore = System.nanoTime();
     Thread.sleep(idleSeconds * 1000L);
-    double idle = 100.0 * (jvm.cpuNanos() - cpuBefore) / (System.nanoTime() - wallBefore);
+    double window = (System.nanoTime() - wallBefore) / 1e9;
+    double idle = 100.0 * (jvm.cpuNanos() - cpuBefore) / (window * 1e9);
+    Map<String, Long> threadCpu = new LinkedHashMap<>();
+    jvm.cpuNanosByThread().forEach((name, nanos) -> threadCpu.put(name, nanos - threadsBefore.getOrDefault(name, 0L)));
     long metricsStart = System.nanoTime();
     Buffer metrics = hub.metrics(vertx).await(120, TimeUnit.SECONDS);
     long metricsMillis = (System.nanoTime() - metricsStart) / 1_000_000;
@@ -169,7 +176,7 @@ public final class FleetSimBench {
     long listMillis = (System.nanoTime() - listStart) / 1_000_000;
     Histogram routed = routed(hub, agents, requests);
     return new Sample(agents, heap, idle, jvm.threads(), jvm.rssKib(), metrics.length(), metricsMillis,
-        list.length(), listMillis, routed);
+        list.length(), listMillis, routed, classes, threadCpu, window);
   }
 
   /** GETs of one object routed through the hub to a random connected agent, 4 at a time. */
@@ -257,6 +264,25 @@ public final class FleetSimBench {
             + "of a core meanwhile; refused with Retry-After %d times; connected now %d; routed GET after: p99 %s ms%n%n",
         agents, back, agents, seconds, back / seconds, cpu, fleet.refusals.get() - refusedBefore, fleet.connected(),
         ms(after, 99));
+  }
+
+  /**
+   * Where the heap per agent goes (the classes that grew most between the two fleet sizes) and where
+   * the idle CPU went (by thread), so that a change can aim at what the measurement shows.
+   */
+  private void printPerAgent(Sample small, Sample large) {
+    int added = Math.max(1, large.agents() - small.agents());
+    Table classes = new Table("class (live heap grown most per added agent)", "bytes per agent");
+    large.classes().entrySet().stream()
+        .map(e -> Map.entry(e.getKey(), e.getValue() - small.classes().getOrDefault(e.getKey(), 0L)))
+        .sorted((a, b) -> Long.compare(b.getValue(), a.getValue())).limit(15)
+        .forEach(e -> classes.row(e.getKey(), String.valueOf(e.getValue() / added)));
+    out.println(classes.render());
+    Table threads = new Table("hub thread (idle window, " + large.agents() + " agents)", "% of a core");
+    large.threadCpu().entrySet().stream().filter(e -> e.getValue() > 0)
+        .sorted((a, b) -> Long.compare(b.getValue(), a.getValue())).limit(8)
+        .forEach(e -> threads.row(e.getKey(), String.format("%.1f", 100.0 * e.getValue() / 1e9 / large.windowSeconds())));
+    out.println(threads.render());
   }
 
   private static String mib(long bytes) {

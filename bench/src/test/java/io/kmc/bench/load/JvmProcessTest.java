@@ -21,11 +21,31 @@ class JvmProcessTest {
   }
 
   @Test
+  void readsAClassHistogram() {
+    String histogram = """
+        4737:
+         num     #instances         #bytes  class name (module)
+        -------------------------------------------------------
+           1:         94102       12265128  [B (java.base@17.0.15)
+           2:         81782        1962768  java.lang.String (java.base@17.0.15)
+          12:          6561         262440  io.micrometer.core.instrument.Meter$Id
+        Total        519966       27215720
+        """;
+    var bytes = JvmProcess.parseClassHistogram(histogram);
+    assertEquals(3, bytes.size());
+    assertEquals(12265128L, bytes.get("[B"));
+    assertEquals(262440L, bytes.get("io.micrometer.core.instrument.Meter$Id"));
+    assertThrows(IllegalStateException.class, () -> JvmProcess.parseClassHistogram("12345: no such process"));
+  }
+
+  @Test
   void readsThisProcess() {
     JvmProcess self = new JvmProcess(ProcessHandle.current().pid());
     assertTrue(self.threads() > 1);
     assertTrue(self.rssKib() > 0);
     assertTrue(self.cpuNanos() >= 0);
     assertTrue(self.threadNames().size() > 1);
+    var byThread = self.cpuNanosByThread();
+    assertTrue(byThread.size() > 1 && byThread.values().stream().mapToLong(Long::longValue).sum() > 0, byThread.toString());
   }
 }

@@ -25,8 +25,8 @@ public record Limits(int maxFrameBytes, int maxBodyBytes, int chunkBytes, int ma
   public static final int DEFAULT_MAX_OPEN_STREAMS = 512;
   public static final int DEFAULT_STREAM_CREDITS = 8;
   public static final long DEFAULT_REQUEST_TIMEOUT_MILLIS = 30_000;
-  public static final long DEFAULT_PING_INTERVAL_MILLIS = 10_000;
-  public static final long DEFAULT_PING_TIMEOUT_MILLIS = 20_000;
+  public static final long DEFAULT_PING_INTERVAL_MILLIS = 20_000;
+  public static final long DEFAULT_PING_TIMEOUT_MILLIS = 30_000;
 
   public static final Limits DEFAULTS = new Limits(DEFAULT_MAX_FRAME_BYTES, DEFAULT_MAX_BODY_BYTES,
       DEFAULT_CHUNK_BYTES, DEFAULT_MAX_IN_FLIGHT_REQUESTS, DEFAULT_MAX_OPEN_STREAMS,

@@ -367,11 +367,12 @@ public record HubConfig(Path dataDir, Server server, Management management, LogS
     Duration requestTimeout = c.duration("tunnel.request_timeout", Duration.ofMillis(defaults.requestTimeoutMillis()),
         Duration.ofMillis(100), Duration.ofMinutes(30), "Time an agent has to answer (504 after).");
     Duration pingInterval = c.duration("tunnel.ping_interval", Duration.ofMillis(defaults.pingIntervalMillis()),
-        Duration.ofMillis(50), Duration.ofMinutes(10), "How often hub and agent ping each other.");
+        Duration.ofMillis(50), Duration.ofMinutes(10), "How long a connection may be idle before hub or agent pings it (a connection carrying "
+        + "anything is not pinged). Each ping costs the hub a little CPU per agent: longer holds more idle agents per core.");
     Duration pingTimeout = c.duration("tunnel.ping_timeout", Duration.ofMillis(defaults.pingTimeoutMillis()),
         Duration.ofMillis(100), Duration.ofMinutes(30), "Silence after which either side drops the connection (a half-open socket, "
         + "e.g. a flow a load balancer forgot): requests in flight on it go again to the agent's next session. "
-        + "Keep it at least twice tunnel.ping_interval.");
+        + "Keep it at least 1.5 times tunnel.ping_interval: a ping's answer must arrive within the difference.");
     Duration helloTimeout = c.duration("tunnel.hello_timeout", Duration.ofSeconds(10), Duration.ofMillis(100),
         Duration.ofMinutes(5), "Time an agent has to send hello after the websocket opens.");
     int admissionRate = c.integer("tunnel.admission_rate", 200, 0, 1_000_000, "New agent connections a node "

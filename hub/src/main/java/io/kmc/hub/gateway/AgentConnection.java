@@ -107,6 +107,7 @@ final class AgentConnection implements AgentSession.Link {
         close(CloseCodes.PROTOCOL_ERROR, "expected hello, got " + frame.getClass().getSimpleName());
       }
     } else if (frame instanceof Frame.Ping ping) {
+      gateway.metrics().ping(false);
       sendControl(new Frame.Pong(ping.sentAtMillis()));
     } else if (frame instanceof Frame.Pong pong) {
       lastPresence = System.currentTimeMillis();
@@ -226,6 +227,7 @@ final class AgentConnection implements AgentSession.Link {
     long interval = limits.pingIntervalMillis();
     if (now - lastReceived >= interval && now - lastPingSent >= interval) {
       lastPingSent = now;
+      gateway.metrics().ping(true);
       sendControl(new Frame.Ping(now));
     } else if (lastReceived > lastPresence && now - lastPresence >= interval) {
       // Traffic but no pong this interval: the agent is there all the same, and presence must say so.

@@ -32,6 +32,7 @@ public final class HubMetrics {
   public static final String AGENT_CONNECTS = "kmc_agent_connects";
   public static final String AGENT_DISCONNECTS = "kmc_agent_disconnects";
   public static final String AGENT_DEFERRED = "kmc_agent_connects_deferred";
+  public static final String TUNNEL_PINGS = "kmc_tunnel_pings";
   public static final String API_REQUESTS = "kmc_api_requests";
   public static final String TUNNEL_REQUESTS = "kmc_tunnel_requests";
   public static final String TUNNEL_STREAMS = "kmc_tunnel_streams";
@@ -76,6 +77,8 @@ public final class HubMetrics {
   private final boolean perClusterHistograms;
   private final Counter warningsSuppressed;
   private final Counter agentsDeferred;
+  private final Counter pingsFromHub;
+  private final Counter pingsFromAgents;
   /**
    * Timers already registered, so that a request does not build a meter id and look it up in the
    * registry each time (both label sets are bounded, see the class comment).
@@ -105,6 +108,10 @@ public final class HubMetrics {
         .description("Warnings about what agents sent that were counted instead of logged (at most "
             + PeerWarnings.PER_MINUTE + " a minute are logged per connection)")
         .register(registry);
+    this.pingsFromHub = Counter.builder(TUNNEL_PINGS).tag("from", "hub")
+        .description("Pings on agent connections (each answered by a pong): what an idle fleet costs").register(registry);
+    this.pingsFromAgents = Counter.builder(TUNNEL_PINGS).tag("from", "agent")
+        .description("Pings on agent connections (each answered by a pong): what an idle fleet costs").register(registry);
     this.agentsDeferred = Counter.builder(AGENT_DEFERRED)
         .description("New agent connections answered 503 with a Retry-After (tunnel.admission_rate)")
         .register(registry);
@@ -143,6 +150,11 @@ public final class HubMetrics {
   public void agentConnected(String cluster) {
     Counter.builder(AGENT_CONNECTS).tag("cluster", cluster).description("Agent connections accepted")
         .register(registry).increment();
+  }
+
+  /** This node pinged an idle agent connection ({@code fromHub}), or an agent pinged this node. */
+  public void ping(boolean fromHub) {
+    (fromHub ? pingsFromHub : pingsFromAgents).increment();
   }
 
   /** A new agent connection was told to come back later (tunnel.admission_rate). */
