@@ -65,7 +65,7 @@ class StreamFlowIT {
     namespace("flow");
     // The kind is indexed (subscriptions name kinds some cluster indexes) before the subscriptions open.
     Fleet.await(fleet.sim("delta").create(configMap("default", "seed")));
-    awaitIndexed("default", 1);
+    awaitIndexed("default", 1, Duration.ofSeconds(90));
     JsonObject spec = new JsonObject().put("group", "").put("version", "v1").put("resource", "configmaps")
         .put("clusters", new JsonArray().add("delta")).put("namespace", "flow");
     StreamClient client = Fleet.await(StreamClient.connect(fleet.memberVertx(), nodeA.port(), fleet.adminToken(),
@@ -123,7 +123,7 @@ class StreamFlowIT {
     assertEquals(seen.keySet(), tokens.fieldNames(), "a token for every subscription");
     assertTrue(seen.values().stream().anyMatch(names -> names.size() < CHANGES), "some changes were missed");
 
-    awaitIndexed("flow", CHANGES);
+    awaitIndexed("flow", CHANGES, WAIT);
     // Every subscription resumes on the other node: what it got before and after is each change once.
     try (StreamClient again = StreamClient.connect(fleet.memberVertx(), nodeB.port(), fleet.adminToken())) {
       for (String id : seen.keySet()) {
@@ -151,8 +151,8 @@ class StreamFlowIT {
     });
   }
 
-  private static void awaitIndexed(String namespace, int count) {
-    Fleet.eventually(WAIT, () -> {
+  private static void awaitIndexed(String namespace, int count, Duration within) {
+    Fleet.eventually(within, () -> {
       HttpResponse<String> response = fleet.api(nodeA, "/api/v1/search?kind=configmaps&cluster=delta&namespace="
           + namespace + "&limit=1");
       return response.statusCode() == 200 && new JsonObject(response.body()).getLong("total") == count;

@@ -107,8 +107,8 @@ public final class FleetIndex {
   }
 
   /** A writer for one agent connection; its acknowledgements go to {@code reply}. Call on the connection's context. */
-  public IndexWriter writer(String cluster, Consumer<Frame.IndexAck> reply) {
-    return new IndexWriter(vertx, this, cluster, reply);
+  public IndexWriter writer(String cluster, Consumer<Frame.IndexAck> reply, boolean syncedMarker) {
+    return new IndexWriter(vertx, this, cluster, reply, syncedMarker);
   }
 
   HubConfig.Index settings() {
