@@ -64,8 +64,12 @@ class StreamFlowIT {
   void aClientThatStopsReadingWhileChangesFlowIsClosedAndResumesOnTheOtherNodeWithExactlyWhatItMissed() {
     namespace("flow");
     // The kind is indexed (subscriptions name kinds some cluster indexes) before the subscriptions open.
-    Fleet.await(fleet.sim("delta").create(configMap("default", "seed")));
-    awaitIndexed("default", 1, Duration.ofSeconds(90));
+    Fleet.await(fleet.sim("delta").create(configMap("default", "stream-flow-seed")));
+    Fleet.eventually(Duration.ofSeconds(90), () -> {
+      HttpResponse<String> response = fleet.api(nodeA, "/api/v1/search?kind=configmaps&cluster=delta"
+          + "&name=stream-flow-seed&limit=1");
+      return response.statusCode() == 200 && new JsonObject(response.body()).getLong("total") >= 1;
+    }, "the seed configmap indexed");
     JsonObject spec = new JsonObject().put("group", "").put("version", "v1").put("resource", "configmaps")
         .put("clusters", new JsonArray().add("delta")).put("namespace", "flow");
     StreamClient client = Fleet.await(StreamClient.connect(fleet.memberVertx(), nodeA.port(), fleet.adminToken(),
