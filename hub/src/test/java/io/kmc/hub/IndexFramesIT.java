@@ -3,6 +3,8 @@ package io.kmc.hub;
 import io.kmc.common.protocol.Frame;
 import io.kmc.hub.support.Fleet;
 import io.kmc.hub.support.RawAgent;
+import io.kmc.hub.support.StreamClient;
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -10,6 +12,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 import java.net.http.HttpResponse;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -89,6 +92,55 @@ class IndexFramesIT {
       assertEquals(1, page.getLong("total"), "only the valid batch was written: " + found.body());
       assertEquals(1, page.getJsonArray("items").getJsonObject(0).getJsonObject("summary").getInteger("readyReplicas"));
       assertEquals(200, fleet.call(hub, "GET", "/healthz", null, null).statusCode(), "the node is fine");
+    }
+  }
+
+  /**
+   * "resynced" comes after the batches an agent sent before its caught-up marker, and only then (not after
+   * a quiet second); an agent that does not say it sends the marker gets the quiet second.
+   */
+  @Test
+  void resyncedFollowsTheCaughtUpMarkerAndOlderAgentsStillGetIt() throws Exception {
+    Frame.IndexedObject stays = new Frame.IndexedObject("uid-s", "marker", "stays", "1", Map.of(), null, null, Map.of());
+    Frame.IndexedObject goes = new Frame.IndexedObject("uid-g", "marker", "goes", "1", Map.of(), null, null, Map.of());
+    try (RawAgent seed = Fleet.await(RawAgent.connect(fleet.memberVertx(), hub, "rogue", fleet.joinToken("rogue")))) {
+      seed.send(new Frame.Hello(List.of(1), "rogue", "raw-test", "v1.30.0", List.of("index")));
+      seed.next(5);
+      seed.next(5);
+      seed.send(new Frame.Index(1, "", "v1", "configmaps", "ConfigMap", true, "m:1", false, false,
+          List.of(stays, goes), List.of()));
+      assertEquals(null, ((Frame.IndexAck) seed.next(5)).error());
+    }
+    JsonObject spec = new JsonObject().put("type", "subscribe").put("id", "m").put("version", "v1")
+        .put("resource", "configmaps").put("namespace", "marker").put("clusters", new JsonArray().add("rogue"));
+    try (StreamClient client = StreamClient.connect(fleet.memberVertx(), hub.port(), fleet.adminToken())) {
+      client.send(spec);
+      client.until(Duration.ofSeconds(10), m -> "INITIAL_STATE_DONE".equals(m.getString("type")));
+      try (RawAgent raw = Fleet.await(RawAgent.connect(fleet.memberVertx(), hub, "rogue", fleet.joinToken("rogue")))) {
+        raw.send(new Frame.Hello(List.of(1), "rogue", "raw-test", "v1.30.0",
+            List.of("index", Frame.IndexSynced.INDEX_SYNCED)));
+        Frame.Welcome welcome = (Frame.Welcome) raw.next(5);
+        assertTrue(welcome.capabilities().contains(Frame.IndexSynced.INDEX_SYNCED), welcome.toString());
+        raw.next(5);
+        client.until(Duration.ofSeconds(10), m -> "connected".equals(m.getString("state")));
+        // Well past the quiet second: nothing says the cluster is resynced before the agent does.
+        List<JsonObject> meanwhile = client.drain(Duration.ofMillis(2_500));
+        assertTrue(meanwhile.stream().noneMatch(m -> "resynced".equals(m.getString("state"))), meanwhile.toString());
+        raw.send(new Frame.Index(1, "", "v1", "configmaps", "ConfigMap", true, "m:2", false, false, List.of(),
+            List.of(new Frame.IndexedKey("marker", "goes"))));
+        raw.send(new Frame.IndexSynced(1));
+        List<JsonObject> back = client.until(Duration.ofSeconds(10), m -> "resynced".equals(m.getString("state")));
+        assertTrue(back.stream().anyMatch(m -> "DELETED".equals(m.getString("type"))
+            && "goes".equals(m.getJsonObject("object").getString("name"))), "the delete before resynced: " + back);
+      }
+      // An agent without the marker: the quiet second still tells.
+      client.until(Duration.ofSeconds(10), m -> "disconnected".equals(m.getString("state")));
+      try (RawAgent old = Fleet.await(RawAgent.connect(fleet.memberVertx(), hub, "rogue", fleet.joinToken("rogue")))) {
+        old.send(new Frame.Hello(List.of(1), "rogue", "raw-test", "v1.30.0", List.of("index")));
+        old.next(5);
+        old.next(5);
+        client.until(Duration.ofSeconds(10), m -> "resynced".equals(m.getString("state")));
+      }
     }
   }
 

@@ -40,9 +40,12 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 public final class IndexFeed {
 
-  /** Where batches go: the current hub connection. Called on the feed's threads. */
+  /**
+   * Where batches go: the current hub connection. Called on the feed's threads, with {@link Frame.Index}
+   * batches and, to a hub that takes it, one {@link Frame.IndexSynced} per connection.
+   */
   public interface Link {
-    void send(Frame.Index batch);
+    void send(Frame frame);
   }
 
   private static final Logger LOG = LoggerFactory.getLogger(IndexFeed.class);
@@ -64,6 +67,10 @@ public final class IndexFeed {
   private Map<String, String> hubWatermarks;
   private long nextSeq;
   private boolean stopped;
+  /** Every configured kind has been looked up (and its informer started when the cluster serves it). */
+  private boolean discovered;
+  /** The hub takes an {@link Frame.IndexSynced} marker, and it has not been sent on this connection yet. */
+  private boolean syncedMarkerDue;
 
   /**
    * @param requests client-java's client for quick calls (discovery)
@@ -93,6 +100,9 @@ public final class IndexFeed {
           LOG.warn("cannot discover {} in cluster {}: {}", wanted, cluster, e.getMessage());
         }
       }
+      synchronized (this) {
+        discovered = true;
+      }
     });
     long interval = settings.batchInterval().toMillis();
     flusher.scheduleWithFixedDelay(this::flush, interval, interval, TimeUnit.MILLISECONDS);
@@ -115,7 +125,16 @@ public final class IndexFeed {
 
   /** A hub connection that keeps an index is up; nothing is sent until it says what it holds. */
   public synchronized void attach(Link hub) {
+    attach(hub, false);
+  }
+
+  /**
+   * A hub connection that keeps an index is up; with {@code syncedMarker} the hub takes an
+   * {@link Frame.IndexSynced} once this feed has caught up on this connection.
+   */
+  public synchronized void attach(Link hub, boolean syncedMarker) {
     link = hub;
+    syncedMarkerDue = syncedMarker;
     hubWatermarks = null;
     inFlight.clear();
     nextSeq = 0;
@@ -188,7 +207,7 @@ public final class IndexFeed {
   }
 
   private void flush() {
-    List<Frame.Index> out = new ArrayList<>();
+    List<Frame> out = new ArrayList<>();
     Link target;
     synchronized (this) {
       target = link;
@@ -213,8 +232,29 @@ public final class IndexFeed {
         frames.forEach(frame -> inFlight.put(frame.seq(), e.getKey()));
         out.addAll(frames);
       }
+      if (syncedMarkerDue && caughtUp()) {
+        // After the batches that resumed every kind: the hub vouches for the cluster once it wrote them.
+        syncedMarkerDue = false;
+        out.add(new Frame.IndexSynced(nextSeq));
+      }
     }
     out.forEach(target::send);
+  }
+
+  /**
+   * Every kind has been discovered, its informer has finished its list, and what the hub missed of it
+   * has been put in batches (on resume every journal is marked as needing that; a refused kind still does).
+   */
+  private boolean caughtUp() {
+    if (!discovered) {
+      return false;
+    }
+    for (KindJournal journal : journals.values()) {
+      if (!journal.synced || journal.resyncNeeded) {
+        return false;
+      }
+    }
+    return true;
   }
 
   // ---- informers ------------------------------------------------------------------------------

@@ -319,7 +319,7 @@ public final class HubConnector extends VerticleBase {
         end("closed by the hub" + (ws.closeReason() == null ? "" : ": " + ws.closeReason()));
       });
       List<String> capabilities = index == null ? List.of("stream", "chunked-body", "impersonate")
-          : List.of("stream", "chunked-body", "impersonate", "index");
+          : List.of("stream", "chunked-body", "impersonate", "index", Frame.IndexSynced.INDEX_SYNCED);
       send(new Frame.Hello(config.protocolVersions(), config.cluster(), KmcVersion.current(), kubernetesVersion,
           capabilities));
       helloTimer = vertx.setTimer(HELLO_TIMEOUT_MILLIS, t -> {
@@ -420,7 +420,8 @@ public final class HubConnector extends VerticleBase {
       if (index != null && welcome.capabilities().contains("index")) {
         indexing = true;
         // Called on the feed's threads: the frame is written on this connection's context, if it is still open.
-        index.attach(batch -> context.runOnContext(v -> send(batch)));
+        index.attach(frame -> context.runOnContext(v -> send(frame)),
+            welcome.capabilities().contains(Frame.IndexSynced.INDEX_SYNCED));
       }
     }
 

@@ -32,6 +32,7 @@ import java.util.Objects;
     @JsonSubTypes.Type(value = Frame.GoAway.class, name = "goaway"),
     @JsonSubTypes.Type(value = Frame.Index.class, name = "index"),
     @JsonSubTypes.Type(value = Frame.IndexAck.class, name = "indexack"),
+    @JsonSubTypes.Type(value = Frame.IndexSynced.class, name = "indexsynced"),
 })
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public sealed interface Frame {
@@ -224,6 +225,22 @@ public sealed interface Frame {
     public IndexAck {
       require(seq >= 0, "indexack.seq must not be negative");
       watermarks = watermarks == null ? Map.of() : watermarks;
+    }
+  }
+
+  /**
+   * Agent → hub, only to a hub whose welcome lists {@link #INDEX_SYNCED} (and from an agent whose hello
+   * does): since this connection's first {@link IndexAck}, the informer of every kind the agent indexes
+   * has finished its list, and the {@link Index} batches up to {@code afterSeq} (0: none) hold everything
+   * the hub missed while the agent was away, deletions included. Sent once per connection. The hub
+   * tells live streams the cluster is resynced once it has written those batches.
+   */
+  record IndexSynced(long afterSeq) implements Frame {
+    /** The capability, in hello and welcome, of the sides that send and take {@link IndexSynced}. */
+    public static final String INDEX_SYNCED = "index-synced";
+
+    public IndexSynced {
+      require(afterSeq >= 0, "indexsynced.afterSeq must not be negative");
     }
   }
 

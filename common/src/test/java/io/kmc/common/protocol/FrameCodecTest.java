@@ -47,12 +47,20 @@ class FrameCodecTest {
         new Frame.Ping(42),
         new Frame.Pong(42),
         new Frame.Error(null, ProtocolException.MALFORMED_FRAME, "bad"),
-        new Frame.GoAway("node shutting down", 100));
+        new Frame.GoAway("node shutting down", 100),
+        new Frame.IndexAck(3, null, Map.of("pods", "e:7")),
+        new Frame.IndexSynced(3));
     for (Frame frame : frames) {
       Frame copy = FrameCodec.decode(FrameCodec.encode(frame));
       assertEquals(frame.getClass(), copy.getClass());
       assertEquals(FrameCodec.encodeToString(frame), FrameCodec.encodeToString(copy));
     }
+  }
+
+  @Test
+  void theCaughtUpMarkerIsNeverNegative() {
+    assertThrows(ProtocolException.class, () -> FrameCodec.decode("{\"type\":\"indexsynced\",\"afterSeq\":-1}"
+        .getBytes(java.nio.charset.StandardCharsets.UTF_8)));
   }
 
   @Test

@@ -130,7 +130,7 @@ public record HubConfig(Path dataDir, Server server, Management management, LogS
 
   /** Live resource streams (docs/streams.md): history kept for resuming, and the bounds of each socket. */
   public record Streams(Duration history, int historyMaxChanges, int maxReplay, int bufferEvents,
-                        int maxSubscriptions, Duration ticketLifetime, Duration bookmarkInterval,
+                        int handoffChanges, int nodeQueue, int maxSubscriptions, Duration ticketLifetime, Duration bookmarkInterval,
                         Duration recheckInterval, Duration credentialCheckInterval) {
   }
 
@@ -252,6 +252,13 @@ public record HubConfig(Path dataDir, Server server, Management management, LogS
             + "sent to a resuming subscription; beyond, that cluster restarts from its current state."),
         c.integer("stream.buffer_events", 1_000, 10, 1_000_000, "Messages one stream socket may have waiting "
             + "for a slow client; beyond, the socket is closed as too slow, with its resume tokens."),
+        c.integer("stream.handoff_changes", 10_000, 100, 10_000_000, "Changes a hub node may have handed to one "
+            + "stream socket that the socket's event loop has not taken yet (a busy or stuck loop, a burst); beyond, "
+            + "the socket is closed as too slow, with its resume tokens, like one past stream.buffer_events."),
+        c.integer("stream.node_queue", 1_000, 10, 1_000_000, "Publications of cluster changes that one hub node "
+            + "may have received from the event bus and not yet handed to its stream sockets; beyond, further ones "
+            + "are dropped (and logged) and each subscription fills the gap from the change log when the next "
+            + "change of that cluster arrives."),
         c.integer("stream.max_subscriptions", 64, 1, 10_000, "Most subscriptions open on one stream socket."),
         c.duration("stream.ticket_lifetime", Duration.ofSeconds(30), Duration.ofSeconds(1), Duration.ofMinutes(10),
             "How long a stream ticket (POST /api/v1/stream/tickets) may wait to be used, once."),

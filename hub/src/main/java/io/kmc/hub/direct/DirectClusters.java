@@ -213,15 +213,20 @@ public final class DirectClusters extends VerticleBase {
         } else {
           started.acked(ack.seq(), ack.error());
         }
-      });
+      }, true);
       feed = started;
       writer = opened;
       // Called on the feed's threads: the batch is written on this context, while this writer is current.
-      started.attach(batch -> context.runOnContext(v -> {
-        if (writer == opened) {
-          opened.receive(batch);
+      started.attach(frame -> context.runOnContext(v -> {
+        if (writer != opened) {
+          return;
         }
-      }));
+        if (frame instanceof Frame.Index batch) {
+          opened.receive(batch);
+        } else if (frame instanceof Frame.IndexSynced marker) {
+          opened.caughtUp(marker);
+        }
+      }), true);
       started.start();
       opened.open();
       LOG.info("this hub node feeds the index of cluster {}", cluster);

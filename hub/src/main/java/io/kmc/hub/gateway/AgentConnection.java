@@ -121,6 +121,10 @@ final class AgentConnection implements AgentSession.Link {
       } else {
         indexWriter.receive(batch);
       }
+    } else if (frame instanceof Frame.IndexSynced marker) {
+      if (indexWriter != null) {
+        indexWriter.caughtUp(marker);
+      }
     } else if (frame instanceof Frame.Response || frame instanceof Frame.Data || frame instanceof Frame.End) {
       if (version == ProtocolVersions.V1) {
         session.fromAgent(FrameMessage.of((Frame.Exchange) frame));
@@ -184,7 +188,7 @@ final class AgentConnection implements AgentSession.Link {
     session = gateway.newSession(context, entry, this);
     this.version = version.getAsInt();
     sendControl(new Frame.Welcome(this.version, gateway.nodes().nodeId(), limits,
-        gateway.index() == null ? List.of() : List.of("index")));
+        gateway.index() == null ? List.of() : List.of("index", Frame.IndexSynced.INDEX_SYNCED)));
     boolean indexing = gateway.index() != null && hello.capabilities().contains("index");
     // Who held the cluster before: an agent that moved from another node did not newly connect. Read
     // before the session's entry is written, and without delaying that write (heartbeats wait for it).
@@ -192,7 +196,8 @@ final class AgentConnection implements AgentSession.Link {
     session.start()
         .onSuccess(v -> {
           if (indexing && !ended) {
-            indexWriter = gateway.index().writer(cluster, this::sendControl);
+            indexWriter = gateway.index().writer(cluster, this::sendControl,
+                hello.capabilities().contains(Frame.IndexSynced.INDEX_SYNCED));
             indexWriter.open();
           }
         })

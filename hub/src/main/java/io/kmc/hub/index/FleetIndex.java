@@ -72,18 +72,48 @@ public final class FleetIndex {
       returning (select labels from prev) as prev_labels, (select resource_version from prev) as prev_version,
         (select summary from prev) as prev_summary, (select owner from prev) as prev_owner""";
 
+  /**
+   * {@link #UPSERT} for a whole batch in one statement, one array per column, answering one row per
+   * object in the batch's order with what it replaced (nulls for a new one): a row at a time was most
+   * of what PostgreSQL did for the index (docs/benchmarks.md, live resource streams). Every part of the
+   * statement sees the same snapshot, so {@code prev} is the rows as they were before the insert.
+   */
+  private static final String UPSERT_ALL = """
+      with input as (select * from unnest($7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[],
+          $13::timestamptz[], $14::text[], $15::text[])
+          with ordinality as i(namespace, name, uid, resource_version, labels, owner, created, summary, object, ord)),
+        prev as (select o.namespace, o.name, o.labels, o.resource_version, o.summary, o.owner
+          from fleet_objects o join input i on o.namespace = i.namespace and o.name = i.name
+          where o.cluster = $1 and o.api_group = $2 and o.resource = $4),
+        written as (insert into fleet_objects (cluster, api_group, api_version, resource, kind, namespace, name, uid,
+            resource_version, labels, owner, created, summary, gen, object, updated)
+          select $1, $2, $3, $4, $5, i.namespace, i.name, i.uid, i.resource_version, i.labels::jsonb, i.owner,
+            i.created, i.summary::jsonb, $6, i.object::jsonb, now() from input i order by i.ord
+          on conflict (cluster, api_group, resource, namespace, name) do update set api_version = excluded.api_version,
+            kind = excluded.kind, uid = excluded.uid, resource_version = excluded.resource_version,
+            labels = excluded.labels, owner = excluded.owner, created = excluded.created, summary = excluded.summary,
+            gen = excluded.gen, object = excluded.object, updated = now())
+      select p.labels as prev_labels, p.resource_version as prev_version, p.summary as prev_summary,
+        p.owner as prev_owner
+      from input i left join prev p on p.namespace = i.namespace and p.name = i.name order by i.ord""";
+
   private static final String DELETE = "delete from fleet_objects where cluster = $1 and api_group = $2 "
       + "and resource = $3 and namespace = $4 and name = $5 returning labels, summary, owner";
 
   private static final String RECONCILE = "delete from fleet_objects where cluster = $1 and api_group = $2 "
       + "and resource = $3 and gen <> $4 returning namespace, name, labels, summary, owner";
 
-  /** Numbers {@code $2} changes of a cluster; answers the last number. */
-  private static final String NUMBER = "insert into stream_seqs (cluster, seq) values ($1, $2) "
-      + "on conflict (cluster) do update set seq = stream_seqs.seq + excluded.seq returning seq";
-
-  private static final String LOG = "insert into stream_changes (cluster, seq, api_group, resource, type, body) "
-      + "values ($1, $2, $3, $4, $5, $6::jsonb)";
+  /**
+   * Numbers {@code $2} changes of a cluster and logs them, in one statement (one array per column);
+   * answers the last number.
+   */
+  private static final String NUMBER_AND_LOG = """
+      with numbered as (insert into stream_seqs (cluster, seq) values ($1, $2)
+          on conflict (cluster) do update set seq = stream_seqs.seq + excluded.seq returning seq),
+        logged as (insert into stream_changes (cluster, seq, api_group, resource, type, body)
+          select $1, (select seq from numbered) - $2 + c.ord, $3, $4, c.type, c.body::jsonb
+          from unnest($5::text[], $6::text[]) with ordinality as c(type, body, ord))
+      select seq from numbered""";
 
   /** Drops history older than $1 or beyond the newest $2 changes of a cluster, and remembers up to where. */
   private static final String TRIM = """
@@ -107,8 +137,8 @@ public final class FleetIndex {
   }
 
   /** A writer for one agent connection; its acknowledgements go to {@code reply}. Call on the connection's context. */
-  public IndexWriter writer(String cluster, Consumer<Frame.IndexAck> reply) {
-    return new IndexWriter(vertx, this, cluster, reply);
+  public IndexWriter writer(String cluster, Consumer<Frame.IndexAck> reply, boolean syncedMarker) {
+    return new IndexWriter(vertx, this, cluster, reply, syncedMarker);
   }
 
   HubConfig.Index settings() {
@@ -243,11 +273,28 @@ public final class FleetIndex {
       }
       bodies.add(body);
     }
-    return conn.preparedQuery(UPSERT).executeBatch(tuples).map(result -> {
-      int i = 0;
-      for (RowSet<Row> rows = result; rows != null && i < bodies.size(); rows = rows.next(), i++) {
+    Future<List<Row>> previous;
+    if (distinct(batch.upserts())) {
+      previous = conn.preparedQuery(UPSERT_ALL).execute(columns(cluster, batch, gen)).map(rows -> {
+        List<Row> list = new ArrayList<>(bodies.size());
+        rows.forEach(list::add);
+        return list;
+      });
+    } else {
+      // The same object twice in one batch (an agent never sends it so): one statement cannot write a row
+      // twice, so a row at a time, in order.
+      previous = conn.preparedQuery(UPSERT).executeBatch(tuples).map(result -> {
+        List<Row> list = new ArrayList<>(bodies.size());
+        for (RowSet<Row> rows = result; rows != null && list.size() < bodies.size(); rows = rows.next()) {
+          list.add(rows.iterator().hasNext() ? rows.iterator().next() : null);
+        }
+        return list;
+      });
+    }
+    return previous.map(result -> {
+      for (int i = 0; i < bodies.size() && i < result.size(); i++) {
         JsonObject body = bodies.get(i);
-        Row row = rows.iterator().hasNext() ? rows.iterator().next() : null;
+        Row row = result.get(i);
         Object prevLabels = row == null ? null : row.getValue("prev_labels");
         String prevVersion = row == null ? null : row.getString("prev_version");
         if (prevVersion == null) {
@@ -260,6 +307,47 @@ public final class FleetIndex {
       }
       return null;
     });
+  }
+
+  private static boolean distinct(List<Frame.IndexedObject> objects) {
+    java.util.Set<String> keys = new java.util.HashSet<>();
+    for (Frame.IndexedObject o : objects) {
+      if (!keys.add((o.namespace() == null ? "" : o.namespace()) + "/" + o.name())) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** A batch's upserts as one row of column arrays, for {@link #UPSERT_ALL}. */
+  private static Tuple columns(String cluster, Frame.Index batch, long gen) {
+    int n = batch.upserts().size();
+    String[] namespaces = new String[n];
+    String[] names = new String[n];
+    String[] uids = new String[n];
+    String[] versions = new String[n];
+    String[] labels = new String[n];
+    String[] owners = new String[n];
+    OffsetDateTime[] created = new OffsetDateTime[n];
+    String[] summaries = new String[n];
+    String[] objects = new String[n];
+    for (int i = 0; i < n; i++) {
+      Frame.IndexedObject o = batch.upserts().get(i);
+      namespaces[i] = o.namespace() == null ? "" : o.namespace();
+      names[i] = o.name();
+      uids[i] = o.uid();
+      versions[i] = o.resourceVersion();
+      labels[i] = o.labels() == null ? "{}" : new JsonObject(new LinkedHashMap<>(o.labels())).encode();
+      owners[i] = o.owner();
+      created[i] = o.created() == null ? null : OffsetDateTime.parse(o.created());
+      summaries[i] = o.summary() == null ? "{}" : new JsonObject(new LinkedHashMap<>(o.summary())).encode();
+      objects[i] = o.object() == null ? null : new JsonObject(o.object()).encode();
+    }
+    return Tuple.tuple().addString(cluster).addString(batch.group()).addString(batch.version())
+        .addString(batch.resource()).addString(batch.kind()).addLong(gen)
+        .addArrayOfString(namespaces).addArrayOfString(names).addArrayOfString(uids).addArrayOfString(versions)
+        .addArrayOfString(labels).addArrayOfString(owners).addArrayOfOffsetDateTime(created)
+        .addArrayOfString(summaries).addArrayOfString(objects);
   }
 
   private static Future<Void> deletes(SqlConnection conn, String cluster, Frame.Index batch, List<Change> changes) {
@@ -295,17 +383,23 @@ public final class FleetIndex {
     if (changes.isEmpty()) {
       return Future.succeededFuture(List.of());
     }
-    return conn.preparedQuery(NUMBER).execute(Tuple.of(cluster, (long) changes.size())).compose(rows -> {
-      long first = rows.iterator().next().getLong("seq") - changes.size() + 1;
-      List<Change> numbered = new ArrayList<>(changes.size());
-      List<Tuple> tuples = new ArrayList<>(changes.size());
-      for (int i = 0; i < changes.size(); i++) {
-        Change change = changes.get(i);
-        numbered.add(new Change(first + i, change.type(), change.body()));
-        tuples.add(Tuple.of(cluster, first + i, batch.group(), batch.resource(), change.type(), change.body()));
-      }
-      return conn.preparedQuery(LOG).executeBatch(tuples).map(numbered);
-    });
+    String[] types = new String[changes.size()];
+    String[] bodies = new String[changes.size()];
+    for (int i = 0; i < changes.size(); i++) {
+      types[i] = changes.get(i).type();
+      bodies[i] = changes.get(i).body().encode();
+    }
+    return conn.preparedQuery(NUMBER_AND_LOG).execute(Tuple.tuple().addString(cluster).addLong((long) changes.size())
+        .addString(batch.group()).addString(batch.resource()).addArrayOfString(types).addArrayOfString(bodies))
+        .map(rows -> {
+          long first = rows.iterator().next().getLong("seq") - changes.size() + 1;
+          List<Change> numbered = new ArrayList<>(changes.size());
+          for (int i = 0; i < changes.size(); i++) {
+            Change change = changes.get(i);
+            numbered.add(new Change(first + i, change.type(), change.body()));
+          }
+          return numbered;
+        });
   }
 
   /** Drops stream history older than {@code age}, and all but the newest {@code keep} changes of each cluster. */

@@ -28,8 +28,10 @@ public final class IndexWriter {
   /** How often the cluster's index is marked current while its agent is connected. */
   static final long SYNC_MARK_MILLIS = 5_000;
   /**
-   * How long the agent must have sent nothing after connecting for its cluster to count as resynced
-   * (what it missed while away is sent at once, in the batches that follow the first acknowledgement).
+   * For an agent that does not send {@link Frame.IndexSynced} (an older one): how long it must have sent
+   * nothing after connecting for its cluster to count as resynced (what it missed while away is sent at
+   * once, in the batches that follow the first acknowledgement). A cluster that never pauses that long
+   * never gets the state; the marker makes it exact.
    */
   static final long RESYNC_QUIET_MILLIS = 1_000;
 
@@ -37,7 +39,10 @@ public final class IndexWriter {
   private final FleetIndex index;
   private final String cluster;
   private final Consumer<Frame.IndexAck> reply;
-  private final ArrayDeque<Frame.Index> queue = new ArrayDeque<>();
+  /** Index batches and, once, the agent's {@link Frame.IndexSynced}, in the order they came. */
+  private final ArrayDeque<Frame> queue = new ArrayDeque<>();
+  /** The agent sends {@link Frame.IndexSynced}: "resynced" follows it, not a quiet second. */
+  private final boolean syncedMarker;
   /** The number of the relist in progress per kind: what its objects are stamped with. */
   private final Map<String, Long> relists = new HashMap<>();
   private final Set<String> kinds = new HashSet<>();
@@ -49,8 +54,9 @@ public final class IndexWriter {
   private boolean resyncing = true;
   private long resyncTimer = -1;
 
-  IndexWriter(Vertx vertx, FleetIndex index, String cluster, Consumer<Frame.IndexAck> reply) {
+  IndexWriter(Vertx vertx, FleetIndex index, String cluster, Consumer<Frame.IndexAck> reply, boolean syncedMarker) {
     this.vertx = vertx;
+    this.syncedMarker = syncedMarker;
     this.index = index;
     this.cluster = cluster;
     this.reply = reply;
@@ -104,8 +110,31 @@ public final class IndexWriter {
     drain();
   }
 
+  /**
+   * The agent has caught up ({@link Frame.IndexSynced}): once the batches before it are written, live
+   * streams hear that the cluster is resynced. Only the first counts; from an agent that did not say it
+   * sends the marker, it is ignored (the quiet timer decides).
+   */
+  public void caughtUp(Frame.IndexSynced marker) {
+    if (closed || !syncedMarker) {
+      return;
+    }
+    if (marker.afterSeq() != lastSeq) {
+      LOG.debug("cluster {} caught up after index batch {}, the hub took up to {}", cluster, marker.afterSeq(), lastSeq);
+    }
+    queue.add(marker);
+    drain();
+  }
+
   private void drain() {
-    if (resyncing && opened && !closed) {
+    while (!writing && opened && !closed && queue.peek() instanceof Frame.IndexSynced) {
+      queue.poll();
+      if (resyncing) {
+        resyncing = false;
+        publishState("resynced");
+      }
+    }
+    if (resyncing && opened && !closed && !syncedMarker) {
       vertx.cancelTimer(resyncTimer);
       resyncTimer = writing || !queue.isEmpty() ? -1 : vertx.setTimer(RESYNC_QUIET_MILLIS, t -> {
         if (!closed && !writing && queue.isEmpty()) {
@@ -117,7 +146,7 @@ public final class IndexWriter {
     if (writing || closed || !opened || queue.isEmpty()) {
       return;
     }
-    Frame.Index batch = queue.poll();
+    Frame.Index batch = (Frame.Index) queue.poll();
     String key = Frame.Index.kindKey(batch.group(), batch.resource());
     if (batch.relistStart()) {
       relists.put(key, ThreadLocalRandom.current().nextLong(1, Long.MAX_VALUE));

@@ -29,6 +29,7 @@ public final class HubMetrics {
   public static final String AGENT_SESSIONS = "kmc_agent_sessions";
   public static final String STREAM_SOCKETS = "kmc_stream_sockets";
   public static final String STREAM_SLOW_CLOSES = "kmc_stream_slow_closes";
+  public static final String STREAM_QUEUED = "kmc_stream_queued";
   public static final String AGENT_CONNECTS = "kmc_agent_connects";
   public static final String AGENT_DISCONNECTS = "kmc_agent_disconnects";
   public static final String AGENT_DEFERRED = "kmc_agent_connects_deferred";
@@ -129,6 +130,12 @@ public final class HubMetrics {
         .description("Stream sockets closed because their client did not keep up (stream.buffer_events)")
         .register(registry);
     return slow::increment;
+  }
+
+  /** Changes and messages waiting on this node for its stream sockets (bounded per socket). */
+  public void streamQueued(Supplier<Number> queued) {
+    Gauge.builder(STREAM_QUEUED, queued).description("Changes and messages waiting on this hub node for its "
+        + "stream sockets (bounded per socket by stream.handoff_changes and stream.buffer_events)").register(registry);
   }
 
   public void auditQueue(Supplier<Number> queued, Supplier<Number> dropped, Supplier<Number> rejected) {

@@ -13,6 +13,7 @@ import io.kmc.hub.store.ClusterRegistry;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.MessageConsumer;
+import io.vertx.core.eventbus.MessageConsumerOptions;
 import io.vertx.core.json.JsonObject;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -79,20 +80,26 @@ public final class StreamService {
     this.settings = settings;
     this.pingTimeoutMillis = pingTimeoutMillis;
     this.slowClosed = metrics.streams(sockets::size);
+    metrics.streamQueued(() -> sockets.stream().mapToLong(StreamSocket::queued).sum());
   }
 
   /** Call on the context that owns the node's consumer and timers (a verticle of its own). */
   public Future<Void> start() {
-    consumer = vertx.eventBus().consumer(Addresses.STREAM_CHANGES, message -> {
-      if (sockets.isEmpty()) {
-        return;
-      }
-      // Decoded and its events' objects encoded once here, for every socket of the node.
-      Publication publication = Publication.of(message.body());
-      for (StreamSocket socket : sockets) {
-        socket.context().runOnContext(v -> socket.changed(publication));
-      }
-    });
+    // Every queue between the event bus and a client is bounded: what the consumer has not taken yet
+    // (stream.node_queue: Vert.x drops beyond, and the subscriptions fill the gap from the change log), what
+    // each socket's event loop has not taken yet (stream.handoff_changes) and what its client has not read
+    // (stream.buffer_events); a socket past either of its bounds is closed as too slow, alone.
+    consumer = vertx.eventBus().consumer(new MessageConsumerOptions().setAddress(Addresses.STREAM_CHANGES)
+        .setMaxBufferedMessages(settings.nodeQueue()), message -> {
+          if (sockets.isEmpty()) {
+            return;
+          }
+          // Decoded and its events' objects encoded once here, for every socket of the node.
+          Publication publication = Publication.of((JsonObject) message.body());
+          for (StreamSocket socket : sockets) {
+            socket.handOff(publication);
+          }
+        });
     rbacChanges = vertx.eventBus().consumer(RbacService.CHANGED, m -> retargetSoon());
     registryChanges = vertx.eventBus().consumer(ClusterRegistry.CHANGED, m -> retargetSoon());
     recheckTimer = vertx.setPeriodic(settings.recheckInterval().toMillis(), t -> recheck());

@@ -24,6 +24,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 import java.util.regex.Pattern;
 
@@ -58,7 +61,18 @@ final class StreamSocket {
   private final Map<Subscription, String> sentTokens = new HashMap<>();
   private final ArrayDeque<Waiting> waiting = new ArrayDeque<>();
   private final Supplier<Future<Boolean>> revoked;
-  private boolean closed;
+  /**
+   * Publications the node's consumer handed to this socket that its event loop has not taken yet, and how
+   * many changes they hold: the consumer runs on a context of its own, and a busy or stuck socket loop
+   * must not make the node keep more than {@code stream.handoff_changes} for it.
+   */
+  private final ConcurrentLinkedQueue<Publication> handedOff = new ConcurrentLinkedQueue<>();
+  private final AtomicInteger handedOffChanges = new AtomicInteger();
+  private final AtomicBoolean taking = new AtomicBoolean();
+  private final AtomicBoolean overflowed = new AtomicBoolean();
+  /** {@code waiting.size()}, for the node's gauge (read on another thread). */
+  private volatile int waitingCount;
+  private volatile boolean closed;
   private long credentialTimer = -1;
 
   /** @param revoked whether the credentials the socket was opened with have been revoked since */
@@ -75,6 +89,50 @@ final class StreamSocket {
     return context;
   }
 
+  /** Changes handed to the socket and messages waiting for its client (for the node's gauge). */
+  long queued() {
+    return handedOffChanges.get() + waitingCount;
+  }
+
+  /**
+   * Hands a publication to the socket, from the node's consumer (another context). One task at a time
+   * is queued on the socket's event loop, however many publications wait: what waits is counted here.
+   */
+  void handOff(Publication publication) {
+    if (closed) {
+      return;
+    }
+    int weight = weight(publication);
+    int before = handedOffChanges.getAndAdd(weight);
+    // One publication larger than the bound (an agent's big batch) still goes to a socket that waits for nothing.
+    if (before > 0 && before + weight > service.settings().handoffChanges()) {
+      handedOffChanges.addAndGet(-weight);
+      // Nothing past what was handed to the socket is in its resume tokens: the client misses nothing.
+      if (overflowed.compareAndSet(false, true)) {
+        context.runOnContext(v -> tooSlow("more than " + service.settings().handoffChanges() + " changes waited "
+            + "for this stream on its hub node (stream.handoff_changes)"));
+      }
+      return;
+    }
+    handedOff.add(publication);
+    if (taking.compareAndSet(false, true)) {
+      context.runOnContext(v -> takeHandedOff());
+    }
+  }
+
+  private static int weight(Publication publication) {
+    return Math.max(1, publication.changes.size());
+  }
+
+  private void takeHandedOff() {
+    taking.set(false);
+    Publication publication;
+    while ((publication = handedOff.poll()) != null) {
+      handedOffChanges.addAndGet(-weight(publication));
+      changed(publication);
+    }
+  }
+
   void start() {
     service.add(this);
     socket.textMessageHandler(this::received);
@@ -83,7 +141,7 @@ final class StreamSocket {
     socket.exceptionHandler(e -> { });
     socket.closeHandler(v -> {
       closed = true;
-      waiting.clear();
+      clearWaiting();
       context.owner().cancelTimer(credentialTimer);
       service.remove(this);
     });
@@ -102,7 +160,7 @@ final class StreamSocket {
   void close(short code, String reason) {
     if (!closed) {
       closed = true;
-      waiting.clear();
+      clearWaiting();
       context.owner().cancelTimer(credentialTimer);
       service.remove(this);
       socket.close(code, reason);
@@ -600,9 +658,18 @@ final class StreamSocket {
       return;
     }
     waiting.add(new Waiting(text, subscription, token));
+    waitingCount = waiting.size();
     if (waiting.size() > service.settings().bufferEvents()) {
-      tooSlow();
+      tooSlow("more than " + service.settings().bufferEvents()
+          + " messages waited for this client (stream.buffer_events)");
     }
+  }
+
+  private void clearWaiting() {
+    waiting.clear();
+    waitingCount = 0;
+    handedOff.clear();
+    handedOffChanges.set(0);
   }
 
   private void write(String text, Subscription subscription, String token) {
@@ -617,14 +684,18 @@ final class StreamSocket {
       Waiting next = waiting.poll();
       write(next.text(), next.subscription(), next.token());
     }
+    waitingCount = waiting.size();
   }
 
   /**
    * The client does not read what it asked for: rather than keep it all, the socket goes, and the
    * client hears from where each subscription can resume (the last message it will receive).
    */
-  private void tooSlow() {
-    waiting.clear();
+  private void tooSlow(String why) {
+    if (closed) {
+      return;
+    }
+    clearWaiting();
     service.slowClosed();
     JsonObject tokens = new JsonObject();
     subscriptions.values().forEach(subscription -> {
@@ -634,8 +705,7 @@ final class StreamSocket {
       }
     });
     socket.writeTextMessage(new JsonObject().put("type", "CLOSING").put("code", (int) TOO_SLOW)
-        .put("reason", "too slow").put("message", "more than " + service.settings().bufferEvents()
-            + " messages waited for this client (stream.buffer_events); resume with these tokens")
+        .put("reason", "too slow").put("message", why + "; resume with these tokens")
         .put("resume", tokens).encode());
     close(TOO_SLOW, "too slow");
   }
