@@ -311,6 +311,7 @@ class ConsoleIT {
     assertTrue(driver.findElements(By.id("scale")).isEmpty(), "a developer may not scale");
     assertTrue(driver.findElements(By.id("pods-link")).isEmpty(), "a developer may not list pods");
     assertTrue(driver.findElements(By.id("delete")).isEmpty(), "a developer may not delete");
+    assertTrue(driver.findElements(By.id("edit")).isEmpty(), "a developer may not patch, so is not offered Edit");
     browser.screenshot("09-developer-deployment");
     assertAccessible("deployment, developer");
   }
@@ -400,6 +401,105 @@ class ConsoleIT {
     assertTrue(driver.findElements(By.cssSelector("#results tbody tr")).size() < 100);
     assertAccessible("search, 10,000 results");
     browser.screenshot("11-search-10000");
+  }
+
+  @Test
+  @Order(18)
+  void aConfigMapIsEditedAndAppliedWithServerSideApply() {
+    Assumptions.assumeTrue(driver != null, Browser.missing());
+    east.create(new JsonObject().put("apiVersion", "v1").put("kind", "ConfigMap")
+        .put("metadata", new JsonObject().put("name", "console-edit").put("namespace", "default"))
+        .put("data", new JsonObject().put("mode", "slow").put("keep", "me"))).await();
+    go("#/r/east/core/v1/configmaps/default/console-edit");
+    waitFor(By.id("edit")).click();
+    WebElement editor = waitFor(By.id("yaml-edit"));
+    String original = editor.getAttribute("value");
+    assertTrue(original.contains("mode: slow") && !original.contains("resourceVersion") && !original.contains("managedFields"),
+        "the editor holds the object without what the server owns: " + original);
+    assertAccessible("yaml editor");
+
+    // A refusal is shown as the cluster words it, and nothing changes.
+    setEditor(original.replace("name: console-edit", "name: another-name"));
+    driver.findElement(By.id("apply")).click();
+    wait(WAIT).until(d -> String.valueOf(text("#edit-message")).contains("does not match the name on the URL"));
+    assertTrue(text("#edit-message").startsWith("Not valid (400)"), text("#edit-message"));
+    browser.screenshot("12-yaml-edit-refused");
+
+    // Typed in the browser: the change, applied through the hub's pass-through as field manager kmc-console.
+    setEditor(original.replace("mode: slow", "mode: fast"));
+    ((JavascriptExecutor) driver).executeScript("const t = document.getElementById('yaml-edit');"
+        + "const at = t.value.indexOf('keep: me') + 'keep: me'.length; t.focus(); t.setSelectionRange(at, at);");
+    driver.switchTo().activeElement().sendKeys(Keys.ENTER, "  added: in-the-browser");
+    driver.findElement(By.id("apply")).click();
+    wait(WAIT).until(d -> String.valueOf(text("#action-message")).contains("console-edit applied"));
+    assertTrue(driver.findElements(By.id("yaml-edit")).isEmpty(), "the editor closes after applying");
+    wait(WAIT).until(d -> driver.findElement(By.id("yaml")).getText().contains("mode: fast"));
+    browser.screenshot("13-yaml-applied");
+
+    HttpResponse<String> read = admin("GET", "/api/v1/clusters/east/resources/core/v1/configmaps/console-edit?namespace=default", null);
+    ok(read);
+    JsonObject applied = new JsonObject(read.body());
+    assertEquals(new JsonObject().put("mode", "fast").put("keep", "me").put("added", "in-the-browser"),
+        applied.getJsonObject("data"), applied.encode());
+    assertTrue(applied.getJsonObject("metadata").getJsonArray("managedFields").stream()
+        .anyMatch(f -> "kmc-console".equals(((JsonObject) f).getString("manager"))
+            && "Apply".equals(((JsonObject) f).getString("operation"))), applied.encode());
+  }
+
+  @Test
+  @Order(19)
+  void aShellInAPodRunsACommandAndShowsItsOutput() throws Exception {
+    Assumptions.assumeTrue(driver != null, Browser.missing());
+    JsonObject pods = search("kind=pods&labelSelector=app%3Dweb&cluster=east&summary.phase=Running");
+    String pod = pods.getJsonArray("items").getJsonObject(0).getString("name");
+    go("#/r/east/core/v1/pods/default/" + pod);
+    waitFor(By.id("shell")).click();
+    wait(WAIT).until(d -> "open".equals(d.findElement(By.id("terminal-status")).getAttribute("data-state")));
+    WebElement input = driver.findElement(By.id("terminal-input"));
+    input.sendKeys("echo hello from $HOSTNAME | grep hello", Keys.ENTER);
+    wait(WAIT).until(d -> driver.findElement(By.id("terminal")).getText().contains("hello from " + pod));
+    input.sendKeys("ls /nope", Keys.ENTER);
+    wait(WAIT).until(d -> !d.findElements(By.cssSelector("#terminal .stderr")).isEmpty());
+    assertTrue(driver.findElement(By.cssSelector("#terminal .stderr")).getText().contains("/nope"),
+        driver.findElement(By.id("terminal")).getText());
+    assertAccessible("shell");
+    browser.screenshot("14-shell");
+    // Ctrl-D on an empty line ends stdin (v5 half-close): the shell ends by itself.
+    input.sendKeys(Keys.chord(Keys.CONTROL, "d"));
+    wait(WAIT).until(d -> "ended".equals(d.findElement(By.id("terminal-status")).getAttribute("data-state")));
+
+    // The same websocket from another site's page, or with a made-up ticket, is refused before any upgrade.
+    String ticket = new JsonObject(admin("POST", "/api/v1/stream/tickets", null).body()).getString("ticket");
+    String exec = fleet.uri(hub, "/k8s/clusters/east/api/v1/namespaces/default/pods/" + pod
+        + "/exec?command=sh&stdin=true&stdout=true&ticket=").toString().replaceFirst("^http", "ws");
+    assertEquals(403, handshakeStatus(exec + ticket, "http://evil.example"));
+    assertEquals(401, handshakeStatus(exec + "kmcst_made-up", null));
+    assertEquals(401, handshakeStatus(exec.replace("&ticket=", ""), null), "neither token nor ticket");
+  }
+
+  /** The HTTP status that refused a websocket handshake (or 101 if it was accepted). */
+  private static int handshakeStatus(String uri, String origin) throws Exception {
+    java.net.http.WebSocket.Builder builder = java.net.http.HttpClient.newHttpClient().newWebSocketBuilder()
+        .subprotocols("v4.channel.k8s.io");
+    if (origin != null) {
+      builder.header("Origin", origin);
+    }
+    try {
+      builder.buildAsync(java.net.URI.create(uri), new java.net.http.WebSocket.Listener() { }).get(30, TimeUnit.SECONDS)
+          .abort();
+      return 101;
+    } catch (java.util.concurrent.ExecutionException e) {
+      if (e.getCause() instanceof java.net.http.WebSocketHandshakeException refused) {
+        return refused.getResponse().statusCode();
+      }
+      throw e;
+    }
+  }
+
+  /** Replaces the YAML editor's text as a paste would, with the input event the page listens to. */
+  private static void setEditor(String yaml) {
+    ((JavascriptExecutor) driver).executeScript("const t = document.getElementById('yaml-edit'); t.value = arguments[0];"
+        + "t.dispatchEvent(new Event('input'));", yaml);
   }
 
   /** Waits until the search table holds at least that many loaded rows; answers how many it holds. */

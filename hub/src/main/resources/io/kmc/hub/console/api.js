@@ -64,12 +64,12 @@ export async function logout() {
   }
 }
 
-async function request(method, path, body, withToken) {
+async function request(method, path, body, withToken, contentType) {
   const headers = { Accept: 'application/json' };
   if (withToken) headers.Authorization = `Bearer ${session.accessToken}`;
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (body !== undefined) headers['Content-Type'] = contentType || 'application/json';
   const response = await fetch(path, {
-    method, headers, body: body === undefined ? undefined : JSON.stringify(body),
+    method, headers, body: body === undefined || contentType ? body : JSON.stringify(body),
     credentials: 'omit', cache: 'no-store',
   });
   if (response.status === 204) return null;
@@ -86,11 +86,14 @@ async function request(method, path, body, withToken) {
   return answer;
 }
 
-/** A call with the session's token; a 401 ends the session (the token was revoked or has expired). */
-export async function api(method, path, body) {
+/**
+ * A call with the session's token; a 401 ends the session (the token was revoked or has expired). With a
+ * contentType, body is text sent as it is (a YAML apply); without, it is sent as JSON.
+ */
+export async function api(method, path, body, contentType) {
   if (!signedIn()) throw new ApiError(401, 'not signed in');
   try {
-    return await request(method, path, body, true);
+    return await request(method, path, body, true, contentType);
   } catch (e) {
     if (e instanceof ApiError && e.status === 401) forget();
     throw e;
