@@ -477,6 +477,117 @@ class ConsoleIT {
     assertEquals(401, handshakeStatus(exec.replace("&ticket=", ""), null), "neither token nor ticket");
   }
 
+  @Test
+  @Order(20)
+  void afterTheStreamIsCutThePageReconnectsAndResumesFromItsTokenWithoutMissingAChange() {
+    Assumptions.assumeTrue(driver != null, Browser.missing());
+    east.create(new JsonObject().put("apiVersion", "v1").put("kind", "Namespace")
+        .put("metadata", new JsonObject().put("name", "resume"))).await();
+    createConfigMap("resume", "before-cut");
+    Fleet.eventually(WAIT, () -> search("kind=configmaps&namespace=resume").getInteger("total") == 1, "before-cut indexed");
+    // The browser reaches the hub through a TCP proxy that the test can cut, as a load balancer restarting
+    // or a network drop would: the server side of every connection goes, with nothing said first.
+    try (CuttableProxy proxy = new CuttableProxy(fleet.memberVertx(), hub.port())) {
+      driver.get(fleet.scheme() + "://127.0.0.1:" + proxy.port() + "/#/search?kind=configmaps&namespace=resume");
+      signIn("admin", Fleet.ADMIN_PASSWORD, false);
+      wait(WAIT).until(d -> d.findElements(By.cssSelector("#results tbody tr")).size() == 1);
+      wait(WAIT).until(d -> "live".equals(d.findElement(By.id("live")).getAttribute("data-state")));
+      // Watch what the page sends on its sockets from now on, and mark the page: a reload would lose both.
+      ((JavascriptExecutor) driver).executeScript("window.sentOnSockets = []; const send = WebSocket.prototype.send;"
+          + "WebSocket.prototype.send = function (data) { window.sentOnSockets.push(String(data)); return send.call(this, data); };");
+
+      proxy.cut(true);
+      wait(WAIT).until(d -> "reconnecting".equals(d.findElement(By.id("live")).getAttribute("data-state")));
+      assertEquals("reconnecting…", text("#live"));
+      browser.screenshot("15-reconnecting");
+      // Changes while the page cannot hear them: added, changed, deleted.
+      for (int i = 1; i <= 5; i++) {
+        createConfigMap("resume", "during-cut-" + i);
+      }
+      ok(admin("DELETE", "/k8s/clusters/east/api/v1/namespaces/resume/configmaps/before-cut", null));
+      Fleet.eventually(WAIT, () -> search("kind=configmaps&namespace=resume").getInteger("total") == 5, "the gap's changes indexed");
+      proxy.cut(false);
+
+      wait(WAIT).until(d -> "live".equals(d.findElement(By.id("live")).getAttribute("data-state")));
+      wait(WAIT).until(d -> {
+        List<String> names = d.findElements(By.cssSelector("#results tbody tr")).stream()
+            .map(row -> row.getAttribute("data-name")).toList();
+        return names.equals(List.of("during-cut-1", "during-cut-2", "during-cut-3", "during-cut-4", "during-cut-5"));
+      });
+      Object sent = ((JavascriptExecutor) driver).executeScript("return window.sentOnSockets || null;");
+      assertNotNull(sent, "the page was not reloaded");
+      List<?> messages = (List<?>) sent;
+      assertTrue(messages.stream().map(m -> new JsonObject(m.toString()))
+          .anyMatch(m -> "subscribe".equals(m.getString("type")) && m.getString("resume") != null
+              && "configmaps".equals(m.getString("resource"))),
+          "the search's subscription resumed from its token: " + messages);
+      assertTrue(proxy.connections() > 1, "the page opened new connections after the cut");
+      browser.screenshot("16-resumed");
+    }
+  }
+
+  private static void createConfigMap(String namespace, String name) {
+    east.create(new JsonObject().put("apiVersion", "v1").put("kind", "ConfigMap")
+        .put("metadata", new JsonObject().put("name", name).put("namespace", namespace))
+        .put("data", new JsonObject().put("at", name))).await();
+  }
+
+  /**
+   * A TCP proxy to the hub whose connections the test can cut: while cut, it closes what is open and
+   * every new connection at once, as an unreachable hub would look to the browser.
+   */
+  private static final class CuttableProxy implements AutoCloseable {
+    private final io.vertx.core.net.NetServer server;
+    private final io.vertx.core.net.NetClient client;
+    private final java.util.Set<io.vertx.core.net.NetSocket> open = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private final java.util.concurrent.atomic.AtomicInteger accepted = new java.util.concurrent.atomic.AtomicInteger();
+    private volatile boolean cut;
+
+    CuttableProxy(io.vertx.core.Vertx vertx, int hubPort) {
+      client = vertx.createNetClient();
+      server = vertx.createNetServer().connectHandler(from -> {
+        if (cut) {
+          from.close();
+          return;
+        }
+        accepted.incrementAndGet();
+        from.pause();
+        client.connect(hubPort, "127.0.0.1").onFailure(e -> from.close()).onSuccess(to -> {
+          open.add(from);
+          open.add(to);
+          from.closeHandler(v -> { open.remove(from); to.close(); });
+          to.closeHandler(v -> { open.remove(to); from.close(); });
+          from.pipeTo(to);
+          to.pipeTo(from);
+          from.resume();
+        });
+      });
+      Fleet.await(server.listen(0, "127.0.0.1"));
+    }
+
+    int port() {
+      return server.actualPort();
+    }
+
+    int connections() {
+      return accepted.get();
+    }
+
+    void cut(boolean on) {
+      cut = on;
+      if (on) {
+        open.forEach(io.vertx.core.net.NetSocket::close);
+      }
+    }
+
+    @Override
+    public void close() {
+      cut(true);
+      Fleet.await(server.close());
+      Fleet.await(client.close());
+    }
+  }
+
   /** The HTTP status that refused a websocket handshake (or 101 if it was accepted). */
   private static int handshakeStatus(String uri, String origin) throws Exception {
     java.net.http.WebSocket.Builder builder = java.net.http.HttpClient.newHttpClient().newWebSocketBuilder()
