@@ -15,7 +15,6 @@ import org.junit.jupiter.api.Timeout;
 import org.openqa.selenium.By;
 import org.openqa.selenium.JavascriptExecutor;
 import org.openqa.selenium.Keys;
-import org.openqa.selenium.WebDriver;
 import org.openqa.selenium.WebElement;
 import org.openqa.selenium.support.ui.ExpectedConditions;
 import org.openqa.selenium.support.ui.WebDriverWait;
@@ -51,11 +50,13 @@ class ConsoleIT {
   private static io.kmc.kubesim.KubeSim east;
   private static Hub hub;
   private static Browser browser;
-  private static WebDriver driver;
+  private static org.openqa.selenium.chrome.ChromeDriver driver;
 
   @BeforeAll
   static void start() {
-    fleet = new Fleet();
+    // The memory test sends 50 changes a second as admin while the admin's page searches: above the
+    // default per-user rate limit (1,200 a minute), which is not what this test is about.
+    fleet = new Fleet().hubSettings(java.util.Map.of("KMC_AUTH_REQUESTS_PER_MINUTE", "100000"));
     east = fleet.cluster("east");
     // West runs without metrics-server: the console shows "—" for its CPU and memory, not an error.
     fleet.cluster("west", options -> options.metricsApi(false));
@@ -524,6 +525,84 @@ class ConsoleIT {
       assertTrue(proxy.connections() > 1, "the page opened new connections after the cut");
       browser.screenshot("16-resumed");
     }
+  }
+
+  /**
+   * The page's memory while a search it shows follows 50 changes a second: the JavaScript heap after a
+   * forced garbage collection (Chromium's DevTools protocol) and the page's element count, sampled six
+   * times over kmc.console.soakSeconds (60 by default; docs/benchmarks.md has a 10-minute run).
+   */
+  @Test
+  @Order(21)
+  @Timeout(value = 1800, unit = TimeUnit.SECONDS)
+  void pageMemoryStaysFlatUnderFiftyChangesASecond() throws Exception {
+    Assumptions.assumeTrue(driver != null, Browser.missing());
+    int seconds = Integer.getInteger("kmc.console.soakSeconds", 60);
+    int objects = 100;
+    east.create(new JsonObject().put("apiVersion", "v1").put("kind", "Namespace")
+        .put("metadata", new JsonObject().put("name", "soak"))).await();
+    for (int i = 0; i < objects; i++) {
+      createConfigMap("soak", String.format("cm-%03d", i));
+    }
+    Fleet.eventually(WAIT, () -> search("kind=configmaps&namespace=soak").getInteger("total") == objects, "soak indexed");
+    driver.get(base() + "/#/search?kind=configmaps&namespace=soak");
+    signIn("admin", Fleet.ADMIN_PASSWORD, false);
+    awaitLoaded(objects);
+    wait(WAIT).until(d -> "live".equals(d.findElement(By.id("live")).getAttribute("data-state")));
+
+    // 50 merge patches a second through the hub, spread over 4 threads (each one every 80 ms).
+    java.util.concurrent.atomic.AtomicInteger changes = new java.util.concurrent.atomic.AtomicInteger();
+    java.util.concurrent.atomic.AtomicInteger failures = new java.util.concurrent.atomic.AtomicInteger();
+    java.util.concurrent.ScheduledExecutorService changer = java.util.concurrent.Executors.newScheduledThreadPool(4);
+    for (int t = 0; t < 4; t++) {
+      changer.scheduleAtFixedRate(() -> {
+        int n = changes.incrementAndGet();
+        java.net.http.HttpRequest patch = java.net.http.HttpRequest.newBuilder(fleet.uri(hub,
+                String.format("/k8s/clusters/east/api/v1/namespaces/soak/configmaps/cm-%03d", n % objects)))
+            .header("Authorization", "Bearer " + fleet.adminToken())
+            .header("Content-Type", "application/merge-patch+json")
+            .method("PATCH", java.net.http.HttpRequest.BodyPublishers.ofString(
+                new JsonObject().put("data", new JsonObject().put("n", String.valueOf(n))).encode()))
+            .build();
+        try {
+          if (fleet.send(patch).statusCode() != 200) {
+            failures.incrementAndGet();
+          }
+        } catch (RuntimeException e) {
+          failures.incrementAndGet();
+        }
+      }, t * 20L, 80, TimeUnit.MILLISECONDS);
+    }
+    List<long[]> samples = new java.util.ArrayList<>(); // {second, heap bytes, elements, answers}
+    long started = System.nanoTime();
+    try {
+      for (int i = 1; i <= 6; i++) {
+        Thread.sleep(seconds * 1000L / 6);
+        driver.executeCdpCommand("HeapProfiler.collectGarbage", java.util.Map.of());
+        Number used = (Number) driver.executeCdpCommand("Runtime.getHeapUsage", java.util.Map.of()).get("usedSize");
+        Number elements = (Number) ((JavascriptExecutor) driver).executeScript("return document.getElementsByTagName('*').length;");
+        String answers = driver.findElement(By.id("results")).getAttribute("data-answers");
+        samples.add(new long[] {(System.nanoTime() - started) / 1_000_000_000L, used.longValue(), elements.longValue(),
+            answers == null ? 0 : Long.parseLong(answers)});
+        assertEquals("live", driver.findElement(By.id("live")).getAttribute("data-state"), "the stream stayed live");
+      }
+    } finally {
+      changer.shutdownNow();
+      changer.awaitTermination(10, TimeUnit.SECONDS);
+    }
+    double elapsed = (System.nanoTime() - started) / 1e9;
+    StringBuilder table = new StringBuilder();
+    samples.forEach(s -> table.append(String.format(" %ds: %.1f MiB, %d elements, %d answers;", s[0], s[1] / 1048576.0, s[2], s[3])));
+    int made = changes.get() - failures.get();
+    record(String.format("page memory under live updates: %d changes in %.0f s (%.1f/s, %d failed), JS heap after GC:%s",
+        made, elapsed, made / elapsed, failures.get(), table));
+    browser.screenshot("17-soak");
+    assertTrue(made / elapsed > 40, "the changer kept up: " + made / elapsed + "/s, " + failures.get() + " failed");
+    assertTrue(samples.get(5)[3] > samples.get(0)[3], "the page kept re-running the search while changes came");
+    long first = samples.get(0)[1];
+    long last = samples.get(5)[1];
+    assertTrue(last <= Math.max(first * 13 / 10, first + 4 * 1048576), "the heap grew from " + first + " to " + last + ":" + table);
+    assertTrue(samples.get(5)[2] <= samples.get(0)[2] + 50, "the page's elements grew:" + table);
   }
 
   private static void createConfigMap(String namespace, String name) {

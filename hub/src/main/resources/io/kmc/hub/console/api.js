@@ -128,21 +128,25 @@ export function follow(path, onText, onEnd) {
   return () => abort.abort();
 }
 
-const accessCache = new Map();
+const accessCache = new Map(); // key -> {allowed, at}
+/** How long an answer is kept: a role given or taken away shows within this (and at the next sign-in). */
+const ACCESS_TTL_MS = 60000;
 
 /**
  * Whether the user may do each of checks ([{resource, verb, cluster?, namespace?}]), as the hub's RBAC
- * decides; the console offers only what would be allowed.
+ * decides; the console offers only what would be allowed. Answers are kept for the session, a minute at most.
  */
 export async function canI(checks) {
+  const now = Date.now();
   const keys = checks.map(c => JSON.stringify([c.resource, c.verb, c.cluster || '', c.namespace || '']));
-  const missing = checks.filter((c, i) => !accessCache.has(keys[i]));
+  const fresh = key => accessCache.has(key) && now - accessCache.get(key).at < ACCESS_TTL_MS;
+  const missing = checks.filter((c, i) => !fresh(keys[i]));
   if (missing.length) {
     const answer = await api('POST', '/api/v1/auth/can-i', { checks: missing });
     missing.forEach((c, i) => accessCache.set(JSON.stringify([c.resource, c.verb, c.cluster || '', c.namespace || '']),
-      answer.results[i]));
+      { allowed: answer.results[i], at: now }));
   }
-  return keys.map(key => accessCache.get(key));
+  return keys.map(key => accessCache.get(key).allowed);
 }
 
 onSignedOut(() => accessCache.clear());

@@ -288,8 +288,9 @@ export function resourceView(main, route) {
         fill(banner, notice(`${name} was deleted from ${cluster}.`, 'warning'));
         return;
       }
-      clearTimeout(rereadTimer);
-      rereadTimer = setTimeout(() => { read(); readEvents(); }, 150);
+      // At most one re-read each 150 ms, also while changes keep coming.
+      if (rereadTimer) return;
+      rereadTimer = setTimeout(() => { rereadTimer = null; read(); readEvents(); }, 150);
     } else if (message.type === 'CLUSTER') {
       if (['stale', 'disconnected'].includes(message.state)) {
         fill(banner, el('p', { class: 'notice warning', role: 'status' },
