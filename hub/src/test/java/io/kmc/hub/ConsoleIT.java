@@ -546,6 +546,7 @@ class ConsoleIT {
     }
     Fleet.eventually(WAIT, () -> search("kind=configmaps&namespace=soak").getInteger("total") == objects, "soak indexed");
     driver.get(base() + "/#/search?kind=configmaps&namespace=soak");
+    driver.navigate().refresh(); // a fresh page (the same one might have been open, signed in)
     signIn("admin", Fleet.ADMIN_PASSWORD, false);
     awaitLoaded(objects);
     wait(WAIT).until(d -> "live".equals(d.findElement(By.id("live")).getAttribute("data-state")));
