@@ -462,7 +462,8 @@ public final class Hub {
         new PolicyAdmission(policies, clusters, router, metrics, notifications));
     SearchApi search = index == null ? null : SearchApi.create(index, authorizer, clusters, presence,
         limits.pingTimeoutMillis(), config.index().maxPageSize());
-    Authenticator authenticator = new Authenticator(tokens, shared, config.auth().requestsPerMinute());
+    Authenticator authenticator = new Authenticator(tokens, shared, config.auth().requestsPerMinute(),
+        config.streams().ticketLifetime());
     streams = index == null ? null : new StreamService(vertx, index, authorizer, clusters, presence,
         config.streams(), limits.pingTimeoutMillis(), metrics);
     ApiVerticle.Routes routes = new ApiVerticle.Routes(gateway,
@@ -482,7 +483,7 @@ public final class Hub {
         new TypedApi(authorizer, passthrough, new TunnelLists(passthrough), TypedApi.DISCOVERY_TTL), new OpenApiDoc(),
         search, search == null ? null : new FleetView(search, streaming, router,
             config.streams().maxReplay(), config.streams().bookmarkInterval().toMillis()), new PropagationsApi(propagations),
-        streams == null ? null : new StreamEndpoint(streams, authenticator, shared), console);
+        streams == null ? null : new StreamEndpoint(streams, authenticator), console);
     int instances = Math.max(1, Runtime.getRuntime().availableProcessors());
     // Port 0 becomes -1: Vert.x then binds one random port that all instances share.
     int requested = config.server().port() == 0 ? -1 : config.server().port();

@@ -15,7 +15,6 @@ import org.junit.jupiter.api.Timeout;
 import org.openqa.selenium.By;
 import org.openqa.selenium.JavascriptExecutor;
 import org.openqa.selenium.Keys;
-import org.openqa.selenium.WebDriver;
 import org.openqa.selenium.WebElement;
 import org.openqa.selenium.support.ui.ExpectedConditions;
 import org.openqa.selenium.support.ui.WebDriverWait;
@@ -51,11 +50,13 @@ class ConsoleIT {
   private static io.kmc.kubesim.KubeSim east;
   private static Hub hub;
   private static Browser browser;
-  private static WebDriver driver;
+  private static org.openqa.selenium.chrome.ChromeDriver driver;
 
   @BeforeAll
   static void start() {
-    fleet = new Fleet();
+    // The memory test sends 50 changes a second as admin while the admin's page searches: above the
+    // default per-user rate limit (1,200 a minute), which is not what this test is about.
+    fleet = new Fleet().hubSettings(java.util.Map.of("KMC_AUTH_REQUESTS_PER_MINUTE", "100000"));
     east = fleet.cluster("east");
     // West runs without metrics-server: the console shows "—" for its CPU and memory, not an error.
     fleet.cluster("west", options -> options.metricsApi(false));
@@ -311,6 +312,7 @@ class ConsoleIT {
     assertTrue(driver.findElements(By.id("scale")).isEmpty(), "a developer may not scale");
     assertTrue(driver.findElements(By.id("pods-link")).isEmpty(), "a developer may not list pods");
     assertTrue(driver.findElements(By.id("delete")).isEmpty(), "a developer may not delete");
+    assertTrue(driver.findElements(By.id("edit")).isEmpty(), "a developer may not patch, so is not offered Edit");
     browser.screenshot("09-developer-deployment");
     assertAccessible("deployment, developer");
   }
@@ -400,6 +402,295 @@ class ConsoleIT {
     assertTrue(driver.findElements(By.cssSelector("#results tbody tr")).size() < 100);
     assertAccessible("search, 10,000 results");
     browser.screenshot("11-search-10000");
+  }
+
+  @Test
+  @Order(18)
+  void aConfigMapIsEditedAndAppliedWithServerSideApply() {
+    Assumptions.assumeTrue(driver != null, Browser.missing());
+    east.create(new JsonObject().put("apiVersion", "v1").put("kind", "ConfigMap")
+        .put("metadata", new JsonObject().put("name", "console-edit").put("namespace", "default"))
+        .put("data", new JsonObject().put("mode", "slow").put("keep", "me"))).await();
+    go("#/r/east/core/v1/configmaps/default/console-edit");
+    waitFor(By.id("edit")).click();
+    WebElement editor = waitFor(By.id("yaml-edit"));
+    String original = editor.getAttribute("value");
+    assertTrue(original.contains("mode: slow") && !original.contains("resourceVersion") && !original.contains("managedFields"),
+        "the editor holds the object without what the server owns: " + original);
+    assertAccessible("yaml editor");
+
+    // A refusal is shown as the cluster words it, and nothing changes.
+    setEditor(original.replace("name: console-edit", "name: another-name"));
+    driver.findElement(By.id("apply")).click();
+    wait(WAIT).until(d -> String.valueOf(text("#edit-message")).contains("does not match the name on the URL"));
+    assertTrue(text("#edit-message").startsWith("Not valid (400)"), text("#edit-message"));
+    browser.screenshot("12-yaml-edit-refused");
+
+    // Typed in the browser: the change, applied through the hub's pass-through as field manager kmc-console.
+    setEditor(original.replace("mode: slow", "mode: fast"));
+    ((JavascriptExecutor) driver).executeScript("const t = document.getElementById('yaml-edit');"
+        + "const at = t.value.indexOf('keep: me') + 'keep: me'.length; t.focus(); t.setSelectionRange(at, at);");
+    driver.switchTo().activeElement().sendKeys(Keys.ENTER, "  added: in-the-browser");
+    driver.findElement(By.id("apply")).click();
+    wait(WAIT).until(d -> String.valueOf(text("#action-message")).contains("console-edit applied"));
+    assertTrue(driver.findElements(By.id("yaml-edit")).isEmpty(), "the editor closes after applying");
+    wait(WAIT).until(d -> driver.findElement(By.id("yaml")).getText().contains("mode: fast"));
+    browser.screenshot("13-yaml-applied");
+
+    HttpResponse<String> read = admin("GET", "/api/v1/clusters/east/resources/core/v1/configmaps/console-edit?namespace=default", null);
+    ok(read);
+    JsonObject applied = new JsonObject(read.body());
+    assertEquals(new JsonObject().put("mode", "fast").put("keep", "me").put("added", "in-the-browser"),
+        applied.getJsonObject("data"), applied.encode());
+    assertTrue(applied.getJsonObject("metadata").getJsonArray("managedFields").stream()
+        .anyMatch(f -> "kmc-console".equals(((JsonObject) f).getString("manager"))
+            && "Apply".equals(((JsonObject) f).getString("operation"))), applied.encode());
+  }
+
+  @Test
+  @Order(19)
+  void aShellInAPodRunsACommandAndShowsItsOutput() throws Exception {
+    Assumptions.assumeTrue(driver != null, Browser.missing());
+    JsonObject pods = search("kind=pods&labelSelector=app%3Dweb&cluster=east&summary.phase=Running");
+    String pod = pods.getJsonArray("items").getJsonObject(0).getString("name");
+    go("#/r/east/core/v1/pods/default/" + pod);
+    waitFor(By.id("shell")).click();
+    wait(WAIT).until(d -> "open".equals(d.findElement(By.id("terminal-status")).getAttribute("data-state")));
+    WebElement input = driver.findElement(By.id("terminal-input"));
+    input.sendKeys("echo hello from $HOSTNAME | grep hello", Keys.ENTER);
+    wait(WAIT).until(d -> driver.findElement(By.id("terminal")).getText().contains("hello from " + pod));
+    input.sendKeys("ls /nope", Keys.ENTER);
+    wait(WAIT).until(d -> !d.findElements(By.cssSelector("#terminal .stderr")).isEmpty());
+    assertTrue(driver.findElement(By.cssSelector("#terminal .stderr")).getText().contains("/nope"),
+        driver.findElement(By.id("terminal")).getText());
+    assertAccessible("shell");
+    browser.screenshot("14-shell");
+    // Ctrl-D on an empty line ends stdin (v5 half-close): the shell ends by itself.
+    input.sendKeys(Keys.chord(Keys.CONTROL, "d"));
+    wait(WAIT).until(d -> "ended".equals(d.findElement(By.id("terminal-status")).getAttribute("data-state")));
+
+    // The same websocket from another site's page, or with a made-up ticket, is refused before any upgrade.
+    String ticket = new JsonObject(admin("POST", "/api/v1/stream/tickets", null).body()).getString("ticket");
+    String exec = fleet.uri(hub, "/k8s/clusters/east/api/v1/namespaces/default/pods/" + pod
+        + "/exec?command=sh&stdin=true&stdout=true&ticket=").toString().replaceFirst("^http", "ws");
+    assertEquals(403, handshakeStatus(exec + ticket, "http://evil.example"));
+    assertEquals(401, handshakeStatus(exec + "kmcst_made-up", null));
+    assertEquals(401, handshakeStatus(exec.replace("&ticket=", ""), null), "neither token nor ticket");
+  }
+
+  @Test
+  @Order(20)
+  void afterTheStreamIsCutThePageReconnectsAndResumesFromItsTokenWithoutMissingAChange() {
+    Assumptions.assumeTrue(driver != null, Browser.missing());
+    east.create(new JsonObject().put("apiVersion", "v1").put("kind", "Namespace")
+        .put("metadata", new JsonObject().put("name", "resume"))).await();
+    createConfigMap("resume", "before-cut");
+    Fleet.eventually(WAIT, () -> search("kind=configmaps&namespace=resume").getInteger("total") == 1, "before-cut indexed");
+    // The browser reaches the hub through a TCP proxy that the test can cut, as a load balancer restarting
+    // or a network drop would: the server side of every connection goes, with nothing said first.
+    try (CuttableProxy proxy = new CuttableProxy(fleet.memberVertx(), hub.port())) {
+      driver.get(fleet.scheme() + "://127.0.0.1:" + proxy.port() + "/#/search?kind=configmaps&namespace=resume");
+      signIn("admin", Fleet.ADMIN_PASSWORD, false);
+      wait(WAIT).until(d -> d.findElements(By.cssSelector("#results tbody tr")).size() == 1);
+      wait(WAIT).until(d -> "live".equals(d.findElement(By.id("live")).getAttribute("data-state")));
+      // Watch what the page sends on its sockets from now on, and mark the page: a reload would lose both.
+      ((JavascriptExecutor) driver).executeScript("window.sentOnSockets = []; const send = WebSocket.prototype.send;"
+          + "WebSocket.prototype.send = function (data) { window.sentOnSockets.push(String(data)); return send.call(this, data); };");
+
+      proxy.cut(true);
+      wait(WAIT).until(d -> "reconnecting".equals(d.findElement(By.id("live")).getAttribute("data-state")));
+      assertEquals("reconnecting…", text("#live"));
+      browser.screenshot("15-reconnecting");
+      // Changes while the page cannot hear them: added, changed, deleted.
+      for (int i = 1; i <= 5; i++) {
+        createConfigMap("resume", "during-cut-" + i);
+      }
+      ok(admin("DELETE", "/k8s/clusters/east/api/v1/namespaces/resume/configmaps/before-cut", null));
+      Fleet.eventually(WAIT, () -> search("kind=configmaps&namespace=resume").getInteger("total") == 5, "the gap's changes indexed");
+      proxy.cut(false);
+
+      wait(WAIT).until(d -> "live".equals(d.findElement(By.id("live")).getAttribute("data-state")));
+      wait(WAIT).until(d -> {
+        List<String> names = d.findElements(By.cssSelector("#results tbody tr")).stream()
+            .map(row -> row.getAttribute("data-name")).toList();
+        return names.equals(List.of("during-cut-1", "during-cut-2", "during-cut-3", "during-cut-4", "during-cut-5"));
+      });
+      Object sent = ((JavascriptExecutor) driver).executeScript("return window.sentOnSockets || null;");
+      assertNotNull(sent, "the page was not reloaded");
+      List<?> messages = (List<?>) sent;
+      assertTrue(messages.stream().map(m -> new JsonObject(m.toString()))
+          .anyMatch(m -> "subscribe".equals(m.getString("type")) && m.getString("resume") != null
+              && "configmaps".equals(m.getString("resource"))),
+          "the search's subscription resumed from its token: " + messages);
+      assertTrue(proxy.connections() > 1, "the page opened new connections after the cut");
+      browser.screenshot("16-resumed");
+    }
+  }
+
+  /**
+   * The page's memory while a search it shows follows 50 changes a second: the JavaScript heap after a
+   * forced garbage collection (Chromium's DevTools protocol) and the page's element count, sampled six
+   * times over kmc.console.soakSeconds (60 by default; docs/benchmarks.md has a 10-minute run).
+   */
+  @Test
+  @Order(21)
+  @Timeout(value = 1800, unit = TimeUnit.SECONDS)
+  void pageMemoryStaysFlatUnderFiftyChangesASecond() throws Exception {
+    Assumptions.assumeTrue(driver != null, Browser.missing());
+    int seconds = Integer.getInteger("kmc.console.soakSeconds", 60);
+    int objects = 100;
+    east.create(new JsonObject().put("apiVersion", "v1").put("kind", "Namespace")
+        .put("metadata", new JsonObject().put("name", "soak"))).await();
+    for (int i = 0; i < objects; i++) {
+      createConfigMap("soak", String.format("cm-%03d", i));
+    }
+    Fleet.eventually(WAIT, () -> search("kind=configmaps&namespace=soak").getInteger("total") == objects, "soak indexed");
+    driver.get(base() + "/#/search?kind=configmaps&namespace=soak");
+    driver.navigate().refresh(); // a fresh page (the same one might have been open, signed in)
+    signIn("admin", Fleet.ADMIN_PASSWORD, false);
+    awaitLoaded(objects);
+    wait(WAIT).until(d -> "live".equals(d.findElement(By.id("live")).getAttribute("data-state")));
+
+    // 50 merge patches a second through the hub, spread over 4 threads (each one every 80 ms).
+    java.util.concurrent.atomic.AtomicInteger changes = new java.util.concurrent.atomic.AtomicInteger();
+    java.util.concurrent.atomic.AtomicInteger failures = new java.util.concurrent.atomic.AtomicInteger();
+    java.util.concurrent.ScheduledExecutorService changer = java.util.concurrent.Executors.newScheduledThreadPool(4);
+    for (int t = 0; t < 4; t++) {
+      changer.scheduleAtFixedRate(() -> {
+        int n = changes.incrementAndGet();
+        java.net.http.HttpRequest patch = java.net.http.HttpRequest.newBuilder(fleet.uri(hub,
+                String.format("/k8s/clusters/east/api/v1/namespaces/soak/configmaps/cm-%03d", n % objects)))
+            .header("Authorization", "Bearer " + fleet.adminToken())
+            .header("Content-Type", "application/merge-patch+json")
+            .method("PATCH", java.net.http.HttpRequest.BodyPublishers.ofString(
+                new JsonObject().put("data", new JsonObject().put("n", String.valueOf(n))).encode()))
+            .build();
+        try {
+          if (fleet.send(patch).statusCode() != 200) {
+            failures.incrementAndGet();
+          }
+        } catch (RuntimeException e) {
+          failures.incrementAndGet();
+        }
+      }, t * 20L, 80, TimeUnit.MILLISECONDS);
+    }
+    List<long[]> samples = new java.util.ArrayList<>(); // {second, heap bytes, elements, answers}
+    long started = System.nanoTime();
+    try {
+      for (int i = 1; i <= 6; i++) {
+        Thread.sleep(seconds * 1000L / 6);
+        driver.executeCdpCommand("HeapProfiler.collectGarbage", java.util.Map.of());
+        Number used = (Number) driver.executeCdpCommand("Runtime.getHeapUsage", java.util.Map.of()).get("usedSize");
+        Number elements = (Number) ((JavascriptExecutor) driver).executeScript("return document.getElementsByTagName('*').length;");
+        String answers = driver.findElement(By.id("results")).getAttribute("data-answers");
+        samples.add(new long[] {(System.nanoTime() - started) / 1_000_000_000L, used.longValue(), elements.longValue(),
+            answers == null ? 0 : Long.parseLong(answers)});
+        assertEquals("live", driver.findElement(By.id("live")).getAttribute("data-state"), "the stream stayed live");
+      }
+    } finally {
+      changer.shutdownNow();
+      changer.awaitTermination(10, TimeUnit.SECONDS);
+    }
+    double elapsed = (System.nanoTime() - started) / 1e9;
+    StringBuilder table = new StringBuilder();
+    samples.forEach(s -> table.append(String.format(" %ds: %.1f MiB, %d elements, %d answers;", s[0], s[1] / 1048576.0, s[2], s[3])));
+    int made = changes.get() - failures.get();
+    record(String.format("page memory under live updates: %d changes in %.0f s (%.1f/s, %d failed), JS heap after GC:%s",
+        made, elapsed, made / elapsed, failures.get(), table));
+    browser.screenshot("17-soak");
+    assertTrue(made / elapsed > 40, "the changer kept up: " + made / elapsed + "/s, " + failures.get() + " failed");
+    assertTrue(samples.get(5)[3] > samples.get(0)[3], "the page kept re-running the search while changes came");
+    long first = samples.get(0)[1];
+    long last = samples.get(5)[1];
+    assertTrue(last <= Math.max(first * 13 / 10, first + 4 * 1048576), "the heap grew from " + first + " to " + last + ":" + table);
+    assertTrue(samples.get(5)[2] <= samples.get(0)[2] + 50, "the page's elements grew:" + table);
+  }
+
+  private static void createConfigMap(String namespace, String name) {
+    east.create(new JsonObject().put("apiVersion", "v1").put("kind", "ConfigMap")
+        .put("metadata", new JsonObject().put("name", name).put("namespace", namespace))
+        .put("data", new JsonObject().put("at", name))).await();
+  }
+
+  /**
+   * A TCP proxy to the hub whose connections the test can cut: while cut, it closes what is open and
+   * every new connection at once, as an unreachable hub would look to the browser.
+   */
+  private static final class CuttableProxy implements AutoCloseable {
+    private final io.vertx.core.net.NetServer server;
+    private final io.vertx.core.net.NetClient client;
+    private final java.util.Set<io.vertx.core.net.NetSocket> open = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private final java.util.concurrent.atomic.AtomicInteger accepted = new java.util.concurrent.atomic.AtomicInteger();
+    private volatile boolean cut;
+
+    CuttableProxy(io.vertx.core.Vertx vertx, int hubPort) {
+      client = vertx.createNetClient();
+      server = vertx.createNetServer().connectHandler(from -> {
+        if (cut) {
+          from.close();
+          return;
+        }
+        accepted.incrementAndGet();
+        from.pause();
+        client.connect(hubPort, "127.0.0.1").onFailure(e -> from.close()).onSuccess(to -> {
+          open.add(from);
+          open.add(to);
+          from.closeHandler(v -> { open.remove(from); to.close(); });
+          to.closeHandler(v -> { open.remove(to); from.close(); });
+          from.pipeTo(to);
+          to.pipeTo(from);
+          from.resume();
+        });
+      });
+      Fleet.await(server.listen(0, "127.0.0.1"));
+    }
+
+    int port() {
+      return server.actualPort();
+    }
+
+    int connections() {
+      return accepted.get();
+    }
+
+    void cut(boolean on) {
+      cut = on;
+      if (on) {
+        open.forEach(io.vertx.core.net.NetSocket::close);
+      }
+    }
+
+    @Override
+    public void close() {
+      cut(true);
+      Fleet.await(server.close());
+      Fleet.await(client.close());
+    }
+  }
+
+  /** The HTTP status that refused a websocket handshake (or 101 if it was accepted). */
+  private static int handshakeStatus(String uri, String origin) throws Exception {
+    java.net.http.WebSocket.Builder builder = java.net.http.HttpClient.newHttpClient().newWebSocketBuilder()
+        .subprotocols("v4.channel.k8s.io");
+    if (origin != null) {
+      builder.header("Origin", origin);
+    }
+    try {
+      builder.buildAsync(java.net.URI.create(uri), new java.net.http.WebSocket.Listener() { }).get(30, TimeUnit.SECONDS)
+          .abort();
+      return 101;
+    } catch (java.util.concurrent.ExecutionException e) {
+      if (e.getCause() instanceof java.net.http.WebSocketHandshakeException refused) {
+        return refused.getResponse().statusCode();
+      }
+      throw e;
+    }
+  }
+
+  /** Replaces the YAML editor's text as a paste would, with the input event the page listens to. */
+  private static void setEditor(String yaml) {
+    ((JavascriptExecutor) driver).executeScript("const t = document.getElementById('yaml-edit'); t.value = arguments[0];"
+        + "t.dispatchEvent(new Event('input'));", yaml);
   }
 
   /** Waits until the search table holds at least that many loaded rows; answers how many it holds. */

@@ -19,11 +19,13 @@ import org.slf4j.LoggerFactory;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.regex.Pattern;
+import java.util.stream.Collectors;
 
 /**
  * {@code kubectl exec}, {@code attach}, {@code cp} and {@code port-forward} through the hub: the
@@ -84,11 +86,21 @@ final class SessionRelay implements ClusterRouter.StreamHandler {
     if (!offered.isEmpty()) {
       headers.put(UpgradedMessages.SUBPROTOCOL_HEADER, new ArrayList<>(offered));
     }
-    ClusterRouter.Outgoing outgoing = new ClusterRouter.Outgoing("GET", path, request.query(), headers, null, user,
-        true);
+    String query = withoutTicket(request.query());
+    ClusterRouter.Outgoing outgoing = new ClusterRouter.Outgoing("GET", path, query, headers, null, user, true);
     SessionRelay relay = new SessionRelay(ctx, cluster, router.streamCredits(),
-        recorder.start(ctx, cluster, path, request.query()));
+        recorder.start(ctx, cluster, path, query));
     router.open(cluster, outgoing, relay).onSuccess(relay::answered).onFailure(ctx::fail);
+  }
+
+  /** The query without a browser's one-use ticket (the hub's credential, used up, not the cluster's business). */
+  static String withoutTicket(String query) {
+    if (query == null || !query.contains("ticket=")) {
+      return query;
+    }
+    String kept = Arrays.stream(query.split("&")).filter(part -> !part.startsWith("ticket="))
+        .collect(Collectors.joining("&"));
+    return kept.isEmpty() ? null : kept;
   }
 
   private void answered(ClusterRouter.Exchange opened) {

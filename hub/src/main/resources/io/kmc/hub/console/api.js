@@ -84,12 +84,12 @@ export async function logout() {
   }
 }
 
-async function request(method, path, body, withToken) {
+async function request(method, path, body, withToken, contentType) {
   const headers = { Accept: 'application/json' };
   if (withToken) headers.Authorization = `Bearer ${session.accessToken}`;
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (body !== undefined) headers['Content-Type'] = contentType || 'application/json';
   const response = await fetch(path, {
-    method, headers, body: body === undefined ? undefined : JSON.stringify(body),
+    method, headers, body: body === undefined || contentType ? body : JSON.stringify(body),
     credentials: 'omit', cache: 'no-store',
   });
   if (response.status === 204) return null;
@@ -106,11 +106,14 @@ async function request(method, path, body, withToken) {
   return answer;
 }
 
-/** A call with the session's token; a 401 ends the session (the token was revoked or has expired). */
-export async function api(method, path, body) {
+/**
+ * A call with the session's token; a 401 ends the session (the token was revoked or has expired). With a
+ * contentType, body is text sent as it is (a YAML apply); without, it is sent as JSON.
+ */
+export async function api(method, path, body, contentType) {
   if (!signedIn()) throw new ApiError(401, 'not signed in');
   try {
-    return await request(method, path, body, true);
+    return await request(method, path, body, true, contentType);
   } catch (e) {
     if (e instanceof ApiError && e.status === 401) forget();
     throw e;
@@ -145,21 +148,25 @@ export function follow(path, onText, onEnd) {
   return () => abort.abort();
 }
 
-const accessCache = new Map();
+const accessCache = new Map(); // key -> {allowed, at}
+/** How long an answer is kept: a role given or taken away shows within this (and at the next sign-in). */
+const ACCESS_TTL_MS = 60000;
 
 /**
  * Whether the user may do each of checks ([{resource, verb, cluster?, namespace?}]), as the hub's RBAC
- * decides; the console offers only what would be allowed.
+ * decides; the console offers only what would be allowed. Answers are kept for the session, a minute at most.
  */
 export async function canI(checks) {
+  const now = Date.now();
   const keys = checks.map(c => JSON.stringify([c.resource, c.verb, c.cluster || '', c.namespace || '']));
-  const missing = checks.filter((c, i) => !accessCache.has(keys[i]));
+  const fresh = key => accessCache.has(key) && now - accessCache.get(key).at < ACCESS_TTL_MS;
+  const missing = checks.filter((c, i) => !fresh(keys[i]));
   if (missing.length) {
     const answer = await api('POST', '/api/v1/auth/can-i', { checks: missing });
     missing.forEach((c, i) => accessCache.set(JSON.stringify([c.resource, c.verb, c.cluster || '', c.namespace || '']),
-      answer.results[i]));
+      { allowed: answer.results[i], at: now }));
   }
-  return keys.map(key => accessCache.get(key));
+  return keys.map(key => accessCache.get(key).allowed);
 }
 
 onSignedOut(() => accessCache.clear());

@@ -9,6 +9,7 @@ import { fleetView } from './view-fleet.js';
 import { searchView } from './view-search.js';
 import { resourceView } from './view-resource.js';
 import { logsView } from './view-logs.js';
+import { execView } from './view-exec.js';
 import { propagationsView } from './view-propagations.js';
 import { auditView } from './view-audit.js';
 
@@ -17,6 +18,7 @@ const views = {
   search: searchView,
   r: resourceView,
   logs: logsView,
+  exec: execView,
   propagations: propagationsView,
   audit: auditView,
 };

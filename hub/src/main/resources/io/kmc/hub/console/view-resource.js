@@ -38,6 +38,19 @@ function summarize(object) {
   return fields;
 }
 
+/** What a user edits: the object without the fields the server owns. */
+function editable(object) {
+  const copy = JSON.parse(JSON.stringify(object));
+  delete copy.status;
+  const metadata = copy.metadata || {};
+  for (const key of ['managedFields', 'resourceVersion', 'uid', 'creationTimestamp', 'generation', 'selfLink']) delete metadata[key];
+  if (metadata.annotations) {
+    delete metadata.annotations['kubectl.kubernetes.io/last-applied-configuration'];
+    if (Object.keys(metadata.annotations).length === 0) delete metadata.annotations;
+  }
+  return copy;
+}
+
 export function resourceView(main, route) {
   const [cluster, group, version, plural, nsPart, name] = route.parts;
   if (!name) {
@@ -56,6 +69,8 @@ export function resourceView(main, route) {
   const actions = el('div', { id: 'actions', class: 'actions' });
   const actionMessage = el('div', { id: 'action-message' });
   const yaml = el('pre', { id: 'yaml', class: 'yaml', tabindex: '0', 'aria-label': 'The object as YAML' });
+  const yamlTools = el('div', { id: 'yaml-tools', class: 'toolbar' });
+  const editor = el('div', { id: 'editor' });
   const events = el('div', { id: 'events' });
   const updated = el('span', { id: 'updated', class: 'hint' });
   fill(main,
@@ -66,13 +81,14 @@ export function resourceView(main, route) {
     el('section', { 'aria-labelledby': 'h-status' }, el('h2', { id: 'h-status' }, 'Status'), summary, labels, owners),
     actions, actionMessage,
     el('section', { 'aria-labelledby': 'h-events' }, el('h2', { id: 'h-events' }, 'Events'), events),
-    el('section', { 'aria-labelledby': 'h-yaml' }, el('h2', { id: 'h-yaml' }, 'YAML'), yaml));
+    el('section', { 'aria-labelledby': 'h-yaml' }, el('h2', { id: 'h-yaml' }, 'YAML'), yamlTools, editor, yaml));
 
   let closed = false;
   let current = null;
   let rereadTimer = null;
   let readAt = null;
   let replicasInput = null;
+  let editing = null; // {resourceVersion} of what the editor started from, while editing
   // A pod's CPU and memory from the cluster's metrics API, re-read every scrape window (15 s).
   const isPod = plural === 'pods' && group === 'core';
   let usage;
@@ -99,6 +115,12 @@ export function resourceView(main, route) {
         : `${owner.kind}/${owner.name}`);
     }));
     yaml.textContent = toYaml(object);
+    if (editing && editing.resourceVersion !== object.metadata?.resourceVersion && !editing.warned) {
+      editing.warned = true;
+      editing.changed.replaceChildren(notice(`${name} changed in the cluster while you edit (resourceVersion `
+        + `${object.metadata?.resourceVersion}). Applying sets the fields you kept here; the YAML below the editor is the new state.`,
+      'warning'));
+    }
     updated.textContent = `resourceVersion ${object.metadata?.resourceVersion}`;
     if (replicasInput && document.activeElement !== replicasInput && object.spec?.replicas !== undefined) {
       replicasInput.value = object.spec.replicas;
@@ -141,8 +163,9 @@ export function resourceView(main, route) {
 
   async function offerActions() {
     const checks = [{ resource: plural, verb: 'patch', cluster, namespace }, { resource: plural, verb: 'delete', cluster, namespace },
-      { resource: 'pods', verb: 'get', cluster, namespace }, { resource: 'pods', verb: 'list', cluster, namespace }];
-    const [mayPatch, mayDelete, mayReadPods, mayListPods] = await canI(checks);
+      { resource: 'pods', verb: 'get', cluster, namespace }, { resource: 'pods', verb: 'list', cluster, namespace },
+      { resource: 'pods/exec', verb: 'create', cluster, namespace }];
+    const [mayPatch, mayDelete, mayReadPods, mayListPods, mayExec] = await canI(checks);
     const buttons = [];
     if (plural === 'deployments' && group === 'apps' && mayPatch) {
       const replicas = replicasInput = el('input', { id: 'scale-replicas', type: 'number', min: '0', max: '1000', value: current?.spec?.replicas ?? 1,
@@ -160,6 +183,10 @@ export function resourceView(main, route) {
       buttons.push(el('a', { class: 'button', id: 'logs', href: `#/logs/${[cluster, namespace, name].map(encodeURIComponent).join('/')}` },
         'Logs'));
     }
+    if (plural === 'pods' && group === 'core' && mayExec && current?.status?.phase === 'Running') {
+      buttons.push(el('a', { class: 'button', id: 'shell', href: `#/exec/${[cluster, namespace, name].map(encodeURIComponent).join('/')}` },
+        'Shell'));
+    }
     if (plural === 'deployments' && mayListPods && current?.spec?.selector?.matchLabels) {
       const selector = Object.entries(current.spec.selector.matchLabels).map(([k, v]) => `${k}=${v}`).join(',');
       buttons.push(el('a', { class: 'button', id: 'pods-link', href: `#/search${query({ kind: 'pods', namespace,
@@ -170,8 +197,75 @@ export function resourceView(main, route) {
         if (confirm(`Delete ${plural}/${name} in ${cluster}?`)) act('deleted', 'DELETE', objectPath);
       } }, 'Delete'));
     }
+    if (mayPatch) {
+      fill(yamlTools, el('button', { type: 'button', id: 'edit', onclick: startEditing }, 'Edit'));
+    }
     fill(actions, buttons);
     actions.dataset.ready = 'true'; // what the user may do is decided (tests wait for it)
+  }
+
+  /**
+   * Edit and apply: the object's YAML without what the server owns (status, managedFields, uid, ...), applied
+   * with server-side apply through the hub's Kubernetes pass-through as field manager kmc-console. A conflict
+   * with another field manager is shown with the fields it names and can be forced; a refusal is shown as the
+   * cluster words it.
+   */
+  function startEditing() {
+    if (!current || editing) return;
+    const text = el('textarea', { id: 'yaml-edit', class: 'yaml-edit', spellcheck: 'false', rows: '24',
+      'aria-label': `YAML of ${name} to apply` });
+    const object = editable(current);
+    if (!object.apiVersion) object.apiVersion = apiGroup ? `${apiGroup}/${version}` : version;
+    text.value = toYaml(object);
+    const message = el('div', { id: 'edit-message' });
+    const changed = el('div', { id: 'edit-changed' });
+    editing = { resourceVersion: current.metadata?.resourceVersion, changed, warned: false };
+    const apply = el('button', { type: 'submit', id: 'apply' }, 'Apply');
+    const cancel = el('button', { type: 'button', id: 'edit-cancel', onclick: stopEditing }, 'Cancel');
+    async function send(force) {
+      fill(message, el('p', { class: 'hint', role: 'status' }, 'Applying…'));
+      apply.disabled = true;
+      try {
+        const applied = await api('PATCH', `${kubePath()}${query({ fieldManager: 'kmc-console', force: force ? 'true' : '' })}`,
+          text.value, 'application/apply-patch+yaml');
+        stopEditing();
+        fill(actionMessage, notice(`${name} applied (resourceVersion ${applied?.metadata?.resourceVersion}).`, 'ok'));
+        if (applied?.metadata) show(applied);
+      } catch (e) {
+        apply.disabled = false;
+        if (e.status === 409) {
+          fill(message, notice(`Conflict: ${e.message}`),
+            el('p', {}, 'Another field manager owns these fields. Change them back, or take them over: ',
+              el('button', { type: 'button', id: 'apply-force', class: 'danger', onclick: () => send(true) },
+                'Apply anyway (force)')));
+        } else if (e.status === 401) {
+          fill(message, notice('Signed out: the edit was not applied.'));
+        } else {
+          fill(message, notice(`${e.status === 422 || e.status === 400 ? 'Not valid' : 'Refused'} (${e.status}): ${e.message}`));
+        }
+        message.scrollIntoView({ block: 'nearest' });
+      }
+    }
+    fill(editor, el('form', { class: 'editor', onsubmit: event => { event.preventDefault(); send(false); } },
+      changed, text, el('div', { class: 'toolbar' }, apply, cancel, el('span', { class: 'hint' },
+        'Server-side apply as field manager kmc-console')), message));
+    yaml.hidden = true;
+    yamlTools.hidden = true;
+    text.focus();
+  }
+
+  function stopEditing() {
+    editing = null;
+    fill(editor);
+    yaml.hidden = false;
+    yamlTools.hidden = false;
+  }
+
+  /** The object's path on the hub's Kubernetes pass-through (what kubectl through the hub uses). */
+  function kubePath() {
+    const base = apiGroup ? `/apis/${encodeURIComponent(apiGroup)}/${encodeURIComponent(version)}` : `/api/${encodeURIComponent(version)}`;
+    return `/k8s/clusters/${encodeURIComponent(cluster)}${base}`
+      + `${namespace ? `/namespaces/${encodeURIComponent(namespace)}` : ''}/${encodeURIComponent(plural)}/${encodeURIComponent(name)}`;
   }
 
   async function act(what, method, path, body) {
@@ -194,8 +288,9 @@ export function resourceView(main, route) {
         fill(banner, notice(`${name} was deleted from ${cluster}.`, 'warning'));
         return;
       }
-      clearTimeout(rereadTimer);
-      rereadTimer = setTimeout(() => { read(); readEvents(); }, 150);
+      // At most one re-read each 150 ms, also while changes keep coming.
+      if (rereadTimer) return;
+      rereadTimer = setTimeout(() => { rereadTimer = null; read(); readEvents(); }, 150);
     } else if (message.type === 'CLUSTER') {
       if (['stale', 'disconnected'].includes(message.state)) {
         fill(banner, el('p', { class: 'notice warning', role: 'status' },

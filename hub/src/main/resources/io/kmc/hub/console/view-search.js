@@ -169,8 +169,11 @@ export function searchView(main, route) {
       labelSelector: params.labelSelector || undefined, clusterSelector: params.clusterSelector || undefined }, message => {
       if (message.type === 'INITIAL_STATE_DONE' && message.clusters) initial = false;
       else if (!initial && ['ADDED', 'MODIFIED', 'DELETED', 'RESTART'].includes(message.type)) {
-        clearTimeout(rerun);
+        // At most one re-run each 500 ms, also while changes keep coming (a debounce would wait for a lull
+        // that a busy fleet never has).
+        if (rerun) return;
         rerun = setTimeout(() => {
+          rerun = null;
           if (pagesLoaded <= 1) restart();
           else if (!status.querySelector('#search-changed')) {
             status.append(' ', el('button', { type: 'button', id: 'search-changed', onclick: restart },
@@ -197,6 +200,7 @@ export function searchView(main, route) {
       requestAnimationFrame(() => setTimeout(() => {
         table.dataset.renderMs = String(Math.round(performance.now() - answered));
         table.dataset.loaded = String(shown);
+        table.dataset.answers = String(Number(table.dataset.answers || 0) + 1);
       }, 0));
       const stale = Object.entries(answer.clusters || {}).filter(([, c]) => c.stale).map(([name]) => name);
       const clusterCount = Object.keys(answer.clusters || {}).length;
