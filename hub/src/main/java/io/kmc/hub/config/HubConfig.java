@@ -49,7 +49,7 @@ public record HubConfig(Path dataDir, Server server, Management management, LogS
                            String kubernetesNamespace, int eventBusPort) {
   }
 
-  public record Tunnel(Limits limits, Duration helloTimeout, int admissionRate) {
+  public record Tunnel(Limits limits, Duration helloTimeout, int admissionRate, Duration inFlightWait) {
   }
 
   /** PostgreSQL; with no host, an embedded server whose data lives under the data directory. */
@@ -359,7 +359,12 @@ public record HubConfig(Path dataDir, Server server, Management management, LogS
     int chunk = c.bytes("tunnel.chunk_bytes", defaults.chunkBytes(), 1024, 16 * 1024 * 1024,
         "Bodies larger than this travel from the agent as several data frames.");
     int inFlight = c.integer("tunnel.max_in_flight_requests", defaults.maxInFlightRequests(), 1, 1_000_000,
-        "Requests outstanding per agent; more are refused with 429.");
+        "Requests outstanding per agent; more wait up to tunnel.in_flight_wait for one to finish, then are refused with 429.");
+    Duration inFlightWait = c.duration("tunnel.in_flight_wait", Duration.ofSeconds(2), Duration.ZERO, Duration.ofMinutes(1),
+        "Longest a request waits for a free slot when tunnel.max_in_flight_requests are outstanding on its agent "
+        + "(a burst, or the requests sent again after an agent came back, then pass a little late). At most as many "
+        + "requests as that limit wait; others, and those still waiting after this long, get 429 with Retry-After. "
+        + "0: refuse at once.");
     int streams = c.integer("tunnel.max_open_streams", defaults.maxOpenStreams(), 1, 1_000_000,
         "Streams (watches, followed logs, large bodies) open per agent; more are refused with 429.");
     int credits = c.integer("tunnel.stream_credits", defaults.streamCredits(), 1, 1024,
@@ -384,7 +389,7 @@ public record HubConfig(Path dataDir, Server server, Management management, LogS
     } catch (IllegalArgumentException e) {
       c.problem("tunnel", e.getMessage());
     }
-    return new Tunnel(limits, helloTimeout, admissionRate);
+    return new Tunnel(limits, helloTimeout, admissionRate, inFlightWait);
   }
 
   private static Database readDatabase(ConfigReader c) {
