@@ -31,16 +31,17 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class ChaosBench {
 
   public static final String USAGE = """
-      chaos [--scenarios LIST] [--watches N] [--rate N] [--reads N] [--seconds N] [--fault-after N]
+      chaos [--scenarios LIST] [--watches N] [--streams N] [--rate N] [--reads N] [--seconds N] [--fault-after N]
         --scenarios LIST  comma-separated, of kill-node, blackhole, reset, delay, postgres, redis (default: all)
         --watches N       watches entering at the surviving node (default 50)
+        --streams N       /api/v1/stream subscriptions entering there too, one socket each (default 5)
         --rate N          changes per second in the watched namespace (default 20)
         --reads N         GETs per second through the surviving node (default 50)
         --seconds N       seconds of changes per scenario (default 45)
         --fault-after N   seconds into the changes when the fault starts (default 8)""";
 
   public static final Map<String, String> DEFAULTS = Map.of("--scenarios",
-      "kill-node,blackhole,reset,delay,postgres,redis", "--watches", "50", "--rate", "20", "--reads", "50",
+      "kill-node,blackhole,reset,delay,postgres,redis", "--watches", "50", "--streams", "5", "--rate", "20", "--reads", "50",
       "--seconds", "45", "--fault-after", "8");
 
   static final String CLUSTER = "chaos";
@@ -87,10 +88,11 @@ public final class ChaosBench {
 
   private record Outcome(Scenario scenario, String agentBack, String hubNoticed, Reads.Summary reads, long expected,
                          long delivered, long lost, long duplicated, long outOfOrder, int watchesEnded,
-                         String firstEnd, boolean complete) {
+                         String firstEnd, boolean complete, Streams.Summary streams) {
 
     boolean passed() {
       return lost == 0 && duplicated == 0 && outOfOrder == 0 && watchesEnded == 0 && complete
+          && streams.lost() == 0 && streams.duplicates() == 0
           && reads.failedStatuses().keySet().stream().allMatch(EXPECTED_FAILURES::contains);
     }
   }
@@ -101,6 +103,7 @@ public final class ChaosBench {
       scenarios.add(Scenario.named(id.trim()));
     }
     int watches = flags.integer("--watches", 1, 5_000);
+    int streams = flags.integer("--streams", 0, 1_000);
     double rate = flags.number("--rate", 0.1, 1_000);
     double readRate = flags.number("--reads", 1, 1_000);
     double seconds = flags.number("--seconds", 5, 3600);
@@ -111,26 +114,31 @@ public final class ChaosBench {
     List<Outcome> outcomes = new ArrayList<>();
     for (Scenario scenario : scenarios) {
       out.printf("%n## %s: %s%n%n", scenario.id, scenario.fault);
-      outcomes.add(run(scenario, watches, rate, readRate, seconds, faultAfter));
+      outcomes.add(run(scenario, watches, streams, rate, readRate, seconds, faultAfter));
     }
 
     out.printf("%n## Verdicts%n%n");
     Table table = new Table("scenario", "agent back after s", "hub noticed after s", "reads ok", "reads failed",
         "failed with", "longest read ms", "it started at s", "reads failing for s", "watch events expected", "lost", "duplicated",
-        "watches ended", "verdict");
+        "watches ended", "streams resumed", "stream events lost", "stream duplicates", "verdict");
     for (Outcome o : outcomes) {
       table.row(o.scenario().id, o.agentBack(), o.hubNoticed(), String.valueOf(o.reads().ok()),
           String.valueOf(o.reads().failed()), o.reads().failedWith(), String.valueOf(o.reads().longestMillis()),
           o.reads().longestStarted(), o.reads().failingSeconds(), String.valueOf(o.expected()), String.valueOf(o.lost()),
           String.valueOf(o.duplicated() + o.outOfOrder()), String.valueOf(o.watchesEnded()),
-          o.passed() ? "pass" : "FAIL");
+          o.streams().resumed() + " of " + o.streams().subscriptions(), String.valueOf(o.streams().lost()),
+          String.valueOf(o.streams().duplicates()), o.passed() ? "pass" : "FAIL");
     }
     out.print(table.render());
     out.println();
     out.println("pass: no watch event lost, repeated, out of order or missing at the end, no watch ended, and every "
-        + "failed read a 503 or 504 (with a reason); reads enter at the node that survives. Times are from the "
-        + "start of the fault.");
+        + "failed read a 503 or 504 (with a reason), and no stream subscription lost or repeated a change; reads, "
+        + "watches and stream subscriptions enter at the node that survives. Times are from the start of the fault. "
+        + "\"streams resumed\": subscriptions sent again with their resume token after their socket closed.");
     for (Outcome o : outcomes) {
+      if (o.streams().firstError() != null) {
+        out.println("- " + o.scenario().id + ": first stream error: " + o.streams().firstError());
+      }
       if (o.firstEnd() != null) {
         out.println("- " + o.scenario().id + ": first watch end: " + o.firstEnd());
       }
@@ -140,7 +148,7 @@ public final class ChaosBench {
     out.printf("%ntotal time %.0f s%n", (System.nanoTime() - began) / 1e9);
   }
 
-  private Outcome run(Scenario scenario, int watches, double rate, double readRate, double seconds,
+  private Outcome run(Scenario scenario, int watches, int streamCount, double rate, double readRate, double seconds,
                       double faultAfter) throws Exception {
     int changes = (int) Math.round(rate * seconds);
     int faultAtChange = (int) Math.round(rate * faultAfter);
@@ -149,10 +157,13 @@ public final class ChaosBench {
     Fleet.Spec spec = new Fleet.Spec(List.of(new Fleet.AgentSpec(CLUSTER, List.of(), dials, false, 0)),
         Math.max(512, watches + 64));
     try (Fleet fleet = Fleet.startThroughLinks(spec, Map.of());
-         Watches client = new Watches(watches, changes, 0)) {
+         Watches client = new Watches(watches, changes, 0);
+         Streams streams = new Streams(fleet.node(scenario.entryNode).port(), fleet.adminToken(), CLUSTER,
+             Watches.NAMESPACE, EventLedger.PREFIX, changes)) {
       Watches.prepare(fleet);
       String resourceVersion = Watches.mark(fleet, "start");
       int entryPort = fleet.node(scenario.entryNode).port();
+      streams.open(streamCount);
       client.open(new Target("entry", "127.0.0.1", entryPort, KubePassthrough.PREFIX + CLUSTER + Watches.LIST_PATH,
           fleet.adminToken()), resourceVersion, 0, watches, 50);
       JsonObject before = fleet.connection(CLUSTER);
@@ -229,15 +240,22 @@ public final class ChaosBench {
         Fleet.sleep(1_000);
         reads.stop();
         boolean complete = client.awaitComplete(watches, changes, 60_000);
+        long streamsDeadline = System.nanoTime() + 30_000_000_000L;
+        while (!streams.complete(changes) && System.nanoTime() < streamsDeadline) {
+          Fleet.sleep(100);
+        }
         EventLedger ledger = client.ledger();
         Outcome outcome = new Outcome(scenario, agentBack[0], hubNoticed[0], reads.summary(faultAt.get()),
             (long) watches * changes, client.read(ledger::delivered), client.read(() -> ledger.lost(changes)),
             client.read(ledger::duplicated), client.read(ledger::outOfOrder), client.read(client::ended),
-            client.read(client::firstEnd), complete);
+            client.read(client::firstEnd), complete, streams.summary(changes));
         out.printf("agent back after %s s, hub noticed after %s s; reads: %d ok, %d failed (%s); watch events: %d of %d,"
-            + " lost %d, duplicated %d; watches ended %d%n", outcome.agentBack(), outcome.hubNoticed(),
-            outcome.reads().ok(), outcome.reads().failed(), outcome.reads().failedWith(), outcome.delivered(),
-            outcome.expected(), outcome.lost(), outcome.duplicated(), outcome.watchesEnded());
+            + " lost %d, duplicated %d; watches ended %d; stream subscriptions: %d, resumed %d times (%d sockets "
+            + "reopened), clusters restarted %d, changes lost %d, duplicated %d%n", outcome.agentBack(),
+            outcome.hubNoticed(), outcome.reads().ok(), outcome.reads().failed(), outcome.reads().failedWith(),
+            outcome.delivered(), outcome.expected(), outcome.lost(), outcome.duplicated(), outcome.watchesEnded(),
+            outcome.streams().subscriptions(), outcome.streams().resumed(), outcome.streams().reconnects(),
+            outcome.streams().restarts(), outcome.streams().lost(), outcome.streams().duplicates());
         return outcome;
       }
     }
