@@ -22,11 +22,11 @@ import java.util.concurrent.TimeUnit;
  * (what a client of the stream API is told to do): that is a resumption, and what it replays must
  * neither skip nor repeat a change.
  */
-final class Streams implements AutoCloseable {
+public final class Streams implements AutoCloseable {
 
   private final Vertx vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(1));
-  private final WebSocketClient client = vertx.createWebSocketClient(new WebSocketClientOptions()
-      .setMaxFrameSize(1 << 20).setMaxMessageSize(16 << 20));
+  private final WebSocketClient client;
+  private long events;
   private final int port;
   private final String token;
   private final String cluster;
@@ -56,11 +56,18 @@ final class Streams implements AutoCloseable {
   }
 
   /** What the subscriptions saw over a scenario. */
-  record Summary(int subscriptions, long reconnects, long resumed, long restarts, long lost, long duplicates,
+  public record Summary(int subscriptions, long reconnects, long resumed, long restarts, long lost, long duplicates,
                  String firstError) {
   }
 
-  Streams(int port, String token, String cluster, String namespace, String prefix, int changes) {
+  /**
+   * @param cluster   the one cluster followed, or null for all
+   * @param namespace the namespace followed, or null for all
+   * @param tls       wss with any certificate (a self-signed hub), or ws
+   */
+  public Streams(int port, String token, String cluster, String namespace, String prefix, int changes, boolean tls) {
+    this.client = vertx.createWebSocketClient(new WebSocketClientOptions().setSsl(tls).setTrustAll(tls)
+        .setVerifyHost(false).setMaxConnections(10_000).setMaxFrameSize(1 << 20).setMaxMessageSize(16 << 20));
     this.port = port;
     this.token = token;
     this.cluster = cluster;
@@ -70,7 +77,7 @@ final class Streams implements AutoCloseable {
   }
 
   /** Opens {@code count} subscriptions and waits for each one's initial state. */
-  void open(int count) throws Exception {
+  public void open(int count) throws Exception {
     for (int i = 0; i < count; i++) {
       Subscription s = new Subscription("chaos-" + i);
       subscriptions.add(s);
@@ -117,8 +124,13 @@ final class Streams implements AutoCloseable {
 
   private void subscribe(Subscription s) {
     JsonObject subscribe = new JsonObject().put("type", "subscribe").put("id", s.id).put("group", "")
-        .put("version", "v1").put("resource", "configmaps").put("clusters", new JsonArray().add(cluster))
-        .put("namespace", namespace);
+        .put("version", "v1").put("resource", "configmaps");
+    if (cluster != null) {
+      subscribe.put("clusters", new JsonArray().add(cluster));
+    }
+    if (namespace != null) {
+      subscribe.put("namespace", namespace);
+    }
     if (s.resume != null) {
       subscribe.put("resume", s.resume);
     }
@@ -133,6 +145,7 @@ final class Streams implements AutoCloseable {
     }
     switch (type) {
       case "ADDED", "MODIFIED" -> {
+        events++;
         JsonObject object = m.getJsonObject("object", new JsonObject());
         String name = object.getString("name", "");
         if (name.startsWith(prefix) && s.initialDone) {
@@ -174,7 +187,12 @@ final class Streams implements AutoCloseable {
     return onLoop(() -> subscriptions.stream().allMatch(s -> s.seen.nextClearBit(0) >= made));
   }
 
-  Summary summary(int made) throws Exception {
+  /** Changes received by all subscriptions so far. */
+  public long events() throws Exception {
+    return onLoop(() -> events);
+  }
+
+  public Summary summary(int made) throws Exception {
     return onLoop(() -> {
       long lost = 0;
       long duplicates = 0;
