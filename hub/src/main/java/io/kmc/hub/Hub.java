@@ -224,6 +224,14 @@ public final class Hub {
     hz.setProperty("hazelcast.wait.seconds.before.join", "0");
     hz.setProperty("hazelcast.logging.type", "slf4j");
     hz.setProperty("hazelcast.shutdownhook.enabled", "false");
+    // A member that stops answering (frozen, cut off) holds partitions nobody else can write until it is
+    // dropped: Hazelcast's 60 s default kept presence writes, hence agents that moved, waiting that long.
+    long timeout = Math.max(3, c.memberTimeout().toSeconds());
+    hz.setProperty("hazelcast.max.no.heartbeat.seconds", String.valueOf(timeout));
+    hz.setProperty("hazelcast.heartbeat.interval.seconds", String.valueOf(Math.max(1, timeout / 5)));
+    // A dropped member that is heard again merges back soon, instead of after Hazelcast's 300 s.
+    hz.setProperty("hazelcast.merge.first.run.delay.seconds", "10");
+    hz.setProperty("hazelcast.merge.next.run.delay.seconds", "10");
     NetworkConfig network = hz.getNetworkConfig();
     network.setPort(c.port()).setPortAutoIncrement(c.port() == 0 || c.members().isEmpty());
     if (c.publicHost() != null) {

@@ -78,6 +78,11 @@ public final class Streams implements AutoCloseable {
 
   /** Opens {@code count} subscriptions and waits for each one's initial state. */
   public void open(int count) throws Exception {
+    open(count, true);
+  }
+
+  /** Opens {@code count} subscriptions; waits up to 60 s for each one's initial state, and fails without it if asked. */
+  public void open(int count, boolean requireInitialState) throws Exception {
     for (int i = 0; i < count; i++) {
       Subscription s = new Subscription("chaos-" + i);
       subscriptions.add(s);
@@ -89,6 +94,9 @@ public final class Streams implements AutoCloseable {
         return;
       }
       Thread.sleep(50);
+    }
+    if (!requireInitialState) {
+      return;
     }
     String error = onLoop(() -> subscriptions.stream().map(s -> s.firstError).filter(e -> e != null).findFirst()
         .orElse("no error message"));
@@ -185,6 +193,11 @@ public final class Streams implements AutoCloseable {
   /** Whether every subscription has seen every change made so far (0 … made-1). */
   boolean complete(int made) throws Exception {
     return onLoop(() -> subscriptions.stream().allMatch(s -> s.seen.nextClearBit(0) >= made));
+  }
+
+  /** Subscriptions whose initial state is complete. */
+  public long initialStatesDone() throws Exception {
+    return onLoop(() -> subscriptions.stream().filter(s -> s.initialDone).count());
   }
 
   /** Changes received by all subscriptions so far. */

@@ -46,7 +46,7 @@ public record HubConfig(Path dataDir, Server server, Management management, LogS
   /** How hub nodes find each other. Disabled: a single node with a local event bus. */
   public record Clustering(boolean enabled, String name, String host, String publicHost, int port,
                            List<String> members, boolean kubernetesDiscovery, String kubernetesServiceName,
-                           String kubernetesNamespace, int eventBusPort) {
+                           String kubernetesNamespace, int eventBusPort, Duration memberTimeout) {
   }
 
   public record Tunnel(Limits limits, Duration helloTimeout, int admissionRate, Duration inFlightWait) {
@@ -349,7 +349,12 @@ public record HubConfig(Path dataDir, Server server, Management management, LogS
         c.bool("cluster.kubernetes.enabled", false, "Find members through the Kubernetes API (headless Service)."),
         c.string("cluster.kubernetes.service_name", "kmc-hub-hazelcast", "Headless Service selecting the hub pods."),
         c.string("cluster.kubernetes.namespace", null, "Namespace of that Service; the pod's own if unset."),
-        c.integer("cluster.event_bus_port", 0, 0, 65535, "Event-bus TCP port (0 picks a free one)."));
+        c.integer("cluster.event_bus_port", 0, 0, 65535, "Event-bus TCP port (0 picks a free one)."),
+        c.duration("cluster.member_timeout", Duration.ofSeconds(15), Duration.ofSeconds(3), Duration.ofMinutes(10),
+            "Silence after which the other nodes drop a node from the hub cluster (one frozen by a long GC pause "
+            + "or SIGSTOP, or cut off): until then, what it holds of the shared maps cannot be written and requests "
+            + "routed to it wait. Keep it below tunnel.ping_timeout, so that a frozen node's agents find the "
+            + "cluster taking them elsewhere. A node dropped this way rejoins within about 10 s of being heard again."));
   }
 
   private static Tunnel readTunnel(ConfigReader c, Server server) {
