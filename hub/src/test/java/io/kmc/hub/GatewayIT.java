@@ -189,6 +189,31 @@ class GatewayIT {
     stillServing();
   }
 
+  /**
+   * An agent's clock is never compared with the hub's: a join token has no time in it, hello carries
+   * none, and the hub echoes the agent's ping time without reading it (latency is measured on the
+   * hub's own pings). So an agent 10 minutes ahead or behind is served like any other.
+   */
+  @Test
+  void anAgentWhoseClockIsTenMinutesOffIsServed() throws Exception {
+    try (RawAgent agent = connect()) {
+      agent.hello("fake");
+      fleet.awaitConnected(hub, "fake");
+      long tenMinutes = Duration.ofMinutes(10).toMillis();
+      for (long skew : List.of(tenMinutes, -tenMinutes)) {
+        long agentNow = System.currentTimeMillis() + skew;
+        agent.send(new Frame.Ping(agentNow));
+        Frame pong = agent.next(5);
+        assertEquals(agentNow, assertInstanceOf(Frame.Pong.class, pong).sentAtMillis());
+        var response = getAsync("/k8s/clusters/fake/api/v1/namespaces");
+        answer(agent, assertInstanceOf(Frame.Request.class, agent.next(5)));
+        assertEquals(200, response.get(10, TimeUnit.SECONDS).statusCode());
+      }
+      assertTrue(!agent.isClosed(), "the hub closed the skewed agent's connection");
+    }
+    stillServing();
+  }
+
   private static void answer(RawAgent agent, Frame.Request request) {
     agent.send(new Frame.Response(request.id(), 200, Map.of("Content-Type", List.of("application/json")),
         "{\"kind\":\"List\",\"items\":[]}".getBytes(), false));
