@@ -226,6 +226,14 @@ public final class Hub {
     hz.setProperty("hazelcast.wait.seconds.before.join", "0");
     hz.setProperty("hazelcast.logging.type", "slf4j");
     hz.setProperty("hazelcast.shutdownhook.enabled", "false");
+    // A member that stops answering (frozen, cut off) holds partitions nobody else can write until it is
+    // dropped: Hazelcast's 60 s default kept presence writes, hence agents that moved, waiting that long.
+    long timeout = Math.max(3, c.memberTimeout().toSeconds());
+    hz.setProperty("hazelcast.max.no.heartbeat.seconds", String.valueOf(timeout));
+    hz.setProperty("hazelcast.heartbeat.interval.seconds", String.valueOf(Math.max(1, timeout / 5)));
+    // A dropped member that is heard again merges back soon, instead of after Hazelcast's 300 s.
+    hz.setProperty("hazelcast.merge.first.run.delay.seconds", "10");
+    hz.setProperty("hazelcast.merge.next.run.delay.seconds", "10");
     NetworkConfig network = hz.getNetworkConfig();
     network.setPort(c.port()).setPortAutoIncrement(c.port() == 0 || c.members().isEmpty());
     if (c.publicHost() != null) {
@@ -321,7 +329,7 @@ public final class Hub {
         }, () -> notifications.stop()))
         .compose(v -> deployRouting())
         .compose(v -> deploy(new DirectClusters(directClusters(), nodes, channel, sessions, presence,
-            config.tunnel().limits(), metrics, index), new DeploymentOptions()))
+            config.tunnel().limits(), config.tunnel().inFlightWait().toMillis(), metrics, index), new DeploymentOptions()))
         .compose(v -> concern("propagation", this::startPropagation, () -> controller.stop()))
         .compose(v -> deployApi())
         .onSuccess(v -> {
@@ -456,7 +464,7 @@ public final class Hub {
     Authorizer authorizer = new Authorizer(rbac);
     AgentGateway gateway = new AgentGateway(vertx, nodes, channel, presence, sessions, clusters, limits, metrics,
         config.tunnel().helloTimeout().toMillis(), notifications, config.notifications().disconnectGrace().toMillis(),
-        index, new Admission(config.tunnel().admissionRate()));
+        index, new Admission(config.tunnel().admissionRate()), config.tunnel().inFlightWait().toMillis());
     String caPem = tls == null ? null : tls.clientTrustPem();
     KubePassthrough passthrough = new KubePassthrough(router, streaming, recordings,
         new PolicyAdmission(policies, clusters, router, metrics, notifications));

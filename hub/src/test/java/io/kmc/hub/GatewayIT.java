@@ -21,6 +21,7 @@ import java.util.concurrent.TimeUnit;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -39,6 +40,7 @@ class GatewayIT {
     fleet = new Fleet().hubSettings(Map.of(
         "KMC_TUNNEL_MAX_FRAME_BYTES", "1MiB",
         "KMC_TUNNEL_MAX_IN_FLIGHT_REQUESTS", "2",
+        "KMC_TUNNEL_IN_FLIGHT_WAIT", "500ms",
         "KMC_TUNNEL_REQUEST_TIMEOUT", "1500ms",
         "KMC_TUNNEL_HELLO_TIMEOUT", "1s",
         "KMC_SERVER_MAX_BODY_BYTES", "256KiB"));
@@ -133,9 +135,15 @@ class GatewayIT {
       assertInstanceOf(Frame.Request.class, first);
       assertInstanceOf(Frame.Request.class, second);
 
+      // A third waits tunnel.in_flight_wait for a slot, none frees: 429 soon after, with Retry-After.
+      long before = System.nanoTime();
       HttpResponse<String> refused = get("/k8s/clusters/fake/api/v1/services");
+      long tookMillis = (System.nanoTime() - before) / 1_000_000;
       assertEquals(429, refused.statusCode());
       assertTrue(refused.body().contains("\"reason\":\"TooManyRequests\""), refused.body());
+      assertTrue(refused.body().contains("tunnel.in_flight_wait"), refused.body());
+      assertEquals("1", refused.headers().firstValue("Retry-After").orElse(null));
+      assertTrue(tookMillis >= 450 && tookMillis < 1_400, "refused after " + tookMillis + " ms");
 
       for (var response : slow) {
         HttpResponse<String> timedOut = response.get(10, TimeUnit.SECONDS);
@@ -150,6 +158,65 @@ class GatewayIT {
       agent.send(new Frame.Response(((Frame.Request) first).id(), 200, null, "{}".getBytes(), false));
     }
     stillServing();
+  }
+
+  @Test
+  void aBurstAboveTheInFlightLimitWaitsForASlotInsteadOfBeingRefused() throws Exception {
+    try (RawAgent agent = connect()) {
+      agent.hello("fake");
+      fleet.awaitConnected(hub, "fake");
+      var first = getAsync("/k8s/clusters/fake/api/v1/namespaces");
+      var second = getAsync("/k8s/clusters/fake/api/v1/pods");
+      Frame.Request a = assertInstanceOf(Frame.Request.class, agent.next(5));
+      Frame.Request b = assertInstanceOf(Frame.Request.class, agent.next(5));
+      // The limit (2) is reached: the third and fourth wait at the hub, not at the agent.
+      var third = getAsync("/k8s/clusters/fake/api/v1/services");
+      var fourth = getAsync("/k8s/clusters/fake/api/v1/secrets");
+      Thread.sleep(150);
+      assertNull(agent.next(0), "the hub sent the agent more than tunnel.max_in_flight_requests");
+      answer(agent, a);
+      answer(agent, b);
+      // Each answer frees a slot, which goes to a waiting request.
+      Frame.Request c = assertInstanceOf(Frame.Request.class, agent.next(5));
+      Frame.Request d = assertInstanceOf(Frame.Request.class, agent.next(5));
+      answer(agent, c);
+      answer(agent, d);
+      for (var response : List.of(first, second, third, fourth)) {
+        HttpResponse<String> ok = response.get(10, TimeUnit.SECONDS);
+        assertEquals(200, ok.statusCode(), ok.body());
+      }
+    }
+    stillServing();
+  }
+
+  /**
+   * An agent's clock is never compared with the hub's: a join token has no time in it, hello carries
+   * none, and the hub echoes the agent's ping time without reading it (latency is measured on the
+   * hub's own pings). So an agent 10 minutes ahead or behind is served like any other.
+   */
+  @Test
+  void anAgentWhoseClockIsTenMinutesOffIsServed() throws Exception {
+    try (RawAgent agent = connect()) {
+      agent.hello("fake");
+      fleet.awaitConnected(hub, "fake");
+      long tenMinutes = Duration.ofMinutes(10).toMillis();
+      for (long skew : List.of(tenMinutes, -tenMinutes)) {
+        long agentNow = System.currentTimeMillis() + skew;
+        agent.send(new Frame.Ping(agentNow));
+        Frame pong = agent.next(5);
+        assertEquals(agentNow, assertInstanceOf(Frame.Pong.class, pong).sentAtMillis());
+        var response = getAsync("/k8s/clusters/fake/api/v1/namespaces");
+        answer(agent, assertInstanceOf(Frame.Request.class, agent.next(5)));
+        assertEquals(200, response.get(10, TimeUnit.SECONDS).statusCode());
+      }
+      assertTrue(!agent.isClosed(), "the hub closed the skewed agent's connection");
+    }
+    stillServing();
+  }
+
+  private static void answer(RawAgent agent, Frame.Request request) {
+    agent.send(new Frame.Response(request.id(), 200, Map.of("Content-Type", List.of("application/json")),
+        "{\"kind\":\"List\",\"items\":[]}".getBytes(), false));
   }
 
   @Test

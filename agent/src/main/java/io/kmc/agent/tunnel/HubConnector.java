@@ -289,7 +289,7 @@ public final class HubConnector extends VerticleBase {
     boolean welcomed;
     boolean ended;
     long redialAfterMillis = -1;
-    long lastReceived = System.currentTimeMillis();
+    long lastReceived = monotonicMillis();
     long lastPingSent;
     long helloTimer = -1;
     long heartbeatTimer = -1;
@@ -330,7 +330,7 @@ public final class HubConnector extends VerticleBase {
     }
 
     void received(String text) {
-      lastReceived = System.currentTimeMillis();
+      lastReceived = monotonicMillis();
       Frame frame;
       try {
         frame = FrameCodec.decode(text);
@@ -351,7 +351,7 @@ public final class HubConnector extends VerticleBase {
         LOG.info("hub {} asked to reconnect elsewhere: {}", url, Texts.forLog(goAway.reason()));
         redialAfterMillis = goAway.reconnectAfterMillis();
         failedAttempts = 0;
-        leaveWhenIdle(System.currentTimeMillis() + DRAIN_MILLIS);
+        leaveWhenIdle(monotonicMillis() + DRAIN_MILLIS);
       } else if (frame instanceof Frame.IndexAck ack) {
         if (index != null && indexing) {
           if (ack.seq() == 0) {
@@ -434,7 +434,7 @@ public final class HubConnector extends VerticleBase {
       if (ended) {
         return;
       }
-      if (executor.requestsInProgress() == 0 || System.currentTimeMillis() >= deadline) {
+      if (executor.requestsInProgress() == 0 || monotonicMillis() >= deadline) {
         close(CloseCodes.NORMAL, "going away as asked");
       } else {
         vertx.setTimer(20, t -> leaveWhenIdle(deadline));
@@ -443,7 +443,7 @@ public final class HubConnector extends VerticleBase {
 
     /** Pings when the connection has been idle for the ping interval; gives up on a hub silent past the deadline. */
     void heartbeat() {
-      long now = System.currentTimeMillis();
+      long now = monotonicMillis();
       if (now - lastReceived > limits.pingTimeoutMillis()) {
         close(CloseCodes.GOING_AWAY, "no traffic from the hub for " + (now - lastReceived) + " ms");
         return;
@@ -453,7 +453,8 @@ public final class HubConnector extends VerticleBase {
       long interval = limits.pingIntervalMillis();
       if (now - lastReceived >= interval && now - lastPingSent >= interval) {
         lastPingSent = now;
-        send(new Frame.Ping(now));
+        // The hub only echoes it: the agent's wall clock, right or not, is never compared with the hub's.
+        send(new Frame.Ping(System.currentTimeMillis()));
       }
     }
 
@@ -471,7 +472,7 @@ public final class HubConnector extends VerticleBase {
 
     /** A binary message: in protocol v2, a request, credit or cancel for the executor. */
     void receivedBinary(Buffer message) {
-      lastReceived = System.currentTimeMillis();
+      lastReceived = monotonicMillis();
       if (version != ProtocolVersions.V2) {
         send(new Frame.Error(null, ProtocolException.MALFORMED_FRAME, "protocol v1 uses text messages only"));
         return;
@@ -513,5 +514,14 @@ public final class HubConnector extends VerticleBase {
       }
       ended(this, why);
     }
+  }
+
+  /**
+   * Milliseconds on a clock that only moves forward: silences and deadlines are measured on it, so that
+   * the wall clock being set back (NTP correcting a skewed clock) cannot hide a dead hub for as long,
+   * nor set forward make a live one look silent.
+   */
+  static long monotonicMillis() {
+    return System.nanoTime() / 1_000_000;
   }
 }

@@ -31,21 +31,24 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class ChaosBench {
 
   public static final String USAGE = """
-      chaos [--scenarios LIST] [--watches N] [--rate N] [--reads N] [--seconds N] [--fault-after N]
-        --scenarios LIST  comma-separated, of kill-node, blackhole, reset, delay, postgres, redis (default: all)
+      chaos [--scenarios LIST] [--watches N] [--streams N] [--rate N] [--reads N] [--seconds N] [--fault-after N]
+        --scenarios LIST  comma-separated, of kill-node, sigstop, blackhole, reset, delay, postgres, redis (default: all)
         --watches N       watches entering at the surviving node (default 50)
+        --streams N       /api/v1/stream subscriptions entering there too, one socket each (default 5)
         --rate N          changes per second in the watched namespace (default 20)
         --reads N         GETs per second through the surviving node (default 50)
         --seconds N       seconds of changes per scenario (default 45)
         --fault-after N   seconds into the changes when the fault starts (default 8)""";
 
   public static final Map<String, String> DEFAULTS = Map.of("--scenarios",
-      "kill-node,blackhole,reset,delay,postgres,redis", "--watches", "50", "--rate", "20", "--reads", "50",
+      "kill-node,sigstop,blackhole,reset,delay,postgres,redis", "--watches", "50", "--streams", "5", "--rate", "20", "--reads", "50",
       "--seconds", "45", "--fault-after", "8");
 
   static final String CLUSTER = "chaos";
   /** How long the delay, PostgreSQL and Redis faults last. */
   private static final long OUTAGE_MILLIS = 10_000;
+  /** How long node C stays frozen: longer than tunnel.ping_timeout (20 s), so that the agent gives up on it. */
+  private static final long FROZEN_MILLIS = 30_000;
   private static final Set<Integer> EXPECTED_FAILURES = Set.of(503, 504);
 
   private final Flags flags;
@@ -60,6 +63,8 @@ public final class ChaosBench {
   private enum Scenario {
     KILL_NODE("kill-node", "node B, holding the agent, is killed (kill -9: no drain, no goodbye)", Fleet.NODE_B,
         Fleet.NODE_A),
+    SIGSTOP("sigstop", "node C, a process holding the agent, is frozen (SIGSTOP) for 30 s, longer than the ping "
+        + "timeout, then let run again (SIGCONT) with what it held", Fleet.NODE_C, Fleet.NODE_A),
     BLACKHOLE("blackhole", "the agent's connection to node A goes silent both ways, nobody told (an idle flow "
         + "dropped by a load balancer); new connections pass", Fleet.NODE_A, Fleet.NODE_B),
     RESET("reset", "the agent's connection to node A is cut", Fleet.NODE_A, Fleet.NODE_B),
@@ -87,10 +92,12 @@ public final class ChaosBench {
 
   private record Outcome(Scenario scenario, String agentBack, String hubNoticed, Reads.Summary reads, long expected,
                          long delivered, long lost, long duplicated, long outOfOrder, int watchesEnded,
-                         String firstEnd, boolean complete) {
+                         String firstEnd, boolean complete, Streams.Summary streams, String afterwards,
+                         boolean afterwardsOk) {
 
     boolean passed() {
-      return lost == 0 && duplicated == 0 && outOfOrder == 0 && watchesEnded == 0 && complete
+      return afterwardsOk && lost == 0 && duplicated == 0 && outOfOrder == 0 && watchesEnded == 0 && complete
+          && streams.lost() == 0 && streams.duplicates() == 0
           && reads.failedStatuses().keySet().stream().allMatch(EXPECTED_FAILURES::contains);
     }
   }
@@ -101,6 +108,7 @@ public final class ChaosBench {
       scenarios.add(Scenario.named(id.trim()));
     }
     int watches = flags.integer("--watches", 1, 5_000);
+    int streams = flags.integer("--streams", 0, 1_000);
     double rate = flags.number("--rate", 0.1, 1_000);
     double readRate = flags.number("--reads", 1, 1_000);
     double seconds = flags.number("--seconds", 5, 3600);
@@ -111,26 +119,31 @@ public final class ChaosBench {
     List<Outcome> outcomes = new ArrayList<>();
     for (Scenario scenario : scenarios) {
       out.printf("%n## %s: %s%n%n", scenario.id, scenario.fault);
-      outcomes.add(run(scenario, watches, rate, readRate, seconds, faultAfter));
+      outcomes.add(run(scenario, watches, streams, rate, readRate, seconds, faultAfter));
     }
 
     out.printf("%n## Verdicts%n%n");
     Table table = new Table("scenario", "agent back after s", "hub noticed after s", "reads ok", "reads failed",
         "failed with", "longest read ms", "it started at s", "reads failing for s", "watch events expected", "lost", "duplicated",
-        "watches ended", "verdict");
+        "watches ended", "streams resumed", "stream events lost", "stream duplicates", "afterwards", "verdict");
     for (Outcome o : outcomes) {
       table.row(o.scenario().id, o.agentBack(), o.hubNoticed(), String.valueOf(o.reads().ok()),
           String.valueOf(o.reads().failed()), o.reads().failedWith(), String.valueOf(o.reads().longestMillis()),
           o.reads().longestStarted(), o.reads().failingSeconds(), String.valueOf(o.expected()), String.valueOf(o.lost()),
           String.valueOf(o.duplicated() + o.outOfOrder()), String.valueOf(o.watchesEnded()),
-          o.passed() ? "pass" : "FAIL");
+          o.streams().resumed() + " of " + o.streams().subscriptions(), String.valueOf(o.streams().lost()),
+          String.valueOf(o.streams().duplicates()), o.afterwards(), o.passed() ? "pass" : "FAIL");
     }
     out.print(table.render());
     out.println();
     out.println("pass: no watch event lost, repeated, out of order or missing at the end, no watch ended, and every "
-        + "failed read a 503 or 504 (with a reason); reads enter at the node that survives. Times are from the "
-        + "start of the fault.");
+        + "failed read a 503 or 504 (with a reason), and no stream subscription lost or repeated a change; reads, "
+        + "watches and stream subscriptions enter at the node that survives. Times are from the start of the fault. "
+        + "\"streams resumed\": subscriptions sent again with their resume token after their socket closed.");
     for (Outcome o : outcomes) {
+      if (o.streams().firstError() != null) {
+        out.println("- " + o.scenario().id + ": first stream error: " + o.streams().firstError());
+      }
       if (o.firstEnd() != null) {
         out.println("- " + o.scenario().id + ": first watch end: " + o.firstEnd());
       }
@@ -140,25 +153,31 @@ public final class ChaosBench {
     out.printf("%ntotal time %.0f s%n", (System.nanoTime() - began) / 1e9);
   }
 
-  private Outcome run(Scenario scenario, int watches, double rate, double readRate, double seconds,
+  private Outcome run(Scenario scenario, int watches, int streamCount, double rate, double readRate, double seconds,
                       double faultAfter) throws Exception {
     int changes = (int) Math.round(rate * seconds);
     int faultAtChange = (int) Math.round(rate * faultAfter);
-    List<Integer> dials = scenario.agentNode == Fleet.NODE_A ? List.of(Fleet.NODE_A, Fleet.NODE_B)
-        : List.of(Fleet.NODE_B, Fleet.NODE_A);
+    List<Integer> dials = switch (scenario.agentNode) {
+      case Fleet.NODE_A -> List.of(Fleet.NODE_A, Fleet.NODE_B);
+      case Fleet.NODE_C -> List.of(Fleet.NODE_C, Fleet.NODE_A);
+      default -> List.of(Fleet.NODE_B, Fleet.NODE_A);
+    };
     Fleet.Spec spec = new Fleet.Spec(List.of(new Fleet.AgentSpec(CLUSTER, List.of(), dials, false, 0)),
-        Math.max(512, watches + 64));
+        Math.max(512, watches + 64), scenario == Scenario.SIGSTOP);
     try (Fleet fleet = Fleet.startThroughLinks(spec, Map.of());
-         Watches client = new Watches(watches, changes, 0)) {
+         Watches client = new Watches(watches, changes, 0);
+         Streams streams = new Streams(fleet.node(scenario.entryNode).port(), fleet.adminToken(), CLUSTER,
+             Watches.NAMESPACE, EventLedger.PREFIX, changes, false)) {
       Watches.prepare(fleet);
       String resourceVersion = Watches.mark(fleet, "start");
       int entryPort = fleet.node(scenario.entryNode).port();
+      streams.open(streamCount);
       client.open(new Target("entry", "127.0.0.1", entryPort, KubePassthrough.PREFIX + CLUSTER + Watches.LIST_PATH,
           fleet.adminToken()), resourceVersion, 0, watches, 50);
       JsonObject before = fleet.connection(CLUSTER);
-      out.printf("agent on node %s; %d watches and %.0f reads/s entering at node %s; %d changes at %.0f/s, "
-          + "the fault after %.0f s%n", scenario.agentNode == Fleet.NODE_A ? "A" : "B", watches, readRate,
-          scenario.entryNode == Fleet.NODE_A ? "A" : "B", changes, rate, faultAfter);
+      out.printf("agent on node %s; %d watches, %d stream subscriptions and %.0f reads/s entering at node %s; %d "
+          + "changes at %.0f/s, the fault after %.0f s%n", "ABC".charAt(scenario.agentNode), watches, streamCount,
+          readRate, "ABC".charAt(scenario.entryNode), changes, rate, faultAfter);
 
       AtomicLong faultAt = new AtomicLong();
       AtomicLong changesMade = new AtomicLong();
@@ -169,11 +188,12 @@ public final class ChaosBench {
           Fleet.sleep(5);
         }
         FaultyLink link = fleet.link(scenario.agentNode);
-        int dialsBefore = fleet.link(Fleet.NODE_A).accepted() + fleet.link(Fleet.NODE_B).accepted();
+        int dialsBefore = dials(fleet);
         faultAt.set(System.nanoTime());
         try {
           switch (scenario) {
             case KILL_NODE -> fleet.halt(Fleet.NODE_B);
+            case SIGSTOP -> fleet.stopNodeC();
             case BLACKHOLE -> link.blackhole();
             case RESET -> link.reset();
             case DELAY -> {
@@ -209,15 +229,23 @@ public final class ChaosBench {
             noticed = System.nanoTime();
             hubNoticed[0] = seconds(noticed - faultAt.get());
           }
-          int dialled = fleet.link(Fleet.NODE_A).accepted() + fleet.link(Fleet.NODE_B).accepted();
+          int dialled = dials(fleet);
           if (newSession && Boolean.TRUE.equals(now.getBoolean("connected")) && dialled > dialsBefore) {
             agentBack[0] = seconds(Math.max(fleet.link(Fleet.NODE_A).lastAcceptedAt(),
                 fleet.link(Fleet.NODE_B).lastAcceptedAt()) - faultAt.get());
+            if (scenario == Scenario.SIGSTOP) {
+              // Frozen for its whole time whatever happens meanwhile, then let run again.
+              Fleet.sleep(Math.max(0, FROZEN_MILLIS - (System.nanoTime() - faultAt.get()) / 1_000_000));
+              resume(fleet);
+            }
             return;
           }
           Fleet.sleep(100);
         }
         agentBack[0] = "never (120 s)";
+        if (scenario == Scenario.SIGSTOP) {
+          resume(fleet);
+        }
       }, "kmc-chaos-fault");
       fault.setDaemon(true);
 
@@ -226,21 +254,87 @@ public final class ChaosBench {
         fault.start();
         Watches.await(client.change(fleet, changes, rate, number -> changesMade.set(number + 1)));
         fault.join(180_000);
+        String[] afterwards = {"—"};
+        boolean afterwardsOk = true;
+        if (scenario == Scenario.SIGSTOP) {
+          afterwardsOk = afterResume(fleet, afterwards);
+        }
         Fleet.sleep(1_000);
         reads.stop();
         boolean complete = client.awaitComplete(watches, changes, 60_000);
+        long streamsDeadline = System.nanoTime() + 30_000_000_000L;
+        while (!streams.complete(changes) && System.nanoTime() < streamsDeadline) {
+          Fleet.sleep(100);
+        }
         EventLedger ledger = client.ledger();
         Outcome outcome = new Outcome(scenario, agentBack[0], hubNoticed[0], reads.summary(faultAt.get()),
             (long) watches * changes, client.read(ledger::delivered), client.read(() -> ledger.lost(changes)),
             client.read(ledger::duplicated), client.read(ledger::outOfOrder), client.read(client::ended),
-            client.read(client::firstEnd), complete);
+            client.read(client::firstEnd), complete, streams.summary(changes), afterwards[0], afterwardsOk);
         out.printf("agent back after %s s, hub noticed after %s s; reads: %d ok, %d failed (%s); watch events: %d of %d,"
-            + " lost %d, duplicated %d; watches ended %d%n", outcome.agentBack(), outcome.hubNoticed(),
-            outcome.reads().ok(), outcome.reads().failed(), outcome.reads().failedWith(), outcome.delivered(),
-            outcome.expected(), outcome.lost(), outcome.duplicated(), outcome.watchesEnded());
+            + " lost %d, duplicated %d; watches ended %d; stream subscriptions: %d, resumed %d times (%d sockets "
+            + "reopened), clusters restarted %d, changes lost %d, duplicated %d%n", outcome.agentBack(),
+            outcome.hubNoticed(), outcome.reads().ok(), outcome.reads().failed(), outcome.reads().failedWith(),
+            outcome.delivered(), outcome.expected(), outcome.lost(), outcome.duplicated(), outcome.watchesEnded(),
+            outcome.streams().subscriptions(), outcome.streams().resumed(), outcome.streams().reconnects(),
+            outcome.streams().restarts(), outcome.streams().lost(), outcome.streams().duplicates());
         return outcome;
       }
     }
+  }
+
+  private static int dials(Fleet fleet) {
+    int dials = fleet.link(Fleet.NODE_A).accepted() + fleet.link(Fleet.NODE_B).accepted();
+    try {
+      dials += fleet.link(Fleet.NODE_C).accepted();
+    } catch (IllegalStateException e) {
+      // no node C in this fleet
+    }
+    return dials;
+  }
+
+  private static void resume(Fleet fleet) {
+    try {
+      fleet.continueNodeC();
+    } catch (IOException e) {
+      throw new IllegalStateException("cannot let node C run again: " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * After node C ran again: it must not serve the session it held when it froze. The agent must still
+   * be where it moved (node A), and reads entering at node C must reach it there.
+   */
+  private static boolean afterResume(Fleet fleet, String[] note) {
+    Fleet.sleep(3_000);
+    JsonObject connection = connectionOrNull(fleet);
+    boolean onA = connection != null && Boolean.TRUE.equals(connection.getBoolean("connected"))
+        && fleet.nodeA().nodeId().equals(connection.getString("node"));
+    int ok = 0;
+    Map<Integer, Integer> failed = new java.util.TreeMap<>();
+    java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+    for (int i = 0; i < 20; i++) {
+      try {
+        java.net.http.HttpResponse<String> response = http.send(java.net.http.HttpRequest.newBuilder(
+                java.net.URI.create("http://127.0.0.1:" + fleet.port(Fleet.NODE_C) + KubePassthrough.PREFIX + CLUSTER
+                    + Fleet.CONFIG_MAP_PATH)).header("Authorization", "Bearer " + fleet.adminToken())
+                .timeout(java.time.Duration.ofSeconds(30)).GET().build(),
+            java.net.http.HttpResponse.BodyHandlers.ofString());
+        if (response.statusCode() == 200) {
+          ok++;
+        } else {
+          failed.merge(response.statusCode(), 1, Integer::sum);
+        }
+      } catch (IOException e) {
+        failed.merge(-1, 1, Integer::sum);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return false;
+      }
+    }
+    note[0] = "agent " + (onA ? "on node A" : "NOT on node A (" + connection + ")") + "; reads via node C " + ok
+        + "/20 ok" + (failed.isEmpty() ? "" : " " + failed);
+    return onA && ok == 20;
   }
 
   private static JsonObject connectionOrNull(Fleet fleet) {

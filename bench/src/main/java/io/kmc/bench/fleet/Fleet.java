@@ -59,6 +59,8 @@ public final class Fleet implements AutoCloseable {
   /** Hub node A (index 0) or B (index 1). */
   public static final int NODE_A = 0;
   public static final int NODE_B = 1;
+  /** A third hub node, run as a process of its own ({@link Spec#processNode}) so that it can be frozen (SIGSTOP). */
+  public static final int NODE_C = 2;
 
   /**
    * One agent of the fleet.
@@ -82,10 +84,14 @@ public final class Fleet implements AutoCloseable {
    * @param agents         the agents; the fleet waits until each is connected to the first node it dials
    * @param maxOpenStreams the hub's {@code tunnel.max_open_streams} (open streams per agent)
    */
-  public record Spec(List<AgentSpec> agents, int maxOpenStreams) {
+  public record Spec(List<AgentSpec> agents, int maxOpenStreams, boolean processNode) {
 
     public Spec {
       agents = List.copyOf(agents);
+    }
+
+    public Spec(List<AgentSpec> agents, int maxOpenStreams) {
+      this(agents, maxOpenStreams, false);
     }
 
     public Spec(List<AgentSpec> agents) {
@@ -129,6 +135,10 @@ public final class Fleet implements AutoCloseable {
   private final Map<String, AgentProcess> agentProcesses = new LinkedHashMap<>();
   private final java.util.Set<Hub> halted = java.util.concurrent.ConcurrentHashMap.newKeySet();
   private int bareProxyPort;
+  /** Node C's process, its API port, and whether it is frozen now. */
+  private Process nodeC;
+  private int nodeCPort;
+  private volatile boolean nodeCStopped;
 
   /** Environment-style settings (KMC_...) for both hub nodes on top of {@link #SETTINGS}, e.g. short intervals. */
   private final Map<String, String> hubSettings;
@@ -210,9 +220,13 @@ public final class Fleet implements AutoCloseable {
     nodeB = await(Hub.start(hubConfig(hazelcastB, members)));
     toClose.add(() -> closeUnlessHalted(nodeB));
     adminToken = createApiToken(login());
+    if (spec.processNode()) {
+      List<Integer> cPorts = freePorts(2);
+      startNodeC(cPorts.get(0), cPorts.get(1), List.of(hazelcastA, hazelcastB, cPorts.get(1)));
+    }
     if (throughLinks) {
-      for (int index : List.of(NODE_A, NODE_B)) {
-        FaultyLink link = FaultyLink.start(memberVertx, node(index).port());
+      for (int index : spec.processNode() ? List.of(NODE_A, NODE_B, NODE_C) : List.of(NODE_A, NODE_B)) {
+        FaultyLink link = FaultyLink.start(memberVertx, port(index));
         links.put(index, link);
         toClose.add(link);
       }
@@ -222,15 +236,115 @@ public final class Fleet implements AutoCloseable {
       startAgent(agent);
     }
     for (AgentSpec agent : spec.agents()) {
-      awaitConnected(agent.cluster(), node(agent.dials().get(0)));
+      awaitConnected(agent.cluster(), agent.dials().get(0));
     }
+  }
+
+  /**
+   * Node C: {@code HubMain} in a JVM of its own, with the configuration nodes A and B have, joining
+   * their Hazelcast cluster; returns once it answers the API.
+   */
+  private void startNodeC(int apiPort, int hazelcastPort, List<Integer> members) throws IOException {
+    Path config = workDir.resolve("node-c.yaml");
+    Files.writeString(config, hubYaml(hazelcastPort, members, apiPort));
+    List<String> command = new ArrayList<>(List.of(javaBinary(), "-Xmx512m", "-cp", ownJar(), "io.kmc.hub.HubMain",
+        config.toString()));
+    ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true)
+        .redirectOutput(workDir.resolve("node-c.log").toFile());
+    builder.environment().putAll(hubSettings);
+    nodeC = builder.start();
+    nodeCPort = apiPort;
+    toClose.add(() -> {
+      if (nodeCStopped) {
+        continueNodeC();
+      }
+      nodeC.destroy();
+      if (!nodeC.waitFor(30, TimeUnit.SECONDS)) {
+        nodeC.destroyForcibly();
+      }
+    });
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(START_TIMEOUT_SECONDS);
+    while (System.nanoTime() < deadline) {
+      if (!nodeC.isAlive()) {
+        throw new IllegalStateException("hub node C ended at start; see " + workDir.resolve("node-c.log"));
+      }
+      try {
+        HttpResponse<String> response = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + apiPort
+            + "/api/v1/clusters")).header("Authorization", "Bearer " + adminToken).GET().build(),
+            HttpResponse.BodyHandlers.ofString());
+        if (response.statusCode() == 200) {
+          return;
+        }
+      } catch (IOException e) {
+        // not listening yet
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException("interrupted", e);
+      }
+      sleep(250);
+    }
+    throw new IllegalStateException("hub node C did not answer within " + START_TIMEOUT_SECONDS + " s");
+  }
+
+  /** Freezes node C (SIGSTOP): its sockets stay open, nothing on them is read or answered, as in a long GC pause. */
+  public void stopNodeC() throws IOException {
+    signal("STOP");
+    nodeCStopped = true;
+  }
+
+  /** Lets node C run again (SIGCONT), with whatever it held when it froze. */
+  public void continueNodeC() throws IOException {
+    signal("CONT");
+    nodeCStopped = false;
+  }
+
+  private void signal(String name) throws IOException {
+    if (nodeC == null) {
+      throw new IllegalStateException("the fleet has no node C");
+    }
+    try {
+      int status = new ProcessBuilder("kill", "-" + name, String.valueOf(nodeC.pid())).inheritIO().start().waitFor();
+      if (status != 0) {
+        throw new IOException("kill -" + name + " " + nodeC.pid() + " exited with " + status);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IOException("interrupted", e);
+    }
+  }
+
+  /** The API port of hub node A, B or C. */
+  public int port(int index) {
+    return index == NODE_C ? nodeCPort : node(index).port();
+  }
+
+  /** Waits until {@code cluster}'s agent is connected to node A, B or C (C: to a node that is neither A nor B). */
+  public void awaitConnected(String cluster, int index) {
+    if (index != NODE_C) {
+      awaitConnected(cluster, node(index));
+      return;
+    }
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    String last = "never asked";
+    while (System.nanoTime() < deadline) {
+      JsonObject connection = connection(cluster);
+      String on = connection == null ? null : connection.getString("node");
+      if (connection != null && Boolean.TRUE.equals(connection.getBoolean("connected")) && on != null
+          && !on.equals(nodeA.nodeId()) && !on.equals(nodeB.nodeId())) {
+        return;
+      }
+      last = String.valueOf(connection);
+      sleep(50);
+    }
+    throw new IllegalStateException("the agent of " + cluster + " did not connect to hub node C within 60 s; last "
+        + "seen: " + last);
   }
 
   private void startAgent(AgentSpec spec) throws IOException {
     Path kubeconfig = workDir.resolve(spec.cluster() + ".kubeconfig");
     Files.writeString(kubeconfig, sim.kubeconfig(spec.cluster()));
     String urls = String.join(", ", spec.dials().stream()
-        .map(n -> "\"ws://127.0.0.1:" + (throughLinks ? links.get(n).port() : node(n).port()) + "\"").toList());
+        .map(n -> "\"ws://127.0.0.1:" + (throughLinks ? links.get(n).port() : port(n)) + "\"").toList());
     String versions = spec.protocolVersions().isEmpty() ? ""
         : "  protocol_versions: [" + String.join(", ", spec.protocolVersions().stream().map(String::valueOf).toList())
         + "]\n";
@@ -350,13 +464,21 @@ public final class Fleet implements AutoCloseable {
    * trip (the limiter still counts every request in Redis).
    */
   private HubConfig hubConfig(int hazelcastPort, List<Integer> members) {
+    ConfigReader config = ConfigReader.fromYaml(hubYaml(hazelcastPort, members, 0), hubSettings);
+    HubConfig hub = HubConfig.read(config);
+    config.finish();
+    return hub;
+  }
+
+  /** A node's configuration file; {@code apiPort} 0 picks a free port. */
+  private String hubYaml(int hazelcastPort, List<Integer> members, int apiPort) {
     String memberList = String.join(", ", members.stream().map(p -> "\"127.0.0.1:" + p + "\"").toList());
-    ConfigReader config = ConfigReader.fromYaml("""
+    return """
         data:
           dir: %s
         server:
           host: 127.0.0.1
-          port: 0
+          port: %d
           tls:
             mode: "off"
         cluster:
@@ -378,11 +500,8 @@ public final class Fleet implements AutoCloseable {
         tunnel:
           max_open_streams: %d
         clusters:
-        %s""".formatted(workDir, hazelcastCluster, hazelcastPort, memberList, postgres.getPort(), redisPort,
-        adminPassword, spec.maxOpenStreams(), clustersYaml()), hubSettings);
-    HubConfig hub = HubConfig.read(config);
-    config.finish();
-    return hub;
+        %s""".formatted(apiPort == 0 ? workDir : workDir.resolve("node-c"), apiPort, hazelcastCluster, hazelcastPort,
+        memberList, postgres.getPort(), redisPort, adminPassword, spec.maxOpenStreams(), clustersYaml());
   }
 
   private String clustersYaml() {

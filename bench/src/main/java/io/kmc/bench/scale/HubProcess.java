@@ -116,6 +116,15 @@ public final class HubProcess implements AutoCloseable {
     return "wss://127.0.0.1:" + port + "/agent/v1/connect";
   }
 
+  public int port() {
+    return port;
+  }
+
+  /** An access token of the built-in admin. */
+  public String adminToken() {
+    return adminToken;
+  }
+
   public String joinToken() {
     return joinToken;
   }

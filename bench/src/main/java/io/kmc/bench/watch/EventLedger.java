@@ -13,7 +13,7 @@ import java.util.concurrent.atomic.AtomicLongArray;
 public final class EventLedger {
 
   /** The prefix of the names of the objects the changes create; the number follows. */
-  static final String PREFIX = "kmcw-";
+  public static final String PREFIX = "kmcw-";
 
   private final BitSet[] received;
   private final int[] lastSeen;

@@ -31,7 +31,7 @@ import java.util.concurrent.TimeUnit;
  */
 public final class Watches implements AutoCloseable {
 
-  static final String NAMESPACE = "watched";
+  public static final String NAMESPACE = "watched";
   public static final String LIST_PATH = "/api/v1/namespaces/" + NAMESPACE + "/configmaps";
 
   private final Vertx vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(1).setWorkerPoolSize(1));

@@ -46,10 +46,10 @@ public record HubConfig(Path dataDir, Server server, Management management, LogS
   /** How hub nodes find each other. Disabled: a single node with a local event bus. */
   public record Clustering(boolean enabled, String name, String host, String publicHost, int port,
                            List<String> members, boolean kubernetesDiscovery, String kubernetesServiceName,
-                           String kubernetesNamespace, int eventBusPort) {
+                           String kubernetesNamespace, int eventBusPort, Duration memberTimeout) {
   }
 
-  public record Tunnel(Limits limits, Duration helloTimeout, int admissionRate) {
+  public record Tunnel(Limits limits, Duration helloTimeout, int admissionRate, Duration inFlightWait) {
   }
 
   /** PostgreSQL; with no host, an embedded server whose data lives under the data directory. */
@@ -356,7 +356,12 @@ public record HubConfig(Path dataDir, Server server, Management management, LogS
         c.bool("cluster.kubernetes.enabled", false, "Find members through the Kubernetes API (headless Service)."),
         c.string("cluster.kubernetes.service_name", "kmc-hub-hazelcast", "Headless Service selecting the hub pods."),
         c.string("cluster.kubernetes.namespace", null, "Namespace of that Service; the pod's own if unset."),
-        c.integer("cluster.event_bus_port", 0, 0, 65535, "Event-bus TCP port (0 picks a free one)."));
+        c.integer("cluster.event_bus_port", 0, 0, 65535, "Event-bus TCP port (0 picks a free one)."),
+        c.duration("cluster.member_timeout", Duration.ofSeconds(15), Duration.ofSeconds(3), Duration.ofMinutes(10),
+            "Silence after which the other nodes drop a node from the hub cluster (one frozen by a long GC pause "
+            + "or SIGSTOP, or cut off): until then, what it holds of the shared maps cannot be written and requests "
+            + "routed to it wait. Keep it below tunnel.ping_timeout, so that a frozen node's agents find the "
+            + "cluster taking them elsewhere. A node dropped this way rejoins within about 10 s of being heard again."));
   }
 
   private static Tunnel readTunnel(ConfigReader c, Server server) {
@@ -366,7 +371,12 @@ public record HubConfig(Path dataDir, Server server, Management management, LogS
     int chunk = c.bytes("tunnel.chunk_bytes", defaults.chunkBytes(), 1024, 16 * 1024 * 1024,
         "Bodies larger than this travel from the agent as several data frames.");
     int inFlight = c.integer("tunnel.max_in_flight_requests", defaults.maxInFlightRequests(), 1, 1_000_000,
-        "Requests outstanding per agent; more are refused with 429.");
+        "Requests outstanding per agent; more wait up to tunnel.in_flight_wait for one to finish, then are refused with 429.");
+    Duration inFlightWait = c.duration("tunnel.in_flight_wait", Duration.ofSeconds(2), Duration.ZERO, Duration.ofMinutes(1),
+        "Longest a request waits for a free slot when tunnel.max_in_flight_requests are outstanding on its agent "
+        + "(a burst, or the requests sent again after an agent came back, then pass a little late). At most as many "
+        + "requests as that limit wait; others, and those still waiting after this long, get 429 with Retry-After. "
+        + "0: refuse at once.");
     int streams = c.integer("tunnel.max_open_streams", defaults.maxOpenStreams(), 1, 1_000_000,
         "Streams (watches, followed logs, large bodies) open per agent; more are refused with 429.");
     int credits = c.integer("tunnel.stream_credits", defaults.streamCredits(), 1, 1024,
@@ -392,7 +402,7 @@ public record HubConfig(Path dataDir, Server server, Management management, LogS
     } catch (IllegalArgumentException e) {
       c.problem("tunnel", e.getMessage());
     }
-    return new Tunnel(limits, helloTimeout, admissionRate);
+    return new Tunnel(limits, helloTimeout, admissionRate, inFlightWait);
   }
 
   private static Database readDatabase(ConfigReader c) {

@@ -24,6 +24,8 @@ import org.slf4j.LoggerFactory;
 
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -99,6 +101,10 @@ public final class AgentSession {
     }
   }
 
+  /** A request waiting for an in-flight slot. */
+  private record Waiting(Frame.Request request, Message<FrameMessage> message, long timer, long sinceNanos) {
+  }
+
   private final Vertx vertx;
   private final Context context;
   private final HubNodes nodes;
@@ -108,6 +114,14 @@ public final class AgentSession {
   private final HubMetrics metrics;
   private final Link link;
   private final Map<String, Pending> pending = new HashMap<>();
+  /**
+   * Requests that found every in-flight slot taken, oldest first: each waits up to
+   * {@link #inFlightWaitMillis} for one (a burst, or the requests sent again after the agent came
+   * back, pass late rather than being refused), then gets 429.
+   */
+  private final LinkedHashMap<String, Waiting> waiting = new LinkedHashMap<>();
+  private final long inFlightWaitMillis;
+  private boolean admitting;
   /** Warnings about what the agent sent: a flood of bad frames is counted, not logged line by line. */
   private final PeerWarnings warnings;
   private Presence.Entry entry;
@@ -122,8 +136,9 @@ public final class AgentSession {
   private Future<?> presenceWrite;
 
   public AgentSession(Vertx vertx, Context context, HubNodes nodes, NodeChannel channel, Presence presence,
-                      Limits limits, HubMetrics metrics, Presence.Entry entry, Link link) {
+                      Limits limits, long inFlightWaitMillis, HubMetrics metrics, Presence.Entry entry, Link link) {
     this.vertx = vertx;
+    this.inFlightWaitMillis = inFlightWaitMillis;
     this.context = context;
     this.nodes = nodes;
     this.channel = channel;
@@ -197,7 +212,7 @@ public final class AgentSession {
       message.fail(AGENT_MOVING, "the agent of cluster '" + cluster() + "' just disconnected");
       return;
     }
-    if (pending.containsKey(request.id())) {
+    if (pending.containsKey(request.id()) || waiting.containsKey(request.id())) {
       message.fail(400, "request id " + request.id() + " is already in flight");
       return;
     }
@@ -207,26 +222,88 @@ public final class AgentSession {
           + " streams open, the most allowed per agent (tunnel.max_open_streams)"));
       return;
     }
-    if (!request.stream() && pending.size() - streams >= limits.maxInFlightRequests()) {
-      long silent = link.silentMillis();
-      replyStatus(message, request.id(), silent > SILENT_WHILE_BUSY_MILLIS
-          ? KmcException.unavailable("the agent of cluster '" + cluster() + "' has sent nothing for " + silent / 1000
-              + " s while " + limits.maxInFlightRequests() + " requests wait for it: its connection may be half-open "
-              + "(dropped after " + limits.pingTimeoutMillis() / 1000 + " s of silence, tunnel.ping_timeout)")
-          : KmcException.tooManyRequests("cluster '" + cluster() + "' has " + limits.maxInFlightRequests()
-              + " requests in flight, the most allowed per agent (tunnel.max_in_flight_requests)"));
-      return;
-    }
     if (UpgradedMessages.isUpgrade(request) && !link.carriesUpgrades()) {
       replyStatus(message, request.id(), KmcException.badGateway("the agent of cluster '" + cluster()
           + "' speaks protocol v1, which cannot carry exec, attach or port-forward: upgrade the agent"));
       return;
     }
+    if (!request.stream() && (!waiting.isEmpty() || requestsInFlight(streams) >= limits.maxInFlightRequests())) {
+      // Behind those already waiting, so that a slot goes to the oldest; no more wait than there are
+      // slots, so that a sustained overload is refused at once instead of piling up.
+      if (inFlightWaitMillis > 0 && waiting.size() < limits.maxInFlightRequests()) {
+        String id = request.id();
+        long timer = vertx.setTimer(inFlightWaitMillis, t -> waitedTooLong(id));
+        waiting.put(id, new Waiting(request, message, timer, System.nanoTime()));
+      } else {
+        refuseFull(message, request.id());
+      }
+      return;
+    }
+    forward(request, message, 0);
+  }
+
+  /** Requests in flight that count against tunnel.max_in_flight_requests: all but streams. */
+  private long requestsInFlight(long streams) {
+    return pending.size() - streams;
+  }
+
+  /** Sends a request to the agent; one that waited for its slot has that much less time to be answered. */
+  private void forward(Frame.Request request, Message<FrameMessage> message, long waitedMillis) {
     Pending p = new Pending(request, message, message.headers().get(Addresses.HEADER_REQUESTER_NODE));
     pending.put(request.id(), p);
-    long timeout = Math.min(limits.requestTimeoutMillis(), request.timeoutMillis() > 0 ? request.timeoutMillis() : Long.MAX_VALUE);
+    long timeout = Math.max(1, Math.min(limits.requestTimeoutMillis(),
+        request.timeoutMillis() > 0 ? request.timeoutMillis() : Long.MAX_VALUE) - waitedMillis);
     p.timer = vertx.setTimer(timeout, t -> timedOut(p, timeout));
     link.send(message.body());
+  }
+
+  private void waitedTooLong(String id) {
+    Waiting w = waiting.remove(id);
+    if (w != null) {
+      refuseFull(w.message(), id);
+    }
+  }
+
+  private void refuseFull(Message<FrameMessage> message, String id) {
+    long silent = link.silentMillis();
+    if (silent > SILENT_WHILE_BUSY_MILLIS) {
+      replyStatus(message, id, KmcException.unavailable("the agent of cluster '" + cluster() + "' has sent nothing for "
+          + silent / 1000 + " s while " + limits.maxInFlightRequests() + " requests wait for it: its connection may be "
+          + "half-open (dropped after " + limits.pingTimeoutMillis() / 1000 + " s of silence, tunnel.ping_timeout)"));
+      return;
+    }
+    replyStatus(message, id, KmcException.tooManyRequests("cluster '" + cluster() + "' has " + limits.maxInFlightRequests()
+        + " requests in flight, the most allowed per agent (tunnel.max_in_flight_requests), and none finished within "
+        + inFlightWaitMillis + " ms (tunnel.in_flight_wait)", 1));
+  }
+
+  /** A slot may have freed: the oldest waiting requests go to the agent. */
+  private void admitWaiting() {
+    if (admitting || waiting.isEmpty() || closed || draining) {
+      return;
+    }
+    admitting = true;
+    try {
+      Iterator<Waiting> it = waiting.values().iterator();
+      while (it.hasNext() && requestsInFlight(streamsOpen()) < limits.maxInFlightRequests()) {
+        Waiting w = it.next();
+        it.remove();
+        vertx.cancelTimer(w.timer());
+        forward(w.request(), w.message(), (System.nanoTime() - w.sinceNanos()) / 1_000_000);
+      }
+    } finally {
+      admitting = false;
+    }
+  }
+
+  /** Waiting requests were never sent to the agent: their senders may send them again, whatever the method. */
+  private void releaseWaiting(String why) {
+    List<Waiting> all = new ArrayList<>(waiting.values());
+    waiting.clear();
+    for (Waiting w : all) {
+      vertx.cancelTimer(w.timer());
+      w.message().fail(AGENT_MOVING, why);
+    }
   }
 
   private void timedOut(Pending p, long timeout) {
@@ -236,6 +313,7 @@ public final class AgentSession {
     cancelOnAgent(p.request.id(), "timed out");
     replyStatus(p.message, p.request.id(), KmcException.timeout("the agent of cluster '" + cluster() + "' did not answer "
         + p.request.method() + " " + p.request.path() + " within " + timeout + " ms"));
+    admitWaiting();
   }
 
   /**
@@ -245,6 +323,12 @@ public final class AgentSession {
    * moving ends it too. Data and end are routed by the id in their header, never decoded here.
    */
   public void fromAgent(FrameMessage message) {
+    fromAgentHere(message);
+    // An answer ends a request or turns it into a stream: either frees an in-flight slot.
+    admitWaiting();
+  }
+
+  private void fromAgentHere(FrameMessage message) {
     byte type = message.type();
     String id = message.id();
     Pending p = pending.get(id);
@@ -432,6 +516,7 @@ public final class AgentSession {
       return Future.succeededFuture();
     }
     draining = true;
+    releaseWaiting("the agent of cluster '" + cluster() + "' is moving to another hub node");
     long deadline = System.currentTimeMillis() + DRAIN_MILLIS;
     return Deadlines.waitUntil(vertx, deadline, 20,
         () -> closed || pending.values().stream().allMatch(p -> p.request.stream()))
@@ -444,6 +529,7 @@ public final class AgentSession {
       return Future.succeededFuture();
     }
     closed = true;
+    releaseWaiting("the agent of cluster '" + cluster() + "' disconnected (" + Texts.forLog(reason) + ")");
     List<Pending> open = new ArrayList<>(pending.values());
     pending.clear();
     for (Pending p : open) {
@@ -476,6 +562,7 @@ public final class AgentSession {
       uncount(p);
     }
     channel.forgetOwner(id);
+    admitWaiting();
   }
 
   /** Streams open through this session: requests asked as streams, and answers still flowing. */
@@ -509,7 +596,13 @@ public final class AgentSession {
   }
 
   private void replyStatus(Message<FrameMessage> message, String id, KmcException e) {
-    message.reply(FrameMessage.of(Frame.Response.failure(id, e)),
+    Frame.Response response = Frame.Response.failure(id, e);
+    if (e instanceof KmcException.ClientError client && client.retryAfterSeconds() > 0) {
+      Map<String, List<String>> headers = new HashMap<>(response.headers());
+      headers.put("Retry-After", List.of(Long.toString(client.retryAfterSeconds())));
+      response = new Frame.Response(id, response.status(), headers, response.body(), false);
+    }
+    message.reply(FrameMessage.of(response),
         new DeliveryOptions().addHeader(Addresses.HEADER_OWNER_NODE, nodes.nodeId()));
   }
 }
