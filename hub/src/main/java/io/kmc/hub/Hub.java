@@ -565,7 +565,13 @@ public final class Hub {
     return Future.join(drained)
         .transform(ar -> Deadlines.waitUntil(vertx, deadline, 50,
             () -> sessions.agentSessions() == 0 && inFlight.get() - streaming.get() <= 0))
-        .transform(ar -> undeployAll())
+        .transform(ar -> {
+          if (sessions.agentSessions() > 0 || inFlight.get() - streaming.get() > 0) {
+            LOG.warn("shutdown grace ({}) over with {} agent session(s) and {} request(s) still in flight; stopping anyway",
+                config.server().shutdownGrace(), sessions.agentSessions(), inFlight.get() - streaming.get());
+          }
+          return undeployAll();
+        })
         .eventually(() -> shared == null ? Future.succeededFuture() : shared.close())
         .eventually(() -> database == null ? Future.succeededFuture() : database.close())
         .eventually(vertx::close);

@@ -217,6 +217,19 @@ class SessionsIT {
     assertFalse(output.isBlank(), "kubectl said why");
   }
 
+  /**
+   * Node A relayed every session above; they are all over, so it stops at once rather than waiting out
+   * its shutdown grace (30 s) for "requests in flight" that were sessions.
+   */
+  @Test
+  @Order(7)
+  void aNodeWhoseSessionsAreOverStopsWithoutWaitingItsGrace() {
+    long started = System.nanoTime();
+    fleet.stopHub(nodeA);
+    long seconds = TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - started);
+    assertTrue(seconds < 15, "node A took " + seconds + " s to stop: finished sessions held its shutdown grace");
+  }
+
   /** A kubeconfig from the hub for the holder of {@code bearer}, pointing at node A. */
   private static Path kubeconfig(String bearer, String name) throws IOException {
     HttpResponse<String> response = fleet.call(nodeA, "GET", "/api/v1/clusters/prod/kubeconfig", bearer, null);

@@ -262,8 +262,10 @@ public final class ApiVerticle extends VerticleBase {
    * of requests in flight, which a graceful shutdown waits for.
    */
   private void measure(RoutingContext ctx) {
-    if (AgentEndpoint.PATH.equals(ctx.normalizedPath()) || StreamEndpoint.PATH.equals(ctx.normalizedPath())) {
-      ctx.next(); // a websocket upgrade: the agent's connection and a stream are sessions, not requests
+    if (UpgradedMessages.WEBSOCKET.equalsIgnoreCase(ctx.request().getHeader("Upgrade"))) {
+      // A websocket (the agent's connection, a stream, exec, attach, port-forward) is a session, not a
+      // request: its end is never a response's, so counting it would hold a graceful shutdown for its grace.
+      ctx.next();
       return;
     }
     long started = System.nanoTime();
