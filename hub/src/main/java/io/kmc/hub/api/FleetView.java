@@ -324,7 +324,7 @@ public final class FleetView {
     void start(Map<String, Long> resumeFrom) {
       streaming.incrementAndGet();
       consumer = ctx.vertx().eventBus().consumer(Addresses.STREAM_CHANGES, message -> published(message.body()));
-      ctx.response().closeHandler(v -> finish());
+      ctx.addEndHandler(ended -> finish()); // not the response's close handler: Vert.x Web's end handlers need it
       // Once every node delivers changes here: where the watch starts, then the changes since.
       consumer.completion().compose(registered -> resumeFrom == null
               ? search.access().index().lastChanges(clusters).map(now -> {
@@ -392,7 +392,6 @@ public final class FleetView {
       if (bookmarks) {
         bookmarkTimer = ctx.vertx().setPeriodic(bookmarkMillis, t -> bookmark());
       }
-      response.endHandler(v -> finish());
     }
 
     /** One batch's changes of one cluster, as the writing node published them. */

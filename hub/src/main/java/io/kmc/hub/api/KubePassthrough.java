@@ -202,10 +202,13 @@ public final class KubePassthrough {
       if (outgoing.stream()) {
         streaming.incrementAndGet();
         counted = true;
-        response.endHandler(v -> uncount());
       }
-      response.closeHandler(v -> {
-        this.exchange.cancel("the client went away");
+      // Through the routing context, not the response's own end and close handlers, which would replace
+      // those Vert.x Web keeps for the request's end handlers (metrics, audit, the node's in-flight count).
+      ctx.addEndHandler(ended -> {
+        if (ended.failed()) {
+          this.exchange.cancel("the client went away");
+        }
         uncount();
       });
       response.drainHandler(v -> {
