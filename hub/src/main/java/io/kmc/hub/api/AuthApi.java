@@ -16,8 +16,6 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
 
-import java.net.URLEncoder;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 
 /**
@@ -97,8 +95,7 @@ public final class AuthApi {
    */
   public void oidcAuthorize(RoutingContext ctx) {
     if (signIn == null) {
-      ctx.fail(KmcException.notFound("signing in with OIDC in a browser is not configured: set auth.oidc.client_id "
-          + "(and the other auth.oidc settings)"));
+      ctx.fail(oidcNotConfigured());
       return;
     }
     String then = ctx.request().getParam("then");
@@ -119,18 +116,18 @@ public final class AuthApi {
     long started = System.nanoTime();
     String error = ctx.request().getParam("error");
     Future<OidcSignIn.Completed> completed = signIn == null
-        ? Future.failedFuture(KmcException.notFound("signing in with OIDC in a browser is not configured"))
+        ? Future.failedFuture(oidcNotConfigured())
         : error != null
         ? Future.failedFuture(KmcException.unauthorized("the OIDC issuer did not sign you in: " + abbreviate(error + " "
             + (ctx.request().getParam("error_description") == null ? "" : ctx.request().getParam("error_description"))).trim()))
         : signIn.complete(ctx.request().getParam("code"), ctx.request().getParam("state"));
     completed.onSuccess(done -> {
       audit.record(Audits.event(ctx, done.user(), "login", 200, started, "oidc"));
-      redirect(ctx, "/" + query("#/oidc", "handoff", done.handoff(), "then", done.then()));
+      redirect(ctx, "/#/oidc?" + OidcSignIn.query("handoff", done.handoff(), "then", done.then()));
     }).onFailure(e -> {
       int status = e instanceof KmcException k ? k.status() : 500;
       audit.record(Audits.event(ctx, "-", "login", status, started, "oidc: " + e.getMessage()));
-      redirect(ctx, "/" + query("#/login", "error", e.getMessage()));
+      redirect(ctx, "/#/login?" + OidcSignIn.query("error", e.getMessage()));
     });
   }
 
@@ -138,7 +135,7 @@ public final class AuthApi {
   public void oidcToken(RoutingContext ctx) {
     String handoff = Bodies.string(Bodies.object(ctx), "handoff", true);
     if (signIn == null) {
-      ctx.fail(KmcException.notFound("signing in with OIDC in a browser is not configured"));
+      ctx.fail(oidcNotConfigured());
       return;
     }
     signIn.redeem(handoff).onSuccess(issued -> Bodies.json(ctx, issued)).onFailure(ctx::fail);
@@ -148,23 +145,19 @@ public final class AuthApi {
   public void oidcRefresh(RoutingContext ctx) {
     String refreshToken = Bodies.string(Bodies.object(ctx), "refreshToken", true);
     if (signIn == null) {
-      ctx.fail(KmcException.notFound("signing in with OIDC in a browser is not configured"));
+      ctx.fail(oidcNotConfigured());
       return;
     }
     signIn.refresh(refreshToken).onSuccess(issued -> Bodies.json(ctx, issued)).onFailure(ctx::fail);
   }
 
-  private static void redirect(RoutingContext ctx, String location) {
-    ctx.response().setStatusCode(302).putHeader("Location", location).putHeader("Cache-Control", "no-store").end();
+  private static KmcException oidcNotConfigured() {
+    return KmcException.notFound("signing in with OIDC in a browser is not configured: set auth.oidc.client_id "
+        + "(and the other auth.oidc settings)");
   }
 
-  private static String query(String path, String... pairs) {
-    StringBuilder url = new StringBuilder(path);
-    for (int i = 0; i < pairs.length; i += 2) {
-      url.append(i == 0 ? '?' : '&').append(pairs[i]).append('=')
-          .append(URLEncoder.encode(pairs[i + 1], StandardCharsets.UTF_8));
-    }
-    return url.toString();
+  private static void redirect(RoutingContext ctx, String location) {
+    ctx.response().setStatusCode(302).putHeader("Location", location).putHeader("Cache-Control", "no-store").end();
   }
 
   private static String abbreviate(String text) {

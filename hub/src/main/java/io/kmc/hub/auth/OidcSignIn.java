@@ -222,7 +222,8 @@ public final class OidcSignIn {
     return Math.max(1, body.getLong("expires_in", 300L));
   }
 
-  private static String query(String... pairs) {
+  /** {@code name=value&…}, values URL-encoded: the sign-in's links to the issuer and back to the console. */
+  public static String query(String... pairs) {
     StringBuilder query = new StringBuilder();
     for (int i = 0; i < pairs.length; i += 2) {
       query.append(i == 0 ? "" : "&").append(pairs[i]).append('=').append(URLEncoder.encode(pairs[i + 1],
