@@ -33,6 +33,7 @@ import io.kmc.hub.auth.LoginGuard;
 import io.kmc.hub.auth.OidcSignIn;
 import io.kmc.hub.auth.TokenService;
 import io.kmc.hub.cache.LocalSharedState;
+import io.kmc.hub.cache.NodeAdmission;
 import io.kmc.hub.cache.RedisSharedState;
 import io.kmc.hub.cache.SharedState;
 import io.kmc.hub.config.HubConfig;
@@ -370,9 +371,13 @@ public final class Hub {
 
   private Future<Void> startSharedState() {
     HubConfig.Redis redis = config.redis();
-    shared = redis.configured()
-        ? RedisSharedState.create(vertx, redis.url(), redis.password(), redis.keyPrefix())
-        : new LocalSharedState(vertx);
+    if (!redis.configured()) {
+      shared = new LocalSharedState(vertx);
+    } else {
+      RedisSharedState inRedis = RedisSharedState.create(vertx, redis.url(), redis.password(), redis.keyPrefix());
+      shared = redis.admissionSync().isZero() ? inRedis
+          : new NodeAdmission(vertx, inRedis, nodes.nodeId(), nodes::members, redis.admissionSync());
+    }
     return shared.ping()
         .recover(e -> Future.failedFuture("Redis at " + redis.url() + " does not answer: " + e.getMessage()));
   }

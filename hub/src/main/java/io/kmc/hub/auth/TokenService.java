@@ -230,7 +230,7 @@ public final class TokenService {
    */
   public Future<Void> userBlocked(String user, boolean blocked) {
     userChanged(user);
-    return blocked ? shared.mark(blockedUserKey(user), BLOCK_MARK_LIFETIME) : shared.delete(blockedUserKey(user));
+    return blocked ? shared.mark(blockedUserKey(user), BLOCK_MARK_LIFETIME) : shared.unmark(blockedUserKey(user));
   }
 
   private String accessToken(String user, List<String> groups, String sessionId) {

@@ -62,6 +62,11 @@ public final class LocalSharedState implements SharedState {
   }
 
   @Override
+  public Future<Void> unmark(String key) {
+    return delete(key);
+  }
+
+  @Override
   public Future<Void> put(String key, String value, Duration ttl) {
     values.put(key, new Value(value, System.currentTimeMillis() + ttl.toMillis()));
     return Future.succeededFuture();

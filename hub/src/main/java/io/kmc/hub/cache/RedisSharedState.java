@@ -31,6 +31,32 @@ public final class RedisSharedState implements SharedState {
       return {count, redis.call('PTTL', counter)}
       """;
   private static final String ADMIT_SHA = sha1(ADMIT);
+  /**
+   * Adds several nodes' worth of counts and reads marks, for {@link NodeAdmission}: KEYS are the
+   * counters, then the marks; ARGV[1] the number of counters, then an amount and a window in ms per
+   * counter. Returns the count and milliseconds left of each counter, then 1 or 0 per mark.
+   */
+  private static final String SYNC = """
+      local counters = tonumber(ARGV[1])
+      local out = {}
+      for i = 1, counters do
+        local count = redis.call('INCRBY', KEYS[i], ARGV[2 * i])
+        if redis.call('PTTL', KEYS[i]) < 0 then redis.call('PEXPIRE', KEYS[i], ARGV[2 * i + 1]) end
+        out[#out + 1] = count
+        out[#out + 1] = redis.call('PTTL', KEYS[i])
+      end
+      for i = counters + 1, #KEYS do out[#out + 1] = redis.call('EXISTS', KEYS[i]) end
+      return out
+      """;
+  private static final String SYNC_SHA = sha1(SYNC);
+
+  /** An amount to add to a counter whose window is {@code window} long. */
+  public record Count(String key, long amount, Duration window) {
+  }
+
+  /** What {@link #sync} found: the windows after adding, in order, and whether each mark is set. */
+  public record Synced(List<WindowCount> windows, List<Boolean> marked) {
+  }
 
   private final Redis client;
   private final RedisAPI redis;
@@ -65,25 +91,53 @@ public final class RedisSharedState implements SharedState {
         : new Admission(false, windowCount(response)));
   }
 
+  /** Adds the counts to their windows and reads the marks, in one round trip. */
+  public Future<Synced> sync(List<Count> counts, List<String> marks) {
+    List<String> keys = new ArrayList<>(counts.size() + marks.size());
+    List<String> arguments = new ArrayList<>(1 + 2 * counts.size());
+    arguments.add(String.valueOf(counts.size()));
+    counts.forEach(count -> {
+      keys.add(prefix + count.key());
+      arguments.add(String.valueOf(count.amount()));
+      arguments.add(String.valueOf(count.window().toMillis()));
+    });
+    marks.forEach(mark -> keys.add(prefix + mark));
+    return eval(SYNC, SYNC_SHA, keys, arguments).map(response -> {
+      List<WindowCount> windows = new ArrayList<>(counts.size());
+      for (int i = 0; i < counts.size(); i++) {
+        windows.add(new WindowCount(response.get(2 * i).toLong(), Math.max(0, response.get(2 * i + 1).toLong())));
+      }
+      List<Boolean> marked = new ArrayList<>(marks.size());
+      for (int i = 0; i < marks.size(); i++) {
+        marked.add(response.get(2 * counts.size() + i).toLong() > 0);
+      }
+      return new Synced(windows, marked);
+    });
+  }
+
   private static WindowCount windowCount(Response response) {
     return new WindowCount(response.get(0).toLong(), Math.max(0, response.get(1).toLong()));
   }
 
-  /**
-   * Runs {@link #ADMIT} on prefixed keys by its hash (the script is sent once, not with every
-   * request), loading it when Redis lacks it.
-   */
   private Future<Response> evalAdmit(List<String> keys, Duration window) {
-    List<String> arguments = new ArrayList<>(keys.size() + 3);
-    arguments.add(ADMIT_SHA);
+    return eval(ADMIT, ADMIT_SHA, keys, List.of(String.valueOf(window.toMillis())));
+  }
+
+  /**
+   * Runs a script on prefixed keys by its hash (the script is sent once, not with every call),
+   * loading it when Redis lacks it.
+   */
+  private Future<Response> eval(String script, String sha, List<String> keys, List<String> values) {
+    List<String> arguments = new ArrayList<>(keys.size() + values.size() + 2);
+    arguments.add(sha);
     arguments.add(String.valueOf(keys.size()));
     arguments.addAll(keys);
-    arguments.add(String.valueOf(window.toMillis()));
+    arguments.addAll(values);
     return redis.evalsha(arguments).recover(e -> {
       if (e.getMessage() == null || !e.getMessage().startsWith("NOSCRIPT")) {
         return Future.failedFuture(e);
       }
-      arguments.set(0, ADMIT);
+      arguments.set(0, script);
       return redis.eval(arguments);
     });
   }
@@ -101,6 +155,11 @@ public final class RedisSharedState implements SharedState {
   @Override
   public Future<Void> mark(String key, Duration ttl) {
     return redis.set(List.of(prefix + key, "1", "PX", String.valueOf(Math.max(1, ttl.toMillis())))).mapEmpty();
+  }
+
+  @Override
+  public Future<Void> unmark(String key) {
+    return delete(key);
   }
 
   @Override

@@ -38,6 +38,9 @@ public interface SharedState {
    */
   Future<Admission> admit(List<String> marks, String counter, Duration window);
 
+  /** Removes a marker set by {@link #mark}. */
+  Future<Void> unmark(String key);
+
   /** Stores a value that disappears after {@code ttl}. */
   Future<Void> put(String key, String value, Duration ttl);
 

@@ -68,7 +68,7 @@ public record HubConfig(Path dataDir, Server server, Management management, LogS
   }
 
   /** Redis for shared, rebuildable state; with no URL, an in-process store (single node only). */
-  public record Redis(String url, String password, String keyPrefix) {
+  public record Redis(String url, String password, String keyPrefix, Duration admissionSync) {
     public boolean configured() {
       return url != null;
     }
@@ -77,7 +77,8 @@ public record HubConfig(Path dataDir, Server server, Management management, LogS
     public String toString() {
       // A Redis URL may carry the password: redis://:secret@host:6379
       String shown = url == null ? null : url.replaceFirst("//[^@/]*@", "//***@");
-      return "Redis[url=" + shown + ", password=" + masked(password) + ", keyPrefix=" + keyPrefix + "]";
+      return "Redis[url=" + shown + ", password=" + masked(password) + ", keyPrefix=" + keyPrefix
+          + ", admissionSync=" + admissionSync + "]";
     }
   }
 
@@ -191,7 +192,11 @@ public record HubConfig(Path dataDir, Server server, Management management, LogS
     Redis redis = new Redis(
         c.string("redis.url", null, "Redis URL (redis://host:6379/0, rediss:// for TLS); unset: an in-process store."),
         c.secret("redis.password", null, "Redis password, if not in the URL."),
-        c.string("redis.key_prefix", "kmc:", "Prefix of every key the hub writes."));
+        c.string("redis.key_prefix", "kmc:", "Prefix of every key the hub writes."),
+        c.duration("redis.admission_sync", Duration.ofMillis(100), Duration.ZERO, Duration.ofSeconds(10),
+            "How often a node adds its request counts (rate limits) to Redis and reads again the revocation marks "
+                + "in use; between, requests are admitted without a Redis round trip. Revocations reach every node "
+                + "at once regardless. 0: one Redis round trip per request."));
     Auth auth = readAuth(c);
     Rbac rbac = new Rbac(
         path(c.string("rbac.model_file", null, "casbin model file; the built-in config/rbac-model.conf if unset.")),
