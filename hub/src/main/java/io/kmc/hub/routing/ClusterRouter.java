@@ -270,6 +270,9 @@ public final class ClusterRouter {
           return Future.failedFuture(new ReplyException(ReplyFailure.NO_HANDLERS, "no session"));
         }
         ownerGuess = owner;
+        if (owner.equals(nodes.nodeId())) {
+          return channel.requestHere(cluster, request, context);
+        }
         DeliveryOptions options = new DeliveryOptions().setSendTimeout(sendTimeout)
             .addHeader(Addresses.HEADER_CLUSTER, cluster)
             .addHeader(Addresses.HEADER_REQUESTER_NODE, nodes.nodeId());

@@ -96,9 +96,22 @@ public final class NodeChannel {
     }
   }
 
+  /**
+   * A request from this node for a cluster whose session is here: handed to the session as another
+   * node's would be, without the event bus. The reply comes back on {@code askerContext}.
+   */
+  public Future<Message<FrameMessage>> requestHere(String cluster, FrameMessage request, Context askerContext) {
+    LocalMessage message = LocalMessage.request(request, cluster, nodes.nodeId(), askerContext);
+    handOver(cluster, message);
+    return message.reply();
+  }
+
   /** A request for a cluster whose session should be here; if it is not (any more), the sender tries elsewhere. */
   private void requested(Message<FrameMessage> message) {
-    String cluster = message.headers().get(Addresses.HEADER_CLUSTER);
+    handOver(message.headers().get(Addresses.HEADER_CLUSTER), message);
+  }
+
+  private void handOver(String cluster, Message<FrameMessage> message) {
     AgentSession session = sessions.serving(cluster);
     if (session == null) {
       message.fail(AgentSession.AGENT_MOVING, "cluster '" + cluster + "' has no session on hub node "
