@@ -299,6 +299,8 @@ public final class HubConnector extends VerticleBase {
     KubeRequestExecutor executor;
     /** The hub keeps an index and this connection feeds it. */
     boolean indexing;
+    /** The hub reads requests' and responses' meta in binary ({@link BinaryFrames#FLAG_BINARY_HEAD}). */
+    byte headFlag;
 
     Session(URI url, WebSocket ws) {
       this.url = url;
@@ -318,8 +320,10 @@ public final class HubConnector extends VerticleBase {
         }
         end("closed by the hub" + (ws.closeReason() == null ? "" : ": " + ws.closeReason()));
       });
-      List<String> capabilities = index == null ? List.of("stream", "chunked-body", "impersonate")
-          : List.of("stream", "chunked-body", "impersonate", "index", Frame.IndexSynced.INDEX_SYNCED);
+      List<String> capabilities = index == null
+          ? List.of("stream", "chunked-body", "impersonate", BinaryFrames.BINARY_HEADS)
+          : List.of("stream", "chunked-body", "impersonate", BinaryFrames.BINARY_HEADS, "index",
+              Frame.IndexSynced.INDEX_SYNCED);
       send(new Frame.Hello(config.protocolVersions(), config.cluster(), KmcVersion.current(), kubernetesVersion,
           capabilities));
       helloTimer = vertx.setTimer(HELLO_TIMEOUT_MILLIS, t -> {
@@ -413,6 +417,7 @@ public final class HubConnector extends VerticleBase {
       vertx.cancelTimer(helloTimer);
       limits = welcome.limits();
       version = welcome.protocolVersion();
+      headFlag = welcome.capabilities().contains(BinaryFrames.BINARY_HEADS) ? BinaryFrames.FLAG_BINARY_HEAD : 0;
       executor = new KubeRequestExecutor(context, http, limits, this::send, metrics);
       long tick = Math.max(50, Math.min(1000, limits.pingIntervalMillis() / 2));
       heartbeatTimer = vertx.setPeriodic(tick, t -> heartbeat());
@@ -464,7 +469,7 @@ public final class HubConnector extends VerticleBase {
         return;
       }
       if (version == ProtocolVersions.V2 && frame instanceof Frame.Exchange exchange) {
-        WebSocketMessages.writeBinary(ws, Buffer.buffer(BinaryFrames.encode(exchange)));
+        WebSocketMessages.writeBinary(ws, Buffer.buffer(BinaryFrames.encode(exchange, headFlag)));
       } else {
         WebSocketMessages.writeText(ws, FrameCodec.encodeToString(frame));
       }

@@ -10,11 +10,13 @@ import java.nio.ByteBuffer;
  *
  * <pre>
  *  0  u8   type            1 request, 2 response, 3 data, 4 end, 5 credit, 6 cancel
- *  1  u8   flags           bit 0: reversed (see {@link #FLAG_REVERSED}); the rest 0
+ *  1  u8   flags           bit 0: reversed (see {@link #FLAG_REVERSED}); bit 1: binary head
+ *                          ({@link #FLAG_BINARY_HEAD}); the rest 0
  *  2  u16  reserved        0
  *  4  u64  exchange id     unsigned; the {@code id} of the frame in decimal
  * 12  u32  meta length     bytes of JSON that follow (0 for data)
- * 16  meta                 the frame as in v1 JSON, without its body
+ * 16  meta                 the frame as in v1 JSON, without its body; with a binary head, a
+ *                          request's or response's fields in a fixed order ({@link BinaryHeads})
  *  …  body                 the request or response body, or the data: everything to the end
  * </pre>
  */
@@ -33,6 +35,14 @@ public final class BinaryFrames {
    * only between hub nodes; an agent knows the direction from who sent the frame.
    */
   public static final byte FLAG_REVERSED = 1;
+  /**
+   * The meta of a request or response is in the fixed binary layout of {@link BinaryHeads}, not JSON:
+   * sent only to a peer that said {@link #BINARY_HEADS} (agent and hub, in hello and welcome). Between
+   * hub nodes frames keep JSON meta, so that nodes of different versions understand each other.
+   */
+  public static final byte FLAG_BINARY_HEAD = 2;
+  /** The capability, in hello and welcome, of a side that reads binary heads. */
+  public static final String BINARY_HEADS = "binary-heads";
   static final int FLAGS_OFFSET = 1;
   static final int ID_OFFSET = 4;
   static final int META_LENGTH_OFFSET = 12;
@@ -77,7 +87,13 @@ public final class BinaryFrames {
   /** The whole message for one frame, with these flags. */
   public static byte[] encode(Frame.Exchange frame, byte flags) {
     byte[] body = body(frame);
-    byte[] meta = frame instanceof Frame.Data ? new byte[0] : FrameCodec.encode(withoutBody(frame));
+    boolean head = frame instanceof Frame.Request || frame instanceof Frame.Response;
+    if (!head) {
+      flags = (byte) (flags & ~FLAG_BINARY_HEAD);
+    }
+    byte[] meta = frame instanceof Frame.Data ? new byte[0]
+        : (flags & FLAG_BINARY_HEAD) != 0 ? BinaryHeads.encode(frame)
+        : FrameCodec.encode(withoutBody(frame));
     ByteBuffer out = ByteBuffer.allocate(HEADER_BYTES + meta.length + (body == null ? 0 : body.length));
     writeHeader(out, typeOf(frame), wireId(frame.id()), meta.length);
     out.put(FLAGS_OFFSET, flags);
@@ -122,6 +138,10 @@ public final class BinaryFrames {
     }
     if (type < REQUEST || type > CANCEL) {
       throw new ProtocolException(ProtocolException.UNKNOWN_TYPE, "unknown binary frame type " + type);
+    }
+    if ((in.get(FLAGS_OFFSET) & FLAG_BINARY_HEAD) != 0) {
+      return BinaryHeads.decode(type, id, ByteBuffer.wrap(message, HEADER_BYTES, metaLength).slice(),
+          body.length == 0 ? null : body);
     }
     byte[] metaBytes = new byte[metaLength];
     System.arraycopy(message, HEADER_BYTES, metaBytes, 0, metaLength);

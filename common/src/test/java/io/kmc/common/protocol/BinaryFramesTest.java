@@ -12,6 +12,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class BinaryFramesTest {
 
@@ -49,6 +50,59 @@ class BinaryFramesTest {
     assertEquals(BinaryFrames.HEADER_BYTES + body.length, dataMessage.length, "data carries no meta and no base64");
     assertNull(((Frame.Response) BinaryFrames.decode(BinaryFrames.encode(new Frame.Response(ID, 204, Map.of(), null,
         false)))).body());
+  }
+
+  @Test
+  void binaryHeadsCarryTheSameRequestsAndResponses() {
+    byte[] body = "{\"kind\":\"ConfigMap\"}".getBytes(StandardCharsets.UTF_8);
+    Map<String, List<String>> headers = new java.util.LinkedHashMap<>();
+    headers.put("Accept", List.of("application/json", "*/*"));
+    headers.put("X-Empty", List.of());
+    headers.put("X-Ünïcode", List.of("€ \"quoted\"\n"));
+    List<Frame.Exchange> frames = List.of(
+        new Frame.Request(ID, "GET", "/api/v1/namespaces/a/configmaps", "watch=true&resourceVersion=7", headers,
+            null, new ActingUser("alice", List.of("g1", "g2")), true, true, 64, Long.MAX_VALUE),
+        new Frame.Request(ID, "POST", "/api/v1/namespaces", null, Map.of(), body, null, false, false, 0, 0),
+        new Frame.Request(ID, "GET", "/", null, Map.of(), null, new ActingUser(null, List.of()), false, false, 1, -1),
+        new Frame.Response(ID, 200, headers, body, false),
+        new Frame.Response(ID, 599, Map.of(), null, true));
+    for (Frame.Exchange frame : frames) {
+      byte[] message = BinaryFrames.encode(frame, BinaryFrames.FLAG_BINARY_HEAD);
+      assertEquals(BinaryFrames.FLAG_BINARY_HEAD, message[1]);
+      assertEquals(FrameCodec.encodeToString(frame), FrameCodec.encodeToString(BinaryFrames.decode(message)),
+          frame.toString());
+      assertTrue(message.length < BinaryFrames.encode(frame).length, "smaller than the JSON meta");
+    }
+    // Only requests and responses have a binary head: the flag is dropped for the others.
+    assertEquals(0, BinaryFrames.encode(new Frame.End(ID, "x"), BinaryFrames.FLAG_BINARY_HEAD)[1]);
+  }
+
+  @Test
+  void malformedBinaryHeadsAreProtocolErrors() {
+    byte[] good = BinaryFrames.encode(new Frame.Request(ID, "GET", "/api", null, Map.of("A", List.of("b")), null,
+        new ActingUser("u", List.of("g")), false, false, 1, 1), BinaryFrames.FLAG_BINARY_HEAD);
+    int metaLength = ByteBuffer.wrap(good).getInt(12);
+    for (int cut = 0; cut < metaLength; cut++) {
+      byte[] shorter = java.util.Arrays.copyOf(good, BinaryFrames.HEADER_BYTES + cut);
+      ByteBuffer.wrap(shorter).putInt(12, cut);
+      assertCode(ProtocolException.MALFORMED_FRAME, shorter);
+    }
+    byte[] hugeString = good.clone();
+    ByteBuffer.wrap(hugeString).putInt(BinaryFrames.HEADER_BYTES, Integer.MAX_VALUE);
+    assertCode(ProtocolException.MALFORMED_FRAME, hugeString);
+    byte[] negative = good.clone();
+    ByteBuffer.wrap(negative).putInt(BinaryFrames.HEADER_BYTES, -7);
+    assertCode(ProtocolException.MALFORMED_FRAME, negative);
+    byte[] noPath = good.clone();
+    ByteBuffer.wrap(noPath).putInt(BinaryFrames.HEADER_BYTES + 4 + 3, -1); // path absent
+    assertCode(ProtocolException.MALFORMED_FRAME, noPath);
+    byte[] flaggedEnd = BinaryFrames.encode(new Frame.End(ID, null));
+    flaggedEnd[1] = BinaryFrames.FLAG_BINARY_HEAD;
+    assertCode(ProtocolException.MALFORMED_FRAME, flaggedEnd);
+    byte[] badStatus = BinaryFrames.encode(new Frame.Response(ID, 200, Map.of(), null, false),
+        BinaryFrames.FLAG_BINARY_HEAD);
+    ByteBuffer.wrap(badStatus).putShort(BinaryFrames.HEADER_BYTES, (short) 700);
+    assertCode(ProtocolException.MALFORMED_FRAME, badStatus);
   }
 
   @Test

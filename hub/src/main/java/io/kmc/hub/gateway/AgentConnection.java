@@ -56,6 +56,8 @@ final class AgentConnection implements AgentSession.Link {
   private boolean ended;
   /** The protocol version agreed in hello; 0 before. */
   private int version;
+  /** The agent reads requests' meta in binary ({@link BinaryFrames#FLAG_BINARY_HEAD}). */
+  private boolean binaryHeads;
   /** Warnings about what this agent sends: at most a few a minute are logged, the rest counted. */
   private final PeerWarnings warnings;
 
@@ -187,8 +189,10 @@ final class AgentConnection implements AgentSession.Link {
         "agent", now, now, agentVersion, kubernetesVersion, version.getAsInt(), -1);
     session = gateway.newSession(context, entry, this);
     this.version = version.getAsInt();
-    sendControl(new Frame.Welcome(this.version, gateway.nodes().nodeId(), limits,
-        gateway.index() == null ? List.of() : List.of("index", Frame.IndexSynced.INDEX_SYNCED)));
+    this.binaryHeads = hello.capabilities().contains(BinaryFrames.BINARY_HEADS);
+    sendControl(new Frame.Welcome(this.version, gateway.nodes().nodeId(), limits, gateway.index() == null
+        ? List.of(BinaryFrames.BINARY_HEADS)
+        : List.of(BinaryFrames.BINARY_HEADS, "index", Frame.IndexSynced.INDEX_SYNCED)));
     boolean indexing = gateway.index() != null && hello.capabilities().contains("index");
     // Who held the cluster before: an agent that moved from another node did not newly connect. Read
     // before the session's entry is written, and without delaying that write (heartbeats wait for it).
@@ -264,7 +268,10 @@ final class AgentConnection implements AgentSession.Link {
     if (ended) {
       return;
     }
-    if (version == ProtocolVersions.V2) {
+    if (version == ProtocolVersions.V2 && binaryHeads && frame.type() == BinaryFrames.REQUEST) {
+      // Decoded already: the session read it to check its limits.
+      WebSocketMessages.writeBinary(ws, Buffer.buffer(BinaryFrames.encode(frame.frame(), BinaryFrames.FLAG_BINARY_HEAD)));
+    } else if (version == ProtocolVersions.V2) {
       WebSocketMessages.writeBinary(ws, frame.binary());
     } else {
       WebSocketMessages.writeText(ws, FrameCodec.encodeToString(frame.frame()));

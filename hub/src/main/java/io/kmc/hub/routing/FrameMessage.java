@@ -108,6 +108,11 @@ public final class FrameMessage {
     @Override
     public void encodeToWire(Buffer buffer, FrameMessage message) {
       Buffer binary = message.binary();
+      byte flags = binary.getByte(1);
+      if ((flags & BinaryFrames.FLAG_BINARY_HEAD) != 0) {
+        // As the agent sent it: between nodes the meta is JSON, which nodes of every version read.
+        binary = Buffer.buffer(BinaryFrames.encode(message.frame(), (byte) (flags & ~BinaryFrames.FLAG_BINARY_HEAD)));
+      }
       buffer.appendInt(binary.length()).appendBuffer(binary);
     }
 
