@@ -23,6 +23,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The hub's PostgreSQL: the configured server, or with none configured an embedded one (a real
@@ -34,8 +35,6 @@ import java.time.Duration;
 public final class Database {
 
   private static final Logger LOG = LoggerFactory.getLogger(Database.class);
-  /** Queries that may wait for a pooled connection; more fail at once rather than pile up in the heap. */
-  static final int MAX_WAITING_QUERIES = 10_000;
 
   private final Pool pool;
   private final EmbeddedPostgres embedded;
@@ -100,14 +99,9 @@ public final class Database {
         }
         connect.setSslOptions(ssl);
       }
-      // No acquisition timeout: in vertx-sql-client 5.0.7 a connection handed to a waiter whose timeout
-      // had just fired is never given back (fixed in 5.0.8, "Have SQL connection pool handle racy
-      // uncancellable timeout"), and once pool_size connections are lost so, every query waits forever:
-      // the soak saw it after 3 minutes of an overloaded node, with 80,000 queries queued. The wait queue
-      // is bounded instead; beyond it a query fails at once (503, Errors.unexpected).
       Pool pool = PgBuilder.pool()
           .with(new PoolOptions().setMaxSize(config.poolSize()).setName("kmc-db")
-              .setMaxWaitQueueSize(MAX_WAITING_QUERIES))
+              .setConnectionTimeout(10).setConnectionTimeoutUnit(TimeUnit.SECONDS))
           .connectingTo(connect).using(vertx).build();
       return new Database(vertx, pool, started.embedded());
     });

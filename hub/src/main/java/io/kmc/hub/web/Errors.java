@@ -91,8 +91,7 @@ public final class Errors {
 
   /**
    * A failure no handler turned into an answer: a 503 when the hub lost a store it needs for every
-   * request (PostgreSQL or Redis refused, reset or closed the connection, or is shutting down, or
-   * more queries wait for a database connection than Database.MAX_WAITING_QUERIES), so
+   * request (PostgreSQL or Redis refused, reset or closed the connection, or is shutting down), so
    * that clients retry as they would any unavailable server; else a 500.
    */
   static KmcException unexpected(Throwable failure) {
@@ -107,8 +106,7 @@ public final class Errors {
 
   private static boolean storeUnreachable(Throwable cause) {
     if (cause instanceof java.net.ConnectException || cause instanceof java.net.SocketException
-        || cause instanceof io.vertx.core.http.HttpClosedException
-        || cause instanceof io.vertx.core.http.ConnectionPoolTooBusyException) {
+        || cause instanceof io.vertx.core.http.HttpClosedException) {
       return true;
     }
     if (cause instanceof io.vertx.pgclient.PgException pg && pg.getSqlState() != null) {
