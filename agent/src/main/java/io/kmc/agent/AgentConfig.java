@@ -104,7 +104,7 @@ public record AgentConfig(
         Duration.ofMinutes(10), "Time the kube-apiserver gets to answer a request, and to go silent while sending "
             + "a body (streams have none).");
     int maxRequests = c.integer("kubernetes.max_requests", KubeHttp.Settings.DEFAULT_MAX_REQUESTS, 1, 100_000,
-        "Most requests (not streams) in progress at once, large bodies included; beyond, the agent answers 429.");
+        "Most requests (not streams) in progress at once, large bodies included; beyond, the agent answers 503.");
     int maxStreams = c.integer("kubernetes.max_streams", KubeHttp.Settings.DEFAULT_MAX_STREAMS, 1, 100_000,
         "Most streams (watches, followed logs) open at once; beyond, the agent answers 429. Over HTTP/1.1 each "
             + "holds a connection to the kube-apiserver.");

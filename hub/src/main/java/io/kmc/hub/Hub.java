@@ -330,7 +330,7 @@ public final class Hub {
         }, () -> notifications.stop()))
         .compose(v -> deployRouting())
         .compose(v -> deploy(new DirectClusters(directClusters(), nodes, channel, sessions, presence,
-            config.tunnel().limits(), config.tunnel().inFlightWait().toMillis(), metrics, index), new DeploymentOptions()))
+            config.tunnel().limits(), config.tunnel().maxQueuedRequests(), metrics, index), new DeploymentOptions()))
         .compose(v -> concern("propagation", this::startPropagation, () -> controller.stop()))
         .compose(v -> deployApi())
         .onSuccess(v -> {
@@ -469,7 +469,7 @@ public final class Hub {
     Authorizer authorizer = new Authorizer(rbac);
     AgentGateway gateway = new AgentGateway(vertx, nodes, channel, presence, sessions, clusters, limits, metrics,
         config.tunnel().helloTimeout().toMillis(), notifications, config.notifications().disconnectGrace().toMillis(),
-        index, new Admission(config.tunnel().admissionRate()), config.tunnel().inFlightWait().toMillis());
+        index, new Admission(config.tunnel().admissionRate()), config.tunnel().maxQueuedRequests());
     String caPem = tls == null ? null : tls.clientTrustPem();
     KubePassthrough passthrough = new KubePassthrough(router, streaming, recordings,
         new PolicyAdmission(policies, clusters, router, metrics, notifications));

@@ -40,7 +40,7 @@ class GatewayIT {
     fleet = new Fleet().hubSettings(Map.of(
         "KMC_TUNNEL_MAX_FRAME_BYTES", "1MiB",
         "KMC_TUNNEL_MAX_IN_FLIGHT_REQUESTS", "2",
-        "KMC_TUNNEL_IN_FLIGHT_WAIT", "500ms",
+        "KMC_TUNNEL_MAX_QUEUED_REQUESTS", "2",
         "KMC_TUNNEL_REQUEST_TIMEOUT", "1500ms",
         "KMC_TUNNEL_HELLO_TIMEOUT", "1s",
         "KMC_SERVER_MAX_BODY_BYTES", "256KiB"));
@@ -123,7 +123,7 @@ class GatewayIT {
   }
 
   @Test
-  void anAgentThatNeverAnswersGives504AndTheInFlightLimitGives429() throws Exception {
+  void anAgentThatNeverAnswersGives504AndAFullQueueGives503WithRetryAfter() throws Exception {
     try (RawAgent agent = connect()) {
       agent.hello("fake");
       fleet.awaitConnected(hub, "fake");
@@ -135,24 +135,40 @@ class GatewayIT {
       assertInstanceOf(Frame.Request.class, first);
       assertInstanceOf(Frame.Request.class, second);
 
-      // A third waits tunnel.in_flight_wait for a slot, none frees: 429 soon after, with Retry-After.
+      // Two more queue for a slot (tunnel.max_queued_requests); a fifth finds the queue full: 503 at once,
+      // with the reason and Retry-After (never 429: the agent is slow, the client did nothing wrong).
+      List<java.util.concurrent.CompletableFuture<HttpResponse<String>>> queued = List.of(
+          getAsync("/k8s/clusters/fake/api/v1/services"), getAsync("/k8s/clusters/fake/api/v1/secrets"));
+      Thread.sleep(200);
       long before = System.nanoTime();
-      HttpResponse<String> refused = get("/k8s/clusters/fake/api/v1/services");
+      HttpResponse<String> refused = get("/k8s/clusters/fake/api/v1/endpoints");
       long tookMillis = (System.nanoTime() - before) / 1_000_000;
-      assertEquals(429, refused.statusCode());
-      assertTrue(refused.body().contains("\"reason\":\"TooManyRequests\""), refused.body());
-      assertTrue(refused.body().contains("tunnel.in_flight_wait"), refused.body());
+      assertEquals(503, refused.statusCode(), refused.body());
+      assertTrue(refused.body().contains("\"reason\":\"ServiceUnavailable\""), refused.body());
+      assertTrue(refused.body().contains("tunnel.max_queued_requests"), refused.body());
       assertEquals("1", refused.headers().firstValue("Retry-After").orElse(null));
-      assertTrue(tookMillis >= 450 && tookMillis < 1_400, "refused after " + tookMillis + " ms");
+      assertTrue(tookMillis < 1_000, "refused after " + tookMillis + " ms");
 
       for (var response : slow) {
         HttpResponse<String> timedOut = response.get(10, TimeUnit.SECONDS);
         assertEquals(504, timedOut.statusCode());
         assertTrue(timedOut.body().contains("\"kind\":\"Status\""), timedOut.body());
       }
-      // The hub told the agent to stop working on them.
-      assertInstanceOf(Frame.Cancel.class, agent.next(5));
-      assertInstanceOf(Frame.Cancel.class, agent.next(5));
+      // The queued ones kept their own deadline (tunnel.request_timeout from when they arrived): 504 too, not later.
+      for (var response : queued) {
+        HttpResponse<String> timedOut = response.get(10, TimeUnit.SECONDS);
+        assertEquals(504, timedOut.statusCode(), timedOut.body());
+      }
+      // The hub told the agent to stop working on the first two.
+      List<Frame> sent = new java.util.ArrayList<>();
+      for (Frame f = agent.next(2); f != null; f = agent.next(1)) {
+        sent.add(f);
+      }
+      for (Frame request : List.of(first, second)) {
+        String id = ((Frame.Request) request).id();
+        assertTrue(sent.stream().anyMatch(f -> f instanceof Frame.Cancel c && c.id().equals(id)), "no cancel of " + id
+            + " in " + sent);
+      }
 
       // A late answer to a request that timed out is ignored, not misrouted.
       agent.send(new Frame.Response(((Frame.Request) first).id(), 200, null, "{}".getBytes(), false));

@@ -188,10 +188,13 @@ public final class KubeRequestExecutor {
       return;
     }
     if (!http.tryStart(request.stream())) {
-      KmcException busy = KmcException.tooManyRequests(request.stream()
-          ? "the agent is busy: " + http.settings().maxStreams()
-              + " streams are open (kubernetes.max_streams); retry later"
-          : "the agent is busy: " + http.settings().maxRequests()
+      // Too many streams is the callers' doing (429); too many requests in progress is the agent's capacity,
+      // shared by every caller (503, like the hub's own queue): e.g. it still works on the requests of a
+      // connection it just dropped while the hub sends them again on the new one.
+      KmcException busy = request.stream()
+          ? KmcException.tooManyRequests("the agent is busy: " + http.settings().maxStreams()
+              + " streams are open (kubernetes.max_streams); retry later")
+          : KmcException.unavailable("the agent is busy: " + http.settings().maxRequests()
               + " requests are in progress (kubernetes.max_requests); retry later");
       sink.send(Frame.Response.failure(request.id(), busy));
       return;
@@ -568,8 +571,14 @@ public final class KubeRequestExecutor {
         sink.send(new Frame.End(request.id(), "reading from the Kubernetes API server failed: " + why));
       } else {
         LOG.warn("request {} {} failed: {}", request.method(), Texts.forLog(request.path()), why);
-        sink.send(Frame.Response.failure(request.id(), KmcException.badGateway(
-            "the agent could not reach its Kubernetes API server: " + why)));
+        // Out of time (the request's own deadline, what the hub had left of it) is a timeout, not a bad gateway;
+        // a full connection pool to the API server is the agent being busy.
+        KmcException failure = e instanceof TimeoutException
+            ? KmcException.timeout("the Kubernetes API server did not answer the agent in time: " + why)
+            : e instanceof io.vertx.core.http.ConnectionPoolTooBusyException
+            ? KmcException.unavailable("the agent is busy: " + why)
+            : KmcException.badGateway("the agent could not reach its Kubernetes API server: " + why);
+        sink.send(Frame.Response.failure(request.id(), failure));
       }
     }
 

@@ -199,7 +199,7 @@ class KubeRequestExecutorMockTest {
   }
 
   @Test
-  void beyondItsLimitsTheAgentAnswers429() throws Exception {
+  void beyondItsLimitsTheAgentAnswers503ForRequestsAnd429ForStreams() throws Exception {
     try (Harness h = harness(1, 1)) {
       String pod = firstPod();
       // A non-streaming follow keeps the only request place.
@@ -207,9 +207,9 @@ class KubeRequestExecutorMockTest {
       Frame.Request refused = get("/api/v1/namespaces", null, false, 2);
       h.executor.handle(refused);
       Frame.Response response = assertInstanceOf(Frame.Response.class, h.nextFor(refused.id()));
-      assertEquals(429, response.status());
+      assertEquals(503, response.status());
       String status = new String(response.body(), StandardCharsets.UTF_8);
-      assertTrue(status.contains("TooManyRequests") && status.contains("kubernetes.max_requests"), status);
+      assertTrue(status.contains("ServiceUnavailable") && status.contains("kubernetes.max_requests"), status);
 
       h.executor.handle(get("/api/v1/namespaces/default/configmaps", "watch=true", true, 2));
       Frame.Request secondStream = get("/api/v1/namespaces/default/configmaps", "watch=true", true, 2);

@@ -90,6 +90,7 @@ public final class SoakBench {
         out.printf("%d stream subscriptions open (%d with their initial state after up to 60 s); %.1f flaps/s, %.0f index changes/s, for %d minutes%n%n",
             streamCount, streams.initialStatesDone(), flaps, deltas, minutes);
         List<Sample> samples = new ArrayList<>();
+        Map<String, Long> firstHistogram = null;
         long start = System.nanoTime();
         for (int minute = 1; minute <= minutes; minute++) {
           long due = start + TimeUnit.MINUTES.toNanos(minute);
@@ -105,6 +106,12 @@ public final class SoakBench {
           out.printf(Locale.ROOT, "minute %d: heap %.1f MiB, %d threads, %d fds, %.0f event-bus handlers, %d agents "
                   + "connected, %d stream events%n", minute, sample.heapBytes() / 1048576.0, sample.threads(),
               sample.fds(), sample.handlers(), sample.connected(), sample.streamEvents());
+          if (minute == 1) {
+            firstHistogram = jvm.classHistogram();
+          } else if (minute == minutes || minute % 10 == 0) {
+            // Which classes the heap's growth is made of, against minute 1 (jcmd GC.class_histogram, live objects).
+            printHistogramGrowth(minute, firstHistogram, jvm.classHistogram());
+          }
         }
         running.set(false);
         report(samples, fleet, streams.summary(0));
@@ -135,6 +142,23 @@ public final class SoakBench {
         return;
       }
     }
+  }
+
+  /** The classes whose live bytes grew most between minute 1 and {@code minute}. */
+  private void printHistogramGrowth(int minute, Map<String, Long> first, Map<String, Long> now) {
+    long total = now.values().stream().mapToLong(Long::longValue).sum()
+        - first.values().stream().mapToLong(Long::longValue).sum();
+    out.printf(Locale.ROOT, "%n### Live heap by class, minute %d against minute 1: %+.2f MiB in all%n%n", minute,
+        total / 1048576.0);
+    Table table = new Table("class", "minute 1 KiB", "minute " + minute + " KiB", "growth KiB");
+    now.entrySet().stream()
+        .map(e -> Map.entry(e.getKey(), e.getValue() - first.getOrDefault(e.getKey(), 0L)))
+        .sorted((a, b) -> Long.compare(b.getValue(), a.getValue()))
+        .limit(20)
+        .forEach(e -> table.row(e.getKey(), String.valueOf(first.getOrDefault(e.getKey(), 0L) / 1024),
+            String.valueOf(now.get(e.getKey()) / 1024), String.format(Locale.ROOT, "%+d", e.getValue() / 1024)));
+    out.print(table.render());
+    out.println();
   }
 
   private void report(List<Sample> samples, SimAgents fleet, Streams.Summary streams) {

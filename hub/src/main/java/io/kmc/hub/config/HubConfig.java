@@ -49,7 +49,7 @@ public record HubConfig(Path dataDir, Server server, Management management, LogS
                            String kubernetesNamespace, int eventBusPort, Duration memberTimeout) {
   }
 
-  public record Tunnel(Limits limits, Duration helloTimeout, int admissionRate, Duration inFlightWait) {
+  public record Tunnel(Limits limits, Duration helloTimeout, int admissionRate, int maxQueuedRequests) {
   }
 
   /** PostgreSQL; with no host, an embedded server whose data lives under the data directory. */
@@ -376,11 +376,13 @@ public record HubConfig(Path dataDir, Server server, Management management, LogS
     int chunk = c.bytes("tunnel.chunk_bytes", defaults.chunkBytes(), 1024, 16 * 1024 * 1024,
         "Bodies larger than this travel from the agent as several data frames.");
     int inFlight = c.integer("tunnel.max_in_flight_requests", defaults.maxInFlightRequests(), 1, 1_000_000,
-        "Requests outstanding per agent; more wait up to tunnel.in_flight_wait for one to finish, then are refused with 429.");
-    Duration inFlightWait = c.duration("tunnel.in_flight_wait", Duration.ofSeconds(2), Duration.ZERO, Duration.ofMinutes(1),
-        "Longest a request waits for a free slot when tunnel.max_in_flight_requests are outstanding on its agent "
-        + "(a burst, or the requests sent again after an agent came back, then pass a little late). At most as many "
-        + "requests as that limit wait; others, and those still waiting after this long, get 429 with Retry-After. "
+        "Requests outstanding per agent; more queue for a slot (tunnel.max_queued_requests).");
+    int maxQueued = c.integer("tunnel.max_queued_requests", 1024, 0, 1_000_000,
+        "Requests that may queue for an in-flight slot on one agent when tunnel.max_in_flight_requests are "
+        + "outstanding (a burst, or the requests sent again to an agent's new connection after the old one went "
+        + "silent or its node left). Each waits in the order it was accepted, up to its own deadline "
+        + "(tunnel.request_timeout from when the hub accepted it; 504 after). Beyond this many, and while the agent "
+        + "has sent nothing for 2 s with every slot taken, requests get 503 with Retry-After and the reason. "
         + "0: refuse at once.");
     int streams = c.integer("tunnel.max_open_streams", defaults.maxOpenStreams(), 1, 1_000_000,
         "Streams (watches, followed logs, large bodies) open per agent; more are refused with 429.");
@@ -407,7 +409,7 @@ public record HubConfig(Path dataDir, Server server, Management management, LogS
     } catch (IllegalArgumentException e) {
       c.problem("tunnel", e.getMessage());
     }
-    return new Tunnel(limits, helloTimeout, admissionRate, inFlightWait);
+    return new Tunnel(limits, helloTimeout, admissionRate, maxQueued);
   }
 
   private static Database readDatabase(ConfigReader c) {

@@ -56,7 +56,7 @@ public final class DirectClusters extends VerticleBase {
   private final SessionRegistry registry;
   private final Presence presence;
   private final Limits limits;
-  private final long inFlightWaitMillis;
+  private final int maxQueuedRequests;
   private final HubMetrics metrics;
   private final List<AgentSession> sessions = new ArrayList<>();
   private final List<KubeHttp> clients = new ArrayList<>();
@@ -72,9 +72,9 @@ public final class DirectClusters extends VerticleBase {
    * @param index the fleet index, or null when the hub keeps none (then direct clusters are not indexed)
    */
   public DirectClusters(List<ClusterEntry> clusters, HubNodes nodes, NodeChannel channel, SessionRegistry registry,
-                        Presence presence, Limits limits, long inFlightWaitMillis, HubMetrics metrics, FleetIndex index) {
+                        Presence presence, Limits limits, int maxQueuedRequests, HubMetrics metrics, FleetIndex index) {
     this.index = index;
-    this.inFlightWaitMillis = inFlightWaitMillis;
+    this.maxQueuedRequests = maxQueuedRequests;
     this.feedHolder = nodes.nodeId() + "/" + UUID.randomUUID();
     this.clusters = clusters;
     this.nodes = nodes;
@@ -109,7 +109,7 @@ public final class DirectClusters extends VerticleBase {
           Presence.Entry entry = new Presence.Entry(cluster.name(), nodes.nodeId(), UUID.randomUUID().toString(),
               "direct", now, now, KmcVersion.current(), version, ProtocolVersions.V1, -1);
           DirectLink link = new DirectLink();
-          AgentSession session = new AgentSession(vertx, context, nodes, channel, presence, limits, inFlightWaitMillis, metrics, entry,
+          AgentSession session = new AgentSession(vertx, context, nodes, channel, presence, limits, maxQueuedRequests, metrics, entry,
               link);
           link.session = session;
           // The hub's own limits bound what reaches the executor; its limits only need to be no smaller.

@@ -47,7 +47,7 @@ public final class AgentGateway implements Handler<RoutingContext> {
   private final SessionRegistry sessions;
   private final ClusterRegistry registry;
   private final Limits limits;
-  private final long inFlightWaitMillis;
+  private final int maxQueuedRequests;
   private final HubMetrics metrics;
   private final long helloTimeoutMillis;
   private final Notifier notifier;
@@ -60,14 +60,14 @@ public final class AgentGateway implements Handler<RoutingContext> {
   /**
    * @param index     the fleet index agents feed, or null when the hub keeps none
    * @param admission how fast new agent connections are taken
-   * @param inFlightWaitMillis how long a request waits for an in-flight slot on its agent (tunnel.in_flight_wait)
+   * @param maxQueuedRequests how many requests may queue for an in-flight slot on one agent (tunnel.max_queued_requests)
    */
   public AgentGateway(Vertx vertx, HubNodes nodes, NodeChannel channel, Presence presence, SessionRegistry sessions,
                       ClusterRegistry registry, Limits limits, HubMetrics metrics, long helloTimeoutMillis,
                       Notifier notifier, long disconnectGraceMillis, FleetIndex index, Admission admission,
-                      long inFlightWaitMillis) {
+                      int maxQueuedRequests) {
     this.index = index;
-    this.inFlightWaitMillis = inFlightWaitMillis;
+    this.maxQueuedRequests = maxQueuedRequests;
     this.admission = admission;
     this.vertx = vertx;
     this.nodes = nodes;
@@ -137,7 +137,7 @@ public final class AgentGateway implements Handler<RoutingContext> {
   }
 
   AgentSession newSession(Context context, Presence.Entry entry, AgentConnection connection) {
-    AgentSession session = new AgentSession(vertx, context, nodes, channel, presence, limits, inFlightWaitMillis, metrics, entry,
+    AgentSession session = new AgentSession(vertx, context, nodes, channel, presence, limits, maxQueuedRequests, metrics, entry,
         connection);
     sessions.add(session, connection);
     return session;

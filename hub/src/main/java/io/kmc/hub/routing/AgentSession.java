@@ -23,11 +23,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashMap;
-import java.util.Iterator;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeSet;
 
 /**
  * The hub's side of one agent connection, on the node that holds it: the requests and streams in
@@ -101,9 +101,30 @@ public final class AgentSession {
     }
   }
 
-  /** A request waiting for an in-flight slot. */
-  private record Waiting(Frame.Request request, Message<FrameMessage> message, long timer, long sinceNanos) {
+  /**
+   * A request queued for an in-flight slot. It keeps the deadline it came with (what is left of
+   * tunnel.request_timeout since the hub accepted it, on whichever session it was first sent to):
+   * the queue is ordered by it, so that requests sent again from an agent's earlier session go
+   * before those that arrived later, and each is answered 504 when its own time is up.
+   */
+  private static final class Waiting {
+    final Frame.Request request;
+    final Message<FrameMessage> message;
+    final long deadlineMillis;
+    final long sequence;
+    final long sinceNanos = System.nanoTime();
+    long timer = -1;
+
+    Waiting(Frame.Request request, Message<FrameMessage> message, long deadlineMillis, long sequence) {
+      this.request = request;
+      this.message = message;
+      this.deadlineMillis = deadlineMillis;
+      this.sequence = sequence;
+    }
   }
+
+  private static final Comparator<Waiting> BY_DEADLINE =
+      Comparator.comparingLong((Waiting w) -> w.deadlineMillis).thenComparingLong(w -> w.sequence);
 
   private final Vertx vertx;
   private final Context context;
@@ -115,12 +136,14 @@ public final class AgentSession {
   private final Link link;
   private final Map<String, Pending> pending = new HashMap<>();
   /**
-   * Requests that found every in-flight slot taken, oldest first: each waits up to
-   * {@link #inFlightWaitMillis} for one (a burst, or the requests sent again after the agent came
-   * back, pass late rather than being refused), then gets 429.
+   * Requests that found every in-flight slot taken, by id and in the order they get a slot (earliest
+   * deadline first): a burst, or the requests sent again after the agent came back, pass late rather
+   * than being refused. At most {@link #maxQueued}; each waits until its own deadline, then gets 504.
    */
-  private final LinkedHashMap<String, Waiting> waiting = new LinkedHashMap<>();
-  private final long inFlightWaitMillis;
+  private final Map<String, Waiting> waiting = new HashMap<>();
+  private final TreeSet<Waiting> queue = new TreeSet<>(BY_DEADLINE);
+  private final int maxQueued;
+  private long queued;
   private boolean admitting;
   /** Warnings about what the agent sent: a flood of bad frames is counted, not logged line by line. */
   private final PeerWarnings warnings;
@@ -136,9 +159,9 @@ public final class AgentSession {
   private Future<?> presenceWrite;
 
   public AgentSession(Vertx vertx, Context context, HubNodes nodes, NodeChannel channel, Presence presence,
-                      Limits limits, long inFlightWaitMillis, HubMetrics metrics, Presence.Entry entry, Link link) {
+                      Limits limits, int maxQueued, HubMetrics metrics, Presence.Entry entry, Link link) {
     this.vertx = vertx;
-    this.inFlightWaitMillis = inFlightWaitMillis;
+    this.maxQueued = maxQueued;
     this.context = context;
     this.nodes = nodes;
     this.channel = channel;
@@ -228,18 +251,43 @@ public final class AgentSession {
       return;
     }
     if (!request.stream() && (!waiting.isEmpty() || requestsInFlight(streams) >= limits.maxInFlightRequests())) {
-      // Behind those already waiting, so that a slot goes to the oldest; no more wait than there are
-      // slots, so that a sustained overload is refused at once instead of piling up.
-      if (inFlightWaitMillis > 0 && waiting.size() < limits.maxInFlightRequests()) {
-        String id = request.id();
-        long timer = vertx.setTimer(inFlightWaitMillis, t -> waitedTooLong(id));
-        waiting.put(id, new Waiting(request, message, timer, System.nanoTime()));
-      } else {
-        refuseFull(message, request.id());
-      }
+      enqueue(request, message);
       return;
     }
     forward(request, message, 0);
+  }
+
+  /**
+   * Every slot is taken: the request queues for one, in the order of its deadline, unless the agent
+   * looks unreachable or the queue is full; then it is refused at once with 503, a reason and
+   * Retry-After (never 429: the client did nothing wrong, and Kubernetes clients retry either).
+   */
+  private void enqueue(Frame.Request request, Message<FrameMessage> message) {
+    long silent = link.silentMillis();
+    if (silent > SILENT_WHILE_BUSY_MILLIS) {
+      replyStatus(message, request.id(), silentReason(silent), 1);
+      return;
+    }
+    if (waiting.size() >= maxQueued) {
+      replyStatus(message, request.id(), KmcException.unavailable("cluster '" + cluster() + "' has "
+          + limits.maxInFlightRequests() + " requests in flight (tunnel.max_in_flight_requests) and " + waiting.size()
+          + " more queued for a slot, the most allowed (tunnel.max_queued_requests): its agent answers more slowly "
+          + "than requests arrive"), 1);
+      return;
+    }
+    long now = System.currentTimeMillis();
+    long timeout = Math.min(limits.requestTimeoutMillis(),
+        request.timeoutMillis() > 0 ? request.timeoutMillis() : Long.MAX_VALUE);
+    Waiting w = new Waiting(request, message, now + timeout, queued++);
+    waiting.put(request.id(), w);
+    queue.add(w);
+    w.timer = vertx.setTimer(Math.max(1, timeout), t -> waitedTooLong(w));
+  }
+
+  private KmcException silentReason(long silent) {
+    return KmcException.unavailable("the agent of cluster '" + cluster() + "' has sent nothing for "
+        + silent / 1000 + " s while " + limits.maxInFlightRequests() + " requests wait for it: its connection may be "
+        + "half-open (dropped after " + limits.pingTimeoutMillis() / 1000 + " s of silence, tunnel.ping_timeout)");
   }
 
   /** Requests in flight that count against tunnel.max_in_flight_requests: all but streams. */
@@ -257,24 +305,22 @@ public final class AgentSession {
     link.send(message.body());
   }
 
-  private void waitedTooLong(String id) {
-    Waiting w = waiting.remove(id);
-    if (w != null) {
-      refuseFull(w.message(), id);
-    }
-  }
-
-  private void refuseFull(Message<FrameMessage> message, String id) {
-    long silent = link.silentMillis();
-    if (silent > SILENT_WHILE_BUSY_MILLIS) {
-      replyStatus(message, id, KmcException.unavailable("the agent of cluster '" + cluster() + "' has sent nothing for "
-          + silent / 1000 + " s while " + limits.maxInFlightRequests() + " requests wait for it: its connection may be "
-          + "half-open (dropped after " + limits.pingTimeoutMillis() / 1000 + " s of silence, tunnel.ping_timeout)"));
+  /** A queued request's own deadline passed before a slot freed. */
+  private void waitedTooLong(Waiting w) {
+    if (waiting.remove(w.request.id()) != w) {
       return;
     }
-    replyStatus(message, id, KmcException.tooManyRequests("cluster '" + cluster() + "' has " + limits.maxInFlightRequests()
-        + " requests in flight, the most allowed per agent (tunnel.max_in_flight_requests), and none finished within "
-        + inFlightWaitMillis + " ms (tunnel.in_flight_wait)", 1));
+    queue.remove(w);
+    long waited = (System.nanoTime() - w.sinceNanos) / 1_000_000;
+    long silent = link.silentMillis();
+    if (silent > SILENT_WHILE_BUSY_MILLIS) {
+      replyStatus(w.message, w.request.id(), silentReason(silent), 1);
+      return;
+    }
+    replyStatus(w.message, w.request.id(), KmcException.timeout("the agent of cluster '" + cluster() + "' did not "
+        + "answer " + w.request.method() + " " + Texts.forLog(w.request.path()) + " in time: it waited " + waited
+        + " ms for one of the " + limits.maxInFlightRequests() + " in-flight slots (tunnel.max_in_flight_requests), "
+        + "behind " + queue.size() + " others, until its deadline (tunnel.request_timeout)"), 0);
   }
 
   /** A slot may have freed: the oldest waiting requests go to the agent. */
@@ -284,12 +330,11 @@ public final class AgentSession {
     }
     admitting = true;
     try {
-      Iterator<Waiting> it = waiting.values().iterator();
-      while (it.hasNext() && requestsInFlight(streamsOpen()) < limits.maxInFlightRequests()) {
-        Waiting w = it.next();
-        it.remove();
-        vertx.cancelTimer(w.timer());
-        forward(w.request(), w.message(), (System.nanoTime() - w.sinceNanos()) / 1_000_000);
+      while (!queue.isEmpty() && requestsInFlight(streamsOpen()) < limits.maxInFlightRequests()) {
+        Waiting w = queue.pollFirst();
+        waiting.remove(w.request.id());
+        vertx.cancelTimer(w.timer);
+        forward(w.request, w.message, (System.nanoTime() - w.sinceNanos) / 1_000_000);
       }
     } finally {
       admitting = false;
@@ -298,11 +343,12 @@ public final class AgentSession {
 
   /** Waiting requests were never sent to the agent: their senders may send them again, whatever the method. */
   private void releaseWaiting(String why) {
-    List<Waiting> all = new ArrayList<>(waiting.values());
+    List<Waiting> all = new ArrayList<>(queue);
     waiting.clear();
+    queue.clear();
     for (Waiting w : all) {
-      vertx.cancelTimer(w.timer());
-      w.message().fail(AGENT_MOVING, why);
+      vertx.cancelTimer(w.timer);
+      w.message.fail(AGENT_MOVING, why);
     }
   }
 
@@ -596,10 +642,14 @@ public final class AgentSession {
   }
 
   private void replyStatus(Message<FrameMessage> message, String id, KmcException e) {
+    replyStatus(message, id, e, e instanceof KmcException.ClientError client ? client.retryAfterSeconds() : 0);
+  }
+
+  private void replyStatus(Message<FrameMessage> message, String id, KmcException e, long retryAfterSeconds) {
     Frame.Response response = Frame.Response.failure(id, e);
-    if (e instanceof KmcException.ClientError client && client.retryAfterSeconds() > 0) {
+    if (retryAfterSeconds > 0) {
       Map<String, List<String>> headers = new HashMap<>(response.headers());
-      headers.put("Retry-After", List.of(Long.toString(client.retryAfterSeconds())));
+      headers.put("Retry-After", List.of(Long.toString(retryAfterSeconds)));
       response = new Frame.Response(id, response.status(), headers, response.body(), false);
     }
     message.reply(FrameMessage.of(response),

@@ -212,9 +212,11 @@ public final class ClusterRouter {
       Exchange exchange = new Exchange(id, handler);
       channel.routeToRequester(id, context, null, exchange::frame);
       unanswered.put(id, this);
+      // What is left of the request's time since the hub accepted it: an attempt sent again to the agent's
+      // next session keeps its deadline, and its place before requests that arrived later (AgentSession).
       Frame.Request request = new Frame.Request(id, outgoing.method(), outgoing.path(), outgoing.query(),
           outgoing.headers(), outgoing.body(), outgoing.user(), impersonate, outgoing.stream(), limits.streamCredits(),
-          limits.requestTimeoutMillis());
+          Math.max(1, Math.min(limits.requestTimeoutMillis(), deadline - System.currentTimeMillis())));
       deliver(FrameMessage.of(request), id, 0).onComplete(ar -> {
         if (unanswered.remove(id) != this) {
           if (ar.succeeded()) {
