@@ -449,13 +449,71 @@ class ConsoleIT {
 
   @Test
   @Order(19)
-  void aShellInAPodRunsACommandAndShowsItsOutput() throws Exception {
+  void aTerminalWithATtyRunsCommandsAndFollowsTheWindowSize() {
     Assumptions.assumeTrue(driver != null, Browser.missing());
     JsonObject pods = search("kind=pods&labelSelector=app%3Dweb&cluster=east&summary.phase=Running");
     String pod = pods.getJsonArray("items").getJsonObject(0).getString("name");
     go("#/r/east/core/v1/pods/default/" + pod);
+    // Anything xterm.js does that the strict policy refuses (an inline <style>, say) is reported here.
+    ((JavascriptExecutor) driver).executeScript("window.cspViolations = [];"
+        + "document.addEventListener('securitypolicyviolation', e => window.cspViolations.push(e.violatedDirective + ' ' + e.blockedURI));");
     waitFor(By.id("shell")).click();
     wait(WAIT).until(d -> "open".equals(d.findElement(By.id("terminal-status")).getAttribute("data-state")));
+    assertEquals("true", driver.findElement(By.id("terminal-status")).getAttribute("data-tty"), "xterm.js with a TTY");
+    assertFalse(driver.findElements(By.cssSelector("#terminal canvas")).isEmpty(), "xterm's canvas renderer");
+    // The interactive shell prompts; keys typed into the terminal reach it and its answers are drawn.
+    wait(WAIT).until(d -> terminalText().contains("# "));
+    WebElement keys = driver.findElement(By.cssSelector("#terminal .xterm-helper-textarea"));
+    keys.sendKeys("echo tty-$HOSTNAME | grep tty", Keys.ENTER);
+    wait(WAIT).until(d -> terminalText().contains("tty-" + pod));
+    // The line is edited at the container's side: a backspace takes back what was typed.
+    keys.sendKeys("echo abcx", Keys.BACK_SPACE, "d-edited", Keys.ENTER);
+    wait(WAIT).until(d -> terminalText().lines().anyMatch(line -> line.strip().equals("abcd-edited")));
+    assertFalse(terminalText().contains("abcxd"), terminalText());
+    String size = driver.findElement(By.id("terminal")).getAttribute("data-size");
+    String[] colsRows = size.split("x");
+    keys.sendKeys("stty size", Keys.ENTER);
+    wait(WAIT).until(d -> terminalText().contains(colsRows[1] + " " + colsRows[0]));
+    assertAccessible("shell with a terminal");
+    browser.screenshot("14-shell-tty");
+
+    // A smaller window: the terminal fits itself and tells the container, whose stty sees the new size.
+    driver.manage().window().setSize(new org.openqa.selenium.Dimension(1000, 640));
+    try {
+      wait(WAIT).until(d -> !size.equals(d.findElement(By.id("terminal")).getAttribute("data-size")));
+      String[] resized = driver.findElement(By.id("terminal")).getAttribute("data-size").split("x");
+      keys.sendKeys("clear", Keys.ENTER);
+      keys.sendKeys("stty size", Keys.ENTER);
+      wait(WAIT).until(d -> terminalText().contains(resized[1] + " " + resized[0]));
+      record("shell: window 1280×800 → 1000×640, terminal " + size + " → " + resized[0] + "x" + resized[1]
+          + ", and stty size in the container followed");
+    } finally {
+      driver.manage().window().setSize(new org.openqa.selenium.Dimension(1280, 800));
+    }
+    assertEquals(List.of(), ((JavascriptExecutor) driver).executeScript("return window.cspViolations;"),
+        "nothing refused by the Content-Security-Policy");
+    // Ctrl-D on the empty line ends the shell's input, and the shell with it.
+    keys.sendKeys(Keys.chord(Keys.CONTROL, "d"));
+    wait(WAIT).until(d -> "ended".equals(d.findElement(By.id("terminal-status")).getAttribute("data-state")));
+  }
+
+  /** What the xterm terminal shows, as its screen-reader mirror holds it. */
+  private static String terminalText() {
+    Object text = ((JavascriptExecutor) driver).executeScript(
+        "const t = document.querySelector('#terminal .xterm-accessibility-tree'); return t ? t.innerText : '';");
+    return String.valueOf(text);
+  }
+
+  @Test
+  @Order(20)
+  void aLineTerminalRunsACommandAndShowsItsOutput() throws Exception {
+    Assumptions.assumeTrue(driver != null, Browser.missing());
+    JsonObject pods = search("kind=pods&labelSelector=app%3Dweb&cluster=east&summary.phase=Running");
+    String pod = pods.getJsonArray("items").getJsonObject(0).getString("name");
+    // The terminal when xterm.js cannot be loaded, asked for by the link.
+    go("#/exec/east/default/" + pod + "?terminal=line");
+    wait(WAIT).until(d -> "open".equals(d.findElement(By.id("terminal-status")).getAttribute("data-state")));
+    assertEquals("false", driver.findElement(By.id("terminal-status")).getAttribute("data-tty"));
     WebElement input = driver.findElement(By.id("terminal-input"));
     input.sendKeys("echo hello from $HOSTNAME | grep hello", Keys.ENTER);
     wait(WAIT).until(d -> driver.findElement(By.id("terminal")).getText().contains("hello from " + pod));
@@ -479,7 +537,7 @@ class ConsoleIT {
   }
 
   @Test
-  @Order(20)
+  @Order(21)
   void afterTheStreamIsCutThePageReconnectsAndResumesFromItsTokenWithoutMissingAChange() {
     Assumptions.assumeTrue(driver != null, Browser.missing());
     east.create(new JsonObject().put("apiVersion", "v1").put("kind", "Namespace")
@@ -533,7 +591,7 @@ class ConsoleIT {
    * times over kmc.console.soakSeconds (24 by default, to keep `mvn verify` short; docs/benchmarks.md has a 10-minute run).
    */
   @Test
-  @Order(21)
+  @Order(22)
   @Timeout(value = 1800, unit = TimeUnit.SECONDS)
   void pageMemoryStaysFlatUnderFiftyChangesASecond() throws Exception {
     Assumptions.assumeTrue(driver != null, Browser.missing());
