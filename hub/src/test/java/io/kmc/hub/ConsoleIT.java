@@ -46,6 +46,7 @@ class ConsoleIT {
   private static final String DEVELOPER = "dana";
   private static final String DEVELOPER_PASSWORD = "dana-console-password-1";
   private static final int BULK = 10_000;
+  private static final int HUNDRED = 100;
   private static Fleet fleet;
   private static io.kmc.kubesim.KubeSim east;
   private static Hub hub;
@@ -216,6 +217,22 @@ class ConsoleIT {
         && d.findElements(By.cssSelector("#results tbody tr")).size() == 3);
     assertTrue(text("#results tbody tr[data-name='web-canary']").contains("west"), "the new match is west's");
     browser.screenshot("03-search");
+
+    // A search of every kind (here the canary's ReplicaSet and Pod) follows the fleet as well: scaled up,
+    // the canary's second pod joins the results by itself.
+    go("#/search?labelSelector=app%3Dweb-canary");
+    wait(WAIT).until(d -> countRows("Pod") == 1 && countRows("ReplicaSet") == 1);
+    wait(WAIT).until(d -> "2".equals(d.findElement(By.id("results")).getAttribute("data-followed-kinds")));
+    ok(admin("PUT", "/api/v1/clusters/west/deployments/web-canary/scale?namespace=default", new JsonObject().put("replicas", 2)));
+    wait(WAIT).until(d -> countRows("Pod") == 2);
+    browser.screenshot("03b-search-several-kinds");
+  }
+
+  /** Rows of the results of one kind, read in one script (live tables replace their rows). */
+  private static long countRows(String kind) {
+    Object count = ((JavascriptExecutor) driver).executeScript("return [...document.querySelectorAll('#results tbody tr')]"
+        + ".filter(r => [...r.cells].some(c => c.textContent.trim() === arguments[0])).length;", kind);
+    return ((Number) count).longValue();
   }
 
   @Test
@@ -408,9 +425,10 @@ class ConsoleIT {
   @Order(18)
   void aConfigMapIsEditedAndAppliedWithServerSideApply() {
     Assumptions.assumeTrue(driver != null, Browser.missing());
-    east.create(new JsonObject().put("apiVersion", "v1").put("kind", "ConfigMap")
-        .put("metadata", new JsonObject().put("name", "console-edit").put("namespace", "default"))
-        .put("data", new JsonObject().put("mode", "slow").put("keep", "me"))).await();
+    // Created by the console's own field manager: fields set by another (kubectl create, say) would be a
+    // conflict for the first edit, as on a real cluster; that case comes below.
+    ok(applyThroughHub("kmc-console", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: console-edit\n"
+        + "  namespace: default\ndata:\n  mode: slow\n  keep: me\n"));
     go("#/r/east/core/v1/configmaps/default/console-edit");
     waitFor(By.id("edit")).click();
     WebElement editor = waitFor(By.id("yaml-edit"));
@@ -445,17 +463,99 @@ class ConsoleIT {
     assertTrue(applied.getJsonObject("metadata").getJsonArray("managedFields").stream()
         .anyMatch(f -> "kmc-console".equals(((JsonObject) f).getString("manager"))
             && "Apply".equals(((JsonObject) f).getString("operation"))), applied.encode());
+
+    // A field another manager owns and the edit changes: refused as a conflict naming the manager and the
+    // field, and taken over only when the user asks for it.
+    ok(applyThroughHub("ops-team",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: console-edit\n  namespace: default\ndata:\n  owner: ops\n"));
+    wait(WAIT).until(d -> driver.findElement(By.id("yaml")).getText().contains("owner: ops"));
+    waitFor(By.id("edit")).click();
+    String withOwner = waitFor(By.id("yaml-edit")).getAttribute("value");
+    setEditor(withOwner.replace("owner: ops", "owner: console"));
+    driver.findElement(By.id("apply")).click();
+    wait(WAIT).until(d -> String.valueOf(text("#edit-message")).contains("conflict with \"ops-team\""));
+    assertTrue(text("#edit-message").contains(".data.owner"), text("#edit-message"));
+    assertEquals("ops", new JsonObject(admin("GET", "/api/v1/clusters/east/resources/core/v1/configmaps/console-edit"
+        + "?namespace=default", null).body()).getJsonObject("data").getString("owner"), "nothing changed");
+    assertAccessible("apply conflict");
+    browser.screenshot("13b-yaml-conflict");
+    driver.findElement(By.id("apply-force")).click();
+    wait(WAIT).until(d -> String.valueOf(text("#action-message")).contains("console-edit applied"));
+    JsonObject forced = new JsonObject(admin("GET", "/api/v1/clusters/east/resources/core/v1/configmaps/console-edit"
+        + "?namespace=default", null).body());
+    assertEquals("console", forced.getJsonObject("data").getString("owner"), forced.encode());
+    assertFalse(forced.getJsonObject("metadata").getJsonArray("managedFields").stream()
+        .map(f -> (JsonObject) f).filter(f -> "ops-team".equals(f.getString("manager")))
+        .anyMatch(f -> f.encode().contains("f:owner")), "the field moved to kmc-console: " + forced.encode());
   }
 
   @Test
   @Order(19)
-  void aShellInAPodRunsACommandAndShowsItsOutput() throws Exception {
+  void aTerminalWithATtyRunsCommandsAndFollowsTheWindowSize() {
     Assumptions.assumeTrue(driver != null, Browser.missing());
     JsonObject pods = search("kind=pods&labelSelector=app%3Dweb&cluster=east&summary.phase=Running");
     String pod = pods.getJsonArray("items").getJsonObject(0).getString("name");
     go("#/r/east/core/v1/pods/default/" + pod);
+    // Anything xterm.js does that the strict policy refuses (an inline <style>, say) is reported here.
+    ((JavascriptExecutor) driver).executeScript("window.cspViolations = [];"
+        + "document.addEventListener('securitypolicyviolation', e => window.cspViolations.push(e.violatedDirective + ' ' + e.blockedURI));");
     waitFor(By.id("shell")).click();
     wait(WAIT).until(d -> "open".equals(d.findElement(By.id("terminal-status")).getAttribute("data-state")));
+    assertEquals("true", driver.findElement(By.id("terminal-status")).getAttribute("data-tty"), "xterm.js with a TTY");
+    assertFalse(driver.findElements(By.cssSelector("#terminal canvas")).isEmpty(), "xterm's canvas renderer");
+    // The interactive shell prompts; keys typed into the terminal reach it and its answers are drawn.
+    wait(WAIT).until(d -> terminalText().contains("# "));
+    WebElement keys = driver.findElement(By.cssSelector("#terminal .xterm-helper-textarea"));
+    keys.sendKeys("echo tty-$HOSTNAME | grep tty", Keys.ENTER);
+    wait(WAIT).until(d -> terminalText().contains("tty-" + pod));
+    // The line is edited at the container's side: a backspace takes back what was typed.
+    keys.sendKeys("echo abcx", Keys.BACK_SPACE, "d-edited", Keys.ENTER);
+    wait(WAIT).until(d -> terminalText().lines().anyMatch(line -> line.strip().equals("abcd-edited")));
+    assertFalse(terminalText().contains("abcxd"), terminalText());
+    String size = driver.findElement(By.id("terminal")).getAttribute("data-size");
+    String[] colsRows = size.split("x");
+    keys.sendKeys("stty size", Keys.ENTER);
+    wait(WAIT).until(d -> terminalText().contains(colsRows[1] + " " + colsRows[0]));
+    assertAccessible("shell with a terminal");
+    browser.screenshot("14-shell-tty");
+
+    // A smaller window: the terminal fits itself and tells the container, whose stty sees the new size.
+    driver.manage().window().setSize(new org.openqa.selenium.Dimension(1000, 640));
+    try {
+      wait(WAIT).until(d -> !size.equals(d.findElement(By.id("terminal")).getAttribute("data-size")));
+      String[] resized = driver.findElement(By.id("terminal")).getAttribute("data-size").split("x");
+      keys.sendKeys("clear", Keys.ENTER);
+      keys.sendKeys("stty size", Keys.ENTER);
+      wait(WAIT).until(d -> terminalText().contains(resized[1] + " " + resized[0]));
+      record("shell: window 1280×800 → 1000×640, terminal " + size + " → " + resized[0] + "x" + resized[1]
+          + ", and stty size in the container followed");
+    } finally {
+      driver.manage().window().setSize(new org.openqa.selenium.Dimension(1280, 800));
+    }
+    assertEquals(List.of(), ((JavascriptExecutor) driver).executeScript("return window.cspViolations;"),
+        "nothing refused by the Content-Security-Policy");
+    // Ctrl-D on the empty line ends the shell's input, and the shell with it.
+    keys.sendKeys(Keys.chord(Keys.CONTROL, "d"));
+    wait(WAIT).until(d -> "ended".equals(d.findElement(By.id("terminal-status")).getAttribute("data-state")));
+  }
+
+  /** What the xterm terminal shows, as its screen-reader mirror holds it. */
+  private static String terminalText() {
+    Object text = ((JavascriptExecutor) driver).executeScript(
+        "const t = document.querySelector('#terminal .xterm-accessibility-tree'); return t ? t.innerText : '';");
+    return String.valueOf(text);
+  }
+
+  @Test
+  @Order(20)
+  void aLineTerminalRunsACommandAndShowsItsOutput() throws Exception {
+    Assumptions.assumeTrue(driver != null, Browser.missing());
+    JsonObject pods = search("kind=pods&labelSelector=app%3Dweb&cluster=east&summary.phase=Running");
+    String pod = pods.getJsonArray("items").getJsonObject(0).getString("name");
+    // The terminal when xterm.js cannot be loaded, asked for by the link.
+    go("#/exec/east/default/" + pod + "?terminal=line");
+    wait(WAIT).until(d -> "open".equals(d.findElement(By.id("terminal-status")).getAttribute("data-state")));
+    assertEquals("false", driver.findElement(By.id("terminal-status")).getAttribute("data-tty"));
     WebElement input = driver.findElement(By.id("terminal-input"));
     input.sendKeys("echo hello from $HOSTNAME | grep hello", Keys.ENTER);
     wait(WAIT).until(d -> driver.findElement(By.id("terminal")).getText().contains("hello from " + pod));
@@ -479,7 +579,7 @@ class ConsoleIT {
   }
 
   @Test
-  @Order(20)
+  @Order(21)
   void afterTheStreamIsCutThePageReconnectsAndResumesFromItsTokenWithoutMissingAChange() {
     Assumptions.assumeTrue(driver != null, Browser.missing());
     east.create(new JsonObject().put("apiVersion", "v1").put("kind", "Namespace")
@@ -533,7 +633,7 @@ class ConsoleIT {
    * times over kmc.console.soakSeconds (24 by default, to keep `mvn verify` short; docs/benchmarks.md has a 10-minute run).
    */
   @Test
-  @Order(21)
+  @Order(22)
   @Timeout(value = 1800, unit = TimeUnit.SECONDS)
   void pageMemoryStaysFlatUnderFiftyChangesASecond() throws Exception {
     Assumptions.assumeTrue(driver != null, Browser.missing());
@@ -604,6 +704,102 @@ class ConsoleIT {
     long last = samples.get(5)[1];
     assertTrue(last <= Math.max(first * 13 / 10, first + 4 * 1048576), "the heap grew from " + first + " to " + last + ":" + table);
     assertTrue(samples.get(5)[2] <= samples.get(0)[2] + 50, "the page's elements grew:" + table);
+  }
+
+  @Test
+  @Order(23)
+  void aSearchOfAHundredClustersOfAThousandObjectsIsRenderedQuickly() throws Exception {
+    Assumptions.assumeTrue(driver != null, Browser.missing());
+    // A hundred clusters whose agents are stand-ins speaking the agent protocol's index part (hello, a relist
+    // of 1,000 ConfigMaps, pongs) to the hub's real agent endpoint: a hundred simulated clusters with real
+    // agents do not fit on the test machine, and the console sees only what the hub's index answers.
+    io.vertx.core.http.WebSocketClient client = fleet.memberVertx().createWebSocketClient(
+        new io.vertx.core.http.WebSocketClientOptions().setMaxMessageSize(64 * 1024 * 1024)
+            .setMaxConnections(HUNDRED + 10).setTrustAll(true).setVerifyHost(false));
+    String agentUri = fleet.uri(hub, io.kmc.common.protocol.AgentEndpoint.PATH).toString().replaceFirst("^http", "ws");
+    List<io.vertx.core.http.WebSocket> sockets = new java.util.ArrayList<>();
+    long loadStarted = System.nanoTime();
+    try {
+      for (int c = 0; c < HUNDRED; c++) {
+        String cluster = String.format("h%03d", c);
+        HttpResponse<String> created = admin("POST", "/api/v1/clusters", new JsonObject().put("name", cluster)
+            .put("labels", new JsonObject().put("fleet", "hundred")));
+        ok(created);
+        java.util.concurrent.BlockingQueue<io.kmc.common.protocol.Frame> answers = new java.util.concurrent.LinkedBlockingQueue<>();
+        io.vertx.core.http.WebSocket ws = client.connect(new io.vertx.core.http.WebSocketConnectOptions()
+                .setAbsoluteURI(agentUri).addHeader(io.kmc.common.protocol.AgentEndpoint.CLUSTER_HEADER, cluster)
+                .addHeader("Authorization", "Bearer " + new JsonObject(created.body()).getString("token")))
+            .await(30, TimeUnit.SECONDS);
+        sockets.add(ws);
+        ws.textMessageHandler(text -> {
+          io.kmc.common.protocol.Frame frame = io.kmc.common.protocol.FrameCodec.decode(text);
+          if (frame instanceof io.kmc.common.protocol.Frame.Ping ping) {
+            ws.writeTextMessage(io.kmc.common.protocol.FrameCodec.encodeToString(
+                new io.kmc.common.protocol.Frame.Pong(ping.sentAtMillis())));
+          } else {
+            answers.add(frame);
+          }
+        });
+        standIn(ws, new io.kmc.common.protocol.Frame.Hello(List.of(2), cluster, "console-it", "v1.30.0", List.of("index")));
+        assertTrue(answers.poll(30, TimeUnit.SECONDS) instanceof io.kmc.common.protocol.Frame.Welcome, cluster + ": welcome");
+        assertTrue(answers.poll(30, TimeUnit.SECONDS) instanceof io.kmc.common.protocol.Frame.IndexAck, cluster + ": watermarks");
+        for (int batch = 0; batch < 2; batch++) {
+          List<io.kmc.common.protocol.Frame.IndexedObject> upserts = new java.util.ArrayList<>();
+          for (int i = batch * 500; i < (batch + 1) * 500; i++) {
+            upserts.add(new io.kmc.common.protocol.Frame.IndexedObject(java.util.UUID.randomUUID().toString(),
+                "ns-" + (i % 4), String.format("cm-%04d", i), "1", java.util.Map.of("fleet", "hundred", "i", String.valueOf(i)),
+                null, "2026-12-01T10:00:00Z", java.util.Map.of()));
+          }
+          standIn(ws, new io.kmc.common.protocol.Frame.Index(batch + 1, "", "v1", "configmaps", "ConfigMap", true,
+              batch == 1 ? "console:1000" : null, batch == 0, batch == 1, upserts, List.of()));
+        }
+        for (int batch = 0; batch < 2; batch++) {
+          io.kmc.common.protocol.Frame ack = answers.poll(60, TimeUnit.SECONDS);
+          assertTrue(ack instanceof io.kmc.common.protocol.Frame.IndexAck a && a.error() == null, cluster + ": " + ack);
+        }
+      }
+      Fleet.eventually(Duration.ofSeconds(120), () -> search("kind=configmaps&labelSelector=fleet%3Dhundred&limit=1")
+          .getInteger("total") == HUNDRED * 1000, "100 × 1,000 ConfigMaps in the index");
+      long loadSeconds = (System.nanoTime() - loadStarted) / 1_000_000_000;
+
+      // Three fresh searches: each first answer of 1,000 rows (of 100,000 in 100 clusters) to its rows on screen.
+      List<Long> renders = new java.util.ArrayList<>();
+      for (int run = 0; run < 3; run++) {
+        // Another link each time (run=), so each is a new view and a new search.
+        go("#/search?kind=configmaps&labelSelector=fleet%3Dhundred&run=" + run);
+        assertEquals(1000, awaitLoaded(1), "the first answer: 1,000 rows");
+        renders.add(renderMs());
+      }
+      assertTrue(text("#search-status").startsWith("100000 objects in 100 clusters"), text("#search-status"));
+      int inPage = driver.findElements(By.cssSelector("#results tbody tr")).size();
+      assertTrue(inPage > 0 && inPage < 100, "only the rows in view are in the page: " + inPage);
+      long worst = renders.stream().mapToLong(Long::longValue).max().orElseThrow();
+      record("search of 100 clusters × 1,000 ConfigMaps (indexed in " + loadSeconds + " s): first answer of 1,000 "
+          + "rows → on screen, 3 searches (ms): " + renders + "; worst " + worst + " ms");
+      assertAccessible("search, 100 clusters");
+      browser.screenshot("11b-search-100-clusters");
+      // The first search is the one the issue measures. The later ones in the same page are recorded only: the
+      // earlier searches' stream subscriptions are still receiving their initial state (100,000 ADDED each)
+      // while they render, which on a loaded machine made them slower (console.md, "Not yet").
+      assertTrue(renders.get(0) <= 1000, "the first answer took " + renders.get(0) + " ms to render: " + renders);
+    } finally {
+      for (io.vertx.core.http.WebSocket ws : sockets) {
+        ws.close();
+      }
+      client.close();
+    }
+  }
+
+  /** A server-side apply of console-edit in east through the hub's Kubernetes pass-through, as the admin. */
+  private static HttpResponse<String> applyThroughHub(String fieldManager, String yaml) {
+    return fleet.send(java.net.http.HttpRequest.newBuilder(fleet.uri(hub,
+            "/k8s/clusters/east/api/v1/namespaces/default/configmaps/console-edit?fieldManager=" + fieldManager))
+        .header("Content-Type", "application/apply-patch+yaml").header("Authorization", "Bearer " + fleet.adminToken())
+        .method("PATCH", java.net.http.HttpRequest.BodyPublishers.ofString(yaml)).build());
+  }
+
+  private static void standIn(io.vertx.core.http.WebSocket ws, io.kmc.common.protocol.Frame frame) throws Exception {
+    ws.writeTextMessage(io.kmc.common.protocol.FrameCodec.encodeToString(frame)).await(30, TimeUnit.SECONDS);
   }
 
   private static void createConfigMap(String namespace, String name) {

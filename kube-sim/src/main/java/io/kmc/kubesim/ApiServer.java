@@ -471,7 +471,12 @@ final class ApiServer {
         sendJson(ctx, 201, registry.create(type, path.namespace(), object, noUpdateEntry));
         return;
       }
-      JsonObject applied = ServerSideApply.apply(existing, config, manager, type.groupVersion());
+      List<ServerSideApply.Conflict> conflicts = ServerSideApply.conflicts(existing, config, manager);
+      boolean force = "true".equals(param("force"));
+      if (!conflicts.isEmpty() && !force) {
+        throw ServerSideApply.conflictError(type, path.name(), conflicts);
+      }
+      JsonObject applied = ServerSideApply.apply(existing, config, manager, type.groupVersion(), conflicts);
       Json.metadata(applied).put("resourceVersion", Json.metadata(existing).getString("resourceVersion"));
       sendJson(ctx, 200, registry.update(type, path.namespace(), path.name(), applied, path.writtenSubresource(),
           noUpdateEntry));

@@ -9,7 +9,7 @@ import java.util.Set;
 /**
  * {@code metadata.managedFields}: who set which fields, in the real FieldsV1 encoding
  * ({@code f:<field>}, {@code k:<merge key json>}, {@code .}). Ownership is tracked per manager
- * and operation; conflicts between managers are not detected (as if every apply were forced).
+ * and operation; {@link ServerSideApply} raises the conflicts between managers.
  */
 final class ManagedFields {
 

@@ -182,6 +182,16 @@ class KubectlIT {
     assertTrue(kubectl.ok("apply", "--server-side", "-f", manifest.toString()).contains("serverside-applied"));
     JsonObject data = sim.get("v1", "ConfigMap", "default", "settings").await().getJsonObject("data");
     assertEquals(new JsonObject().put("color", "green"), data, "a field no longer applied is removed");
+
+    // Another field manager changing kubectl's field: the apiserver's conflict, until forced.
+    kubectl.write("configmap.yaml", CONFIG_MAP.replace("blue", "red"));
+    Kubectl.Result refused = kubectl.run("apply", "--server-side", "--field-manager=ops", "-f", manifest.toString());
+    assertTrue(refused.exitCode() != 0 && refused.output().contains("conflict with \"kubectl\"")
+        && refused.output().contains(".data.color"), refused.output());
+    assertEquals("green", sim.get("v1", "ConfigMap", "default", "settings").await().getJsonObject("data").getString("color"));
+    assertTrue(kubectl.ok("apply", "--server-side", "--field-manager=ops", "--force-conflicts", "-f", manifest.toString())
+        .contains("serverside-applied"));
+    assertEquals("red", sim.get("v1", "ConfigMap", "default", "settings").await().getJsonObject("data").getString("color"));
   }
 
   private static void patches(KubeSim sim, Kubectl kubectl) throws Exception {

@@ -2,10 +2,12 @@ package io.kmc.kubesim;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.util.Set;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class PatchesTest {
@@ -86,6 +88,33 @@ class PatchesTest {
     assertEquals(new JsonObject().put("a", "3").put("other", "kept"), applied.getJsonObject("data"));
     JsonObject entry = applied.getJsonObject("metadata").getJsonArray("managedFields").getJsonObject(0);
     assertEquals(new JsonObject("{\"f:data\":{\"f:a\":{}}}"), entry.getJsonObject("fieldsV1"));
+  }
+
+  @Test
+  void serverSideApplyConflictsWithAnotherManagersFieldUnlessForced() {
+    JsonObject config = new JsonObject("{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"c\"},"
+        + "\"data\":{\"owner\":\"ops\",\"shared\":\"same\"}}");
+    JsonObject live = ServerSideApply.apply(null, config, "ops", "v1");
+    // Another manager: the same value is no conflict (the field becomes shared), another value is.
+    JsonObject mine = new JsonObject("{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"c\"},"
+        + "\"data\":{\"owner\":\"me\",\"shared\":\"same\",\"new\":\"x\"}}");
+    List<ServerSideApply.Conflict> conflicts = ServerSideApply.conflicts(live, mine, "me");
+    assertEquals(1, conflicts.size(), conflicts.toString());
+    assertEquals(".data.owner", conflicts.get(0).field());
+    assertEquals("ops", conflicts.get(0).manager());
+    ResourceType configMaps = new ResourceType("", "v1", "ConfigMap", "configmaps", "configmap", List.of("cm"), true,
+        ResourceType.ALL_VERBS, List.of(), Set.of(), new JsonArray(), true, null);
+    KubeApiException refused = ServerSideApply.conflictError(configMaps, "c", conflicts);
+    assertEquals(409, refused.code());
+    assertEquals("Apply failed with 1 conflict: conflict with \"ops\" using v1: .data.owner", refused.getMessage());
+    assertTrue(ServerSideApply.conflicts(live, mine, "ops").isEmpty(), "a manager never conflicts with itself");
+
+    // Forced: the field moves to the applier; the other manager keeps what it still owns alone.
+    JsonObject forced = ServerSideApply.apply(live, mine, "me", "v1", conflicts);
+    assertEquals("me", forced.getJsonObject("data").getString("owner"));
+    JsonObject ops = ManagedFields.fieldsOf(forced, "ops", "Apply");
+    assertEquals(new JsonObject("{\"f:data\":{\"f:shared\":{}}}"), ops);
+    assertTrue(ServerSideApply.conflicts(forced, mine, "me").isEmpty(), "applied again: nothing left to conflict");
   }
 
   @Test

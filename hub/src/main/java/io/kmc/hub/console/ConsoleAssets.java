@@ -23,6 +23,9 @@ import java.util.Map;
  * may keep an asset for a year. The page itself ({@code /} and every {@code /ui/...} path, for deep
  * links) is never cached, and names the current version.
  *
+ * <p>Libraries come from Maven webjars on the classpath (assets.txt names the file in the webjar), served
+ * under the same hashed path as the console's own files: a library upgrade changes the version too.
+ *
  * <p>Every answer carries a Content-Security-Policy that allows scripts, styles and connections from
  * the hub alone and no inline script or style: the console holds its session token in memory and
  * sends it as a bearer header, so a cross-site request carries no credential (no cookie to forge).
@@ -56,10 +59,13 @@ public final class ConsoleAssets {
   public static ConsoleAssets load() {
     Map<String, byte[]> files = new LinkedHashMap<>();
     for (String line : new String(read("assets.txt"), StandardCharsets.UTF_8).split("\n")) {
-      String name = line.strip();
-      if (!name.isEmpty() && !name.startsWith("#")) {
-        files.put(name, read(name));
+      String entry = line.strip();
+      if (entry.isEmpty() || entry.startsWith("#")) {
+        continue;
       }
+      // "name" is a file of the console's own; "name /path/in/the/classpath" is a library's file from its webjar.
+      String[] parts = entry.split("\\s+", 2);
+      files.put(parts[0], parts.length == 1 ? read(parts[0]) : readResource(parts[1]));
     }
     byte[] template = read("index.html");
     MessageDigest digest;
@@ -140,9 +146,13 @@ public final class ConsoleAssets {
   }
 
   private static byte[] read(String name) {
-    try (InputStream in = ConsoleAssets.class.getResourceAsStream(RESOURCE_DIR + name)) {
+    return readResource(RESOURCE_DIR + name);
+  }
+
+  private static byte[] readResource(String path) {
+    try (InputStream in = ConsoleAssets.class.getResourceAsStream(path)) {
       if (in == null) {
-        throw new IllegalStateException(RESOURCE_DIR + name + " is missing from the hub's jar");
+        throw new IllegalStateException(path + " is missing from the hub's classpath");
       }
       return in.readAllBytes();
     } catch (IOException e) {

@@ -24,6 +24,14 @@ import java.util.regex.Pattern;
 public record Propagation(String name, List<JsonObject> resources, Placement placement, List<Override> overrides,
                           Rollout rollout, boolean force, boolean orphan, DriftMode drift) {
 
+  /**
+   * The same propagation, taking fields over from other field managers: a drift repair restores what a
+   * hand edit changed, and the edit made its manager the owner of those fields, so a plain apply conflicts.
+   */
+  public Propagation forcing() {
+    return new Propagation(name, resources, placement, overrides, rollout, true, orphan, drift);
+  }
+
   public static final String API_VERSION = "kmc.io/v1alpha1";
   public static final String KIND = "Propagation";
   public static final int MAX_RESOURCES = 100;

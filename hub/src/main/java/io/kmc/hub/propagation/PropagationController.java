@@ -600,7 +600,7 @@ public final class PropagationController {
       String what = String.join("; ", found);
       if (p.drift() == Propagation.DriftMode.REPAIR) {
         return event(fence, stored.name(), cluster.name(), "DriftDetected", what)
-            .compose(v -> applyTo(fence, stored, p, cluster, row, "drift repaired"))
+            .compose(v -> applyTo(fence, stored, p.forcing(), cluster, row, "drift repaired"))
             .compose(v -> event(fence, stored.name(), cluster.name(), "DriftRepaired", what));
       }
       if (DRIFTED.equals(row.state()) && what.equals(row.message())) {

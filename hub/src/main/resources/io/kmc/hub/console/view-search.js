@@ -4,6 +4,8 @@ import { api, query } from './api.js';
 import { subscribe } from './live.js';
 import { el, fill, ago, labelChips, notice } from './dom.js';
 
+/** A search of more kinds than this is not followed live: one stream subscription per kind. */
+const MAX_FOLLOWED_KINDS = 10;
 const FIELDS = [
   { name: 'kind', label: 'Kind', placeholder: 'deployments' },
   { name: 'labelSelector', label: 'Label selector', placeholder: 'app=web,tier in (front)' },
@@ -154,34 +156,44 @@ export function searchView(main, route) {
   }
 
   /**
-   * Results of one kind follow the fleet: a stream subscription with the same selectors re-runs the
-   * search (its first page) shortly after a change, so added, changed and deleted objects show up.
-   * When more pages than the first were loaded, the rows are kept (a re-run would throw them away
-   * under the reader) and a button offers to refresh. A cluster's state changes no row.
+   * Results follow the fleet: one stream subscription per kind in the results (at most
+   * MAX_FOLLOWED_KINDS), with the search's selectors, re-runs the search (its first page) shortly after a
+   * change, so added, changed and deleted objects show up. When more pages than the first were loaded,
+   * the rows are kept (a re-run would throw them away under the reader) and a button offers to refresh.
+   * A cluster's state changes no row.
    */
   function follow(items) {
     if (unsubscribe || cancelled || !items.length) return;
-    const kinds = new Set(items.map(i => `${i.group}/${i.version}/${i.resource}`));
-    if (kinds.size !== 1) return;
-    const { group, version, resource } = items[0];
-    let initial = true;
-    unsubscribe = subscribe({ group: group || '', version, resource, namespace: params.namespace || undefined,
-      labelSelector: params.labelSelector || undefined, clusterSelector: params.clusterSelector || undefined }, message => {
-      if (message.type === 'INITIAL_STATE_DONE' && message.clusters) initial = false;
-      else if (!initial && ['ADDED', 'MODIFIED', 'DELETED', 'RESTART'].includes(message.type)) {
-        // At most one re-run each 500 ms, also while changes keep coming (a debounce would wait for a lull
-        // that a busy fleet never has).
-        if (rerun) return;
-        rerun = setTimeout(() => {
-          rerun = null;
-          if (pagesLoaded <= 1) restart();
-          else if (!status.querySelector('#search-changed')) {
-            status.append(' ', el('button', { type: 'button', id: 'search-changed', onclick: restart },
-              'Results changed: refresh'));
-          }
-        }, 500);
-      }
+    const kinds = new Map();
+    for (const i of items) kinds.set(`${i.group}/${i.version}/${i.resource}`, i);
+    if (kinds.size > MAX_FOLLOWED_KINDS) {
+      status.append(' ', el('span', { class: 'hint', id: 'search-not-live' },
+        `(not followed live: more than ${MAX_FOLLOWED_KINDS} kinds; narrow the search to follow it)`));
+      return;
+    }
+    const changed = () => {
+      // At most one re-run each 500 ms, also while changes keep coming (a debounce would wait for a lull
+      // that a busy fleet never has).
+      if (rerun) return;
+      rerun = setTimeout(() => {
+        rerun = null;
+        if (pagesLoaded <= 1) restart();
+        else if (!status.querySelector('#search-changed')) {
+          status.append(' ', el('button', { type: 'button', id: 'search-changed', onclick: restart },
+            'Results changed: refresh'));
+        }
+      }, 500);
+    };
+    const stops = [...kinds.values()].map(({ group, version, resource }) => {
+      let initial = true;
+      return subscribe({ group: group || '', version, resource, namespace: params.namespace || undefined,
+        labelSelector: params.labelSelector || undefined, clusterSelector: params.clusterSelector || undefined }, message => {
+        if (message.type === 'INITIAL_STATE_DONE' && message.clusters) initial = false;
+        else if (!initial && ['ADDED', 'MODIFIED', 'DELETED', 'RESTART'].includes(message.type)) changed();
+      });
     });
+    table.dataset.followedKinds = String(stops.length);
+    unsubscribe = () => stops.forEach(stop => stop());
   }
 
   async function page(continueToken) {
