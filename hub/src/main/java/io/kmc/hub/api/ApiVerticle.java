@@ -246,13 +246,7 @@ public final class ApiVerticle extends VerticleBase {
         .setWebSocketSubProtocols(List.of("*"))
         // Without TLS, no h2c upgrade: Vert.x loses answers larger than one HTTP/2 frame now and
         // then on an upgraded connection (java.net.http clients try the upgrade by default).
-        .setHttp2ClearTextEnabled(false)
-        // Every response is written on its request's event loop (answers from other nodes and agents hop
-        // back with runOnContext), so the HTTP/1 connection needs no cross-thread write queue: Vert.x then
-        // writes straight to the channel instead of giving every connection a 1,025-slot MPSC queue. An
-        // agent's websocket keeps the HTTP/1 connection it was upgraded from reachable, so this is ~5 KiB
-        // of heap per connected agent (docs/scale.md). A write from another thread fails loudly.
-        .setStrictThreadMode(true);
+        .setHttp2ClearTextEnabled(false);
     if (routes.tls() != null && routes.tls().serves()) {
       options.setSsl(true).setKeyCertOptions(new PemKeyCertOptions()
           .addCertValue(Buffer.buffer(routes.tls().certificatePem()))
