@@ -202,7 +202,9 @@ public final class Hub {
 
   private static Future<Created> createVertx(HubConfig config) {
     PrometheusMeterRegistry registry = Metrics.newRegistry();
-    VertxOptions options = new VertxOptions();
+    // Linux epoll where its native library loads (netty-transport-native-epoll), else NIO: Vert.x falls back
+    // by itself and says so with isNativeTransportEnabled(), which start() logs.
+    VertxOptions options = new VertxOptions().setPreferNativeTransport(config.server().nativeTransport());
     if (!config.cluster().enabled()) {
       Vertx vertx = Metrics.instrument(Vertx.builder(), options, registry).build();
       return Future.succeededFuture(new Created(vertx, HubNodes.standalone(), registry));
@@ -335,11 +337,17 @@ public final class Hub {
         .compose(v -> deployApi())
         .onSuccess(v -> {
           serving.set(true);
-          LOG.info("hub node {} serving {} on {}:{} ({} cluster(s) registered, {}, {} database, {})",
+          if (config.server().nativeTransport() && !vertx.isNativeTransportEnabled()) {
+            Throwable cause = vertx.unavailableNativeTransportCause();
+            LOG.info("native transport (epoll) unavailable here, using Java NIO: {}",
+                cause == null ? "unknown" : cause.getMessage());
+          }
+          LOG.info("hub node {} serving {} on {}:{} ({} cluster(s) registered, {}, {} database, {}, {} sockets)",
               HubNodes.shortId(nodes.nodeId()), tls == null || !tls.serves() ? "plain HTTP" : "HTTPS",
               config.server().host(), port, clusters.list().size(), nodes.clustered() ? "clustered" : "single node",
               config.database().embedded() ? "embedded" : "external",
-              config.redis().configured() ? "Redis" : "in-process shared state");
+              config.redis().configured() ? "Redis" : "in-process shared state",
+              vertx.isNativeTransportEnabled() ? "epoll" : "NIO");
         });
   }
 

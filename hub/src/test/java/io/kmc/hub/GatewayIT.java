@@ -56,6 +56,19 @@ class GatewayIT {
     fleet.close();
   }
 
+  /**
+   * server.native_transport is on by default: on Linux x86_64 (where the epoll library is shipped) the
+   * node's sockets are epoll ones, and the agent above connected and is served through them.
+   */
+  @Test
+  void socketsUseEpollOnLinuxX8664() {
+    org.junit.jupiter.api.Assumptions.assumeTrue(System.getProperty("os.name").toLowerCase().contains("linux")
+        && List.of("amd64", "x86_64").contains(System.getProperty("os.arch")), "epoll is shipped for Linux x86_64 only");
+    assertTrue(hub.vertx().isNativeTransportEnabled(), "native transport unavailable: "
+        + hub.vertx().unavailableNativeTransportCause());
+    stillServing();
+  }
+
   @Test
   void handshakeRefusesMissingOrWrongTokensAndUnknownClusters() {
     assertEquals(401, rejected("fake", null));

@@ -95,6 +95,10 @@ class ScaleIT {
       Fleet.eventually(Duration.ofSeconds(30), () -> value(scrape(hub), "kmc_agent_sessions") == AGENTS,
           "all " + AGENTS + " agents held in cycle " + cycle);
       assertEquals(AGENTS, connectedInPages(hub, 128), "every cluster listed once, connected, over three pages");
+      // One liveness timer per event loop, not per agent (each upgrade runs on a context of its own).
+      double sweeps = value(scrape(hub), "kmc_tunnel_liveness_sweeps");
+      assertTrue(sweeps >= 1 && sweeps <= io.vertx.core.VertxOptions.DEFAULT_EVENT_LOOP_POOL_SIZE,
+          sweeps + " liveness sweeps for " + AGENTS + " agents");
 
       for (WebSocket socket : sockets) {
         socket.close();

@@ -30,6 +30,27 @@ public record JvmProcess(long pid) {
     }
   }
 
+  /** stime alone: what the process spent in the kernel (system calls: socket reads, writes, epoll), in nanoseconds. */
+  public long systemCpuNanos() {
+    try {
+      String line = Files.readString(Path.of("/proc", String.valueOf(pid), "stat"), StandardCharsets.US_ASCII);
+      String[] fields = line.substring(line.lastIndexOf(')') + 2).split(" ");
+      return Long.parseLong(fields[12]) * NANOS_PER_TICK;
+    } catch (IOException | RuntimeException e) {
+      return -1;
+    }
+  }
+
+  /** Whether the process has Netty's native epoll library loaded (else its sockets are Java NIO). */
+  public boolean nativeEpoll() {
+    try {
+      return Files.readString(Path.of("/proc", String.valueOf(pid), "maps"), StandardCharsets.US_ASCII)
+          .contains("netty_transport_native_epoll");
+    } catch (IOException | RuntimeException e) {
+      return false;
+    }
+  }
+
   /** Threads of the process now (every JVM thread: Java threads, GC and JIT threads too). */
   public int threads() {
     return (int) status("Threads:");

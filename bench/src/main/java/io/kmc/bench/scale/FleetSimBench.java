@@ -65,7 +65,7 @@ public final class FleetSimBench {
   /** What one fleet size cost the hub. */
   record Sample(int agents, long heapBytes, double idleCpuPercent, int threads, long rssKib, int metricsBytes,
                 long metricsMillis, int listBytes, long listMillis, Histogram routed, Map<String, Long> classes,
-                Map<String, Long> threadCpu, double windowSeconds) {
+                Map<String, Long> threadCpu, double windowSeconds, double idleSystemPercent) {
   }
 
   public void run() throws Exception {
@@ -114,6 +114,9 @@ public final class FleetSimBench {
             ms(s.routed(), 99));
       }
       out.println(table.render());
+      out.printf("hub sockets: %s; idle CPU in the kernel (system calls): %.1f %% of a core at %d agents, %.1f %% at %d%n",
+          hub.jvm().nativeEpoll() ? "epoll (native transport)" : "Java NIO", small.idleSystemPercent(), small.agents(),
+          large.idleSystemPercent(), large.agents());
       long perAgent = (large.heapBytes() - small.heapBytes()) / Math.max(1, agents - baseline);
       out.printf("hub heap per idle agent: %.1f KiB ((live heap at %d − at %d) / %d)%n", perAgent / 1024.0,
           agents, baseline, agents - baseline);
@@ -162,10 +165,12 @@ public final class FleetSimBench {
     Map<String, Long> classes = jvm.classHistogram();
     Map<String, Long> threadsBefore = jvm.cpuNanosByThread();
     long cpuBefore = jvm.cpuNanos();
+    long systemBefore = jvm.systemCpuNanos();
     long wallBefore = System.nanoTime();
     Thread.sleep(idleSeconds * 1000L);
     double window = (System.nanoTime() - wallBefore) / 1e9;
     double idle = 100.0 * (jvm.cpuNanos() - cpuBefore) / (window * 1e9);
+    double idleSystem = 100.0 * (jvm.systemCpuNanos() - systemBefore) / (window * 1e9);
     Map<String, Long> threadCpu = new LinkedHashMap<>();
     jvm.cpuNanosByThread().forEach((name, nanos) -> threadCpu.put(name, nanos - threadsBefore.getOrDefault(name, 0L)));
     long metricsStart = System.nanoTime();
@@ -176,7 +181,7 @@ public final class FleetSimBench {
     long listMillis = (System.nanoTime() - listStart) / 1_000_000;
     Histogram routed = routed(hub, agents, requests);
     return new Sample(agents, heap, idle, jvm.threads(), jvm.rssKib(), metrics.length(), metricsMillis,
-        list.length(), listMillis, routed, classes, threadCpu, window);
+        list.length(), listMillis, routed, classes, threadCpu, window, idleSystem);
   }
 
   /** GETs of one object routed through the hub to a random connected agent, 4 at a time. */

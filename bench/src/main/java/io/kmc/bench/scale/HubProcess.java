@@ -96,7 +96,9 @@ public final class HubProcess implements AutoCloseable {
     builder.environment().putAll(settings);
     process = builder.start();
     http = vertx.createHttpClient(new HttpClientOptions().setSsl(true).setTrustAll(true).setVerifyHost(false)
-        .setKeepAlive(true).setDefaultHost("127.0.0.1").setDefaultPort(port), new PoolOptions().setHttp1MaxSize(8));
+        .setKeepAlive(true).setDefaultHost("127.0.0.1")
+        // On a loaded machine a starting hub can take longer than the default 10 s to finish a handshake.
+        .setSslHandshakeTimeout(60).setSslHandshakeTimeoutUnit(TimeUnit.SECONDS).setDefaultPort(port), new PoolOptions().setHttp1MaxSize(8));
     try {
       awaitReady(vertx);
       JsonObject login = new JsonObject(await(call(HttpMethod.POST, "/api/v1/auth/login", null,

@@ -74,6 +74,8 @@ public final class SimAgents implements AutoCloseable {
         .setMaxConnections(1_000_000)
         .setTrustAll(true).setVerifyHost(false)
         .setConnectTimeout(60_000)
+        // The hub ends a handshake it cannot finish within its own 10 s; waiting longer here costs nothing.
+        .setSslHandshakeTimeout(30).setSslHandshakeTimeoutUnit(java.util.concurrent.TimeUnit.SECONDS)
         .setMaxFrameSize(128 * 1024).setMaxMessageSize(64 * 1024 * 1024));
   }
 

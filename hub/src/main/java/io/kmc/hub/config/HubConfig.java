@@ -25,7 +25,7 @@ public record HubConfig(Path dataDir, Server server, Management management, LogS
                         PluginSettings plugins, Index index, Propagation propagation, Streams streams) {
 
   public record Server(String host, int port, String publicUrl, int maxBodyBytes, Tls tls, String agentImage,
-                       Duration shutdownGrace, boolean accessLog) {
+                       Duration shutdownGrace, boolean accessLog, boolean nativeTransport) {
   }
 
   /** The management port: /healthz, /ready and /metrics, apart from the API. */
@@ -347,7 +347,9 @@ public record HubConfig(Path dataDir, Server server, Management management, LogS
         c.duration("server.shutdown_grace", Duration.ofSeconds(30), Duration.ZERO, Duration.ofMinutes(30),
             "On SIGTERM: time given to agents to move and to requests in flight to finish before the node exits."),
         c.bool("server.access_log", false, "Log one line per API and pass-through request (logger io.kmc.hub.access) "
-            + "with method, route, status, duration, request id, user and cluster."));
+            + "with method, route, status, duration, request id, user and cluster."),
+        c.bool("server.native_transport", true, "Use Linux epoll for sockets where it is available (Linux x86_64), "
+            + "else Java NIO; the hub logs which it uses at start. Off: always Java NIO."));
   }
 
   private static Clustering readClustering(ConfigReader c) {

@@ -82,7 +82,7 @@ final class AgentConnection implements AgentSession.Link {
         close(CloseCodes.PROTOCOL_ERROR, "no hello within " + gateway.helloTimeoutMillis() + " ms");
       }
     });
-    sweep = gateway.sweep(context);
+    sweep = gateway.sweep();
     sweep.add(this);
   }
 

@@ -54,8 +54,14 @@ public final class AgentGateway implements Handler<RoutingContext> {
   private final long disconnectGraceMillis;
   private final FleetIndex index;
   private final Admission admission;
-  /** One liveness sweep per event loop, holding the connections of that loop. */
-  private final Map<Context, LivenessSweep> sweeps = new ConcurrentHashMap<>();
+  /**
+   * One liveness sweep per event loop, holding the connections of that loop. Keyed by the loop's thread,
+   * not by context: every websocket upgrade runs on a context of its own (Vert.x duplicates the loop's
+   * context per request), so a map by context held one sweep, and one 1 s timer, per connection. On
+   * NIO each timer also made its loop poll the selector without waiting for the last millisecond
+   * before it: 1,000 idle agents cost ~45,000 selector calls a second (docs/scale.md).
+   */
+  private final Map<Thread, LivenessSweep> sweeps = new ConcurrentHashMap<>();
 
   /**
    * @param index     the fleet index agents feed, or null when the hub keeps none
@@ -80,6 +86,7 @@ public final class AgentGateway implements Handler<RoutingContext> {
     this.helloTimeoutMillis = helloTimeoutMillis;
     this.notifier = notifier;
     this.disconnectGraceMillis = disconnectGraceMillis;
+    metrics.livenessSweeps(sweeps::size);
   }
 
   @Override
@@ -188,10 +195,12 @@ public final class AgentGateway implements Handler<RoutingContext> {
     }));
   }
 
-  /** The sweep of the calling event loop, created with its first connection. */
-  LivenessSweep sweep(Context context) {
-    return sweeps.computeIfAbsent(context, c -> new LivenessSweep(vertx, limits, () -> sweeps.remove(c)));
+  /** The sweep of the calling event loop, created with its first connection; called on that loop. */
+  LivenessSweep sweep() {
+    Thread loop = Thread.currentThread();
+    return sweeps.computeIfAbsent(loop, t -> new LivenessSweep(vertx, limits, () -> sweeps.remove(t)));
   }
+
 
   HubNodes nodes() {
     return nodes;

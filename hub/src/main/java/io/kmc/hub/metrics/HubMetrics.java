@@ -27,6 +27,7 @@ public final class HubMetrics {
   public static final String CLUSTER_LAST_SEEN = "kmc_cluster_last_seen_timestamp_seconds";
   public static final String TUNNEL_LATENCY = "kmc_tunnel_latency_seconds";
   public static final String AGENT_SESSIONS = "kmc_agent_sessions";
+  public static final String LIVENESS_SWEEPS = "kmc_tunnel_liveness_sweeps";
   public static final String STREAM_SOCKETS = "kmc_stream_sockets";
   public static final String STREAM_SLOW_CLOSES = "kmc_stream_slow_closes";
   public static final String STREAM_QUEUED = "kmc_stream_queued";
@@ -121,6 +122,12 @@ public final class HubMetrics {
   /** Agent connections held by this node. */
   public void agentSessions(Supplier<Number> count) {
     Gauge.builder(AGENT_SESSIONS, count).description("Agent connections held by this hub node").register(registry);
+  }
+
+  /** Periodic liveness checks this node runs for its agent connections: one per event loop in use, however many agents. */
+  public void livenessSweeps(Supplier<Number> count) {
+    Gauge.builder(LIVENESS_SWEEPS, count).description("Liveness sweeps (one periodic timer each) for this node's agent "
+        + "connections: one per event loop in use, not one per agent").register(registry);
   }
 
   /** Live stream sockets open on this node, and a counter of those closed because their client did not read. */
