@@ -341,6 +341,16 @@ class PropagationIT {
     p.getJsonObject("spec").put("overrides", new JsonArray().add(new JsonObject().put("clusters",
         new JsonArray().add("west")).put("mergePatch", new JsonObject().put("data",
         new JsonObject().put("value", "west")))));
+    // The ConfigMap's data belongs to the manager that created it: without force, applying it is a
+    // conflict, as a real API server says, and the dry run shows it.
+    HttpResponse<String> conflict = json("POST", "/api/v1/propagations?dryRun=true", p);
+    assertEquals(200, conflict.statusCode(), conflict.body());
+    JsonObject eastConflict = new JsonObject(conflict.body()).getJsonArray("clusters").stream()
+        .map(JsonObject.class::cast).filter(c -> "east".equals(c.getString("cluster"))).findFirst().orElseThrow()
+        .getJsonArray("objects").getJsonObject(0);
+    assertEquals("error", eastConflict.getString("action"), eastConflict.encodePrettily());
+    assertTrue(eastConflict.getString("message").contains("conflict"), eastConflict.encodePrettily());
+    p.getJsonObject("spec").put("conflictResolution", "Overwrite");
     HttpResponse<String> dry = json("POST", "/api/v1/propagations?dryRun=true", p);
     assertEquals(200, dry.statusCode(), dry.body());
     JsonArray clusters = new JsonObject(dry.body()).getJsonArray("clusters");
