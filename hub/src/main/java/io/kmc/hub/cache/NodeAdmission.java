@@ -61,8 +61,9 @@ public final class NodeAdmission implements SharedState {
     long resetsAt;
     long usedAt;
 
-    Window(long lengthMillis) {
+    Window(long lengthMillis, long nowNanos) {
       this.lengthMillis = lengthMillis;
+      this.usedAt = nowNanos;
     }
 
     synchronized WindowCount count(long nowMillis, long nowNanos) {
@@ -155,8 +156,10 @@ public final class NodeAdmission implements SharedState {
       if (admission.marked()) {
         return; // which of them is set is not known: the next request asks again
       }
-      keys.forEach(key -> marks.put(key, new Mark(false, now, now)));
-      Window counted = windows.computeIfAbsent(counter, c -> new Window(window.toMillis()));
+      // Unless the node was told of a change while Redis was asked: that is newer.
+      keys.forEach(key -> marks.compute(key, (k, mark) -> mark != null && mark.learntAt() - now > 0 ? mark
+          : new Mark(false, now, now)));
+      Window counted = windows.computeIfAbsent(counter, c -> new Window(window.toMillis(), now));
       counted.learnt(0, admission.window(), System.currentTimeMillis());
     });
   }
@@ -171,7 +174,7 @@ public final class NodeAdmission implements SharedState {
     windows.entrySet().removeIf(e -> e.getValue().idle(now));
     List<String> markKeys = new ArrayList<>();
     marks.forEach((key, mark) -> {
-      if (mark.usedAt() > mark.learntAt()) {
+      if (mark.usedAt() - mark.learntAt() > 0) {
         markKeys.add(key);
       }
     });
@@ -204,15 +207,19 @@ public final class NodeAdmission implements SharedState {
       for (int i = 0; i < markKeys.size(); i++) {
         String key = markKeys.get(i);
         boolean set = ar.result().marked().get(i);
-        marks.computeIfPresent(key, (k, mark) -> new Mark(set, now, mark.usedAt()));
+        // Unless the node was told of a change after this read began: that is newer.
+        marks.computeIfPresent(key, (k, mark) -> mark.learntAt() - now > 0 ? mark : new Mark(set, now, mark.usedAt()));
       }
     });
   }
 
-  /** A mark was set or cleared (here or on another node): known at once, if it is one in use here. */
+  /**
+   * A mark was set or cleared (here or on another node): known at once, also when no request here
+   * has used it yet (one may be asking Redis right now, and must not cache the older answer).
+   */
   private void learn(String key, boolean set) {
     long now = System.nanoTime();
-    marks.computeIfPresent(key, (k, mark) -> new Mark(set, now, mark.usedAt()));
+    marks.compute(key, (k, mark) -> new Mark(set, now, mark == null ? now : mark.usedAt()));
   }
 
   @Override
