@@ -201,7 +201,6 @@ public final class AgentGateway implements Handler<RoutingContext> {
     return sweeps.computeIfAbsent(loop, t -> new LivenessSweep(vertx, limits, () -> sweeps.remove(t)));
   }
 
-
   HubNodes nodes() {
     return nodes;
   }

@@ -276,8 +276,7 @@ public final class AgentSession {
       return;
     }
     long now = System.currentTimeMillis();
-    long timeout = Math.min(limits.requestTimeoutMillis(),
-        request.timeoutMillis() > 0 ? request.timeoutMillis() : Long.MAX_VALUE);
+    long timeout = timeoutOf(request);
     Waiting w = new Waiting(request, message, now + timeout, queued++);
     waiting.put(request.id(), w);
     queue.add(w);
@@ -290,6 +289,12 @@ public final class AgentSession {
         + "half-open (dropped after " + limits.pingTimeoutMillis() / 1000 + " s of silence, tunnel.ping_timeout)");
   }
 
+  /** The time a request has: what it brought (the rest of its deadline), at most tunnel.request_timeout. */
+  private long timeoutOf(Frame.Request request) {
+    return Math.min(limits.requestTimeoutMillis(),
+        request.timeoutMillis() > 0 ? request.timeoutMillis() : Long.MAX_VALUE);
+  }
+
   /** Requests in flight that count against tunnel.max_in_flight_requests: all but streams. */
   private long requestsInFlight(long streams) {
     return pending.size() - streams;
@@ -299,8 +304,7 @@ public final class AgentSession {
   private void forward(Frame.Request request, Message<FrameMessage> message, long waitedMillis) {
     Pending p = new Pending(request, message, message.headers().get(Addresses.HEADER_REQUESTER_NODE));
     pending.put(request.id(), p);
-    long timeout = Math.max(1, Math.min(limits.requestTimeoutMillis(),
-        request.timeoutMillis() > 0 ? request.timeoutMillis() : Long.MAX_VALUE) - waitedMillis);
+    long timeout = Math.max(1, timeoutOf(request) - waitedMillis);
     p.timer = vertx.setTimer(timeout, t -> timedOut(p, timeout));
     link.send(message.body());
   }

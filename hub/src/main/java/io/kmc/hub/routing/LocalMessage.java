@@ -40,7 +40,7 @@ final class LocalMessage implements Message<FrameMessage> {
     return new LocalMessage(request, headers, askerContext, Promise.promise());
   }
 
-  Future<Message<FrameMessage>> reply() {
+  Future<Message<FrameMessage>> replied() {
     return answer.future();
   }
 

@@ -103,7 +103,7 @@ public final class NodeChannel {
   public Future<Message<FrameMessage>> requestHere(String cluster, FrameMessage request, Context askerContext) {
     LocalMessage message = LocalMessage.request(request, cluster, nodes.nodeId(), askerContext);
     handOver(cluster, message);
-    return message.reply();
+    return message.replied();
   }
 
   /** A request for a cluster whose session should be here; if it is not (any more), the sender tries elsewhere. */
