@@ -129,7 +129,7 @@ class DeployManifestsTest {
 
   private static final Set<String> RUNBOOK_ANCHORS = Set.of(
       "alert-kmcclusterdown", "alert-kmcagentflapping", "alert-kmctunnellatencyhigh", "alert-kmchubnodedown",
-      "alert-kmcauditdropped", "alert-kmcpropagationfailed");
+      "alert-kmcauditdropped", "alert-kmcpropagationfailed", "alert-kmcdatabasepoolsaturated");
   private static final Set<String> SEVERITIES = Set.of("critical", "warning", "info");
 
   /** How a file under deploy/kubernetes is used: a whole object, or a patch of one. */

@@ -54,7 +54,7 @@ public record HubConfig(Path dataDir, Server server, Management management, LogS
 
   /** PostgreSQL; with no host, an embedded server whose data lives under the data directory. */
   public record Database(String host, int port, String name, String user, String password, int poolSize,
-                         String sslMode, Path caFile, int embeddedPort) {
+                         int maxWaitingQueries, String sslMode, Path caFile, int embeddedPort) {
     public boolean embedded() {
       return host == null;
     }
@@ -62,7 +62,7 @@ public record HubConfig(Path dataDir, Server server, Management management, LogS
     @Override
     public String toString() {
       return "Database[host=" + host + ", port=" + port + ", name=" + name + ", user=" + user + ", password="
-          + masked(password) + ", poolSize=" + poolSize + ", sslMode=" + sslMode + ", caFile=" + caFile
+          + masked(password) + ", poolSize=" + poolSize + ", maxWaitingQueries=" + maxWaitingQueries + ", sslMode=" + sslMode + ", caFile=" + caFile
           + ", embeddedPort=" + embeddedPort + "]";
     }
   }
@@ -422,6 +422,9 @@ public record HubConfig(Path dataDir, Server server, Management management, LogS
         c.string("database.user", "kmc", "Database user."),
         c.secret("database.password", null, "Database password."),
         c.integer("database.pool_size", 8, 1, 1000, "Connections per hub node."),
+        c.integer("database.max_waiting_queries", 10_000, 1, 1_000_000, "Queries that may wait for one of the "
+            + "node's connections; one more fails at once with 503. A query waits as long as it must (no acquisition "
+            + "timeout: vertx-sql-client 5.0.7 loses a connection whose waiter timed out just as it was handed over)."),
         c.oneOf("database.ssl_mode", "disable",
             "TLS to PostgreSQL: require encrypts without checking the server; verify-full also checks its certificate "
                 + "and host name.", "disable", "require", "verify-full"),

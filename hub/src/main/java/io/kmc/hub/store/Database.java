@@ -23,7 +23,6 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
-import java.util.concurrent.TimeUnit;
 
 /**
  * The hub's PostgreSQL: the configured server, or with none configured an embedded one (a real
@@ -99,9 +98,16 @@ public final class Database {
         }
         connect.setSslOptions(ssl);
       }
+      // No acquisition timeout (0; the default is 30 s). In vertx-sql-client 5.0.7 a connection handed to a
+      // waiter whose timeout fires in the same moment is never given back (the pool's recycle takes the waiter
+      // off the queue without marking it, so the timeout's cancel still succeeds and the lease is dropped;
+      // fixed upstream in 5.0.8, "Have SQL connection pool handle racy uncancellable timeout"). On a busy node
+      // it lost all 8 connections within 3 minutes of the soak, and every query after that waited until it
+      // failed. Without the timer that path is never taken; the wait queue is bounded instead, and a query
+      // beyond it fails at once (503, Errors.unexpected).
       Pool pool = PgBuilder.pool()
           .with(new PoolOptions().setMaxSize(config.poolSize()).setName("kmc-db")
-              .setConnectionTimeout(10).setConnectionTimeoutUnit(TimeUnit.SECONDS))
+              .setConnectionTimeout(0).setMaxWaitQueueSize(config.maxWaitingQueries()))
           .connectingTo(connect).using(vertx).build();
       return new Database(vertx, pool, started.embedded());
     });

@@ -91,11 +91,16 @@ public final class Errors {
 
   /**
    * A failure no handler turned into an answer: a 503 when the hub lost a store it needs for every
-   * request (PostgreSQL or Redis refused, reset or closed the connection, or is shutting down), so
-   * that clients retry as they would any unavailable server; else a 500.
+   * request (PostgreSQL or Redis refused, reset or closed the connection, or is shutting down) or
+   * its database pool's wait queue is full, so that clients retry as they would any unavailable
+   * server; else a 500.
    */
   static KmcException unexpected(Throwable failure) {
     for (Throwable cause = failure; cause != null; cause = cause.getCause() == cause ? null : cause.getCause()) {
+      if (cause instanceof io.vertx.core.http.ConnectionPoolTooBusyException) {
+        return new KmcException.ServerError(503, "ServiceUnavailable", "the hub node is too busy: more queries wait "
+            + "for its database connections than database.max_waiting_queries allows; try again shortly", failure);
+      }
       if (storeUnreachable(cause)) {
         return new KmcException.ServerError(503, "ServiceUnavailable", "the hub cannot reach its database or Redis "
             + "just now (" + cause.getMessage() + "); try again shortly", failure);

@@ -45,8 +45,8 @@ class LeaseIT {
           TestInfra.newDatabase()), Map.of());
       Database database = await(Database.start(vertx, config.database(), config.dataDir()));
       PropagationStore store = new PropagationStore(database.pool());
-      Lease a = new Lease(database.pool(), "node-a", 1_000);
-      Lease b = new Lease(database.pool(), "node-b", 1_000);
+      Lease a = new Lease(database.pool(), "node-a", 3_000);
+      Lease b = new Lease(database.pool(), "node-b", 3_000);
 
       Lease.Fence first = await(a.tick());
       assertNotNull(first);
@@ -56,7 +56,7 @@ class LeaseIT {
           null, new JsonArray(), false, null);
       await(store.writeStatus(first, status));
 
-      Thread.sleep(1_200); // a stops renewing: its lease expires
+      Thread.sleep(3_200); // a stops renewing: its 3 s lease expires (a loaded machine took 1 s for the above)
       assertNull(a.current(), "a stopped acting before the database's expiry");
       Lease.Fence second = await(b.tick());
       assertNotNull(second, "b takes the expired lease");

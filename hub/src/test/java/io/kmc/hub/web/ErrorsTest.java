@@ -2,6 +2,7 @@ package io.kmc.hub.web;
 
 import io.kmc.common.KmcException;
 import io.vertx.core.VertxException;
+import io.vertx.core.http.ConnectionPoolTooBusyException;
 import io.vertx.pgclient.PgException;
 import org.junit.jupiter.api.Test;
 
@@ -23,6 +24,14 @@ class ErrorsTest {
         "FATAL", "57P01", null));
     assertEquals(503, shuttingDown.status());
     assertEquals(503, Errors.unexpected(VertxException.noStackTrace("CONNECTION_CLOSED")).status());
+  }
+
+  @Test
+  void aFullDatabaseWaitQueueIsUnavailableWithTheSettingToLookAt() {
+    KmcException busy = Errors.unexpected(new CompletionException(
+        new ConnectionPoolTooBusyException("Connection pool reached max wait queue size of 10000")));
+    assertEquals(503, busy.status());
+    assertTrue(busy.getMessage().contains("database.max_waiting_queries"), busy.getMessage());
   }
 
   @Test
