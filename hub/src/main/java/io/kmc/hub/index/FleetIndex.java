@@ -414,6 +414,12 @@ public final class FleetIndex {
   public record Snapshot(long seq, List<JsonObject> objects) {
   }
 
+  /** The number of the cluster's last logged change (0 before its first): where a changes-only subscription starts. */
+  public Future<Long> lastSeq(String cluster) {
+    return pool.preparedQuery("select seq from stream_seqs where cluster = $1").execute(Tuple.of(cluster))
+        .map(seqs -> seqs.iterator().hasNext() ? seqs.iterator().next().getLong("seq") : 0L);
+  }
+
   public Future<Snapshot> snapshot(String cluster, String group, String resource, String namespace) {
     return pool.withTransaction(conn -> conn.query("set transaction isolation level repeatable read").execute()
         .compose(v -> conn.preparedQuery("select seq from stream_seqs where cluster = $1").execute(Tuple.of(cluster)))
