@@ -308,6 +308,16 @@ class ConsoleIT {
     assertEquals(Boolean.TRUE, js.executeScript("return window.notReloaded === true;"), "the page was not reloaded");
     assertEquals(0L, js.executeScript("return performance.getEntriesByType('resource')"
         + ".filter(e => e.name.includes('/api/v1/propagations')).length;"), "no poll of the propagations API");
+    // One propagation, as a link: its card and its events, read again as the stream reports changes.
+    go("#/propagations?name=settings");
+    wait(WAIT).until(d -> {
+      String events = text("#propagation-events tbody");
+      return events != null && events.contains("Applied") && text("#propagations section[data-name='settings']") != null;
+    });
+    assertAccessible("one propagation");
+    browser.screenshot("06b-propagation");
+    go("#/propagations");
+    wait(WAIT).until(d -> text("#propagations section[data-name='settings']") != null);
     assertAccessible("propagations");
     browser.screenshot("06-propagations");
 
@@ -366,6 +376,13 @@ class ConsoleIT {
     assertTrue(cell("east", "state").contains("connected"), cell("east", "state"));
     assertNotEquals("—", cell("west", "lastSeen"), "a stale cluster still says when it was last seen");
     browser.screenshot("10-fleet-stale");
+    // The developer signed in here may not list propagations: a link to one is answered by the stream's 403, not data.
+    go("#/propagations?name=settings");
+    wait(WAIT).until(d -> {
+      String shown = text("#propagations");
+      return shown != null && shown.contains("may not list propagations");
+    });
+    assertTrue(driver.findElements(By.cssSelector("#propagations section")).isEmpty(), "no propagation shown");
   }
 
   @Test

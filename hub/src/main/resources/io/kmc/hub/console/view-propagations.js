@@ -2,6 +2,7 @@
 // (docs/streams.md) sends each propagation, then every change of its spec, per-cluster status and drift as
 // the hub writes it, on whichever hub node. #/propagations?name=x follows one (a link to share).
 
+import { api } from './api.js';
 import { subscribe, onConnectionState } from './live.js';
 import { el, fill, ago, notice } from './dom.js';
 
@@ -33,8 +34,38 @@ export function propagationsView(main, route) {
   const name = route.params.get('name') || null;
   const banner = el('div', { id: 'propagations-live', role: 'status' });
   const list = el('div', { id: 'propagations', 'aria-busy': 'true' }, 'Loading…');
+  // One propagation: its history of events too (rollout started, applied, drift, failures), read again
+  // when the stream says the propagation changed, at most once a second: never on a timer.
+  const events = name ? el('tbody') : null;
+  const eventsStatus = name ? el('p', { class: 'hint', id: 'propagation-events-status', role: 'status' }) : null;
   fill(main, el('h1', {}, name ? `Propagation ${name}` : 'Propagations'),
-    name ? el('p', {}, el('a', { href: '#/propagations' }, 'All propagations')) : null, banner, list);
+    name ? el('p', {}, el('a', { href: '#/propagations' }, 'All propagations')) : null, banner, list,
+    name ? [el('h2', {}, 'Events'), eventsStatus, el('div', { class: 'table-wrap' }, el('table', { id: 'propagation-events' },
+      el('caption', { class: 'sr-only' }, `Events of ${name}, newest first`),
+      el('thead', {}, el('tr', {}, ['When', 'Type', 'Cluster', 'Generation', 'Message']
+        .map(t => el('th', { scope: 'col' }, t)))), events))] : null);
+  let closed = false;
+  let eventsTimer = null;
+  let eventsRead = 0;
+  async function readEvents() {
+    eventsTimer = null;
+    eventsRead = Date.now();
+    try {
+      const answer = await api('GET', `/api/v1/propagations/${encodeURIComponent(name)}/events`);
+      if (closed) return;
+      const items = (answer.items || []).slice().reverse();
+      fill(eventsStatus, items.length ? '' : 'No events yet.');
+      events.replaceChildren(...items.map(e => el('tr', {},
+        el('td', {}, el('time', { datetime: e.at, title: e.at }, ago(e.at))), el('td', {}, e.type),
+        el('td', {}, e.cluster || '—'), el('td', {}, String(e.generation ?? '—')), el('td', {}, e.message || ''))));
+    } catch (e) {
+      if (!closed) fill(eventsStatus, notice(e.message));
+    }
+  }
+  function changed() {
+    if (!name || eventsTimer) return;
+    eventsTimer = setTimeout(readEvents, Math.max(0, 1000 - (Date.now() - eventsRead)));
+  }
   const items = new Map();
   let initial = true;
   let scheduled = false;
@@ -62,6 +93,7 @@ export function propagationsView(main, route) {
       case 'MODIFIED':
         items.set(message.object.metadata.name, message.object);
         schedule();
+        changed();
         break;
       case 'DELETED':
         items.delete(message.object.metadata.name);
@@ -70,6 +102,7 @@ export function propagationsView(main, route) {
       case 'INITIAL_STATE_DONE':
         initial = false;
         render();
+        changed();
         break;
       case 'ERROR':
         fill(list, notice(message.message));
@@ -91,6 +124,8 @@ export function propagationsView(main, route) {
     }
   });
   return () => {
+    closed = true;
+    clearTimeout(eventsTimer);
     unsubscribe();
     stopState();
   };
