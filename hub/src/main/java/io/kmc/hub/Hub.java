@@ -404,6 +404,9 @@ public final class Hub {
   private Future<?> startPropagation() {
     HubConfig.Propagation p = config.propagation();
     PropagationStore store = new PropagationStore(database.pool());
+    // Every node's stream follows every node's writes (the API's on any node, the controller's on one).
+    store.onChange(name -> vertx.eventBus().publish(PropagationStore.STATUS_CHANGED,
+        new io.vertx.core.json.JsonObject().put("name", name)));
     Kube kube = new Kube(vertx, router);
     propagations = new PropagationService(vertx, store, clusters, policies, kube);
     Lease lease = new Lease(database.pool(), nodes.nodeId() + "/" + java.util.UUID.randomUUID(),
@@ -486,7 +489,7 @@ public final class Hub {
     Authenticator authenticator = new Authenticator(tokens, shared, config.auth().requestsPerMinute(),
         config.streams().ticketLifetime());
     streams = index == null ? null : new StreamService(vertx, index, authorizer, clusters, presence,
-        config.streams(), limits.pingTimeoutMillis(), metrics);
+        config.streams(), limits.pingTimeoutMillis(), metrics, propagations);
     ApiVerticle.Routes routes = new ApiVerticle.Routes(gateway,
         authenticator, authorizer, Audits.recorder(audit),
         passthrough,

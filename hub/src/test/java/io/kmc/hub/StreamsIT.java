@@ -34,6 +34,7 @@ import java.util.stream.Collectors;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -492,8 +493,164 @@ class StreamsIT {
 
   // ---- history too old: one cluster starts over, not the fleet ---------------------------------------
 
+  // ---- propagations: spec, status and drift from the hub's database ------------------------------
+
+  /**
+   * A propagation written through node A, followed from node B: its creation, every change of its
+   * per-cluster status as the controller (on whichever node holds the lease) applies it, a new
+   * generation, and its deletion. A subscriber that resumes on the other node gets what changed while
+   * it was away, once, and nothing it already holds.
+   */
   @Test
   @Order(8)
+  void propagationSubscriptionsFollowSpecAndStatusWrittenOnAnyNode() {
+    JsonObject configMap = new JsonObject().put("apiVersion", "v1").put("kind", "ConfigMap")
+        .put("metadata", new JsonObject().put("name", "streamed").put("namespace", "default"))
+        .put("data", new JsonObject().put("mode", "one"));
+    JsonObject propagation = new JsonObject().put("apiVersion", "kmc.io/v1alpha1").put("kind", "Propagation")
+        .put("metadata", new JsonObject().put("name", "streamed"))
+        .put("spec", new JsonObject().put("resources", new JsonArray().add(configMap))
+            .put("placement", new JsonObject().put("clusters", new JsonArray().add("alpha").add("beta"))));
+    String token;
+    JsonObject held;
+    try (StreamClient all = StreamClient.connect(fleet.memberVertx(), nodeB.port(), fleet.adminToken());
+         StreamClient one = StreamClient.connect(fleet.memberVertx(), nodeB.port(), fleet.adminToken())) {
+      all.subscribe("p", new JsonObject().put("source", "propagations"));
+      one.subscribe("other", new JsonObject().put("source", "propagations").put("name", "not-this-one"));
+      List<JsonObject> initial = all.until(WAIT, m -> "INITIAL_STATE_DONE".equals(m.getString("type")));
+      assertEquals("SUBSCRIBED", initial.get(0).getString("type"));
+      assertEquals("propagations", initial.get(0).getString("source"));
+      assertTrue(initial.stream().noneMatch(m -> "streamed".equals(propagationName(m))), initial.toString());
+      one.until(WAIT, m -> "INITIAL_STATE_DONE".equals(m.getString("type")));
+
+      admin("POST", "/api/v1/propagations", propagation);
+      List<JsonObject> rollout = all.until(WAIT, m -> "streamed".equals(propagationName(m))
+          && "applied".equals(clusterState(m, "alpha")) && "applied".equals(clusterState(m, "beta")));
+      assertEquals("ADDED", rollout.get(0).getString("type"), rollout.toString());
+      assertTrue(rollout.stream().skip(1).allMatch(m -> "MODIFIED".equals(m.getString("type"))), rollout.toString());
+      assertTrue(rollout.size() >= 2, "the status changes arrive as they happen: " + rollout);
+      for (int i = 1; i < rollout.size(); i++) {
+        assertNotEquals(rollout.get(i - 1).getJsonObject("object"), rollout.get(i).getJsonObject("object"),
+            "a change is sent once");
+      }
+      token = rollout.get(rollout.size() - 1).getString("resume");
+      held = rollout.get(rollout.size() - 1).getJsonObject("object");
+      assertTrue(one.drain(Duration.ofMillis(500)).isEmpty(), "a subscription by name sees no other propagation");
+    }
+
+    // Away: a new generation is written through node A; resuming on node A gets it, once.
+    configMap.getJsonObject("data").put("mode", "two");
+    HttpResponse<String> replaced = fleet.call(nodeA, "PUT", "/api/v1/propagations/streamed", fleet.adminToken(),
+        propagation);
+    assertEquals(200, replaced.statusCode(), replaced.body());
+    Fleet.eventually(WAIT, () -> {
+      JsonObject status = new JsonObject(fleet.api(nodeA, "/api/v1/propagations/streamed").body())
+          .getJsonObject("status");
+      return status.getJsonArray("clusters").stream().map(JsonObject.class::cast)
+          .allMatch(c -> "applied".equals(c.getString("state")) && c.getLong("generation") == 2);
+    }, "generation 2 applied");
+    try (StreamClient back = StreamClient.connect(fleet.memberVertx(), nodeA.port(), fleet.adminToken())) {
+      back.subscribe("p", new JsonObject().put("source", "propagations").put("resume", token));
+      List<JsonObject> resumed = back.until(WAIT, m -> "INITIAL_STATE_DONE".equals(m.getString("type")));
+      List<JsonObject> changes = resumed.stream().filter(m -> "streamed".equals(propagationName(m))).toList();
+      assertEquals(1, changes.size(), "what changed while away, once: " + resumed);
+      assertEquals("MODIFIED", changes.get(0).getString("type"));
+      assertEquals(2L, changes.get(0).getJsonObject("object").getJsonObject("metadata").getLong("generation"));
+      assertNotEquals(held, changes.get(0).getJsonObject("object"));
+      String latest = resumed.get(resumed.size() - 1).getString("resume");
+      JsonObject latestHeld = changes.get(0).getJsonObject("object");
+      back.close();
+
+      // Resuming with the latest token sends nothing the client holds already.
+      try (StreamClient again = StreamClient.connect(fleet.memberVertx(), nodeB.port(), fleet.adminToken())) {
+        again.subscribe("p", new JsonObject().put("source", "propagations").put("resume", latest));
+        List<JsonObject> twice = again.until(WAIT, m -> "INITIAL_STATE_DONE".equals(m.getString("type")));
+        twice.stream().filter(m -> "streamed".equals(propagationName(m))).forEach(m ->
+            assertNotEquals(latestHeld, m.getJsonObject("object"), "a propagation the client holds is not sent again"));
+
+        // Deleted through node A: the subscriber on node B hears it is gone.
+        HttpResponse<String> deleted = fleet.call(nodeA, "DELETE", "/api/v1/propagations/streamed",
+            fleet.adminToken(), null);
+        assertEquals(202, deleted.statusCode(), deleted.body());
+        List<JsonObject> end = again.until(WAIT, m -> "DELETED".equals(m.getString("type"))
+            && "streamed".equals(propagationName(m)));
+        assertTrue(end.stream().anyMatch(m -> "MODIFIED".equals(m.getString("type")) && Boolean.TRUE.equals(
+            m.getJsonObject("object").getJsonObject("metadata").getValue("deletionRequested"))), end.toString());
+      }
+    }
+  }
+
+  /** initialState false: no ADDED for what exists (a followed search has it already), then every change. */
+  @Test
+  @Order(8)
+  void aChangesOnlySubscriptionStartsFromNow() {
+    namespace("alpha", "changes");
+    for (int i = 0; i < 3; i++) {
+      configMap("alpha", "changes", "old-" + i, Map.of());
+    }
+    awaitIndexed("alpha", "changes", 3);
+    try (StreamClient client = StreamClient.connect(fleet.memberVertx(), nodeB.port(), fleet.adminToken())) {
+      client.subscribe("bad", kind("configmaps").put("initialState", "no"));
+      assertError(client, "bad", 400, "initialState");
+      client.subscribe("bad2", kind("configmaps").put("initialState", false).put("counts", true));
+      assertError(client, "bad2", 400, "initial state");
+      client.subscribe("now", kind("configmaps").put("namespace", "changes").put("initialState", false));
+      List<JsonObject> initial = client.until(WAIT, m -> "INITIAL_STATE_DONE".equals(m.getString("type")));
+      assertEquals(Set.of(), keys(initial, "ADDED"), initial.toString());
+      configMap("alpha", "changes", "new", Map.of());
+      List<JsonObject> after = client.until(WAIT, m -> "ADDED".equals(m.getString("type")));
+      assertEquals(Set.of("alpha/new"), keys(after, "ADDED"), after.toString());
+    }
+  }
+
+  @Test
+  @Order(8)
+  void badPropagationSubscriptionsAreClearErrors() {
+    admin("POST", "/api/v1/users", new JsonObject().put("name", "outsider").put("password", "outsider-password-1"));
+    String outsider = fleet.login(nodeB, "outsider", "outsider-password-1");
+    try (StreamClient admin = StreamClient.connect(fleet.memberVertx(), nodeB.port(), fleet.adminToken());
+         StreamClient other = StreamClient.connect(fleet.memberVertx(), nodeB.port(), outsider)) {
+      admin.subscribe("a", new JsonObject().put("source", "propagations").put("name", "Not_A_Name"));
+      assertError(admin, "a", 400, "DNS label");
+      admin.subscribe("b", new JsonObject().put("source", "propagations").put("resource", "configmaps"));
+      assertError(admin, "b", 400, "takes name and resume");
+      admin.subscribe("c", new JsonObject().put("source", "propagations").put("resume", "not-a-token"));
+      assertError(admin, "c", 400, "resume");
+      admin.subscribe("d", new JsonObject().put("source", "nothing"));
+      assertError(admin, "d", 400, "unknown source");
+      admin.subscribe("e", new JsonObject().put("source", "propagations"));
+      assertEquals("SUBSCRIBED", admin.next(WAIT).getString("type"));
+      admin.subscribe("e", new JsonObject().put("source", "propagations"));
+      assertError(admin, "e", 409, "open already");
+      other.subscribe("f", new JsonObject().put("source", "propagations"));
+      assertError(other, "f", 403, "may not list propagations");
+    }
+  }
+
+  private static void assertError(StreamClient client, String id, int code, String says) {
+    JsonObject error = client.until(WAIT, m -> "ERROR".equals(m.getString("type"))).stream()
+        .filter(m -> "ERROR".equals(m.getString("type"))).findFirst().orElseThrow();
+    assertEquals(id, error.getString("id"), error.encode());
+    assertEquals(code, error.getInteger("code"), error.encode());
+    assertTrue(error.getString("message").contains(says), error.encode());
+  }
+
+  private static String propagationName(JsonObject message) {
+    return message.getValue("object") instanceof JsonObject object
+        && object.getValue("metadata") instanceof JsonObject metadata ? metadata.getString("name") : null;
+  }
+
+  private static String clusterState(JsonObject message, String cluster) {
+    JsonObject status = message.getJsonObject("object").getJsonObject("status");
+    if (status == null || status.getJsonArray("clusters") == null) {
+      return null;
+    }
+    return status.getJsonArray("clusters").stream().map(JsonObject.class::cast)
+        .filter(c -> cluster.equals(c.getString("cluster"))).map(c -> c.getString("state")).findFirst().orElse(null);
+  }
+
+  @Test
+  @Order(9)
   void aClusterWhoseHistoryIsTooOldStartsOverAlone() {
     namespace("alpha", "old");
     List<io.vertx.core.Future<?>> created = new ArrayList<>();
@@ -532,7 +689,7 @@ class StreamsIT {
   // ---- resume on the other node after a kill --------------------------------------------------------
 
   @Test
-  @Order(9)
+  @Order(10)
   void aSubscriberResumingOnTheOtherNodeMissesNothingAndSeesNothingTwice() {
     namespace("alpha", "resume");
     for (int i = 0; i < 3; i++) {

@@ -123,7 +123,7 @@ public final class SearchApi {
 
   static FleetQuery withVisibility(FleetQuery q, FleetQuery.Visibility visibility) {
     return new FleetQuery(q.group(), q.version(), q.resource(), q.kind(), q.namespace(), q.name(), q.namePrefix(),
-        q.nameContains(), q.owner(), q.summary(), q.labels(), q.sort(), q.limit(), q.offset(), visibility);
+        q.nameContains(), q.owner(), q.summary(), q.labels(), q.sort(), q.limit(), q.offset(), q.after(), visibility);
   }
 
   /** The query the parameters ask for; visibility is filled in later. */
@@ -161,7 +161,7 @@ public final class SearchApi {
         namespace != null ? namespace : FieldFilter.bounded(params.get("namespace"), "namespace", 63),
         fields.name(), fields.namePrefix(), fields.nameContains(), fields.owner(), fields.summary(),
         Selector.parse(params.get("labelSelector"), "labelSelector"), sort, limit,
-        offset(params.get("continue")), null);
+        offset(params.get("continue")), after(params.get("continue"), sort), null);
   }
 
   /** {@code cluster=a,b} or repeated; null for any. */
@@ -181,6 +181,59 @@ public final class SearchApi {
     return names;
   }
 
+  /**
+   * A token that pages by key: the offset it stands for (as an offset token does) and the sort values of
+   * the page's last row, so the next page starts right after it instead of sorting everything before it.
+   */
+  static String continueToken(long offset, FleetQuery query, FleetIndex.Item last) {
+    JsonArray key = new JsonArray();
+    for (String column : query.keyColumns()) {
+      key.add(switch (column) {
+        case "cluster" -> last.cluster();
+        case "namespace" -> last.namespace();
+        case "name" -> last.name();
+        case "kind" -> last.kind();
+        case "group" -> last.group();
+        default -> last.resource();
+      });
+    }
+    return Base64.getUrlEncoder().withoutPadding().encodeToString(("k:" + offset + ":" + key.encode())
+        .getBytes(StandardCharsets.UTF_8));
+  }
+
+  /** The key of a keyed token, or null for an offset token or none; 400 for a key of another sort. */
+  static List<String> after(String token, List<FleetQuery.Sort> sort) {
+    if (token == null || token.isEmpty()) {
+      return null;
+    }
+    String text;
+    try {
+      text = new String(Base64.getUrlDecoder().decode(token), StandardCharsets.UTF_8);
+    } catch (IllegalArgumentException e) {
+      throw KmcException.badRequest("continue is not a token this hub gave out");
+    }
+    if (!text.startsWith("k:")) {
+      return null;
+    }
+    int colon = text.indexOf(':', 2);
+    List<String> key = new ArrayList<>();
+    try {
+      JsonArray values = new JsonArray(text.substring(colon + 1));
+      for (Object value : values) {
+        if (!(value instanceof String s)) {
+          throw KmcException.badRequest("continue is not a token this hub gave out");
+        }
+        key.add(s);
+      }
+    } catch (RuntimeException e) {
+      throw KmcException.badRequest("continue is not a token this hub gave out");
+    }
+    if (key.size() != sort.size() + FleetQuery.TIEBREAK.size()) {
+      throw KmcException.badRequest("continue is a token of another sort; start again without it");
+    }
+    return key;
+  }
+
   static String continueToken(long offset) {
     return Base64.getUrlEncoder().withoutPadding().encodeToString(("o:" + offset).getBytes(StandardCharsets.UTF_8));
   }
@@ -191,8 +244,9 @@ public final class SearchApi {
     }
     try {
       String text = new String(Base64.getUrlDecoder().decode(token), StandardCharsets.UTF_8);
-      if (text.startsWith("o:")) {
-        long offset = Long.parseLong(text.substring(2));
+      if (text.startsWith("o:") || text.startsWith("k:")) {
+        int end = text.indexOf(':', 2);
+        long offset = Long.parseLong(text.substring(2, text.startsWith("k:") && end > 0 ? end : text.length()));
         if (offset >= 0) {
           return offset;
         }
@@ -228,7 +282,9 @@ public final class SearchApi {
     }
     JsonObject body = new JsonObject().put("items", items).put("total", total).put("clusters", clusters);
     if (page.more()) {
-      body.put("continue", continueToken(query.offset() + query.limit()));
+      body.put("continue", query.keyed() && !page.items().isEmpty()
+          ? continueToken(query.offset() + query.limit(), query, page.items().get(page.items().size() - 1))
+          : continueToken(query.offset() + query.limit()));
     }
     return body;
   }

@@ -414,6 +414,12 @@ public final class FleetIndex {
   public record Snapshot(long seq, List<JsonObject> objects) {
   }
 
+  /** The number of the cluster's last logged change (0 before its first): where a changes-only subscription starts. */
+  public Future<Long> lastSeq(String cluster) {
+    return pool.preparedQuery("select seq from stream_seqs where cluster = $1").execute(Tuple.of(cluster))
+        .map(seqs -> seqs.iterator().hasNext() ? seqs.iterator().next().getLong("seq") : 0L);
+  }
+
   public Future<Snapshot> snapshot(String cluster, String group, String resource, String namespace) {
     return pool.withTransaction(conn -> conn.query("set transaction isolation level repeatable read").execute()
         .compose(v -> conn.preparedQuery("select seq from stream_seqs where cluster = $1").execute(Tuple.of(cluster)))
@@ -573,10 +579,25 @@ public final class FleetIndex {
     }
     order.append("o.cluster, o.api_group, o.resource, o.namespace, o.name");
     List<Object> pageArgs = new ArrayList<>(where.args());
+    String pageWhere = where.sql();
+    long offset = query.offset();
+    if (query.after() != null && query.keyed()) {
+      // By key: the rows after the previous page's last, in the same order (all ascending, none null).
+      List<String> columns = query.keyColumns();
+      StringBuilder left = new StringBuilder("(");
+      StringBuilder right = new StringBuilder("(");
+      for (int i = 0; i < columns.size(); i++) {
+        pageArgs.add(query.after().get(i));
+        left.append(i == 0 ? "" : ", ").append(FleetQuery.COLUMNS.get(columns.get(i)));
+        right.append(i == 0 ? "" : ", ").append('$').append(pageArgs.size());
+      }
+      pageWhere = pageWhere + " and " + left + ") > " + right + ")";
+      offset = 0;
+    }
     pageArgs.add(query.limit() + 1);
-    pageArgs.add(query.offset());
-    String select = "select " + COLUMNS + " from fleet_objects o where " + where.sql() + " order by " + order
-        + " limit $" + (where.args().size() + 1) + " offset $" + (where.args().size() + 2);
+    pageArgs.add(offset);
+    String select = "select " + COLUMNS + " from fleet_objects o where " + pageWhere + " order by " + order
+        + " limit $" + (pageArgs.size() - 1) + " offset $" + pageArgs.size();
     String count = "select o.cluster, count(*) as n from fleet_objects o where " + where.sql() + " group by o.cluster";
     Future<List<Item>> items = pool.preparedQuery(select).execute(Tuple.from(pageArgs)).map(rows -> {
       List<Item> list = new ArrayList<>();
@@ -605,7 +626,7 @@ public final class FleetIndex {
       return Future.succeededFuture(Map.of());
     }
     SqlWhere where = SqlWhere.of(new FleetQuery(null, null, null, null, null, null, null, null, null, Map.of(),
-        Selector.EVERYTHING, List.of(), 1, 0, visible));
+        Selector.EVERYTHING, List.of(), 1, 0, null, visible));
     return pool.preparedQuery("select o.cluster, o.api_group, o.resource, count(*) as n from fleet_objects o where "
             + where.sql() + " group by o.cluster, o.api_group, o.resource")
         .execute(Tuple.from(where.args())).map(FleetIndex::countsOf);

@@ -15,7 +15,31 @@ import java.util.Set;
  */
 public record FleetQuery(String group, String version, String resource, String kind, String namespace, String name,
                          String namePrefix, String nameContains, String owner, Map<String, String> summary,
-                         Selector labels, List<Sort> sort, int limit, long offset, Visibility visible) {
+                         Selector labels, List<Sort> sort, int limit, long offset, List<String> after,
+                         Visibility visible) {
+
+  /** Columns that are text and never null: a sort by them alone, ascending, can page by key. */
+  private static final java.util.Set<String> KEYED = java.util.Set.of("cluster", "namespace", "name", "kind", "group",
+      "resource");
+  /** What breaks ties after the caller's sort: the primary key, which makes every row's place unique. */
+  public static final List<String> TIEBREAK = List.of("cluster", "group", "resource", "namespace", "name");
+
+  /**
+   * Whether pages follow each other by key ({@code after}: the sort values of the previous page's last
+   * row) rather than by offset: every sort column ascending and never null. A page by key costs the same
+   * at the 100th page as at the first; one by offset sorts everything before it again.
+   */
+  public boolean keyed() {
+    return sort.stream().allMatch(s -> !s.descending() && KEYED.contains(s.column()));
+  }
+
+  /** The columns of a keyed page's key: the sort's, then the tiebreak. */
+  public List<String> keyColumns() {
+    List<String> columns = new java.util.ArrayList<>();
+    sort.forEach(s -> columns.add(s.column()));
+    columns.addAll(TIEBREAK);
+    return columns;
+  }
 
   /** A sort key: one of {@link #COLUMNS}, ascending unless {@code descending}. */
   public record Sort(String column, boolean descending) {

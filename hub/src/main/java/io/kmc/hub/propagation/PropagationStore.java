@@ -13,6 +13,7 @@ import io.vertx.sqlclient.Tuple;
 import java.time.OffsetDateTime;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Consumer;
 
 /**
  * Propagations in PostgreSQL: the desired state and its revisions (written by the API on any node),
@@ -89,10 +90,27 @@ public final class PropagationStore {
   private static final String FENCE = "exists (select 1 from propagation_lease where name = 'controller' "
       + "and holder = $%d and epoch = $%d and expires_at > now())";
 
+  /**
+   * Published on the event bus (to every hub node) after each committed write that changes what the API
+   * shows of a propagation: its spec, its deletion, a cluster's status or drift. Body: {@code {"name": ...}}.
+   * The live stream's propagation subscriptions follow it (docs/streams.md).
+   */
+  public static final String STATUS_CHANGED = "kmc.hub.propagation-status-changed";
+
   private final Pool pool;
+  private volatile Consumer<String> changed = name -> { };
 
   public PropagationStore(Pool pool) {
     this.pool = pool;
+  }
+
+  /** Called with a propagation's name after each committed write that changes its view. */
+  public void onChange(Consumer<String> listener) {
+    this.changed = listener;
+  }
+
+  private <T> Future<T> announce(Future<T> write, String name) {
+    return write.onSuccess(v -> changed.accept(name));
   }
 
   Pool pool() {
@@ -114,33 +132,33 @@ public final class PropagationStore {
 
   /** Creates a propagation; 409 if one of that name exists. */
   public Future<Stored> create(String name, JsonObject manifest, String user) {
-    return pool.withTransaction(tx -> tx.preparedQuery("insert into propagations (name, manifest, created_by, "
+    return announce(pool.withTransaction(tx -> tx.preparedQuery("insert into propagations (name, manifest, created_by, "
             + "updated_by) values ($1, $2, $3, $3) on conflict (name) do nothing returning *")
         .execute(Tuple.of(name, manifest, user))
         .compose(rows -> rows.size() == 0
             ? Future.failedFuture(new KmcException.ClientError(409, "AlreadyExists", "propagation '" + name
                 + "' already exists; PUT replaces it"))
-            : revision(tx, stored(rows).get(0), "create", user)));
+            : revision(tx, stored(rows).get(0), "create", user))), name);
   }
 
   /** Creates or replaces a propagation (a new generation); 409 while it is being deleted. */
   public Future<Stored> put(String name, JsonObject manifest, String user) {
-    return pool.withTransaction(tx -> tx.preparedQuery("insert into propagations (name, manifest, created_by, "
+    return announce(pool.withTransaction(tx -> tx.preparedQuery("insert into propagations (name, manifest, created_by, "
             + "updated_by) values ($1, $2, $3, $3) on conflict (name) do update set manifest = excluded.manifest, "
             + "generation = propagations.generation + 1, updated_by = excluded.updated_by, updated_at = now() "
             + "where not propagations.deleting returning *")
         .execute(Tuple.of(name, manifest, user))
         .compose(rows -> rows.size() == 0 ? Future.failedFuture(beingDeleted(name))
-            : revision(tx, stored(rows).get(0), stored(rows).get(0).generation() == 1 ? "create" : "update", user)));
+            : revision(tx, stored(rows).get(0), stored(rows).get(0).generation() == 1 ? "create" : "update", user))), name);
   }
 
   /** Asks the controller to delete the propagation (removing or orphaning its objects). */
   public Future<Stored> markDeleting(String name, boolean orphan, String user) {
-    return pool.withTransaction(tx -> tx.preparedQuery("update propagations set deleting = true, orphan = $2, "
+    return announce(pool.withTransaction(tx -> tx.preparedQuery("update propagations set deleting = true, orphan = $2, "
             + "updated_by = $3, updated_at = now() where name = $1 returning *")
         .execute(Tuple.of(name, orphan, user))
         .compose(rows -> rows.size() == 0 ? Future.failedFuture(notFound(name))
-            : revision(tx, stored(rows).get(0), orphan ? "delete-orphan" : "delete", user)));
+            : revision(tx, stored(rows).get(0), orphan ? "delete-orphan" : "delete", user))), name);
   }
 
   private static Future<Stored> revision(SqlClient tx, Stored stored, String operation, String user) {
@@ -189,7 +207,7 @@ public final class PropagationStore {
   // --- the controller's writes, fenced ---
 
   public Future<Void> writeStatus(Lease.Fence fence, ClusterStatus s) {
-    return pool.preparedQuery("insert into propagation_status (name, cluster, state, message, generation, healthy, "
+    return announce(pool.preparedQuery("insert into propagation_status (name, cluster, state, message, generation, healthy, "
             + "health, objects, reapply, epoch, applied_at) select $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, "
             + "case when $3 = 'applied' then now() end where "
             + FENCE.formatted(11, 10) + " on conflict (name, cluster) do update set state = excluded.state, "
@@ -203,22 +221,22 @@ public final class PropagationStore {
         .execute(Tuple.tuple().addString(s.name()).addString(s.cluster()).addString(s.state())
             .addString(s.message()).addLong(s.generation()).addBoolean(s.healthy()).addValue(s.health())
             .addValue(s.objects()).addBoolean(s.reapply()).addLong(fence.epoch()).addString(fence.holder()))
-        .compose(PropagationStore::fenced);
+        .compose(PropagationStore::fenced), s.name());
   }
 
   public Future<Void> deleteStatus(Lease.Fence fence, String name, String cluster) {
-    return pool.preparedQuery("delete from propagation_status where name = $1 and cluster = $2 and "
+    return announce(pool.preparedQuery("delete from propagation_status where name = $1 and cluster = $2 and "
             + FENCE.formatted(4, 3)).execute(Tuple.of(name, cluster, fence.epoch(), fence.holder()))
-        .mapEmpty();
+        .mapEmpty(), name);
   }
 
   /** Removes a deleted propagation and its status for good (its revisions and events stay). */
   public Future<Void> deleteFinally(Lease.Fence fence, String name) {
-    return pool.withTransaction(tx -> tx.preparedQuery("delete from propagations where name = $1 and deleting and "
+    return announce(pool.withTransaction(tx -> tx.preparedQuery("delete from propagations where name = $1 and deleting and "
             + FENCE.formatted(3, 2)).execute(Tuple.of(name, fence.epoch(), fence.holder()))
         .compose(PropagationStore::fenced)
         .compose(v -> tx.preparedQuery("delete from propagation_status where name = $1").execute(Tuple.of(name)))
-        .mapEmpty());
+        .mapEmpty()), name);
   }
 
   /**

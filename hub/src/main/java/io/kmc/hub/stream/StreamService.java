@@ -5,6 +5,8 @@ import io.kmc.hub.auth.Principal;
 import io.kmc.hub.config.HubConfig;
 import io.kmc.hub.index.FleetIndex;
 import io.kmc.hub.metrics.HubMetrics;
+import io.kmc.hub.propagation.PropagationService;
+import io.kmc.hub.propagation.PropagationStore;
 import io.kmc.hub.rbac.Authorizer;
 import io.kmc.hub.rbac.RbacService;
 import io.kmc.hub.routing.Presence;
@@ -65,13 +67,18 @@ public final class StreamService {
   private MessageConsumer<JsonObject> consumer;
   private MessageConsumer<JsonObject> rbacChanges;
   private MessageConsumer<JsonObject> registryChanges;
+  private MessageConsumer<JsonObject> propagationChanges;
+  /** The propagations' API (null where the hub serves none): the source of propagation subscriptions. */
+  private final PropagationService propagations;
   private volatile long retargetUntil;
   private long lastRetarget;
   private long recheckTimer = -1;
   private long trimTimer = -1;
 
   public StreamService(Vertx vertx, FleetIndex index, Authorizer authorizer, ClusterRegistry clusters,
-                       Presence presence, HubConfig.Streams settings, long pingTimeoutMillis, HubMetrics metrics) {
+                       Presence presence, HubConfig.Streams settings, long pingTimeoutMillis, HubMetrics metrics,
+                       PropagationService propagations) {
+    this.propagations = propagations;
     this.vertx = vertx;
     this.index = index;
     this.authorizer = authorizer;
@@ -102,10 +109,20 @@ public final class StreamService {
         });
     rbacChanges = vertx.eventBus().consumer(RbacService.CHANGED, m -> retargetSoon());
     registryChanges = vertx.eventBus().consumer(ClusterRegistry.CHANGED, m -> retargetSoon());
+    // A propagation written on any node (its spec by the API, its status and drift by the controller): each
+    // socket re-reads it for its propagation subscriptions (coalesced per name while a read is under way).
+    propagationChanges = vertx.eventBus().consumer(PropagationStore.STATUS_CHANGED, m -> {
+      if (m.body() != null && m.body().getValue("name") instanceof String name) {
+        for (StreamSocket socket : sockets) {
+          socket.context().runOnContext(v -> socket.propagationChanged(name));
+        }
+      }
+    });
     recheckTimer = vertx.setPeriodic(settings.recheckInterval().toMillis(), t -> recheck());
     trim();
     trimTimer = vertx.setPeriodic(TRIM_MILLIS, t -> trim());
-    return Future.all(consumer.completion(), rbacChanges.completion(), registryChanges.completion())
+    return Future.all(consumer.completion(), rbacChanges.completion(), registryChanges.completion(),
+            propagationChanges.completion())
         .compose(v -> refreshView());
   }
 
@@ -125,7 +142,8 @@ public final class StreamService {
     if (consumer == null) {
       return Future.succeededFuture();
     }
-    return Future.join(consumer.unregister(), rbacChanges.unregister(), registryChanges.unregister()).mapEmpty();
+    return Future.join(consumer.unregister(), rbacChanges.unregister(), registryChanges.unregister(),
+        propagationChanges.unregister()).mapEmpty();
   }
 
   private void recheck() {
@@ -177,6 +195,15 @@ public final class StreamService {
 
   HubConfig.Streams settings() {
     return settings;
+  }
+
+  PropagationService propagations() {
+    return propagations;
+  }
+
+  /** Propagation subscriptions are for those who may list propagations (as {@code GET /api/v1/propagations}). */
+  boolean mayListPropagations(Principal principal) {
+    return authorizer.allowed(principal, "propagations", "list");
   }
 
   Authorizer.Scope scope(Principal principal, String cluster, String resource) {

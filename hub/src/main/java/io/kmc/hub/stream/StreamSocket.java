@@ -50,15 +50,19 @@ final class StreamSocket {
   /** How long a failed read of the index waits before it is tried again. */
   private static final long RETRY_MILLIS = 1_000;
 
-  private record Waiting(String text, Subscription subscription, String token) {
+  private record Waiting(String text, String id, String token) {
   }
+  /** How often a propagation subscription re-reads all it follows, beside the announced changes. */
+  private static final long PROPAGATIONS_FULL_READ_MILLIS = 30_000;
 
   private final StreamService service;
   private final ServerWebSocket socket;
   private final Principal principal;
   private final Context context;
   private final Map<String, Subscription> subscriptions = new LinkedHashMap<>();
-  private final Map<Subscription, String> sentTokens = new HashMap<>();
+  private final Map<String, PropagationSubscription> propagationSubscriptions = new LinkedHashMap<>();
+  /** Per subscription id, the resume token of the last message handed to the socket. */
+  private final Map<String, String> sentTokens = new HashMap<>();
   private final ArrayDeque<Waiting> waiting = new ArrayDeque<>();
   private final Supplier<Future<Boolean>> revoked;
   /**
@@ -182,16 +186,22 @@ final class StreamSocket {
     String type = message.getValue("type") instanceof String s ? s : "";
     switch (type) {
       case "subscribe" -> {
+        Object source = message.getValue("source");
         if (id == null) {
           error(null, 400, "subscribe needs an id of 1 to 64 letters, digits or ._:-");
-        } else {
+        } else if (source == null || "resources".equals(source)) {
           subscribe(id, message);
+        } else if ("propagations".equals(source)) {
+          subscribePropagations(id, message);
+        } else {
+          error(id, 400, "unknown source (resources, the default, or propagations)");
         }
       }
       case "unsubscribe" -> {
-        if (id == null || subscriptions.remove(id) == null) {
+        if (id == null || (subscriptions.remove(id) == null && propagationSubscriptions.remove(id) == null)) {
           error(id, 404, "no subscription " + (id == null ? "without an id" : id));
         } else {
+          sentTokens.remove(id);
           send(new JsonObject().put("type", "UNSUBSCRIBED").put("id", id), null);
         }
       }
@@ -199,12 +209,16 @@ final class StreamSocket {
     }
   }
 
+  private boolean open(String id) {
+    return subscriptions.containsKey(id) || propagationSubscriptions.containsKey(id);
+  }
+
   private void subscribe(String id, JsonObject message) {
-    if (subscriptions.containsKey(id)) {
+    if (open(id)) {
       error(id, 409, "subscription " + id + " is open already");
       return;
     }
-    if (subscriptions.size() >= service.settings().maxSubscriptions()) {
+    if (subscriptions.size() + propagationSubscriptions.size() >= service.settings().maxSubscriptions()) {
       error(id, 429, "at most " + service.settings().maxSubscriptions() + " subscriptions per socket "
           + "(stream.max_subscriptions)");
       return;
@@ -243,7 +257,7 @@ final class StreamSocket {
             + " is not indexed in any cluster");
         return;
       }
-      if (subscriptions.containsKey(id)) {
+      if (open(id)) {
         error(id, 409, "subscription " + id + " is open already");
         return;
       }
@@ -275,9 +289,17 @@ final class StreamSocket {
     String namespace = text(message, "namespace", null);
     // The same field filters as search's query parameters, under the same names.
     FieldFilter fields = FieldFilter.parse(message.fieldNames(), field -> text(message, field, null));
+    Object initialState = message.getValue("initialState");
+    if (initialState != null && !(initialState instanceof Boolean)) {
+      throw KmcException.badRequest("initialState must be true or false");
+    }
+    boolean counts = Boolean.TRUE.equals(message.getValue("counts"));
+    if (counts && Boolean.FALSE.equals(initialState)) {
+      throw KmcException.badRequest("a counts subscription needs its initial state (initialState false is for changes only)");
+    }
     return new Subscription.Spec(group, version, resource, names, clusterSelector,
         namespace == null || namespace.isEmpty() ? null : namespace, labels, fields,
-        Boolean.TRUE.equals(message.getValue("objects")), Boolean.TRUE.equals(message.getValue("counts")));
+        Boolean.TRUE.equals(message.getValue("objects")), counts, !Boolean.FALSE.equals(initialState));
   }
 
   private static String text(JsonObject message, String field, String absent) {
@@ -365,8 +387,13 @@ final class StreamSocket {
   private void snapshot(Subscription subscription, Subscription.Part part) {
     part.ready = false;
     int epoch = ++part.epoch;
-    service.index().snapshot(part.cluster, subscription.spec.group(), subscription.spec.resource(),
-        subscription.spec.namespace()).onComplete(ar -> {
+    // Changes only (initialState false): where the cluster's log is now, without reading its objects. A
+    // followed search of 100,000 objects needs no 100,000 ADDED it already has from the search.
+    Future<FleetIndex.Snapshot> read = subscription.spec.initialState()
+        ? service.index().snapshot(part.cluster, subscription.spec.group(), subscription.spec.resource(),
+            subscription.spec.namespace())
+        : service.index().lastSeq(part.cluster).map(seq -> new FleetIndex.Snapshot(seq, List.of()));
+    read.onComplete(ar -> {
           if (!current(subscription, part, epoch)) {
             return;
           }
@@ -572,6 +599,223 @@ final class StreamSocket {
         subscription);
   }
 
+  // ---- propagations: spec, per-cluster status and drift, from the hub's database ---------------------
+
+  private static final Set<String> PROPAGATION_FIELDS = Set.of("type", "id", "source", "name", "resume");
+
+  private void subscribePropagations(String id, JsonObject message) {
+    if (open(id)) {
+      error(id, 409, "subscription " + id + " is open already");
+      return;
+    }
+    if (subscriptions.size() + propagationSubscriptions.size() >= service.settings().maxSubscriptions()) {
+      error(id, 429, "at most " + service.settings().maxSubscriptions() + " subscriptions per socket "
+          + "(stream.max_subscriptions)");
+      return;
+    }
+    if (service.propagations() == null) {
+      error(id, 404, "this hub serves no propagations");
+      return;
+    }
+    if (!service.mayListPropagations(principal)) {
+      error(id, 403, "user '" + principal.user() + "' may not list propagations");
+      return;
+    }
+    String name;
+    Map<String, String> held;
+    try {
+      for (String field : message.fieldNames()) {
+        if (!PROPAGATION_FIELDS.contains(field)) {
+          throw KmcException.badRequest("a propagations subscription takes name and resume, not '"
+              + Texts.forLog(field) + "'");
+        }
+      }
+      name = text(message, "name", null);
+      if (name != null) {
+        io.kmc.hub.propagation.Propagation.validName(name);
+      }
+      Object token = message.getValue("resume");
+      if (token != null && !(token instanceof String)) {
+        throw KmcException.badRequest("resume must be a token from an earlier event");
+      }
+      try {
+        held = token == null ? Map.of() : PropagationSubscription.parseToken((String) token);
+      } catch (IllegalArgumentException e) {
+        throw KmcException.badRequest("resume is not a token from an earlier event of a propagations subscription");
+      }
+      if (name != null && held.keySet().stream().anyMatch(other -> !other.equals(name))) {
+        throw KmcException.badRequest("resume is a token of another propagations subscription");
+      }
+    } catch (KmcException e) {
+      error(id, e.status(), e.getMessage());
+      return;
+    }
+    PropagationSubscription subscription = new PropagationSubscription(id, name, held);
+    propagationSubscriptions.put(id, subscription);
+    JsonObject subscribed = new JsonObject().put("type", "SUBSCRIBED").put("id", id).put("source", "propagations");
+    if (name != null) {
+      subscribed.put("name", name);
+    }
+    send(subscribed, null);
+    subscription.staleSeen = staleClusters();
+    readPropagations(subscription);
+  }
+
+  /** A propagation was written (on any node): the subscriptions that follow it read it again. */
+  void propagationChanged(String name) {
+    if (closed) {
+      return;
+    }
+    for (PropagationSubscription subscription : new ArrayList<>(propagationSubscriptions.values())) {
+      if (subscription.follows(name)) {
+        subscription.dirty.add(name);
+        readPropagations(subscription);
+      }
+    }
+  }
+
+  private boolean current(PropagationSubscription subscription) {
+    return !closed && propagationSubscriptions.get(subscription.id) == subscription;
+  }
+
+  /**
+   * One read at a time per subscription: all it follows (first, and now and then), else the next name
+   * announced as changed. A name announced during a read is read again after it, so the last read of a
+   * propagation always starts after its last write: nothing is missed, and a view that did not change
+   * is not sent again.
+   */
+  private void readPropagations(PropagationSubscription subscription) {
+    if (subscription.reading || !current(subscription)) {
+      return;
+    }
+    if (subscription.all) {
+      subscription.all = false;
+      subscription.dirty.clear();
+      subscription.reading = true;
+      Future<List<JsonObject>> read = subscription.name == null ? service.propagations().list()
+          : service.propagations().get(subscription.name).map(List::of)
+              .recover(e -> notFound(e) ? Future.succeededFuture(List.of()) : Future.failedFuture(e));
+      read.onComplete(ar -> {
+        subscription.reading = false;
+        if (!current(subscription)) {
+          return;
+        }
+        if (ar.failed()) {
+          subscription.all = true;
+          context.owner().setTimer(RETRY_MILLIS, t -> readPropagations(subscription));
+          return;
+        }
+        Map<String, JsonObject> now = new LinkedHashMap<>();
+        ar.result().forEach(view -> now.put(view.getJsonObject("metadata").getString("name"), view));
+        for (String gone : new ArrayList<>(subscription.held.keySet())) {
+          if (!now.containsKey(gone)) {
+            propagationEvent(subscription, gone, null);
+          }
+        }
+        now.forEach((name, view) -> propagationEvent(subscription, name, view));
+        subscription.lastFull = System.currentTimeMillis();
+        if (!subscription.initialDone) {
+          subscription.initialDone = true;
+          send(new JsonObject().put("type", "INITIAL_STATE_DONE").put("id", subscription.id)
+              .put("resume", subscription.resumeToken()), null, subscription.id);
+        }
+        readPropagations(subscription);
+      });
+      return;
+    }
+    if (subscription.dirty.isEmpty()) {
+      return;
+    }
+    String name = subscription.dirty.iterator().next();
+    subscription.dirty.remove(name);
+    subscription.reading = true;
+    service.propagations().get(name).onComplete(ar -> {
+      subscription.reading = false;
+      if (!current(subscription)) {
+        return;
+      }
+      if (ar.failed() && !notFound(ar.cause())) {
+        subscription.dirty.add(name);
+        context.owner().setTimer(RETRY_MILLIS, t -> readPropagations(subscription));
+        return;
+      }
+      propagationEvent(subscription, name, ar.succeeded() ? ar.result() : null);
+      readPropagations(subscription);
+    });
+  }
+
+  private static boolean notFound(Throwable e) {
+    return e instanceof KmcException k && k.status() == 404;
+  }
+
+  /** Sends what changed of one propagation since the client last heard of it (null: it is gone). */
+  private void propagationEvent(PropagationSubscription subscription, String name, JsonObject view) {
+    if (view == null) {
+      if (subscription.held.remove(name) != null) {
+        JsonObject gone = new JsonObject().put("apiVersion", io.kmc.hub.propagation.Propagation.API_VERSION)
+            .put("kind", "Propagation").put("metadata", new JsonObject().put("name", name));
+        propagationMessage(subscription, "DELETED", gone);
+      }
+      return;
+    }
+    markStale(view);
+    String encoded = view.encode();
+    String fingerprint = PropagationSubscription.fingerprint(encoded);
+    String before = subscription.held.put(name, fingerprint);
+    if (before == null) {
+      propagationMessage(subscription, "ADDED", view);
+    } else if (!before.equals(fingerprint)) {
+      propagationMessage(subscription, "MODIFIED", view);
+    }
+  }
+
+  private void propagationMessage(PropagationSubscription subscription, String type, JsonObject object) {
+    send(new JsonObject().put("type", type).put("id", subscription.id).put("object", object)
+        .put("resume", subscription.resumeToken()), null, subscription.id);
+  }
+
+  /** Marks each target cluster whose agent the hub does not see now: what it says of it may be out of date. */
+  private void markStale(JsonObject view) {
+    if (view.getValue("status") instanceof JsonObject status
+        && status.getValue("clusters") instanceof JsonArray clusters) {
+      Map<String, Boolean> live = service.view().live();
+      for (Object entry : clusters) {
+        if (entry instanceof JsonObject cluster && Boolean.FALSE.equals(live.get(cluster.getString("cluster")))) {
+          cluster.put("stale", true);
+        }
+      }
+    }
+  }
+
+  private Set<String> staleClusters() {
+    Set<String> stale = new HashSet<>();
+    service.view().live().forEach((cluster, live) -> {
+      if (!live) {
+        stale.add(cluster);
+      }
+    });
+    return stale;
+  }
+
+  /** Permissions withdrawn end the subscription; clusters going stale or back, and now and then, a full read. */
+  private void recheckPropagations(long now, boolean retarget) {
+    Set<String> stale = staleClusters();
+    for (PropagationSubscription subscription : new ArrayList<>(propagationSubscriptions.values())) {
+      if (retarget && !service.mayListPropagations(principal)) {
+        propagationSubscriptions.remove(subscription.id);
+        sentTokens.remove(subscription.id);
+        error(subscription.id, 403, "user '" + principal.user() + "' may no longer list propagations; "
+            + "the subscription is closed");
+        continue;
+      }
+      if (!stale.equals(subscription.staleSeen) || now - subscription.lastFull >= PROPAGATIONS_FULL_READ_MILLIS) {
+        subscription.staleSeen = stale;
+        subscription.all = true;
+        readPropagations(subscription);
+      }
+    }
+  }
+
   // ---- the periodic pass ------------------------------------------------------------------------
 
   /** Clusters joining or leaving, changed permissions, stale clusters, bookmarks and counts. */
@@ -581,6 +825,7 @@ final class StreamSocket {
     }
     long now = System.currentTimeMillis();
     boolean retarget = service.view().retarget();
+    recheckPropagations(now, retarget);
     for (Subscription subscription : new ArrayList<>(subscriptions.values())) {
       Map<String, Authorizer.Scope> targets = retarget ? targets(subscription) : scopes(subscription);
       for (Subscription.Part part : new ArrayList<>(subscription.parts.values())) {
@@ -646,7 +891,17 @@ final class StreamSocket {
     }
   }
 
+  private void send(JsonObject message, Subscription subscription, String id) {
+    if (!closed) {
+      sendText(message.encode(), subscription, id, message.getString("resume"));
+    }
+  }
+
   private void sendText(String text, Subscription subscription, String token) {
+    sendText(text, subscription, subscription == null ? null : subscription.id, token);
+  }
+
+  private void sendText(String text, Subscription subscription, String id, String token) {
     if (closed) {
       return;
     }
@@ -654,10 +909,10 @@ final class StreamSocket {
       subscription.lastSent = System.currentTimeMillis();
     }
     if (waiting.isEmpty() && !socket.writeQueueFull()) {
-      write(text, subscription, token);
+      write(text, id, token);
       return;
     }
-    waiting.add(new Waiting(text, subscription, token));
+    waiting.add(new Waiting(text, id, token));
     waitingCount = waiting.size();
     if (waiting.size() > service.settings().bufferEvents()) {
       tooSlow("more than " + service.settings().bufferEvents()
@@ -672,17 +927,17 @@ final class StreamSocket {
     handedOffChanges.set(0);
   }
 
-  private void write(String text, Subscription subscription, String token) {
+  private void write(String text, String id, String token) {
     socket.writeTextMessage(text);
-    if (subscription != null && token != null) {
-      sentTokens.put(subscription, token);
+    if (id != null && token != null) {
+      sentTokens.put(id, token);
     }
   }
 
   private void flush() {
     while (!closed && !waiting.isEmpty() && !socket.writeQueueFull()) {
       Waiting next = waiting.poll();
-      write(next.text(), next.subscription(), next.token());
+      write(next.text(), next.id(), next.token());
     }
     waitingCount = waiting.size();
   }
@@ -699,9 +954,15 @@ final class StreamSocket {
     service.slowClosed();
     JsonObject tokens = new JsonObject();
     subscriptions.values().forEach(subscription -> {
-      String token = sentTokens.get(subscription);
+      String token = sentTokens.get(subscription.id);
       if (token != null && !subscription.spec.counts()) {
         tokens.put(subscription.id, token);
+      }
+    });
+    propagationSubscriptions.keySet().forEach(id -> {
+      String token = sentTokens.get(id);
+      if (token != null) {
+        tokens.put(id, token);
       }
     });
     socket.writeTextMessage(new JsonObject().put("type", "CLOSING").put("code", (int) TOO_SLOW)

@@ -29,7 +29,8 @@ final class Subscription {
 
   /** What the client asked for. */
   record Spec(String group, String version, String resource, Set<String> clusterNames, Selector clusterSelector,
-              String namespace, Selector labels, FieldFilter fields, boolean objects, boolean counts) {
+              String namespace, Selector labels, FieldFilter fields, boolean objects, boolean counts,
+              boolean initialState) {
 
     boolean selects(ClusterRecord cluster) {
       return cluster.enabled() && (clusterNames == null || clusterNames.contains(cluster.name()))

@@ -17,9 +17,11 @@ function setState(next) {
   stateListeners.forEach(listener => listener(next));
 }
 
+/** Calls listener with the connection's state now and at every change; answers a function that stops it. */
 export function onConnectionState(listener) {
   stateListeners.add(listener);
   listener(state);
+  return () => stateListeners.delete(listener);
 }
 
 export function connectionState() {
