@@ -816,14 +816,17 @@ class ConsoleIT {
       // while they render, which on a loaded machine made them slower (console.md, "Not yet").
       assertTrue(renders.get(0) <= 1000, "the first answer took " + renders.get(0) + " ms to render: " + renders);
 
-      // Load more through all 100,000, the first click at once, while the followed search's subscriptions
-      // start (changes only: no 100,000 ADDED competing with the pages). Each page from the click to its rows.
+      // Load more, the first click at once, while the followed search's subscriptions start (changes only: no
+      // 100,000 ADDED competing with the pages). Each page from the click to its rows. kmc.console.loadMorePages
+      // (10 by default, to keep `mvn verify` short) pages; 99 reach the end of the 100,000 (docs/benchmarks.md).
+      int pages = Math.max(5, Math.min(HUNDRED - 1, Integer.getInteger("kmc.console.loadMorePages", 10)));
+      int target = (pages + 1) * 1000;
       go("#/search?kind=configmaps&labelSelector=fleet%3Dhundred&run=paging");
       int loaded = awaitLoaded(1);
       long pagingStarted = System.nanoTime();
       List<Long> pageMs = new java.util.ArrayList<>();
       List<Long> answerMs = new java.util.ArrayList<>();
-      while (loaded < HUNDRED * 1000) {
+      while (loaded < target) {
         long clicked = System.nanoTime();
         driver.findElement(By.id("search-more")).click();
         loaded = awaitLoaded(loaded + 1);
@@ -831,12 +834,16 @@ class ConsoleIT {
         answerMs.add(Long.parseLong(driver.findElement(By.id("results")).getAttribute("data-answer-ms")));
       }
       long pagingSeconds = (System.nanoTime() - pagingStarted) / 1_000_000;
-      assertEquals(HUNDRED * 1000, loaded);
-      assertFalse(driver.findElement(By.id("search-more")).isDisplayed(), "everything loaded: no Load more");
-      assertEquals(String.valueOf(HUNDRED * 1000 + 1), driver.findElement(By.id("results")).getAttribute("aria-rowcount"));
+      assertEquals(target, loaded);
+      boolean end = target == HUNDRED * 1000;
+      assertEquals(!end, driver.findElement(By.id("search-more")).isDisplayed(), "Load more offered until the end");
+      if (end) {
+        assertEquals(String.valueOf(HUNDRED * 1000 + 1),
+            driver.findElement(By.id("results")).getAttribute("aria-rowcount"));
+      }
       long slowest = pageMs.stream().mapToLong(Long::longValue).max().orElseThrow();
-      record("Load more through 100 clusters × 1,000 ConfigMaps: 99 pages in " + pagingSeconds + " ms; per page "
-          + "click → rows (ms): first 5 " + pageMs.subList(0, 5) + ", last 5 " + pageMs.subList(pageMs.size() - 5,
+      record("Load more through 100 clusters × 1,000 ConfigMaps: " + pages + " pages in " + pagingSeconds + " ms; "
+          + "per page click → rows (ms): first 5 " + pageMs.subList(0, 5) + ", last 5 " + pageMs.subList(pageMs.size() - 5,
           pageMs.size()) + ", median " + pageMs.stream().sorted().toList().get(pageMs.size() / 2) + ", slowest "
           + slowest + "; the search's answer alone (ms): first 5 " + answerMs.subList(0, 5) + ", last 5 "
           + answerMs.subList(answerMs.size() - 5, answerMs.size()));
