@@ -32,7 +32,8 @@ public final class ChaosBench {
 
   public static final String USAGE = """
       chaos [--scenarios LIST] [--watches N] [--streams N] [--rate N] [--reads N] [--seconds N] [--fault-after N]
-        --scenarios LIST  comma-separated, of kill-node, sigstop, blackhole, reset, delay, postgres, redis (default: all)
+        --scenarios LIST  comma-separated, of kill-node, sigstop, blackhole, reset, delay, postgres, redis, clock-skew
+                          (default: all)
         --watches N       watches entering at the surviving node (default 50)
         --streams N       /api/v1/stream subscriptions entering there too, one socket each (default 5)
         --rate N          changes per second in the watched namespace (default 20)
@@ -41,10 +42,13 @@ public final class ChaosBench {
         --fault-after N   seconds into the changes when the fault starts (default 8)""";
 
   public static final Map<String, String> DEFAULTS = Map.of("--scenarios",
-      "kill-node,sigstop,blackhole,reset,delay,postgres,redis", "--watches", "50", "--streams", "5", "--rate", "20", "--reads", "50",
+      "kill-node,sigstop,blackhole,reset,delay,postgres,redis,clock-skew", "--watches", "50", "--streams", "5", "--rate", "20", "--reads", "50",
       "--seconds", "45", "--fault-after", "8");
 
   static final String CLUSTER = "chaos";
+  /** clock-skew: the cluster whose agent's clock is behind (CLUSTER's is ahead). */
+  static final String BEHIND = "chaos-behind";
+  private static final java.time.Duration SKEW = java.time.Duration.ofMinutes(10);
   /** How long the delay, PostgreSQL and Redis faults last. */
   private static final long OUTAGE_MILLIS = 10_000;
   /** How long node C stays frozen: longer than tunnel.ping_timeout (20 s), so that the agent gives up on it. */
@@ -70,7 +74,10 @@ public final class ChaosBench {
     RESET("reset", "the agent's connection to node A is cut", Fleet.NODE_A, Fleet.NODE_B),
     DELAY("delay", "300 ms added each way between agent and node A, for 10 s", Fleet.NODE_A, Fleet.NODE_B),
     POSTGRES("postgres", "PostgreSQL stopped for 10 s, then started again", Fleet.NODE_A, Fleet.NODE_B),
-    REDIS("redis", "Redis stopped for 10 s, then started again (empty)", Fleet.NODE_A, Fleet.NODE_B);
+    REDIS("redis", "Redis stopped for 10 s, then started again (empty)", Fleet.NODE_A, Fleet.NODE_B),
+    CLOCK_SKEW("clock-skew", "the agent's clock is 10 min ahead and a second cluster's agent's 10 min behind (each "
+        + "a process of its own); their connections to node A are cut, so that both dial and say hello again",
+        Fleet.NODE_A, Fleet.NODE_B);
 
     final String id;
     final String fault;
@@ -162,8 +169,11 @@ public final class ChaosBench {
       case Fleet.NODE_C -> List.of(Fleet.NODE_C, Fleet.NODE_A);
       default -> List.of(Fleet.NODE_B, Fleet.NODE_A);
     };
-    Fleet.Spec spec = new Fleet.Spec(List.of(new Fleet.AgentSpec(CLUSTER, List.of(), dials, false, 0)),
-        Math.max(512, watches + 64), scenario == Scenario.SIGSTOP);
+    List<Fleet.AgentSpec> agents = scenario == Scenario.CLOCK_SKEW
+        ? List.of(new Fleet.AgentSpec(CLUSTER, List.of(), dials, true, 256, SKEW),
+            new Fleet.AgentSpec(BEHIND, List.of(), dials, true, 256, SKEW.negated()))
+        : List.of(new Fleet.AgentSpec(CLUSTER, List.of(), dials, false, 0));
+    Fleet.Spec spec = new Fleet.Spec(agents, Math.max(512, watches + 64), scenario == Scenario.SIGSTOP);
     try (Fleet fleet = Fleet.startThroughLinks(spec, Map.of());
          Watches client = new Watches(watches, changes, 0);
          Streams streams = new Streams(fleet.node(scenario.entryNode).port(), fleet.adminToken(), CLUSTER,
@@ -195,7 +205,7 @@ public final class ChaosBench {
             case KILL_NODE -> fleet.halt(Fleet.NODE_B);
             case SIGSTOP -> fleet.stopNodeC();
             case BLACKHOLE -> link.blackhole();
-            case RESET -> link.reset();
+            case RESET, CLOCK_SKEW -> link.reset();
             case DELAY -> {
               link.delay(300);
               Fleet.sleep(OUTAGE_MILLIS);
@@ -258,6 +268,8 @@ public final class ChaosBench {
         boolean afterwardsOk = true;
         if (scenario == Scenario.SIGSTOP) {
           afterwardsOk = afterResume(fleet, afterwards);
+        } else if (scenario == Scenario.CLOCK_SKEW) {
+          afterwardsOk = afterSkew(fleet, entryPort, afterwards);
         }
         Fleet.sleep(1_000);
         reads.stop();
@@ -335,6 +347,49 @@ public final class ChaosBench {
     note[0] = "agent " + (onA ? "on node A" : "NOT on node A (" + connection + ")") + "; reads via node C " + ok
         + "/20 ok" + (failed.isEmpty() ? "" : " " + failed);
     return onA && ok == 20;
+  }
+
+  /**
+   * After both skewed agents said hello again: the one behind must be connected too, and reads of its
+   * cluster must succeed; what the hub refused, if anything, is reported with its reason.
+   */
+  private static boolean afterSkew(Fleet fleet, int entryPort, String[] note) {
+    JsonObject behind;
+    try {
+      behind = fleet.connection(BEHIND);
+    } catch (RuntimeException e) {
+      note[0] = "the agent " + SKEW.toMinutes() + " min behind: cluster unreadable: " + e.getMessage();
+      return false;
+    }
+    boolean connected = behind != null && Boolean.TRUE.equals(behind.getBoolean("connected"));
+    int ok = 0;
+    Map<Integer, Integer> failed = new java.util.TreeMap<>();
+    String firstRefusal = null;
+    java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+    for (int i = 0; i < 20; i++) {
+      try {
+        java.net.http.HttpResponse<String> response = http.send(java.net.http.HttpRequest.newBuilder(
+                java.net.URI.create("http://127.0.0.1:" + entryPort + KubePassthrough.PREFIX + BEHIND
+                    + Fleet.CONFIG_MAP_PATH)).header("Authorization", "Bearer " + fleet.adminToken())
+                .timeout(java.time.Duration.ofSeconds(30)).GET().build(),
+            java.net.http.HttpResponse.BodyHandlers.ofString());
+        if (response.statusCode() == 200) {
+          ok++;
+        } else {
+          failed.merge(response.statusCode(), 1, Integer::sum);
+          firstRefusal = firstRefusal == null ? response.body() : firstRefusal;
+        }
+      } catch (IOException e) {
+        failed.merge(-1, 1, Integer::sum);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return false;
+      }
+    }
+    note[0] = "agent +" + SKEW.toMinutes() + " min back; agent -" + SKEW.toMinutes() + " min "
+        + (connected ? "connected" : "NOT connected (" + behind + ")") + ", reads of its cluster " + ok + "/20 ok"
+        + (failed.isEmpty() ? "; nothing refused" : " " + failed + ", first: " + firstRefusal);
+    return connected && ok == 20;
   }
 
   private static JsonObject connectionOrNull(Fleet fleet) {
