@@ -39,16 +39,17 @@ public final class ChaosBench {
         --rate N          changes per second in the watched namespace (default 20)
         --reads N         GETs per second through the surviving node (default 50)
         --seconds N       seconds of changes per scenario (default 45)
-        --fault-after N   seconds into the changes when the fault starts (default 8)""";
+        --fault-after N   seconds into the changes when the fault starts (default 8)
+        --skew-minutes N  clock-skew: how far ahead and behind the two agents' clocks are (default 10; 0 for a
+                          control run: the same two agent processes and cut connections, clocks right)""";
 
   public static final Map<String, String> DEFAULTS = Map.of("--scenarios",
       "kill-node,sigstop,blackhole,reset,delay,postgres,redis,clock-skew", "--watches", "50", "--streams", "5", "--rate", "20", "--reads", "50",
-      "--seconds", "45", "--fault-after", "8");
+      "--seconds", "45", "--fault-after", "8", "--skew-minutes", "10");
 
   static final String CLUSTER = "chaos";
   /** clock-skew: the cluster whose agent's clock is behind (CLUSTER's is ahead). */
   static final String BEHIND = "chaos-behind";
-  private static final java.time.Duration SKEW = java.time.Duration.ofMinutes(10);
   /** How long the delay, PostgreSQL and Redis faults last. */
   private static final long OUTAGE_MILLIS = 10_000;
   /** How long node C stays frozen: longer than tunnel.ping_timeout (20 s), so that the agent gives up on it. */
@@ -57,6 +58,8 @@ public final class ChaosBench {
 
   private final Flags flags;
   private final PrintStream out;
+  /** clock-skew: CLUSTER's agent this far ahead, BEHIND's this far behind. */
+  private java.time.Duration skew = java.time.Duration.ofMinutes(10);
 
   public ChaosBench(Flags flags, PrintStream out) {
     this.flags = flags;
@@ -75,8 +78,8 @@ public final class ChaosBench {
     DELAY("delay", "300 ms added each way between agent and node A, for 10 s", Fleet.NODE_A, Fleet.NODE_B),
     POSTGRES("postgres", "PostgreSQL stopped for 10 s, then started again", Fleet.NODE_A, Fleet.NODE_B),
     REDIS("redis", "Redis stopped for 10 s, then started again (empty)", Fleet.NODE_A, Fleet.NODE_B),
-    CLOCK_SKEW("clock-skew", "the agent's clock is 10 min ahead and a second cluster's agent's 10 min behind (each "
-        + "a process of its own); their connections to node A are cut, so that both dial and say hello again",
+    CLOCK_SKEW("clock-skew", "the agent's clock is --skew-minutes (10) ahead and a second cluster's agent's as "
+        + "much behind (each a process of its own); their connections to node A are cut, so that both dial and say hello again",
         Fleet.NODE_A, Fleet.NODE_B);
 
     final String id;
@@ -115,6 +118,7 @@ public final class ChaosBench {
       scenarios.add(Scenario.named(id.trim()));
     }
     int watches = flags.integer("--watches", 1, 5_000);
+    skew = java.time.Duration.ofMinutes(flags.integer("--skew-minutes", 0, 24 * 60));
     int streams = flags.integer("--streams", 0, 1_000);
     double rate = flags.number("--rate", 0.1, 1_000);
     double readRate = flags.number("--reads", 1, 1_000);
@@ -170,8 +174,8 @@ public final class ChaosBench {
       default -> List.of(Fleet.NODE_B, Fleet.NODE_A);
     };
     List<Fleet.AgentSpec> agents = scenario == Scenario.CLOCK_SKEW
-        ? List.of(new Fleet.AgentSpec(CLUSTER, List.of(), dials, true, 256, SKEW),
-            new Fleet.AgentSpec(BEHIND, List.of(), dials, true, 256, SKEW.negated()))
+        ? List.of(new Fleet.AgentSpec(CLUSTER, List.of(), dials, true, 256, skew),
+            new Fleet.AgentSpec(BEHIND, List.of(), dials, true, 256, skew.negated()))
         : List.of(new Fleet.AgentSpec(CLUSTER, List.of(), dials, false, 0));
     Fleet.Spec spec = new Fleet.Spec(agents, Math.max(512, watches + 64), scenario == Scenario.SIGSTOP);
     try (Fleet fleet = Fleet.startThroughLinks(spec, Map.of());
@@ -353,12 +357,12 @@ public final class ChaosBench {
    * After both skewed agents said hello again: the one behind must be connected too, and reads of its
    * cluster must succeed; what the hub refused, if anything, is reported with its reason.
    */
-  private static boolean afterSkew(Fleet fleet, int entryPort, String[] note) {
+  private boolean afterSkew(Fleet fleet, int entryPort, String[] note) {
     JsonObject behind;
     try {
       behind = fleet.connection(BEHIND);
     } catch (RuntimeException e) {
-      note[0] = "the agent " + SKEW.toMinutes() + " min behind: cluster unreadable: " + e.getMessage();
+      note[0] = "the agent " + skew.toMinutes() + " min behind: cluster unreadable: " + e.getMessage();
       return false;
     }
     boolean connected = behind != null && Boolean.TRUE.equals(behind.getBoolean("connected"));
@@ -386,7 +390,7 @@ public final class ChaosBench {
         return false;
       }
     }
-    note[0] = "agent +" + SKEW.toMinutes() + " min back; agent -" + SKEW.toMinutes() + " min "
+    note[0] = "agent +" + skew.toMinutes() + " min back; agent -" + skew.toMinutes() + " min "
         + (connected ? "connected" : "NOT connected (" + behind + ")") + ", reads of its cluster " + ok + "/20 ok"
         + (failed.isEmpty() ? "; nothing refused" : " " + failed + ", first: " + firstRefusal);
     return connected && ok == 20;
