@@ -328,6 +328,7 @@ public final class ChaosBench {
         && fleet.nodeA().nodeId().equals(connection.getString("node"));
     int ok = 0;
     Map<Integer, Integer> failed = new java.util.TreeMap<>();
+    String firstFailure = null;
     java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
     for (int i = 0; i < 20; i++) {
       try {
@@ -340,6 +341,7 @@ public final class ChaosBench {
           ok++;
         } else {
           failed.merge(response.statusCode(), 1, Integer::sum);
+          firstFailure = firstFailure == null ? response.body() : firstFailure;
         }
       } catch (IOException e) {
         failed.merge(-1, 1, Integer::sum);
@@ -349,7 +351,7 @@ public final class ChaosBench {
       }
     }
     note[0] = "agent " + (onA ? "on node A" : "NOT on node A (" + connection + ")") + "; reads via node C " + ok
-        + "/20 ok" + (failed.isEmpty() ? "" : " " + failed);
+        + "/20 ok" + (failed.isEmpty() ? "" : " " + failed + ", first: " + firstFailure);
     return onA && ok == 20;
   }
 
