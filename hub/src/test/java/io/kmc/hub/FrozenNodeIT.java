@@ -39,7 +39,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * node A where reads and watches enter. The other node must drop it within {@code cluster.member_timeout},
  * the agent must notice the silence itself ({@code tunnel.ping_timeout}) and dial node A; reads in
  * between may fail only with 503 or 504 and a reason, never 429, 500 or no answer; afterwards every
- * read succeeds; and a watch open across it loses and repeats nothing.
+ * read succeeds; and a watch open across it loses and repeats nothing. Let run again, the node merges
+ * back and reads entering there reach the agent on node A (503 or 504 until then, never 502).
  */
 @Timeout(value = 240, unit = TimeUnit.SECONDS)
 class FrozenNodeIT {
@@ -167,6 +168,32 @@ class FrozenNodeIT {
     reference.close();
     watchers.forEach(Watcher::close);
     assertNotEquals(frozenNode, fleet.connection(nodeA, "c1").getString("node"));
+
+    // Let run again, the node finds itself outside the hub cluster and merges back. Meanwhile reads
+    // entering there may fail only with 503 or 504 and a reason (it once routed them to itself, where the
+    // session it held was gone: 502 for ever); once merged, they reach the agent on node A.
+    frozen.resume();
+    URI throughResumed = URI.create("http://127.0.0.1:" + frozen.port() + "/k8s/clusters/c1" + MAPS);
+    List<String> meanwhile = new ArrayList<>();
+    long resumedAt = System.currentTimeMillis();
+    Fleet.eventually(Duration.ofSeconds(90), () -> {
+      HttpResponse<String> response = get(throughResumed, fleet.adminToken());
+      if (response.statusCode() != 200) {
+        meanwhile.add(response.statusCode() + " " + response.body());
+      }
+      return response.statusCode() == 200;
+    }, "reads through the resumed node reaching the agent on node A");
+    System.out.println("FrozenNodeIT: reads through the resumed node succeed " + (System.currentTimeMillis()
+        - resumedAt) + " ms after SIGCONT; " + meanwhile.size() + " failed before");
+    for (String failure : meanwhile) {
+      assertTrue(failure.startsWith("503 ") || failure.startsWith("504 "), "a read through the resumed node: "
+          + failure);
+      assertFalse(new JsonObject(failure.substring(4)).getString("message", "").isBlank(), failure);
+    }
+    for (int i = 0; i < 10; i++) {
+      HttpResponse<String> response = get(throughResumed, fleet.adminToken());
+      assertEquals(200, response.statusCode(), "a read through the resumed node: " + response.body());
+    }
   }
 
   private static Call read() {

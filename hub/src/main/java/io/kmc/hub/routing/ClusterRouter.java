@@ -323,7 +323,9 @@ public final class ClusterRouter {
       return Future.succeededFuture(nodes.nodeId());
     }
     String known = owners.get(cluster);
-    if (known != null && nodes.alive(known)) {
+    // This node, remembered from its own announcement, no longer serves the cluster (checked just above):
+    // e.g. it froze, its agent moved on, and it runs again. Sending to itself would find no session for ever.
+    if (known != null && !known.equals(nodes.nodeId()) && nodes.alive(known)) {
       return Future.succeededFuture(known);
     }
     return presence.get(cluster).map(entry -> {
