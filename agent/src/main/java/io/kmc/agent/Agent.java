@@ -60,6 +60,10 @@ public final class Agent {
   }
 
   public static Future<Agent> start(Vertx vertx, AgentConfig config, KubeAccess kube, MeterRegistry registry) {
+    if (!AgentClock.offset().isZero()) {
+      org.slf4j.LoggerFactory.getLogger(Agent.class).warn("this agent's clock is set {} off the host's ({}, for tests)",
+          AgentClock.offset(), AgentClock.OFFSET_PROPERTY);
+    }
     BlockingPool clientJava = BlockingPool.fixed("kmc-kube-client-" + config.cluster(), CLIENT_JAVA_THREADS,
         CLIENT_JAVA_QUEUE);
     KubeHttp http = KubeHttp.create(vertx, kube, config.kubeHttpSettings(), clientJava);
@@ -122,7 +126,7 @@ public final class Agent {
 
   /** Stops after the requests in flight finish, for at most {@code grace}. */
   public Future<Void> stop(Duration grace) {
-    long deadline = System.currentTimeMillis() + grace.toMillis();
+    long deadline = AgentClock.currentTimeMillis() + grace.toMillis();
     return Deadlines.waitUntil(vertx, deadline, 50, () -> connector.requestsInProgress() == 0).compose(v -> stop());
   }
 }

@@ -638,6 +638,11 @@ public final class Hub {
     return vertx;
   }
 
+  /** Node ids of the hub cluster's members as this node sees them now, its own included. */
+  public java.util.Set<String> clusterMembers() {
+    return nodes.members();
+  }
+
   /** The node's live streams, or null without a fleet index. */
   public StreamService streams() {
     return streams;

@@ -1,5 +1,6 @@
 package io.kmc.hub;
 
+import io.kmc.common.KmcException;
 import io.kmc.common.protocol.Frame;
 import io.kmc.common.protocol.ProtocolException;
 import io.kmc.hub.support.Fleet;
@@ -214,6 +215,27 @@ class GatewayIT {
         HttpResponse<String> ok = response.get(10, TimeUnit.SECONDS);
         assertEquals(200, ok.statusCode(), ok.body());
       }
+    }
+    stillServing();
+  }
+
+  /**
+   * The agent's own 503 (busy: kubernetes.max_requests in progress) says when to retry, framed as the agent
+   * frames it ({@code Frame.Response.failure}); the hub hands both the Status and Retry-After to the client.
+   */
+  @Test
+  void anAgentsBusy503ReachesTheClientWithRetryAfter() throws Exception {
+    try (RawAgent agent = connect()) {
+      agent.hello("fake");
+      fleet.awaitConnected(hub, "fake");
+      var response = getAsync("/k8s/clusters/fake/api/v1/namespaces");
+      Frame.Request request = assertInstanceOf(Frame.Request.class, agent.next(5));
+      agent.send(Frame.Response.failure(request.id(), KmcException.unavailable("the agent is busy: 64 requests are "
+          + "in progress (kubernetes.max_requests); retry later", 2)));
+      HttpResponse<String> busy = response.get(10, TimeUnit.SECONDS);
+      assertEquals(503, busy.statusCode(), busy.body());
+      assertTrue(busy.body().contains("kubernetes.max_requests"), busy.body());
+      assertEquals("2", busy.headers().firstValue("Retry-After").orElse(null));
     }
     stillServing();
   }

@@ -1,5 +1,6 @@
 package io.kmc.agent.index;
 
+import io.kmc.agent.AgentClock;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import io.kmc.common.protocol.Frame;
@@ -154,7 +155,7 @@ public final class IndexFeed {
       KindJournal journal = journals.get(kind);
       if (journal != null) {
         journal.resyncNeeded = true;
-        journal.refusedAtMillis = System.currentTimeMillis();
+        journal.refusedAtMillis = AgentClock.currentTimeMillis();
         hubWatermarks = withoutKey(hubWatermarks, kind);
       }
     }
@@ -217,7 +218,7 @@ public final class IndexFeed {
       for (Map.Entry<String, KindJournal> e : journals.entrySet()) {
         KindJournal journal = e.getValue();
         if (!journal.synced
-            || (journal.resyncNeeded && System.currentTimeMillis() - journal.refusedAtMillis < REFUSED_BACKOFF_MILLIS)) {
+            || (journal.resyncNeeded && AgentClock.currentTimeMillis() - journal.refusedAtMillis < REFUSED_BACKOFF_MILLIS)) {
           continue;
         }
         List<Frame.Index> frames;

@@ -1,5 +1,6 @@
 package io.kmc.agent.kube;
 
+import io.kmc.agent.AgentClock;
 import io.kmc.ops.BlockingPool;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -266,12 +267,12 @@ public final class KubeHttp {
         return token.isEmpty() ? null : "Bearer " + token;
       });
     } else if (kube.authorizationReader() != null
-        && System.currentTimeMillis() - lastReload >= EXEC_RELOAD_INTERVAL_MILLIS) {
+        && AgentClock.currentTimeMillis() - lastReload >= EXEC_RELOAD_INTERVAL_MILLIS) {
       read = blocking.submit(vertx.getOrCreateContext(), kube.authorizationReader());
     } else {
       return Future.succeededFuture();
     }
-    lastReload = System.currentTimeMillis();
+    lastReload = AgentClock.currentTimeMillis();
     Promise<Void> done = Promise.promise();
     reloading = done.future();
     read.onComplete(result -> {

@@ -195,7 +195,7 @@ public final class KubeRequestExecutor {
           ? KmcException.tooManyRequests("the agent is busy: " + http.settings().maxStreams()
               + " streams are open (kubernetes.max_streams); retry later")
           : KmcException.unavailable("the agent is busy: " + http.settings().maxRequests()
-              + " requests are in progress (kubernetes.max_requests); retry later");
+              + " requests are in progress (kubernetes.max_requests); retry later", 1);
       sink.send(Frame.Response.failure(request.id(), busy));
       return;
     }
@@ -576,7 +576,7 @@ public final class KubeRequestExecutor {
         KmcException failure = e instanceof TimeoutException
             ? KmcException.timeout("the Kubernetes API server did not answer the agent in time: " + why)
             : e instanceof io.vertx.core.http.ConnectionPoolTooBusyException
-            ? KmcException.unavailable("the agent is busy: " + why)
+            ? KmcException.unavailable("the agent is busy: " + why, 1)
             : KmcException.badGateway("the agent could not reach its Kubernetes API server: " + why);
         sink.send(Frame.Response.failure(request.id(), failure));
       }

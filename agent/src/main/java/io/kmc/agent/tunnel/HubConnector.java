@@ -1,6 +1,7 @@
 package io.kmc.agent.tunnel;
 
 import io.kmc.common.protocol.AgentEndpoint;
+import io.kmc.agent.AgentClock;
 import io.kmc.agent.AgentConfig;
 import io.kmc.agent.AgentMetrics;
 import io.kmc.agent.index.IndexFeed;
@@ -459,7 +460,7 @@ public final class HubConnector extends VerticleBase {
       if (now - lastReceived >= interval && now - lastPingSent >= interval) {
         lastPingSent = now;
         // The hub only echoes it: the agent's wall clock, right or not, is never compared with the hub's.
-        send(new Frame.Ping(System.currentTimeMillis()));
+        send(new Frame.Ping(AgentClock.currentTimeMillis()));
       }
     }
 

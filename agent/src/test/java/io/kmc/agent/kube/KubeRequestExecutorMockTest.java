@@ -210,6 +210,7 @@ class KubeRequestExecutorMockTest {
       assertEquals(503, response.status());
       String status = new String(response.body(), StandardCharsets.UTF_8);
       assertTrue(status.contains("ServiceUnavailable") && status.contains("kubernetes.max_requests"), status);
+      assertEquals(List.of("1"), response.headers().get("Retry-After"), "a busy agent says when to retry");
 
       h.executor.handle(get("/api/v1/namespaces/default/configmaps", "watch=true", true, 2));
       Frame.Request secondStream = get("/api/v1/namespaces/default/configmaps", "watch=true", true, 2);

@@ -32,19 +32,24 @@ public final class ChaosBench {
 
   public static final String USAGE = """
       chaos [--scenarios LIST] [--watches N] [--streams N] [--rate N] [--reads N] [--seconds N] [--fault-after N]
-        --scenarios LIST  comma-separated, of kill-node, sigstop, blackhole, reset, delay, postgres, redis (default: all)
+        --scenarios LIST  comma-separated, of kill-node, sigstop, blackhole, reset, delay, postgres, redis, clock-skew
+                          (default: all)
         --watches N       watches entering at the surviving node (default 50)
         --streams N       /api/v1/stream subscriptions entering there too, one socket each (default 5)
         --rate N          changes per second in the watched namespace (default 20)
         --reads N         GETs per second through the surviving node (default 50)
         --seconds N       seconds of changes per scenario (default 45)
-        --fault-after N   seconds into the changes when the fault starts (default 8)""";
+        --fault-after N   seconds into the changes when the fault starts (default 8)
+        --skew-minutes N  clock-skew: how far ahead and behind the two agents' clocks are (default 10; 0 for a
+                          control run: the same two agent processes and cut connections, clocks right)""";
 
   public static final Map<String, String> DEFAULTS = Map.of("--scenarios",
-      "kill-node,sigstop,blackhole,reset,delay,postgres,redis", "--watches", "50", "--streams", "5", "--rate", "20", "--reads", "50",
-      "--seconds", "45", "--fault-after", "8");
+      "kill-node,sigstop,blackhole,reset,delay,postgres,redis,clock-skew", "--watches", "50", "--streams", "5", "--rate", "20", "--reads", "50",
+      "--seconds", "45", "--fault-after", "8", "--skew-minutes", "10");
 
   static final String CLUSTER = "chaos";
+  /** clock-skew: the cluster whose agent's clock is behind (CLUSTER's is ahead). */
+  static final String BEHIND = "chaos-behind";
   /** How long the delay, PostgreSQL and Redis faults last. */
   private static final long OUTAGE_MILLIS = 10_000;
   /** How long node C stays frozen: longer than tunnel.ping_timeout (20 s), so that the agent gives up on it. */
@@ -53,6 +58,8 @@ public final class ChaosBench {
 
   private final Flags flags;
   private final PrintStream out;
+  /** clock-skew: CLUSTER's agent this far ahead, BEHIND's this far behind. */
+  private java.time.Duration skew = java.time.Duration.ofMinutes(10);
 
   public ChaosBench(Flags flags, PrintStream out) {
     this.flags = flags;
@@ -70,7 +77,10 @@ public final class ChaosBench {
     RESET("reset", "the agent's connection to node A is cut", Fleet.NODE_A, Fleet.NODE_B),
     DELAY("delay", "300 ms added each way between agent and node A, for 10 s", Fleet.NODE_A, Fleet.NODE_B),
     POSTGRES("postgres", "PostgreSQL stopped for 10 s, then started again", Fleet.NODE_A, Fleet.NODE_B),
-    REDIS("redis", "Redis stopped for 10 s, then started again (empty)", Fleet.NODE_A, Fleet.NODE_B);
+    REDIS("redis", "Redis stopped for 10 s, then started again (empty)", Fleet.NODE_A, Fleet.NODE_B),
+    CLOCK_SKEW("clock-skew", "the agent's clock is --skew-minutes (10) ahead and a second cluster's agent's as "
+        + "much behind (each a process of its own); their connections to node A are cut, so that both dial and say hello again",
+        Fleet.NODE_A, Fleet.NODE_B);
 
     final String id;
     final String fault;
@@ -108,6 +118,7 @@ public final class ChaosBench {
       scenarios.add(Scenario.named(id.trim()));
     }
     int watches = flags.integer("--watches", 1, 5_000);
+    skew = java.time.Duration.ofMinutes(flags.integer("--skew-minutes", 0, 24 * 60));
     int streams = flags.integer("--streams", 0, 1_000);
     double rate = flags.number("--rate", 0.1, 1_000);
     double readRate = flags.number("--reads", 1, 1_000);
@@ -162,8 +173,11 @@ public final class ChaosBench {
       case Fleet.NODE_C -> List.of(Fleet.NODE_C, Fleet.NODE_A);
       default -> List.of(Fleet.NODE_B, Fleet.NODE_A);
     };
-    Fleet.Spec spec = new Fleet.Spec(List.of(new Fleet.AgentSpec(CLUSTER, List.of(), dials, false, 0)),
-        Math.max(512, watches + 64), scenario == Scenario.SIGSTOP);
+    List<Fleet.AgentSpec> agents = scenario == Scenario.CLOCK_SKEW
+        ? List.of(new Fleet.AgentSpec(CLUSTER, List.of(), dials, true, 256, skew),
+            new Fleet.AgentSpec(BEHIND, List.of(), dials, true, 256, skew.negated()))
+        : List.of(new Fleet.AgentSpec(CLUSTER, List.of(), dials, false, 0));
+    Fleet.Spec spec = new Fleet.Spec(agents, Math.max(512, watches + 64), scenario == Scenario.SIGSTOP);
     try (Fleet fleet = Fleet.startThroughLinks(spec, Map.of());
          Watches client = new Watches(watches, changes, 0);
          Streams streams = new Streams(fleet.node(scenario.entryNode).port(), fleet.adminToken(), CLUSTER,
@@ -195,7 +209,7 @@ public final class ChaosBench {
             case KILL_NODE -> fleet.halt(Fleet.NODE_B);
             case SIGSTOP -> fleet.stopNodeC();
             case BLACKHOLE -> link.blackhole();
-            case RESET -> link.reset();
+            case RESET, CLOCK_SKEW -> link.reset();
             case DELAY -> {
               link.delay(300);
               Fleet.sleep(OUTAGE_MILLIS);
@@ -258,6 +272,8 @@ public final class ChaosBench {
         boolean afterwardsOk = true;
         if (scenario == Scenario.SIGSTOP) {
           afterwardsOk = afterResume(fleet, afterwards);
+        } else if (scenario == Scenario.CLOCK_SKEW) {
+          afterwardsOk = afterSkew(fleet, entryPort, afterwards);
         }
         Fleet.sleep(1_000);
         reads.stop();
@@ -312,6 +328,7 @@ public final class ChaosBench {
         && fleet.nodeA().nodeId().equals(connection.getString("node"));
     int ok = 0;
     Map<Integer, Integer> failed = new java.util.TreeMap<>();
+    String firstFailure = null;
     java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
     for (int i = 0; i < 20; i++) {
       try {
@@ -324,6 +341,7 @@ public final class ChaosBench {
           ok++;
         } else {
           failed.merge(response.statusCode(), 1, Integer::sum);
+          firstFailure = firstFailure == null ? response.body() : firstFailure;
         }
       } catch (IOException e) {
         failed.merge(-1, 1, Integer::sum);
@@ -333,8 +351,51 @@ public final class ChaosBench {
       }
     }
     note[0] = "agent " + (onA ? "on node A" : "NOT on node A (" + connection + ")") + "; reads via node C " + ok
-        + "/20 ok" + (failed.isEmpty() ? "" : " " + failed);
+        + "/20 ok" + (failed.isEmpty() ? "" : " " + failed + ", first: " + firstFailure);
     return onA && ok == 20;
+  }
+
+  /**
+   * After both skewed agents said hello again: the one behind must be connected too, and reads of its
+   * cluster must succeed; what the hub refused, if anything, is reported with its reason.
+   */
+  private boolean afterSkew(Fleet fleet, int entryPort, String[] note) {
+    JsonObject behind;
+    try {
+      behind = fleet.connection(BEHIND);
+    } catch (RuntimeException e) {
+      note[0] = "the agent " + skew.toMinutes() + " min behind: cluster unreadable: " + e.getMessage();
+      return false;
+    }
+    boolean connected = behind != null && Boolean.TRUE.equals(behind.getBoolean("connected"));
+    int ok = 0;
+    Map<Integer, Integer> failed = new java.util.TreeMap<>();
+    String firstRefusal = null;
+    java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+    for (int i = 0; i < 20; i++) {
+      try {
+        java.net.http.HttpResponse<String> response = http.send(java.net.http.HttpRequest.newBuilder(
+                java.net.URI.create("http://127.0.0.1:" + entryPort + KubePassthrough.PREFIX + BEHIND
+                    + Fleet.CONFIG_MAP_PATH)).header("Authorization", "Bearer " + fleet.adminToken())
+                .timeout(java.time.Duration.ofSeconds(30)).GET().build(),
+            java.net.http.HttpResponse.BodyHandlers.ofString());
+        if (response.statusCode() == 200) {
+          ok++;
+        } else {
+          failed.merge(response.statusCode(), 1, Integer::sum);
+          firstRefusal = firstRefusal == null ? response.body() : firstRefusal;
+        }
+      } catch (IOException e) {
+        failed.merge(-1, 1, Integer::sum);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return false;
+      }
+    }
+    note[0] = "agent +" + skew.toMinutes() + " min back; agent -" + skew.toMinutes() + " min "
+        + (connected ? "connected" : "NOT connected (" + behind + ")") + ", reads of its cluster " + ok + "/20 ok"
+        + (failed.isEmpty() ? "; nothing refused" : " " + failed + ", first: " + firstRefusal);
+    return connected && ok == 20;
   }
 
   private static JsonObject connectionOrNull(Fleet fleet) {

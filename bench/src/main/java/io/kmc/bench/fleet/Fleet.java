@@ -1,6 +1,7 @@
 package io.kmc.bench.fleet;
 
 import io.kmc.agent.Agent;
+import io.kmc.agent.AgentClock;
 import io.kmc.agent.AgentConfig;
 import io.kmc.common.config.ConfigReader;
 import io.kmc.hub.Hub;
@@ -70,9 +71,22 @@ public final class Fleet implements AutoCloseable {
    * @param dials            the hub nodes it dials, in turn ({@link #NODE_A}, {@link #NODE_B})
    * @param ownProcess       run it as {@code AgentMain} in a JVM of its own rather than in this one
    * @param maxHeapMb        that JVM's -Xmx (0: the default)
+   * @param clockOffset      how far its wall clock is set from the host's (only for an agent of its own process;
+   *                         {@code io.kmc.agent.AgentClock})
    */
   public record AgentSpec(String cluster, List<Integer> protocolVersions, List<Integer> dials, boolean ownProcess,
-                          int maxHeapMb) {
+                          int maxHeapMb, java.time.Duration clockOffset) {
+
+    public AgentSpec {
+      if (!clockOffset.isZero() && !ownProcess) {
+        throw new IllegalArgumentException("only an agent of its own process can have a clock of its own");
+      }
+    }
+
+    public AgentSpec(String cluster, List<Integer> protocolVersions, List<Integer> dials, boolean ownProcess,
+                     int maxHeapMb) {
+      this(cluster, protocolVersions, dials, ownProcess, maxHeapMb, java.time.Duration.ZERO);
+    }
 
     /** A v2 agent in this JVM, connected to node A: the pass-through benchmark's. */
     public static AgentSpec inJvm(String cluster) {
@@ -383,6 +397,9 @@ public final class Fleet implements AutoCloseable {
     String extra = System.getProperty("kmc.bench.agent-jvm-args", "").trim();
     if (!extra.isEmpty()) {
       command.addAll(List.of(extra.split("\\s+")));
+    }
+    if (!spec.clockOffset().isZero()) {
+      command.add("-D" + AgentClock.OFFSET_PROPERTY + "=" + spec.clockOffset());
     }
     command.addAll(List.of("-cp", ownJar(), "io.kmc.agent.AgentMain", config.toString()));
     Process process = new ProcessBuilder(command)

@@ -99,10 +99,16 @@ public sealed interface Frame {
       headers = headers == null ? Map.of() : headers;
     }
 
-    /** The whole answer to a request kmc itself could not serve: a Kubernetes Status. */
+    /**
+     * The whole answer to a request kmc itself could not serve: a Kubernetes Status, with {@code Retry-After}
+     * when the failure says when to try again.
+     */
     public static Response failure(String id, KmcException e) {
-      return new Response(id, e.status(), Map.of("Content-Type", List.of("application/json")), KubeStatus.failure(e),
-          false);
+      List<String> json = List.of("application/json");
+      Map<String, List<String>> headers = e.retryAfterSeconds() > 0
+          ? Map.of("Content-Type", json, "Retry-After", List.of(Long.toString(e.retryAfterSeconds())))
+          : Map.of("Content-Type", json);
+      return new Response(id, e.status(), headers, KubeStatus.failure(e), false);
     }
   }
 

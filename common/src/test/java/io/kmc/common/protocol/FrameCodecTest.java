@@ -1,5 +1,6 @@
 package io.kmc.common.protocol;
 
+import io.kmc.common.KmcException;
 import org.junit.jupiter.api.Test;
 
 import java.nio.charset.StandardCharsets;
@@ -32,6 +33,20 @@ class FrameCodecTest {
     assertEquals("alice", copy.user().name());
     assertEquals(8, copy.credits());
     assertTrue(copy.impersonate());
+  }
+
+  @Test
+  void aFailureThatSaysWhenToRetryCarriesRetryAfterWhateverItsStatus() {
+    for (KmcException e : List.of(KmcException.unavailable("the agent is busy", 1),
+        KmcException.tooManyRequests("slow down", 7), KmcException.timeout("late"), KmcException.unavailable("gone"))) {
+      Frame.Response response = assertInstanceOf(Frame.Response.class,
+          FrameCodec.decode(FrameCodec.encode(Frame.Response.failure("r", e))));
+      assertEquals(e.status(), response.status());
+      assertEquals(List.of("application/json"), response.headers().get("Content-Type"));
+      assertEquals(e.retryAfterSeconds() > 0 ? List.of(Long.toString(e.retryAfterSeconds())) : null,
+          response.headers().get("Retry-After"), e.getMessage());
+    }
+    assertThrows(IllegalArgumentException.class, () -> KmcException.unavailable("never", -1));
   }
 
   @Test

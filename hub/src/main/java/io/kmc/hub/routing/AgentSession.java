@@ -265,14 +265,14 @@ public final class AgentSession {
   private void enqueue(Frame.Request request, Message<FrameMessage> message) {
     long silent = link.silentMillis();
     if (silent > SILENT_WHILE_BUSY_MILLIS) {
-      replyStatus(message, request.id(), silentReason(silent), 1);
+      replyStatus(message, request.id(), silentReason(silent));
       return;
     }
     if (waiting.size() >= maxQueued) {
       replyStatus(message, request.id(), KmcException.unavailable("cluster '" + cluster() + "' has "
           + limits.maxInFlightRequests() + " requests in flight (tunnel.max_in_flight_requests) and " + waiting.size()
           + " more queued for a slot, the most allowed (tunnel.max_queued_requests): its agent answers more slowly "
-          + "than requests arrive"), 1);
+          + "than requests arrive", 1));
       return;
     }
     long now = System.currentTimeMillis();
@@ -286,7 +286,7 @@ public final class AgentSession {
   private KmcException silentReason(long silent) {
     return KmcException.unavailable("the agent of cluster '" + cluster() + "' has sent nothing for "
         + silent / 1000 + " s while " + limits.maxInFlightRequests() + " requests wait for it: its connection may be "
-        + "half-open (dropped after " + limits.pingTimeoutMillis() / 1000 + " s of silence, tunnel.ping_timeout)");
+        + "half-open (dropped after " + limits.pingTimeoutMillis() / 1000 + " s of silence, tunnel.ping_timeout)", 1);
   }
 
   /** The time a request has: what it brought (the rest of its deadline), at most tunnel.request_timeout. */
@@ -318,13 +318,13 @@ public final class AgentSession {
     long waited = (System.nanoTime() - w.sinceNanos) / 1_000_000;
     long silent = link.silentMillis();
     if (silent > SILENT_WHILE_BUSY_MILLIS) {
-      replyStatus(w.message, w.request.id(), silentReason(silent), 1);
+      replyStatus(w.message, w.request.id(), silentReason(silent));
       return;
     }
     replyStatus(w.message, w.request.id(), KmcException.timeout("the agent of cluster '" + cluster() + "' did not "
         + "answer " + w.request.method() + " " + Texts.forLog(w.request.path()) + " in time: it waited " + waited
         + " ms for one of the " + limits.maxInFlightRequests() + " in-flight slots (tunnel.max_in_flight_requests), "
-        + "behind " + queue.size() + " others, until its deadline (tunnel.request_timeout)"), 0);
+        + "behind " + queue.size() + " others, until its deadline (tunnel.request_timeout)"));
   }
 
   /** A slot may have freed: the oldest waiting requests go to the agent. */
@@ -646,17 +646,7 @@ public final class AgentSession {
   }
 
   private void replyStatus(Message<FrameMessage> message, String id, KmcException e) {
-    replyStatus(message, id, e, e instanceof KmcException.ClientError client ? client.retryAfterSeconds() : 0);
-  }
-
-  private void replyStatus(Message<FrameMessage> message, String id, KmcException e, long retryAfterSeconds) {
-    Frame.Response response = Frame.Response.failure(id, e);
-    if (retryAfterSeconds > 0) {
-      Map<String, List<String>> headers = new HashMap<>(response.headers());
-      headers.put("Retry-After", List.of(Long.toString(retryAfterSeconds)));
-      response = new Frame.Response(id, response.status(), headers, response.body(), false);
-    }
-    message.reply(FrameMessage.of(response),
+    message.reply(FrameMessage.of(Frame.Response.failure(id, e)),
         new DeliveryOptions().addHeader(Addresses.HEADER_OWNER_NODE, nodes.nodeId()));
   }
 }

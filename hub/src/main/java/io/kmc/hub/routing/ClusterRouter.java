@@ -323,7 +323,9 @@ public final class ClusterRouter {
       return Future.succeededFuture(nodes.nodeId());
     }
     String known = owners.get(cluster);
-    if (known != null && nodes.alive(known)) {
+    // This node, remembered from its own announcement, no longer serves the cluster (checked just above):
+    // e.g. it froze, its agent moved on, and it runs again. Sending to itself would find no session for ever.
+    if (known != null && !known.equals(nodes.nodeId()) && nodes.alive(known)) {
       return Future.succeededFuture(known);
     }
     return presence.get(cluster).map(entry -> {
@@ -346,7 +348,11 @@ public final class ClusterRouter {
         case NO_HANDLERS -> KmcException.unavailable("cluster '" + cluster
             + "' is not connected: no agent connection on any hub node");
         case TIMEOUT -> KmcException.timeout("cluster '" + cluster + "' did not answer in time");
-        default -> reply.failureCode() >= 400 && reply.failureCode() < 500
+        // Still no session after the retries above (the agent moving, just gone, or a node that froze and
+        // runs again serving a session it no longer holds): the cluster is not connected, not a bad gateway.
+        default -> reply.failureCode() == AgentSession.AGENT_MOVING
+            ? KmcException.unavailable("cluster '" + cluster + "' is not connected just now: " + reply.getMessage(), 1)
+            : reply.failureCode() >= 400 && reply.failureCode() < 500
             ? new KmcException.ClientError(reply.failureCode(), "BadRequest", reply.getMessage())
             : KmcException.badGateway("routing to cluster '" + cluster + "' failed: " + reply.getMessage());
       };

@@ -61,8 +61,8 @@ public final class Errors {
     if (e.status() == 401) {
       response.putHeader("WWW-Authenticate", "Bearer realm=\"kmc\"");
     }
-    if (e instanceof KmcException.ClientError client && client.retryAfterSeconds() > 0) {
-      response.putHeader("Retry-After", String.valueOf(client.retryAfterSeconds()));
+    if (e.retryAfterSeconds() > 0) {
+      response.putHeader("Retry-After", String.valueOf(e.retryAfterSeconds()));
     }
     response.setStatusCode(e.status())
         .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")

@@ -63,6 +63,7 @@ public final class Fleet implements AutoCloseable {
   private final Map<String, Agent> agents = new LinkedHashMap<>();
   private final List<Hub> hubs = new ArrayList<>();
   private final List<Integer> hazelcastPorts = new ArrayList<>();
+  private final List<HubNodeProcess> processes = new ArrayList<>();
   private final Path workDir;
   private HttpClient http;
   private Map<String, String> hubSettings = Map.of();
@@ -162,13 +163,55 @@ public final class Fleet implements AutoCloseable {
 
   /** Starts one more hub node (clustered with the others) on the given Hazelcast port. */
   public Hub startHub(int hazelcastPort) {
+    Hub hub = await(Hub.start(hubConfig(hubYaml(hazelcastPort, 0), hubSettings)));
+    hubs.add(hub);
+    if (adminToken == null) {
+      adminToken = apiToken(hub, login(hub, "admin", ADMIN_PASSWORD), "fleet-admin");
+    }
+    return hub;
+  }
+
+  /**
+   * Starts one more hub node as a process of its own ({@code HubMain} on this JVM's class path, the
+   * configuration the in-JVM nodes have, the fleet's hub settings as its environment), clustered with
+   * the nodes started before; returns once it answers the API. Start the in-JVM nodes first.
+   */
+  public HubNodeProcess hubProcess() {
+    int hazelcastPort = freePort();
+    hazelcastPorts.add(hazelcastPort);
+    int apiPort = freePort();
+    Path config = workDir.resolve("hub-process-" + hazelcastPort + ".yaml");
+    try {
+      Files.writeString(config, hubYaml(hazelcastPort, apiPort));
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    HubNodeProcess process = HubNodeProcess.start(config, apiPort, hubSettings,
+        workDir.resolve("hub-process-" + hazelcastPort + ".log"));
+    processes.add(process);
+    eventually(Duration.ofSeconds(120), () -> {
+      if (!process.alive()) {
+        throw new AssertionError("the hub process ended at start; see " + process.log());
+      }
+      try {
+        return send(HttpRequest.newBuilder(URI.create(scheme() + "://127.0.0.1:" + apiPort + "/api/v1/clusters"))
+            .header("Authorization", "Bearer " + adminToken).timeout(Duration.ofSeconds(5)).build())
+            .statusCode() == 200;
+      } catch (UncheckedIOException e) {
+        return false; // not listening yet
+      }
+    }, "the hub process answering on port " + apiPort);
+    return process;
+  }
+
+  private String hubYaml(int hazelcastPort, int apiPort) {
     String members = hazelcastPorts.stream().map(p -> "\"127.0.0.1:" + p + "\"").collect(Collectors.joining(", "));
     StringBuilder yaml = new StringBuilder("""
         data:
           dir: %s
         server:
           host: 127.0.0.1
-          port: 0
+          port: %d
           tls:
             mode: %s
         metrics:
@@ -198,7 +241,7 @@ public final class Fleet implements AutoCloseable {
         audit:
           flush_interval: 100ms
         clusters:
-        """.formatted(workDir, tls ? "self-signed" : "off", hazelcastCluster, hazelcastPort, members,
+        """.formatted(workDir, apiPort, tls ? "self-signed" : "off", hazelcastCluster, hazelcastPort, members,
         TestInfra.postgres().getPort(), database, TestInfra.redisPort(), database, ADMIN_PASSWORD));
     joinTokens.forEach((name, token) -> yaml.append("""
           - name: %s
@@ -209,12 +252,7 @@ public final class Fleet implements AutoCloseable {
           - name: %s
             kubeconfig: %s
         """.formatted(name, kubeconfig)));
-    Hub hub = await(Hub.start(hubConfig(yaml.toString(), hubSettings)));
-    hubs.add(hub);
-    if (adminToken == null) {
-      adminToken = apiToken(hub, login(hub, "admin", ADMIN_PASSWORD), "fleet-admin");
-    }
-    return hub;
+    return yaml.toString();
   }
 
   /** The name of this fleet's database on the shared test PostgreSQL. */
@@ -503,6 +541,7 @@ public final class Fleet implements AutoCloseable {
         // keep closing the rest
       }
     }
+    processes.forEach(HubNodeProcess::close);
     sims.values().forEach(sim -> await(sim.close()));
     await(memberVertx.close());
   }
