@@ -99,11 +99,11 @@ public final class Errors {
     for (Throwable cause = failure; cause != null; cause = cause.getCause() == cause ? null : cause.getCause()) {
       if (cause instanceof io.vertx.core.http.ConnectionPoolTooBusyException) {
         return new KmcException.ServerError(503, "ServiceUnavailable", "the hub node is too busy: more queries wait "
-            + "for its database connections than database.max_waiting_queries allows; try again shortly", failure);
+            + "for its database connections than database.max_waiting_queries allows; try again shortly", failure, 1);
       }
       if (storeUnreachable(cause)) {
         return new KmcException.ServerError(503, "ServiceUnavailable", "the hub cannot reach its database or Redis "
-            + "just now (" + cause.getMessage() + "); try again shortly", failure);
+            + "just now (" + cause.getMessage() + "); try again shortly", failure, 1);
       }
     }
     return KmcException.internal("internal error", failure);

@@ -32,6 +32,7 @@ class ErrorsTest {
         new ConnectionPoolTooBusyException("Connection pool reached max wait queue size of 10000")));
     assertEquals(503, busy.status());
     assertTrue(busy.getMessage().contains("database.max_waiting_queries"), busy.getMessage());
+    assertEquals(1, busy.retryAfterSeconds(), "clients are told when to try again");
   }
 
   @Test
