@@ -93,16 +93,7 @@ public final class FleetSimBench {
       throw new IllegalArgumentException("--sim-tls is openssl or jdk, got '" + simTls + "'");
     }
     String jar = flags.string("--hub-jar").isEmpty() ? ownJar() : flags.string("--hub-jar");
-    Map<String, String> env = new LinkedHashMap<>();
-    for (String pair : flags.string("--hub-env").split(",")) {
-      if (!pair.isBlank()) {
-        int eq = pair.indexOf('=');
-        if (eq < 1) {
-          throw new IllegalArgumentException("--hub-env takes K=V pairs separated by commas, got '" + pair + "'");
-        }
-        env.put(pair.substring(0, eq).trim(), pair.substring(eq + 1).trim());
-      }
-    }
+    Map<String, String> env = settings(flags.string("--hub-env"));
     MachineInfo.printHeader(out, "fleet-sim", flags.describe());
     Vertx vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(simLoops));
     long started = System.nanoTime();
@@ -316,11 +307,26 @@ public final class FleetSimBench {
     out.println(threads.render());
   }
 
+  /** {@code --hub-env}: K=V pairs separated by commas. */
+  static Map<String, String> settings(String pairs) {
+    Map<String, String> env = new LinkedHashMap<>();
+    for (String pair : pairs.split(",")) {
+      if (!pair.isBlank()) {
+        int eq = pair.indexOf('=');
+        if (eq < 1) {
+          throw new IllegalArgumentException("--hub-env takes K=V pairs separated by commas, got '" + pair + "'");
+        }
+        env.put(pair.substring(0, eq).trim(), pair.substring(eq + 1).trim());
+      }
+    }
+    return env;
+  }
+
   private static String mib(long bytes) {
     return String.format("%.1f", bytes / 1024.0 / 1024.0);
   }
 
-  private static String ms(Histogram histogram, double percentile) {
+  static String ms(Histogram histogram, double percentile) {
     return histogram.getTotalCount() == 0 ? "-"
         : String.format("%.2f", histogram.getValueAtPercentile(percentile) / 1000.0);
   }
@@ -334,7 +340,7 @@ public final class FleetSimBench {
     }
   }
 
-  private static String ownJar() {
+  static String ownJar() {
     try {
       return Path.of(FleetSimBench.class.getProtectionDomain().getCodeSource().getLocation().toURI()).toString();
     } catch (java.net.URISyntaxException e) {

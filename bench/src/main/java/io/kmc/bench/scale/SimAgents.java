@@ -58,7 +58,9 @@ public final class SimAgents implements AutoCloseable {
 
   private final Vertx vertx;
   private final WebSocketClient client;
-  private final String url;
+  /** Hub nodes' agent URLs: an agent dials one, and the next when a dial fails or its connection ends. */
+  private final List<String> urls;
+  private final AtomicInteger added = new AtomicInteger();
   private final String token;
   private final boolean indexing;
   private final List<Agent> agents = new ArrayList<>();
@@ -89,13 +91,22 @@ public final class SimAgents implements AutoCloseable {
    */
   public SimAgents(Vertx vertx, String url, String token, boolean indexing, int eventLoops, int maxDialing,
                    boolean openSsl) {
+    this(vertx, List.of(url), token, indexing, eventLoops, maxDialing, openSsl);
+  }
+
+  /** Agents spread round-robin over several nodes' URLs ({@code wss://host:port/agent/v1/connect}). */
+  public SimAgents(Vertx vertx, List<String> urls, String token, boolean indexing, int eventLoops, int maxDialing,
+                   boolean openSsl) {
     if (eventLoops < 1 || maxDialing < 1) {
       throw new IllegalArgumentException("eventLoops and maxDialing must be at least 1");
     }
+    if (urls.isEmpty()) {
+      throw new IllegalArgumentException("no hub URL to dial");
+    }
     this.vertx = vertx;
+    this.urls = List.copyOf(urls);
     this.maxDialing = maxDialing;
     this.loops = loops(vertx, eventLoops);
-    this.url = url;
     this.token = token;
     this.indexing = indexing;
     // One client for all: its pool must not cap the connections to one host (default 50).
@@ -135,6 +146,13 @@ public final class SimAgents implements AutoCloseable {
   public long connected() {
     synchronized (agents) {
       return agents.stream().filter(a -> a.welcomedNow).count();
+    }
+  }
+
+  /** Connected and welcomed now by the node at {@code urls.get(node)}. */
+  public long connectedTo(int node) {
+    synchronized (agents) {
+      return agents.stream().filter(a -> a.welcomedNow && a.node == node).count();
     }
   }
 
@@ -238,6 +256,8 @@ public final class SimAgents implements AutoCloseable {
   private final class Agent {
     final String cluster;
     final Context context;
+    /** Which of {@code urls} it dials now. */
+    volatile int node;
     final Promise<Void> firstWelcome = Promise.promise();
     WebSocket ws;
     volatile boolean welcomedNow;
@@ -248,7 +268,9 @@ public final class SimAgents implements AutoCloseable {
 
     Agent(String cluster) {
       this.cluster = cluster;
-      this.context = loops.get(Math.floorMod(cluster.hashCode(), loops.size()));
+      int n = added.getAndIncrement();
+      this.context = loops.get(n % loops.size());
+      this.node = n % urls.size();
     }
 
     /** Queues this agent's dial; it starts when fewer than {@code maxDialing} are in flight. */
@@ -266,7 +288,7 @@ public final class SimAgents implements AutoCloseable {
         return;
       }
       dials.incrementAndGet();
-      client.connect(new WebSocketConnectOptions().setAbsoluteURI(url)
+      client.connect(new WebSocketConnectOptions().setAbsoluteURI(urls.get(node))
               .addHeader("Authorization", "Bearer " + token)
               .addHeader(AgentEndpoint.CLUSTER_HEADER, cluster)
               .addHeader("User-Agent", "kmc-fleet-sim"))
@@ -285,6 +307,7 @@ public final class SimAgents implements AutoCloseable {
               errors.incrementAndGet();
               lastError = String.valueOf(e.getMessage());
               delay = -1;
+              node = (node + 1) % urls.size(); // that node may be gone: the next one
             }
             redial(delay);
           });
@@ -307,6 +330,7 @@ public final class SimAgents implements AutoCloseable {
         welcomedNow = false;
         if (ws == socket) {
           ws = null;
+          node = (node + 1) % urls.size(); // its node went away or sent it elsewhere: the next one
           long after = redialAfterMillis;
           redialAfterMillis = -1;
           redial(after);
