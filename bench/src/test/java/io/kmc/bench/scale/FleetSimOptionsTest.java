@@ -38,4 +38,10 @@ class FleetSimOptionsTest {
     assertEquals("openssl", flags.string("--sim-tls"));
     assertEquals(Runtime.getRuntime().availableProcessors(), flags.integer("--sim-event-loops", 1, 256));
   }
+
+  @Test
+  void stormNamesTheStatusOfAFailedRead() {
+    assertEquals("503", StormBench.status(new IllegalStateException("GET /k8s/clusters/sim-00001/x: 503 {\"reason\":\"gone\"}")));
+    assertEquals("TimeoutException", StormBench.status(new java.util.concurrent.TimeoutException("no answer")));
+  }
 }

@@ -2,6 +2,7 @@ package io.kmc.hub.tls;
 
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServer;
@@ -48,14 +49,15 @@ class TlsEngineTest {
                   .addKeyValue(Buffer.buffer(material.privateKeyPem()))))
           .requestHandler(request -> request.response().end(request.connection().sslSession().getProtocol()))
           .listen().await(10, TimeUnit.SECONDS);
+      // A JDK client, as kubectl-like clients and the agent are: the handshake works across the two.
+      HttpClient client = vertx.createHttpClient(new HttpClientOptions().setSsl(true).setTrustAll(true)
+          .setVerifyHost(false));
       try {
-        // A JDK client, as kubectl-like clients and the agent are: the handshake works across the two.
-        String protocol = vertx.createHttpClient(new HttpClientOptions().setSsl(true).setTrustAll(true)
-                .setVerifyHost(false))
-            .request(HttpMethod.GET, server.actualPort(), "127.0.0.1", "/")
-            .compose(r -> r.send()).compose(r -> r.body()).await(30, TimeUnit.SECONDS).toString();
+        String protocol = client.request(HttpMethod.GET, server.actualPort(), "127.0.0.1", "/")
+            .compose(r -> r.send()).compose(r -> r.body()).await(60, TimeUnit.SECONDS).toString();
         assertTrue(protocol.startsWith("TLSv1."), setting + ": " + protocol);
       } finally {
+        client.close().await(10, TimeUnit.SECONDS);
         server.close().await(10, TimeUnit.SECONDS);
       }
     }
