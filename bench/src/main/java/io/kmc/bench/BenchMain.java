@@ -34,7 +34,7 @@ public final class BenchMain {
           SessionBench.USAGE, io.kmc.bench.propagation.PropagationBench.USAGE,
           io.kmc.bench.policy.PolicyBench.USAGE,
           io.kmc.bench.notifications.NotificationBench.USAGE, io.kmc.bench.stream.StreamBench.USAGE,
-          io.kmc.bench.chaos.ChaosBench.USAGE, io.kmc.bench.scale.FleetSimBench.USAGE,
+          io.kmc.bench.chaos.ChaosBench.USAGE, io.kmc.bench.scale.FleetSimBench.USAGE, io.kmc.bench.scale.StormBench.USAGE,
           io.kmc.bench.scale.SoakBench.USAGE));
 
   private BenchMain() {
@@ -71,6 +71,8 @@ public final class BenchMain {
             Flags.parse(rest, io.kmc.bench.chaos.ChaosBench.DEFAULTS), out)::run;
         case "fleet-sim" -> new io.kmc.bench.scale.FleetSimBench(
             Flags.parse(rest, io.kmc.bench.scale.FleetSimBench.DEFAULTS), out)::run;
+        case "storm" -> new io.kmc.bench.scale.StormBench(
+            Flags.parse(rest, io.kmc.bench.scale.StormBench.DEFAULTS), out)::run;
         case "soak" -> new io.kmc.bench.scale.SoakBench(
             Flags.parse(rest, io.kmc.bench.scale.SoakBench.DEFAULTS), out)::run;
         default -> throw new IllegalArgumentException("no benchmark named " + args[0]);

@@ -71,6 +71,7 @@ import io.kmc.hub.store.ClusterRegistry;
 import io.kmc.hub.store.Database;
 import io.kmc.hub.store.IdentityStore;
 import io.kmc.hub.store.InstallLinks;
+import io.kmc.hub.tls.TlsEngine;
 import io.kmc.hub.tls.TlsMaterial;
 import io.kmc.ops.Concern;
 import io.kmc.ops.Deadlines;
@@ -144,6 +145,7 @@ public final class Hub {
   private final AtomicInteger streaming = new AtomicInteger();
   private int port;
   private TlsMaterial tls;
+  private TlsEngine tlsEngine;
   private Database database;
   private SharedState shared;
   private ClusterRegistry clusters;
@@ -268,6 +270,13 @@ public final class Hub {
         .compose(v -> vertx.<TlsMaterial>executeBlocking(this::tlsMaterial, false))
         .compose(material -> {
           tls = material;
+          // Loading the native TLS library unpacks and links it: not on an event loop either.
+          return material != null && material.serves()
+              ? vertx.executeBlocking(() -> TlsEngine.of(config.server().tls().engine()), false)
+              : Future.<TlsEngine>succeededFuture(null);
+        })
+        .compose(engine -> {
+          tlsEngine = engine;
           return Database.start(vertx, config.database(), config.dataDir());
         })
         .compose(db -> {
@@ -343,7 +352,8 @@ public final class Hub {
                 cause == null ? "unknown" : cause.getMessage());
           }
           LOG.info("hub node {} serving {} on {}:{} ({} cluster(s) registered, {}, {} database, {}, {} sockets)",
-              HubNodes.shortId(nodes.nodeId()), tls == null || !tls.serves() ? "plain HTTP" : "HTTPS",
+              HubNodes.shortId(nodes.nodeId()),
+              tls == null || !tls.serves() ? "plain HTTP" : "HTTPS (TLS by " + tlsEngine.description() + ")",
               config.server().host(), port, clusters.list().size(), nodes.clustered() ? "clustered" : "single node",
               config.database().embedded() ? "embedded" : "external",
               config.redis().configured() ? "Redis" : "in-process shared state",
@@ -515,7 +525,7 @@ public final class Hub {
     Future<Void> streamsStarted = streams == null ? Future.succeededFuture()
         : concern("streams", streams::start, streams::stop);
     return streamsStarted.compose(x -> vertx.deployVerticle(() -> {
-      ApiVerticle verticle = new ApiVerticle(routes, config.server().host(), requested);
+      ApiVerticle verticle = new ApiVerticle(routes, config.server().host(), requested, tlsEngine);
       started.add(verticle);
       apiVerticles.add(verticle);
       return verticle;

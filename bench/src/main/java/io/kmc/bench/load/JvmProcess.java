@@ -15,6 +15,11 @@ import java.util.regex.Pattern;
  */
 public record JvmProcess(long pid) {
 
+  /** This JVM (the simulator or load generator itself). */
+  public static JvmProcess self() {
+    return new JvmProcess(ProcessHandle.current().pid());
+  }
+
   private static final long NANOS_PER_TICK = 10_000_000;
   private static final Pattern HISTOGRAM_LINE = Pattern.compile("(?m)^\\s*\\d+:\\s+\\d+\\s+(\\d+)\\s+(\\S+)");
   private static final Pattern HEAP_USED = Pattern.compile("heap\\s+total\\s+(\\d+)K,\\s+used\\s+(\\d+)K");
@@ -43,9 +48,18 @@ public record JvmProcess(long pid) {
 
   /** Whether the process has Netty's native epoll library loaded (else its sockets are Java NIO). */
   public boolean nativeEpoll() {
+    return mapped("netty_transport_native_epoll");
+  }
+
+  /** Whether the process has Netty's OpenSSL (BoringSSL) library loaded (else its TLS is the JDK's). */
+  public boolean openSsl() {
+    return mapped("netty_tcnative");
+  }
+
+  private boolean mapped(String library) {
     try {
       return Files.readString(Path.of("/proc", String.valueOf(pid), "maps"), StandardCharsets.US_ASCII)
-          .contains("netty_transport_native_epoll");
+          .contains(library);
     } catch (IOException | RuntimeException e) {
       return false;
     }

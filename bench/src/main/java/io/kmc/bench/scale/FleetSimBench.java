@@ -31,7 +31,8 @@ public final class FleetSimBench {
   public static final String USAGE = """
       fleet-sim [--agents N] [--baseline N] [--hub-heap-mb N] [--connect-rate N] [--idle-seconds N]
                 [--requests N] [--storm true|false] [--deltas-per-second N] [--flaps-per-second N]
-                [--busy-seconds N] [--hub-jar PATH] [--hub-env K=V,...]
+                [--busy-seconds N] [--hub-jar PATH] [--hub-env K=V,...] [--sim-event-loops N] [--max-dialing N]
+                [--sim-tls openssl|jdk]
         --agents N             simulated agents, each its own cluster and TLS websocket (default 2000)
         --baseline N           agents of the first measurement, the comparison (default 10)
         --hub-heap-mb N        the hub process's -Xms/-Xmx (default 512)
@@ -44,13 +45,19 @@ public final class FleetSimBench {
         --busy-seconds N       the busy window, when deltas or flaps are asked for (default 30)
         --hub-jar PATH         the jar to run the hub from (default: this one), e.g. an older build
         --hub-env K=V,...      environment settings for the hub (KMC_...), e.g. KMC_METRICS_PER_CLUSTER_LATENCY=true
+        --sim-event-loops N    the simulator's event loops, agents spread over them (default: its cores)
+        --max-dialing N        dials (TCP + TLS + upgrade) in flight at once; the rest wait (default 64)
+        --sim-tls E            the simulator's TLS: openssl (BoringSSL, where it loads) or jdk (default openssl);
+                               the hub's own is its setting server.tls.engine (--hub-env KMC_SERVER_TLS_ENGINE=jdk)
       The simulator needs one file descriptor per agent, and so does the hub: ulimit -n 20000 (or more).""";
 
   public static final Map<String, String> DEFAULTS = Map.ofEntries(Map.entry("--agents", "2000"),
       Map.entry("--baseline", "10"), Map.entry("--hub-heap-mb", "512"), Map.entry("--connect-rate", "500"),
       Map.entry("--idle-seconds", "30"), Map.entry("--requests", "400"), Map.entry("--storm", "true"),
       Map.entry("--deltas-per-second", "0"), Map.entry("--flaps-per-second", "0"), Map.entry("--busy-seconds", "30"),
-      Map.entry("--hub-jar", ""), Map.entry("--hub-env", ""));
+      Map.entry("--hub-jar", ""), Map.entry("--hub-env", ""),
+      Map.entry("--sim-event-loops", String.valueOf(Runtime.getRuntime().availableProcessors())),
+      Map.entry("--max-dialing", "64"), Map.entry("--sim-tls", "openssl"));
 
   private static final String ROUTED_PATH = "/api/v1/namespaces/default/configmaps/bench";
 
@@ -79,29 +86,31 @@ public final class FleetSimBench {
     int deltas = flags.integer("--deltas-per-second", 0, 100_000);
     int flaps = flags.integer("--flaps-per-second", 0, 10_000);
     int busySeconds = flags.integer("--busy-seconds", 1, 3_600);
-    String jar = flags.string("--hub-jar").isEmpty() ? ownJar() : flags.string("--hub-jar");
-    Map<String, String> env = new LinkedHashMap<>();
-    for (String pair : flags.string("--hub-env").split(",")) {
-      if (!pair.isBlank()) {
-        int eq = pair.indexOf('=');
-        if (eq < 1) {
-          throw new IllegalArgumentException("--hub-env takes K=V pairs separated by commas, got '" + pair + "'");
-        }
-        env.put(pair.substring(0, eq).trim(), pair.substring(eq + 1).trim());
-      }
+    int simLoops = flags.integer("--sim-event-loops", 1, 256);
+    int maxDialing = flags.integer("--max-dialing", 1, 100_000);
+    String simTls = flags.string("--sim-tls");
+    if (!simTls.equals("openssl") && !simTls.equals("jdk")) {
+      throw new IllegalArgumentException("--sim-tls is openssl or jdk, got '" + simTls + "'");
     }
+    String jar = flags.string("--hub-jar").isEmpty() ? ownJar() : flags.string("--hub-jar");
+    Map<String, String> env = settings(flags.string("--hub-env"));
     MachineInfo.printHeader(out, "fleet-sim", flags.describe());
-    Vertx vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(2));
+    Vertx vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(simLoops));
     long started = System.nanoTime();
     try (HubProcess hub = HubProcess.start(vertx, jar, heapMb, agents, env);
-         SimAgents fleet = new SimAgents(vertx, hub.agentUrl(), hub.joinToken(), deltas > 0)) {
+         SimAgents fleet = new SimAgents(vertx, hub.agentUrl(), hub.joinToken(), deltas > 0, simLoops,
+             maxDialing, simTls.equals("openssl"))) {
       out.printf("hub process %d started in %.1f s (%s), %d clusters registered%n%n", hub.jvm().pid(),
           (System.nanoTime() - started) / 1e9, Path.of(jar).getFileName(), agents);
       connect(fleet, 0, baseline, connectRate);
       Sample small = measure(vertx, hub, fleet, baseline, idleSeconds, requests);
       long connectStart = System.nanoTime();
+      long hubCpuBefore = hub.jvm().cpuNanos();
+      long simCpuBefore = JvmProcess.self().cpuNanos();
       connect(fleet, baseline, agents, connectRate);
       double connectSeconds = (System.nanoTime() - connectStart) / 1e9;
+      double hubCpuSeconds = (hub.jvm().cpuNanos() - hubCpuBefore) / 1e9;
+      double simCpuSeconds = (JvmProcess.self().cpuNanos() - simCpuBefore) / 1e9;
       Sample large = measure(vertx, hub, fleet, agents, idleSeconds, requests);
 
       Table table = new Table("agents", "live heap MiB", "idle CPU % of a core", "threads", "RSS MiB",
@@ -125,6 +134,14 @@ public final class FleetSimBench {
               + "honoured %d), errors %d (last: %s)%n%n", agents - baseline, connectRate, connectSeconds,
           (agents - baseline) / connectSeconds, fleet.dials.get(), fleet.refusals.get(),
           fleet.retryAfterHonoured.get(), fleet.errors.get(), fleet.lastError);
+      // Which side limits connecting: CPU each spent per agent connected (TLS handshake, upgrade, hello).
+      out.printf("CPU while connecting: hub %.1f s (%.1f ms per agent, %.0f %% of a core), simulator %.1f s "
+              + "(%.1f ms per agent, %.0f %% of a core); simulator event loops %d, dials in flight at most %d%n%n",
+          hubCpuSeconds, 1000 * hubCpuSeconds / Math.max(1, agents - baseline), 100 * hubCpuSeconds / connectSeconds,
+          simCpuSeconds, 1000 * simCpuSeconds / Math.max(1, agents - baseline), 100 * simCpuSeconds / connectSeconds,
+          simLoops, maxDialing);
+      out.printf("TLS: hub %s; simulator %s%n%n", hub.jvm().openSsl() ? "OpenSSL" : "JDK", simTls.equals("openssl")
+          && io.vertx.core.net.OpenSSLEngineOptions.isAvailable() ? "OpenSSL" : "JDK");
 
       if (deltas > 0 || flaps > 0) {
         busy(vertx, hub, fleet, deltas, flaps, busySeconds, requests);
@@ -290,11 +307,26 @@ public final class FleetSimBench {
     out.println(threads.render());
   }
 
+  /** {@code --hub-env}: K=V pairs separated by commas. */
+  static Map<String, String> settings(String pairs) {
+    Map<String, String> env = new LinkedHashMap<>();
+    for (String pair : pairs.split(",")) {
+      if (!pair.isBlank()) {
+        int eq = pair.indexOf('=');
+        if (eq < 1) {
+          throw new IllegalArgumentException("--hub-env takes K=V pairs separated by commas, got '" + pair + "'");
+        }
+        env.put(pair.substring(0, eq).trim(), pair.substring(eq + 1).trim());
+      }
+    }
+    return env;
+  }
+
   private static String mib(long bytes) {
     return String.format("%.1f", bytes / 1024.0 / 1024.0);
   }
 
-  private static String ms(Histogram histogram, double percentile) {
+  static String ms(Histogram histogram, double percentile) {
     return histogram.getTotalCount() == 0 ? "-"
         : String.format("%.2f", histogram.getValueAtPercentile(percentile) / 1000.0);
   }
@@ -308,7 +340,7 @@ public final class FleetSimBench {
     }
   }
 
-  private static String ownJar() {
+  static String ownJar() {
     try {
       return Path.of(FleetSimBench.class.getProtectionDomain().getCodeSource().getLocation().toURI()).toString();
     } catch (java.net.URISyntaxException e) {

@@ -48,14 +48,26 @@ public final class HubProcess implements AutoCloseable {
    */
   public static HubProcess start(Vertx vertx, String jar, int heapMb, int clusters, Map<String, String> settings)
       throws IOException, InterruptedException {
-    return new HubProcess(vertx, jar, heapMb, clusters, settings);
+    return new HubProcess(vertx, jar, heapMb, clusters, settings, "kmc-sim-join-" + UUID.randomUUID(),
+        "kmc-sim-admin-" + UUID.randomUUID(), "");
   }
 
-  private HubProcess(Vertx vertx, String jar, int heapMb, int clusters, Map<String, String> settings)
+  /**
+   * One node of several: the same join token and admin password as its peers, and {@code sharedYaml}
+   * (the {@code cluster:}, {@code database:} and {@code redis:} sections that make them one hub) added
+   * to its configuration.
+   */
+  public static HubProcess startNode(Vertx vertx, String jar, int heapMb, int clusters, Map<String, String> settings,
+                                     String joinToken, String adminPassword, String sharedYaml)
+      throws IOException, InterruptedException {
+    return new HubProcess(vertx, jar, heapMb, clusters, settings, joinToken, adminPassword, sharedYaml);
+  }
+
+  private HubProcess(Vertx vertx, String jar, int heapMb, int clusters, Map<String, String> settings,
+                     String joinToken, String adminPassword, String sharedYaml)
       throws IOException, InterruptedException {
     workDir = Files.createTempDirectory("kmc-fleet-sim");
-    joinToken = "kmc-sim-join-" + UUID.randomUUID();
-    String adminPassword = "kmc-sim-admin-" + UUID.randomUUID();
+    this.joinToken = joinToken;
     int[] ports = freePorts();
     port = ports[0];
     managementPort = ports[1];
@@ -77,8 +89,10 @@ public final class HubProcess implements AutoCloseable {
         log:
           level: warn
           format: text
+        %s
         clusters:
-        """.formatted(workDir.resolve("data"), port, managementPort, adminPassword));
+        """.formatted(workDir.resolve("data"), port, managementPort, adminPassword,
+        sharedYaml.strip()));
     for (int i = 0; i < clusters; i++) {
       yaml.append("  - name: ").append(cluster(i)).append("\n    token_sha256: ").append(hash).append('\n');
     }
@@ -194,6 +208,12 @@ public final class HubProcess implements AutoCloseable {
     } catch (Exception e) {
       throw new IllegalStateException(e.getMessage(), e);
     }
+  }
+
+  /** Ends the process at once (SIGKILL: no drain, no goodbye to its agents or peers). */
+  public void kill() throws InterruptedException {
+    process.destroyForcibly();
+    process.waitFor(30, TimeUnit.SECONDS);
   }
 
   @Override

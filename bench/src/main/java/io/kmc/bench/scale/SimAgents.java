@@ -5,6 +5,9 @@ import io.kmc.common.protocol.BinaryFrames;
 import io.kmc.common.protocol.Frame;
 import io.kmc.common.protocol.FrameCodec;
 import io.kmc.common.protocol.ProtocolVersions;
+import io.vertx.core.AbstractVerticle;
+import io.vertx.core.Context;
+import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
@@ -14,12 +17,18 @@ import io.vertx.core.http.WebSocket;
 import io.vertx.core.http.WebSocketClient;
 import io.vertx.core.http.WebSocketClientOptions;
 import io.vertx.core.http.WebSocketConnectOptions;
+import io.vertx.core.net.JdkSSLEngineOptions;
+import io.vertx.core.net.OpenSSLEngineOptions;
 
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -29,6 +38,13 @@ import java.util.concurrent.atomic.AtomicLong;
  * Kubernetes client, no informers, no thread of its own: thousands fit in one small JVM, so that the
  * hub process's numbers are its own. A refused dial is redialled after the delay the hub asked for
  * ({@code Retry-After}) or a jittered back-off, as the real agent does.
+ *
+ * <p>Agents are spread round-robin over every event loop of the given Vert.x (each agent stays on
+ * its loop: dials, timers and frames), and at most {@code maxDialing} dials are in flight at once;
+ * the others wait in a queue. Without that bound, dialling faster than the two sides can finish TLS
+ * handshakes piles up half-done handshakes until each takes longer than the hub's 10 s handshake
+ * timeout, and most of the work is thrown away (the first passes of docs/scale.md: 15 of 200
+ * asked a second completed, 791 of 1,831 dials timed out).
  */
 public final class SimAgents implements AutoCloseable {
 
@@ -42,10 +58,16 @@ public final class SimAgents implements AutoCloseable {
 
   private final Vertx vertx;
   private final WebSocketClient client;
-  private final String url;
+  /** Hub nodes' agent URLs: an agent dials one, and the next when a dial fails or its connection ends. */
+  private final List<String> urls;
+  private final AtomicInteger added = new AtomicInteger();
   private final String token;
   private final boolean indexing;
   private final List<Agent> agents = new ArrayList<>();
+  private final List<Context> loops;
+  private final int maxDialing;
+  private final AtomicInteger dialing = new AtomicInteger();
+  private final Queue<Agent> waitingToDial = new ConcurrentLinkedQueue<>();
   final AtomicLong welcomed = new AtomicLong();
   final AtomicLong dials = new AtomicLong();
   final AtomicLong refusals = new AtomicLong();
@@ -63,10 +85,28 @@ public final class SimAgents implements AutoCloseable {
    * @param url      the hub's agent endpoint, {@code wss://host:port/agent/v1/connect}
    * @param token    the join token every simulated cluster uses
    * @param indexing announce the index capability and send index batches when asked
+   * @param eventLoops  event loops to spread the agents over (at most the Vert.x instance's pool)
+   * @param maxDialing  dials (TCP, TLS and websocket upgrade) in flight at once
+   * @param openSsl     TLS by OpenSSL (BoringSSL) where it loads, else the JDK's
    */
-  public SimAgents(Vertx vertx, String url, String token, boolean indexing) {
+  public SimAgents(Vertx vertx, String url, String token, boolean indexing, int eventLoops, int maxDialing,
+                   boolean openSsl) {
+    this(vertx, List.of(url), token, indexing, eventLoops, maxDialing, openSsl);
+  }
+
+  /** Agents spread round-robin over several nodes' URLs ({@code wss://host:port/agent/v1/connect}). */
+  public SimAgents(Vertx vertx, List<String> urls, String token, boolean indexing, int eventLoops, int maxDialing,
+                   boolean openSsl) {
+    if (eventLoops < 1 || maxDialing < 1) {
+      throw new IllegalArgumentException("eventLoops and maxDialing must be at least 1");
+    }
+    if (urls.isEmpty()) {
+      throw new IllegalArgumentException("no hub URL to dial");
+    }
     this.vertx = vertx;
-    this.url = url;
+    this.urls = List.copyOf(urls);
+    this.maxDialing = maxDialing;
+    this.loops = loops(vertx, eventLoops);
     this.token = token;
     this.indexing = indexing;
     // One client for all: its pool must not cap the connections to one host (default 50).
@@ -76,7 +116,14 @@ public final class SimAgents implements AutoCloseable {
         .setConnectTimeout(60_000)
         // The hub ends a handshake it cannot finish within its own 10 s; waiting longer here costs nothing.
         .setSslHandshakeTimeout(30).setSslHandshakeTimeoutUnit(java.util.concurrent.TimeUnit.SECONDS)
-        .setMaxFrameSize(128 * 1024).setMaxMessageSize(64 * 1024 * 1024));
+        .setMaxFrameSize(128 * 1024).setMaxMessageSize(64 * 1024 * 1024)
+        .setSslEngineOptions(openSsl && OpenSSLEngineOptions.isAvailable() ? new OpenSSLEngineOptions()
+            : new JdkSSLEngineOptions()));
+  }
+
+  /** As the simulator was before dials were bounded: one event loop, every dial at once (the soak's). */
+  public SimAgents(Vertx vertx, String url, String token, boolean indexing) {
+    this(vertx, url, token, indexing, 1, Integer.MAX_VALUE, false);
   }
 
   /** Adds (and dials) the agent of {@code cluster}; completes when the hub has welcomed it. */
@@ -85,7 +132,7 @@ public final class SimAgents implements AutoCloseable {
     synchronized (agents) {
       agents.add(agent);
     }
-    vertx.runOnContext(v -> agent.dial());
+    agent.dial();
     return agent.firstWelcome.future();
   }
 
@@ -102,6 +149,13 @@ public final class SimAgents implements AutoCloseable {
     }
   }
 
+  /** Connected and welcomed now by the node at {@code urls.get(node)}. */
+  public long connectedTo(int node) {
+    synchronized (agents) {
+      return agents.stream().filter(a -> a.welcomedNow && a.node == node).count();
+    }
+  }
+
   /** Closes the connections of the given share of the agents at once; they redial. */
   public void drop(double share) {
     List<Agent> all;
@@ -110,7 +164,7 @@ public final class SimAgents implements AutoCloseable {
     }
     for (Agent agent : all) {
       if (ThreadLocalRandom.current().nextDouble() < share) {
-        vertx.runOnContext(v -> agent.flap(0));
+        agent.context.runOnContext(v -> agent.flap(0));
       }
     }
   }
@@ -124,7 +178,7 @@ public final class SimAgents implements AutoCloseable {
       }
       agent = agents.get(ThreadLocalRandom.current().nextInt(agents.size()));
     }
-    vertx.runOnContext(v -> agent.flap(downMillis));
+    agent.context.runOnContext(v -> agent.flap(downMillis));
   }
 
   /** One index batch (one changed ConfigMap) from one random connected agent. */
@@ -136,7 +190,7 @@ public final class SimAgents implements AutoCloseable {
       }
       agent = agents.get(ThreadLocalRandom.current().nextInt(agents.size()));
     }
-    vertx.runOnContext(v -> agent.sendIndexDelta());
+    agent.context.runOnContext(v -> agent.sendIndexDelta());
   }
 
   @Override
@@ -146,15 +200,64 @@ public final class SimAgents implements AutoCloseable {
     synchronized (agents) {
       all = List.copyOf(agents);
     }
-    all.forEach(agent -> vertx.runOnContext(v -> {
+    all.forEach(agent -> agent.context.runOnContext(v -> {
       if (agent.ws != null) {
         agent.ws.close();
       }
     }));
   }
 
+  /** One context per event loop: a verticle instance each, so that Vert.x gives each its own loop. */
+  private static List<Context> loops(Vertx vertx, int count) {
+    List<Context> contexts = new java.util.concurrent.CopyOnWriteArrayList<>();
+    try {
+      vertx.deployVerticle(() -> new AbstractVerticle() {
+        @Override
+        public void start() {
+          contexts.add(context);
+        }
+      }, new DeploymentOptions().setInstances(count)).await(30, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      throw new IllegalStateException("cannot start the simulator's event loops: " + e.getMessage(), e);
+    }
+    return List.copyOf(contexts);
+  }
+
+  /** Dials queued agents while fewer than {@code maxDialing} dials are in flight. */
+  private void pump() {
+    while (true) {
+      int now = dialing.get();
+      if (now >= maxDialing) {
+        return;
+      }
+      if (waitingToDial.isEmpty()) {
+        return;
+      }
+      if (!dialing.compareAndSet(now, now + 1)) {
+        continue;
+      }
+      Agent next = waitingToDial.poll();
+      if (next == null) {
+        dialing.decrementAndGet();
+        if (waitingToDial.isEmpty()) {
+          return;
+        }
+        continue;
+      }
+      next.context.runOnContext(v -> next.dialNow());
+    }
+  }
+
+  private void dialEnded() {
+    dialing.decrementAndGet();
+    pump();
+  }
+
   private final class Agent {
     final String cluster;
+    final Context context;
+    /** Which of {@code urls} it dials now. */
+    volatile int node;
     final Promise<Void> firstWelcome = Promise.promise();
     WebSocket ws;
     volatile boolean welcomedNow;
@@ -165,17 +268,31 @@ public final class SimAgents implements AutoCloseable {
 
     Agent(String cluster) {
       this.cluster = cluster;
+      int n = added.getAndIncrement();
+      this.context = loops.get(n % loops.size());
+      this.node = n % urls.size();
     }
 
+    /** Queues this agent's dial; it starts when fewer than {@code maxDialing} are in flight. */
     void dial() {
       if (closing) {
         return;
       }
+      waitingToDial.add(this);
+      pump();
+    }
+
+    private void dialNow() {
+      if (closing) {
+        dialEnded();
+        return;
+      }
       dials.incrementAndGet();
-      client.connect(new WebSocketConnectOptions().setAbsoluteURI(url)
+      client.connect(new WebSocketConnectOptions().setAbsoluteURI(urls.get(node))
               .addHeader("Authorization", "Bearer " + token)
               .addHeader(AgentEndpoint.CLUSTER_HEADER, cluster)
               .addHeader("User-Agent", "kmc-fleet-sim"))
+          .onComplete(r -> dialEnded())
           .onSuccess(this::opened)
           .onFailure(e -> {
             long delay;
@@ -190,6 +307,7 @@ public final class SimAgents implements AutoCloseable {
               errors.incrementAndGet();
               lastError = String.valueOf(e.getMessage());
               delay = -1;
+              node = (node + 1) % urls.size(); // that node may be gone: the next one
             }
             redial(delay);
           });
@@ -199,7 +317,7 @@ public final class SimAgents implements AutoCloseable {
       long delay = delayMillis >= 0 ? delayMillis + ThreadLocalRandom.current().nextLong(1 + delayMillis / 2)
           : Math.min(5_000, 100L << Math.min(6, failures++)) / 2
             + ThreadLocalRandom.current().nextLong(1 + Math.min(5_000, 100L << Math.min(6, failures)) / 2);
-      vertx.setTimer(Math.max(1, delay), t -> dial());
+      context.owner().setTimer(Math.max(1, delay), t -> dial());
     }
 
     void opened(WebSocket socket) {
@@ -212,6 +330,7 @@ public final class SimAgents implements AutoCloseable {
         welcomedNow = false;
         if (ws == socket) {
           ws = null;
+          node = (node + 1) % urls.size(); // its node went away or sent it elsewhere: the next one
           long after = redialAfterMillis;
           redialAfterMillis = -1;
           redial(after);
@@ -230,7 +349,7 @@ public final class SimAgents implements AutoCloseable {
       welcomedNow = false;
       socket.closeHandler(null);
       socket.close((short) 1001, "fleet-sim flap");
-      vertx.setTimer(Math.max(1, downMillis), t -> dial());
+      context.owner().setTimer(Math.max(1, downMillis), t -> dial());
     }
 
     void text(String text) {

@@ -10,6 +10,7 @@ import io.kmc.hub.gateway.AgentGateway;
 import io.kmc.hub.metrics.HubMetrics;
 import io.kmc.hub.rbac.Authorizer;
 import io.kmc.hub.stream.StreamEndpoint;
+import io.kmc.hub.tls.TlsEngine;
 import io.kmc.hub.tls.TlsMaterial;
 import io.kmc.hub.web.Errors;
 import io.kmc.hub.web.RequestLog;
@@ -50,14 +51,17 @@ public final class ApiVerticle extends VerticleBase {
   private final Routes routes;
   private final String host;
   private final int port;
+  private final TlsEngine tlsEngine;
   private HttpServer server;
   private Router router;
   private RouteLabels labels;
 
-  public ApiVerticle(Routes routes, String host, int port) {
+  /** @param tlsEngine the TLS implementation, when the port serves TLS ({@code server.tls.engine}) */
+  public ApiVerticle(Routes routes, String host, int port, TlsEngine tlsEngine) {
     this.routes = routes;
     this.host = host;
     this.port = port;
+    this.tlsEngine = tlsEngine;
   }
 
   @Override
@@ -251,6 +255,9 @@ public final class ApiVerticle extends VerticleBase {
       options.setSsl(true).setKeyCertOptions(new PemKeyCertOptions()
           .addCertValue(Buffer.buffer(routes.tls().certificatePem()))
           .addKeyValue(Buffer.buffer(routes.tls().privateKeyPem())));
+      if (tlsEngine != null) {
+        options.setSslEngineOptions(tlsEngine.options());
+      }
     }
     server = vertx.createHttpServer(options).requestHandler(router);
     return server.listen().recover(e -> Future.failedFuture(Listening.failure("the API", host, port,
