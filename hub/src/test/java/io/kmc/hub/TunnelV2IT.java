@@ -2,6 +2,7 @@ package io.kmc.hub;
 
 import io.kmc.hub.support.Fleet;
 import io.kmc.hub.support.RawHttp;
+import io.kmc.hub.support.Watcher;
 import io.kmc.kubesim.KubeSim;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.AfterAll;
@@ -116,10 +117,10 @@ class TunnelV2IT {
     String watch = maps + "?watch=true&resourceVersion=" + listed;
 
     // The API server's own sequence, watched directly, and 50 watches through node A.
-    Watcher reference = new Watcher(sim.url() + watch, null);
+    Watcher reference = new Watcher(CLIENTS, sim.url() + watch, null);
     List<Watcher> watchers = new ArrayList<>();
     for (int i = 0; i < 50; i++) {
-      watchers.add(new Watcher("http://127.0.0.1:" + nodeA.port() + "/k8s/clusters/moving" + watch,
+      watchers.add(new Watcher(CLIENTS, "http://127.0.0.1:" + nodeA.port() + "/k8s/clusters/moving" + watch,
           fleet.adminToken()));
     }
     for (Watcher watcher : watchers) {
@@ -208,65 +209,5 @@ class TunnelV2IT {
         HttpResponse.BodyHandlers.ofByteArray());
     assertEquals(200, response.statusCode(), uri.toString());
     return response.body();
-  }
-
-  /** A watch read off the wire: its events as "TYPE name resourceVersion", in order. */
-  private static final class Watcher {
-    private final List<String> events = new ArrayList<>();
-    private final CompletableFuture<Void> opened = new CompletableFuture<>();
-    private volatile boolean ended;
-    private final RawHttp http;
-
-    Watcher(String url, String bearer) throws IOException {
-      URI uri = URI.create(url);
-      http = new RawHttp(uri.getPort(), 120_000);
-      http.write(RawHttp.request("GET", uri.getRawPath() + "?" + uri.getRawQuery(), bearer, null));
-      CLIENTS.execute(this::read);
-    }
-
-    private void read() {
-      try {
-        RawHttp.Answer head = http.readHead();
-        opened.complete(null);
-        if (head.status() != 200) {
-          ended = true;
-          return;
-        }
-        http.streamedLinesUntil(line -> {
-          JsonObject event = new JsonObject(line);
-          JsonObject metadata = event.getJsonObject("object").getJsonObject("metadata");
-          synchronized (events) {
-            events.add(event.getString("type") + " " + metadata.getString("name") + " "
-                + metadata.getString("resourceVersion"));
-          }
-          return false;
-        }, Integer.MAX_VALUE);
-      } catch (Exception e) {
-        opened.complete(null);
-      }
-      ended = true;
-    }
-
-    void awaitOpen() throws Exception {
-      opened.get(20, TimeUnit.SECONDS);
-    }
-
-    List<String> events() {
-      synchronized (events) {
-        return List.copyOf(events);
-      }
-    }
-
-    boolean open() {
-      return !ended;
-    }
-
-    void close() {
-      try {
-        http.close();
-      } catch (IOException e) {
-        // closing anyway
-      }
-    }
   }
 }

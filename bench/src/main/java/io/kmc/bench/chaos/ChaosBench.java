@@ -326,33 +326,13 @@ public final class ChaosBench {
     JsonObject connection = connectionOrNull(fleet);
     boolean onA = connection != null && Boolean.TRUE.equals(connection.getBoolean("connected"))
         && fleet.nodeA().nodeId().equals(connection.getString("node"));
-    int ok = 0;
-    Map<Integer, Integer> failed = new java.util.TreeMap<>();
-    String firstFailure = null;
-    java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
-    for (int i = 0; i < 20; i++) {
-      try {
-        java.net.http.HttpResponse<String> response = http.send(java.net.http.HttpRequest.newBuilder(
-                java.net.URI.create("http://127.0.0.1:" + fleet.port(Fleet.NODE_C) + KubePassthrough.PREFIX + CLUSTER
-                    + Fleet.CONFIG_MAP_PATH)).header("Authorization", "Bearer " + fleet.adminToken())
-                .timeout(java.time.Duration.ofSeconds(30)).GET().build(),
-            java.net.http.HttpResponse.BodyHandlers.ofString());
-        if (response.statusCode() == 200) {
-          ok++;
-        } else {
-          failed.merge(response.statusCode(), 1, Integer::sum);
-          firstFailure = firstFailure == null ? response.body() : firstFailure;
-        }
-      } catch (IOException e) {
-        failed.merge(-1, 1, Integer::sum);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        return false;
-      }
+    TwentyReads reads = twentyReads(fleet, fleet.port(Fleet.NODE_C), CLUSTER);
+    if (reads == null) {
+      return false;
     }
-    note[0] = "agent " + (onA ? "on node A" : "NOT on node A (" + connection + ")") + "; reads via node C " + ok
-        + "/20 ok" + (failed.isEmpty() ? "" : " " + failed + ", first: " + firstFailure);
-    return onA && ok == 20;
+    note[0] = "agent " + (onA ? "on node A" : "NOT on node A (" + connection + ")") + "; reads via node C " + reads.ok()
+        + "/20 ok" + (reads.failed().isEmpty() ? "" : " " + reads.failed() + ", first: " + reads.firstFailure());
+    return onA && reads.ok() == 20;
   }
 
   /**
@@ -368,14 +348,31 @@ public final class ChaosBench {
       return false;
     }
     boolean connected = behind != null && Boolean.TRUE.equals(behind.getBoolean("connected"));
+    TwentyReads reads = twentyReads(fleet, entryPort, BEHIND);
+    if (reads == null) {
+      return false;
+    }
+    note[0] = "agent +" + skew.toMinutes() + " min back; agent -" + skew.toMinutes() + " min "
+        + (connected ? "connected" : "NOT connected (" + behind + ")") + ", reads of its cluster " + reads.ok()
+        + "/20 ok" + (reads.failed().isEmpty() ? "; nothing refused" : " " + reads.failed() + ", first: "
+        + reads.firstFailure());
+    return connected && reads.ok() == 20;
+  }
+
+  /** Twenty reads of a cluster's ConfigMap entering at one node: how many succeeded, the others by status (-1: none). */
+  private record TwentyReads(int ok, Map<Integer, Integer> failed, String firstFailure) {
+  }
+
+  /** The twenty reads, one after another; null when interrupted. */
+  private static TwentyReads twentyReads(Fleet fleet, int entryPort, String cluster) {
     int ok = 0;
     Map<Integer, Integer> failed = new java.util.TreeMap<>();
-    String firstRefusal = null;
+    String firstFailure = null;
     java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
     for (int i = 0; i < 20; i++) {
       try {
         java.net.http.HttpResponse<String> response = http.send(java.net.http.HttpRequest.newBuilder(
-                java.net.URI.create("http://127.0.0.1:" + entryPort + KubePassthrough.PREFIX + BEHIND
+                java.net.URI.create("http://127.0.0.1:" + entryPort + KubePassthrough.PREFIX + cluster
                     + Fleet.CONFIG_MAP_PATH)).header("Authorization", "Bearer " + fleet.adminToken())
                 .timeout(java.time.Duration.ofSeconds(30)).GET().build(),
             java.net.http.HttpResponse.BodyHandlers.ofString());
@@ -383,19 +380,16 @@ public final class ChaosBench {
           ok++;
         } else {
           failed.merge(response.statusCode(), 1, Integer::sum);
-          firstRefusal = firstRefusal == null ? response.body() : firstRefusal;
+          firstFailure = firstFailure == null ? response.body() : firstFailure;
         }
       } catch (IOException e) {
         failed.merge(-1, 1, Integer::sum);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
-        return false;
+        return null;
       }
     }
-    note[0] = "agent +" + skew.toMinutes() + " min back; agent -" + skew.toMinutes() + " min "
-        + (connected ? "connected" : "NOT connected (" + behind + ")") + ", reads of its cluster " + ok + "/20 ok"
-        + (failed.isEmpty() ? "; nothing refused" : " " + failed + ", first: " + firstRefusal);
-    return connected && ok == 20;
+    return new TwentyReads(ok, failed, firstFailure);
   }
 
   private static JsonObject connectionOrNull(Fleet fleet) {

@@ -213,14 +213,22 @@ final class StreamSocket {
     return subscriptions.containsKey(id) || propagationSubscriptions.containsKey(id);
   }
 
-  private void subscribe(String id, JsonObject message) {
+  /** Whether a new subscription {@code id} may open here; if not, the client is told why. */
+  private boolean admits(String id) {
     if (open(id)) {
       error(id, 409, "subscription " + id + " is open already");
-      return;
+      return false;
     }
     if (subscriptions.size() + propagationSubscriptions.size() >= service.settings().maxSubscriptions()) {
       error(id, 429, "at most " + service.settings().maxSubscriptions() + " subscriptions per socket "
           + "(stream.max_subscriptions)");
+      return false;
+    }
+    return true;
+  }
+
+  private void subscribe(String id, JsonObject message) {
+    if (!admits(id)) {
       return;
     }
     Subscription.Spec spec;
@@ -604,13 +612,7 @@ final class StreamSocket {
   private static final Set<String> PROPAGATION_FIELDS = Set.of("type", "id", "source", "name", "resume");
 
   private void subscribePropagations(String id, JsonObject message) {
-    if (open(id)) {
-      error(id, 409, "subscription " + id + " is open already");
-      return;
-    }
-    if (subscriptions.size() + propagationSubscriptions.size() >= service.settings().maxSubscriptions()) {
-      error(id, 429, "at most " + service.settings().maxSubscriptions() + " subscriptions per socket "
-          + "(stream.max_subscriptions)");
+    if (!admits(id)) {
       return;
     }
     if (service.propagations() == null) {
