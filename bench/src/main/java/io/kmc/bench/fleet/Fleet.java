@@ -317,7 +317,7 @@ public final class Fleet implements AutoCloseable {
       throw new IllegalStateException("the fleet has no node C");
     }
     try {
-      int status = new ProcessBuilder("kill", "-" + name, String.valueOf(nodeC.pid())).inheritIO().start().waitFor();
+      int status = new ProcessBuilder("bash", "-c", "kill -" + name + " " + nodeC.pid()).inheritIO().start().waitFor();
       if (status != 0) {
         throw new IOException("kill -" + name + " " + nodeC.pid() + " exited with " + status);
       }

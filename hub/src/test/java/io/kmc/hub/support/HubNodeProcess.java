@@ -71,9 +71,10 @@ public final class HubNodeProcess implements AutoCloseable {
     frozen = false;
   }
 
+  /** By bash's own kill: a fresh Debian has bash but not always procps, which holds /bin/kill. */
   private void signal(String name) {
     try {
-      int status = new ProcessBuilder("kill", "-" + name, String.valueOf(process.pid())).inheritIO().start().waitFor();
+      int status = new ProcessBuilder("bash", "-c", "kill -" + name + " " + process.pid()).inheritIO().start().waitFor();
       if (status != 0) {
         throw new IllegalStateException("kill -" + name + " " + process.pid() + " exited with " + status);
       }
