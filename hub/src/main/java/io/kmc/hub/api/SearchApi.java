@@ -157,11 +157,11 @@ public final class SearchApi {
       }
       limit = Math.min(limit, maxPageSize);
     }
+    Continue start = Continue.parse(params.get("continue"), sort);
     return new FleetQuery(group, version, plural, FieldFilter.bounded(params.get("kind"), "kind", 317),
         namespace != null ? namespace : FieldFilter.bounded(params.get("namespace"), "namespace", 63),
         fields.name(), fields.namePrefix(), fields.nameContains(), fields.owner(), fields.summary(),
-        Selector.parse(params.get("labelSelector"), "labelSelector"), sort, limit,
-        offset(params.get("continue")), after(params.get("continue"), sort), null);
+        Selector.parse(params.get("labelSelector"), "labelSelector"), sort, limit, start.offset(), start.after(), null);
   }
 
   /** {@code cluster=a,b} or repeated; null for any. */
@@ -201,60 +201,55 @@ public final class SearchApi {
         .getBytes(StandardCharsets.UTF_8));
   }
 
-  /** The key of a keyed token, or null for an offset token or none; 400 for a key of another sort. */
-  static List<String> after(String token, List<FleetQuery.Sort> sort) {
-    if (token == null || token.isEmpty()) {
-      return null;
-    }
-    String text;
-    try {
-      text = new String(Base64.getUrlDecoder().decode(token), StandardCharsets.UTF_8);
-    } catch (IllegalArgumentException e) {
-      throw KmcException.badRequest("continue is not a token this hub gave out");
-    }
-    if (!text.startsWith("k:")) {
-      return null;
-    }
-    int colon = text.indexOf(':', 2);
-    List<String> key = new ArrayList<>();
-    try {
-      JsonArray values = new JsonArray(text.substring(colon + 1));
-      for (Object value : values) {
-        if (!(value instanceof String s)) {
-          throw KmcException.badRequest("continue is not a token this hub gave out");
-        }
-        key.add(s);
-      }
-    } catch (RuntimeException e) {
-      throw KmcException.badRequest("continue is not a token this hub gave out");
-    }
-    if (key.size() != sort.size() + FleetQuery.TIEBREAK.size()) {
-      throw KmcException.badRequest("continue is a token of another sort; start again without it");
-    }
-    return key;
-  }
-
   static String continueToken(long offset) {
     return Base64.getUrlEncoder().withoutPadding().encodeToString(("o:" + offset).getBytes(StandardCharsets.UTF_8));
   }
 
-  static long offset(String token) {
-    if (token == null || token.isEmpty()) {
-      return 0;
-    }
-    try {
-      String text = new String(Base64.getUrlDecoder().decode(token), StandardCharsets.UTF_8);
-      if (text.startsWith("o:") || text.startsWith("k:")) {
-        int end = text.indexOf(':', 2);
-        long offset = Long.parseLong(text.substring(2, text.startsWith("k:") && end > 0 ? end : text.length()));
-        if (offset >= 0) {
-          return offset;
-        }
+  /**
+   * Where a page starts, from the {@code continue} token of the one before: an offset ("o:" tokens, and
+   * "k:" ones too), and for a keyed token the sort values of that page's last row; 400 for anything else,
+   * or for a key of another sort.
+   */
+  record Continue(long offset, List<String> after) {
+    static final Continue START = new Continue(0, null);
+
+    static Continue parse(String token, List<FleetQuery.Sort> sort) {
+      if (token == null || token.isEmpty()) {
+        return START;
       }
-    } catch (IllegalArgumentException e) {
-      // answered below
+      try {
+        String text = new String(Base64.getUrlDecoder().decode(token), StandardCharsets.UTF_8);
+        boolean keyed = text.startsWith("k:");
+        if (text.startsWith("o:") || keyed) {
+          int end = keyed ? text.indexOf(':', 2) : text.length();
+          long offset = Long.parseLong(text.substring(2, end < 0 ? text.length() : end));
+          if (offset >= 0) {
+            return new Continue(offset, keyed ? key(text.substring(end + 1), sort) : null);
+          }
+        }
+      } catch (IllegalArgumentException e) {
+        // answered below
+      }
+      throw KmcException.badRequest("continue is not a token this hub gave out");
     }
-    throw KmcException.badRequest("continue is not a token this hub gave out");
+
+    private static List<String> key(String json, List<FleetQuery.Sort> sort) {
+      List<String> key = new ArrayList<>();
+      try {
+        for (Object value : new JsonArray(json)) {
+          if (!(value instanceof String s)) {
+            throw KmcException.badRequest("continue is not a token this hub gave out");
+          }
+          key.add(s);
+        }
+      } catch (RuntimeException e) {
+        throw KmcException.badRequest("continue is not a token this hub gave out");
+      }
+      if (key.size() != sort.size() + FleetQuery.TIEBREAK.size()) {
+        throw KmcException.badRequest("continue is a token of another sort; start again without it");
+      }
+      return key;
+    }
   }
 
   private static JsonObject page(FleetQuery query, FleetIndex.Page page, Map<String, FleetAccess.ClusterState> states) {

@@ -719,7 +719,7 @@ final class StreamSocket {
         if (!subscription.initialDone) {
           subscription.initialDone = true;
           send(new JsonObject().put("type", "INITIAL_STATE_DONE").put("id", subscription.id)
-              .put("resume", subscription.resumeToken()), null, subscription.id);
+              .put("resume", subscription.resumeToken()), null);
         }
         readPropagations(subscription);
       });
@@ -773,7 +773,7 @@ final class StreamSocket {
 
   private void propagationMessage(PropagationSubscription subscription, String type, JsonObject object) {
     send(new JsonObject().put("type", type).put("id", subscription.id).put("object", object)
-        .put("resume", subscription.resumeToken()), null, subscription.id);
+        .put("resume", subscription.resumeToken()), null);
   }
 
   /** Marks each target cluster whose agent the hub does not see now: what it says of it may be out of date. */
@@ -887,15 +887,14 @@ final class StreamSocket {
     send(error, null);
   }
 
+  /**
+   * A message to the client; one with a resume token is remembered as its subscription's last sent,
+   * named by the message's id (a propagations subscription has no {@link Subscription}).
+   */
   private void send(JsonObject message, Subscription subscription) {
     if (!closed) {
-      sendText(message.encode(), subscription, message.getString("resume"));
-    }
-  }
-
-  private void send(JsonObject message, Subscription subscription, String id) {
-    if (!closed) {
-      sendText(message.encode(), subscription, id, message.getString("resume"));
+      sendText(message.encode(), subscription, subscription == null ? message.getString("id") : subscription.id,
+          message.getString("resume"));
     }
   }
 
