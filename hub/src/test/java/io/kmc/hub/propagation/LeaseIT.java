@@ -1,16 +1,12 @@
 package io.kmc.hub.propagation;
 
-import io.kmc.hub.config.HubConfig;
 import io.kmc.hub.store.Database;
 import io.kmc.hub.support.Fleet;
-import io.kmc.hub.support.TestInfra;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
-import java.nio.file.Files;
-import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 import static io.kmc.hub.support.Fleet.await;
@@ -32,18 +28,7 @@ class LeaseIT {
   void oneHolderAtATimeAndAStaleHoldersWritesAreFencedOff() throws Exception {
     Vertx vertx = Vertx.vertx();
     try {
-      HubConfig config = Fleet.hubConfig("""
-          data:
-            dir: %s
-          database:
-            host: 127.0.0.1
-            port: %d
-            name: %s
-            user: postgres
-            pool_size: 2
-          """.formatted(Files.createTempDirectory("kmc-lease"), TestInfra.postgres().getPort(),
-          TestInfra.newDatabase()), Map.of());
-      Database database = await(Database.start(vertx, config.database(), config.dataDir()));
+      Database database = Fleet.database(vertx, "pool_size: 2");
       PropagationStore store = new PropagationStore(database.pool());
       Lease a = new Lease(database.pool(), "node-a", 3_000);
       Lease b = new Lease(database.pool(), "node-b", 3_000);

@@ -1,8 +1,6 @@
 package io.kmc.hub.store;
 
-import io.kmc.hub.config.HubConfig;
 import io.kmc.hub.support.Fleet;
-import io.kmc.hub.support.TestInfra;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.ConnectionPoolTooBusyException;
@@ -10,9 +8,7 @@ import io.vertx.sqlclient.Pool;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
-import java.nio.file.Files;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 import static io.kmc.hub.support.Fleet.await;
@@ -33,19 +29,7 @@ class DatabasePoolIT {
   void waitersOutlastTheOldTimeoutAndOneTooManyIsRefusedAtOnce() throws Exception {
     Vertx vertx = Vertx.vertx();
     try {
-      HubConfig config = Fleet.hubConfig("""
-          data:
-            dir: %s
-          database:
-            host: 127.0.0.1
-            port: %d
-            name: %s
-            user: postgres
-            pool_size: 1
-            max_waiting_queries: 2
-          """.formatted(Files.createTempDirectory("kmc-pool"), TestInfra.postgres().getPort(),
-          TestInfra.newDatabase()), Map.of());
-      Database database = await(Database.start(vertx, config.database(), config.dataDir()));
+      Database database = Fleet.database(vertx, "pool_size: 1", "max_waiting_queries: 2");
       Pool pool = database.pool();
       // The only connection is held in a transaction for longer than the 10 s acquisition timeout kmc had.
       Future<Integer> holder = pool.withTransaction(conn -> conn.query("select pg_sleep(11)").execute()

@@ -305,6 +305,27 @@ public final class Fleet implements AutoCloseable {
     return URI.create(scheme() + "://127.0.0.1:" + via.port() + path);
   }
 
+  /**
+   * The hub's database layer alone, on a fresh database of the shared test PostgreSQL, with the given
+   * further {@code database:} settings (e.g. {@code pool_size: 2}), as a hub node would start it.
+   */
+  public static io.kmc.hub.store.Database database(io.vertx.core.Vertx vertx, String... settings) throws IOException {
+    StringBuilder yaml = new StringBuilder("""
+        data:
+          dir: %s
+        database:
+          host: 127.0.0.1
+          port: %d
+          name: %s
+          user: postgres
+        """.formatted(Files.createTempDirectory("kmc-db"), TestInfra.postgres().getPort(), TestInfra.newDatabase()));
+    for (String setting : settings) {
+      yaml.append("  ").append(setting).append('\n');
+    }
+    HubConfig config = hubConfig(yaml.toString(), Map.of());
+    return await(io.kmc.hub.store.Database.start(vertx, config.database(), config.dataDir()));
+  }
+
   public static HubConfig hubConfig(String yaml, Map<String, String> env) {
     ConfigReader reader = ConfigReader.fromYaml(yaml, env);
     HubConfig config = HubConfig.read(reader);
