@@ -71,6 +71,7 @@ import io.kmc.hub.store.ClusterRegistry;
 import io.kmc.hub.store.Database;
 import io.kmc.hub.store.IdentityStore;
 import io.kmc.hub.store.InstallLinks;
+import io.kmc.hub.tls.HandshakeGate;
 import io.kmc.hub.tls.TlsEngine;
 import io.kmc.hub.tls.TlsMaterial;
 import io.kmc.ops.Concern;
@@ -146,6 +147,7 @@ public final class Hub {
   private int port;
   private TlsMaterial tls;
   private TlsEngine tlsEngine;
+  private final HandshakeGate handshakes;
   private Database database;
   private SharedState shared;
   private ClusterRegistry clusters;
@@ -176,6 +178,8 @@ public final class Hub {
     this.channel = new NodeChannel(vertx, nodes, sessions);
     this.presence = new Presence(vertx, nodes);
     metrics.agentSessions(sessions::agentSessions);
+    this.handshakes = new HandshakeGate(config.server().tls().maxConcurrentHandshakes());
+    metrics.tlsHandshakes(handshakes::running, handshakes::waiting, handshakes::closedWaiting);
   }
 
   public static Future<Hub> start(HubConfig config) {
@@ -272,7 +276,7 @@ public final class Hub {
           tls = material;
           // Loading the native TLS library unpacks and links it: not on an event loop either.
           return material != null && material.serves()
-              ? vertx.executeBlocking(() -> TlsEngine.of(config.server().tls().engine()), false)
+              ? vertx.executeBlocking(() -> TlsEngine.of(config.server().tls().engine()).gated(handshakes), false)
               : Future.<TlsEngine>succeededFuture(null);
         })
         .compose(engine -> {

@@ -141,6 +141,33 @@ class ScaleIT {
   }
 
   /**
+   * server.tls.max_concurrent_handshakes through the real hub and agent: with the node's one handshake
+   * held by a connection that never says ClientHello, the agent's dial waits, accepted but unread, and
+   * goes through once that connection ends.
+   */
+  @Test
+  void anAgentsHandshakeWaitsItsTurnAtABusyNode() throws Exception {
+    fleet = new Fleet().tls().hubSettings(Map.of("KMC_SERVER_TLS_MAX_CONCURRENT_HANDSHAKES", "1"));
+    fleet.cluster("queued");
+    Hub hub = fleet.hubs(1).get(0);
+    io.vertx.core.net.NetSocket silent = vertx.createNetClient().connect(hub.port(), "127.0.0.1")
+        .await(10, TimeUnit.SECONDS);
+    Fleet.eventually(Duration.ofSeconds(10), () -> value(scrape(hub), "kmc_tls_handshakes_running") == 1,
+        "the silent connection holds the node's one handshake");
+
+    fleet.agent("queued", hub);
+    Fleet.eventually(Duration.ofSeconds(20), () -> value(scrape(hub), "kmc_tls_handshakes_waiting") == 1,
+        "the agent's handshake waits");
+    assertEquals(0, value(scrape(hub), "kmc_agent_sessions"));
+
+    silent.close();
+    fleet.awaitConnected(hub, "queued");
+    String after = scrape(hub);
+    assertEquals(0, value(after, "kmc_tls_handshakes_waiting"));
+    assertEquals(0, value(after, "kmc_tls_handshakes_closed_waiting_total"));
+  }
+
+  /**
    * Pings are for idle connections only, on both sides: while requests flow the real agent sends
    * none, and an idle link carries one ping (and its pong) per interval, not one from each side.
    * Fleet's hubs ping after 500 ms of silence.

@@ -37,7 +37,8 @@ public record HubConfig(Path dataDir, Server server, Management management, LogS
    * TLS of the API port. kubectl only sends credentials over TLS, so it is on by default, with a
    * self-signed certificate kept under the data directory unless certificate files are given.
    */
-  public record Tls(String mode, Path certFile, Path keyFile, Path caFile, List<String> hosts, String engine) {
+  public record Tls(String mode, Path certFile, Path keyFile, Path caFile, List<String> hosts, String engine,
+                    int maxConcurrentHandshakes) {
     public boolean enabled() {
       return !"off".equals(mode);
     }
@@ -337,7 +338,11 @@ public record HubConfig(Path dataDir, Server server, Management management, LogS
         "TLS implementation: openssl (BoringSSL, bundled for Linux x86_64; several times cheaper per handshake, "
             + "so a reconnect storm is absorbed faster) where it loads, else the JDK's, logged at start; jdk: always the JDK's.",
         "openssl", "jdk");
-    Tls tls = new Tls(tlsMode, path(certFile), path(keyFile), path(caFile), tlsHosts, engine);
+    int maxHandshakes = c.integer("server.tls.max_concurrent_handshakes", 128, 0, 1_000_000,
+        "TLS handshakes a node runs at once; further connections wait, accepted but unread, in arrival order "
+            + "(their wait counts toward the 10 s handshake timeout). Keeps a reconnect storm from making every "
+            + "handshake too slow to finish. 0: no limit.");
+    Tls tls = new Tls(tlsMode, path(certFile), path(keyFile), path(caFile), tlsHosts, engine, maxHandshakes);
     return new Server(
         c.string("server.host", "0.0.0.0", "Address the API, pass-through and agent endpoint listen on."),
         c.integer("server.port", 8080, 0, 65535, "Port of the API, pass-through and agent endpoint (0 picks a free one)."),

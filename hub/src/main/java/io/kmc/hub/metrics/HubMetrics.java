@@ -27,6 +27,9 @@ public final class HubMetrics {
   public static final String CLUSTER_LAST_SEEN = "kmc_cluster_last_seen_timestamp_seconds";
   public static final String TUNNEL_LATENCY = "kmc_tunnel_latency_seconds";
   public static final String AGENT_SESSIONS = "kmc_agent_sessions";
+  public static final String TLS_HANDSHAKES_RUNNING = "kmc_tls_handshakes_running";
+  public static final String TLS_HANDSHAKES_WAITING = "kmc_tls_handshakes_waiting";
+  public static final String TLS_HANDSHAKES_CLOSED_WAITING = "kmc_tls_handshakes_closed_waiting";
   public static final String LIVENESS_SWEEPS = "kmc_tunnel_liveness_sweeps";
   public static final String STREAM_SOCKETS = "kmc_stream_sockets";
   public static final String STREAM_SLOW_CLOSES = "kmc_stream_slow_closes";
@@ -117,6 +120,16 @@ public final class HubMetrics {
     this.agentsDeferred = Counter.builder(AGENT_DEFERRED)
         .description("New agent connections answered 503 with a Retry-After (tunnel.admission_rate)")
         .register(registry);
+  }
+
+  /** The TLS handshakes of the API port ({@code server.tls.max_concurrent_handshakes}). */
+  public void tlsHandshakes(Supplier<Number> running, Supplier<Number> waiting, Supplier<Number> closedWaiting) {
+    Gauge.builder(TLS_HANDSHAKES_RUNNING, running).description("TLS handshakes under way on this node").register(registry);
+    Gauge.builder(TLS_HANDSHAKES_WAITING, waiting).description("Accepted connections waiting for their TLS "
+        + "handshake to begin (server.tls.max_concurrent_handshakes)").register(registry);
+    FunctionCounter.builder(TLS_HANDSHAKES_CLOSED_WAITING, closedWaiting, n -> n.get().doubleValue())
+        .description("Connections closed while they waited for their TLS handshake (the handshake timeout, "
+            + "or the peer gave up)").register(registry);
   }
 
   /** Agent connections held by this node. */

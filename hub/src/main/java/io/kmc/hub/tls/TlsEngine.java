@@ -28,7 +28,12 @@ public record TlsEngine(SSLEngineOptions options, String description) {
     return new TlsEngine(new JdkSSLEngineOptions(), "JDK");
   }
 
+  /** This engine with {@code gate} in front of its server handshakes. */
+  public TlsEngine gated(HandshakeGate gate) {
+    return new TlsEngine(gate.engineOptions(options), description);
+  }
+
   public boolean openSsl() {
-    return options instanceof OpenSSLEngineOptions;
+    return description.startsWith("OpenSSL");
   }
 }
