@@ -77,7 +77,7 @@ class OperationsIT {
     String b = scrape(nodeB);
     assertEquals(1.0, value(b, "kmc_agent_sessions", ""));
     assertEquals(1.0, value(b, "kmc_agent_connects_total", "cluster=\"prod\""));
-    // One histogram for the node, not one per cluster (metrics.per_cluster_histograms is off by default).
+    // One histogram for the node, not one per cluster (metrics.per_cluster_detail is off by default).
     assertTrue(value(b, "kmc_tunnel_requests_seconds_count", "") >= 6.0);
     assertFalse(b.contains("kmc_tunnel_requests_seconds_count{cluster="), "no per-cluster tunnel histogram");
     assertTrue(a.contains("jvm_memory_used_bytes") && a.contains("vertx_eventbus"), "JVM and event-bus metrics too");
@@ -92,7 +92,9 @@ class OperationsIT {
     fleet.stopAgent("prod");
     Fleet.eventually(Duration.ofSeconds(15), () -> value(scrape(nodeA), "kmc_cluster_up", "cluster=\"prod\"") == 0.0,
         "cluster down once its agent is gone");
-    assertEquals(1.0, value(scrape(nodeB), "kmc_agent_disconnects_total", "cluster=\"prod\""));
+    assertEquals(1.0, value(scrape(nodeB), "kmc_agent_disconnects_total", ""));
+    assertTrue(value(scrape(nodeA), "kmc_cluster_last_seen_timestamp_seconds", "cluster=\"prod\"") > 0,
+        "when the cluster was last heard from, kept after its agent went");
   }
 
   @Test

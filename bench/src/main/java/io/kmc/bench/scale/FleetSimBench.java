@@ -45,7 +45,7 @@ public final class FleetSimBench {
         --flaps-per-second N   agents disconnected and redialled per second in the busy window (default 0)
         --busy-seconds N       the busy window, when deltas or flaps are asked for (default 30)
         --hub-jar PATH         the jar to run the hub from (default: this one), e.g. an older build
-        --hub-env K=V,...      environment settings for the hub (KMC_...), e.g. KMC_METRICS_PER_CLUSTER_LATENCY=true
+        --hub-env K=V,...      environment settings for the hub (KMC_...), e.g. KMC_METRICS_PER_CLUSTER_DETAIL=true
         --sim-event-loops N    the simulator's event loops, agents spread over them (default: its cores)
         --max-dialing N        dials (TCP + TLS + upgrade) in flight at once; the rest wait (default 64)
         --sim-tls E            the simulator's TLS: openssl (BoringSSL, where it loads) or jdk (default openssl);
