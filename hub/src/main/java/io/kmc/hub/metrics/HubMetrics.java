@@ -24,9 +24,10 @@ import java.util.function.Supplier;
  * <p>Series labelled with a cluster are what makes {@code /metrics} grow with the fleet (~40 to
  * 80 bytes each, every scrape), so by default a cluster has only those an operator alerts on: up
  * (every registered cluster, so that one never connected counts as down), last seen (once heard
- * from) and the connect counter (flapping), plus those that only an agent's activity creates
- * (objects indexed, resource counts, open streams). Latencies and disconnects are one series set
- * per node, labelled with the cluster only with {@code metrics.per_cluster_detail}.
+ * from) and the connect counter (flapping). Latencies, disconnects, objects indexed and resource
+ * counts are one series set per node (resource counts one per kind), labelled with the cluster only
+ * with {@code metrics.per_cluster_detail}. Rare events (refused index batches, policy violations)
+ * and open streams keep their cluster label: they appear only for the clusters concerned.
  */
 public final class HubMetrics {
 
@@ -101,6 +102,8 @@ public final class HubMetrics {
   private final Map<String, ClusterState> clusters = new ConcurrentHashMap<>();
   private final Map<String, int[]> streams = new ConcurrentHashMap<>();
   private final Map<String, Map<String, ResourceCount>> resources = new ConcurrentHashMap<>();
+  /** By kind, the sum over {@link #resources} (without {@code metrics.per_cluster_detail}). */
+  private final Map<String, Gauge> resourceTotals = new ConcurrentHashMap<>();
   /** What function counters read, held here for as long as the metrics live. */
   private final List<Supplier<Number>> counted = new ArrayList<>();
 
@@ -109,10 +112,10 @@ public final class HubMetrics {
   }
 
   /**
-   * @param perClusterDetail label latencies (tunnel requests, heartbeats, index batches) and disconnects
-   *                         with the cluster; off, one series set serves every cluster, so that /metrics
-   *                         stays small with thousands (up, last seen and the connect counter stay per
-   *                         cluster)
+   * @param perClusterDetail label latencies (tunnel requests, heartbeats, index batches), disconnects,
+   *                         objects indexed and resource counts with the cluster; off, one series set
+   *                         serves every cluster, so that /metrics stays small with thousands (up, last
+   *                         seen and the connect counter stay per cluster)
    */
   public HubMetrics(MeterRegistry registry, boolean perClusterDetail) {
     this.registry = registry;
@@ -286,23 +289,40 @@ public final class HubMetrics {
     }
   }
 
-  /** How many objects of {@code kind} {@code cluster} has, as this node counted them. */
+  /**
+   * How many objects of {@code kind} {@code cluster} has, as this node counted them: a gauge per cluster
+   * and kind with {@code metrics.per_cluster_detail} (a dozen series per cluster with the agent's default
+   * kinds), else one per kind summing the clusters whose agents this node holds.
+   */
   public void resourceCount(String cluster, String kind, long count) {
     resources.computeIfAbsent(cluster, c -> new ConcurrentHashMap<>()).computeIfAbsent(kind, k -> {
       ResourceCount held = new ResourceCount();
-      held.gauge = Gauge.builder(CLUSTER_RESOURCES, held, h -> h.value).tags("cluster", cluster, "kind", kind)
-          .description("Objects of a kind in a member cluster (counted by the node holding its agent)")
-          .register(registry);
+      if (perClusterDetail) {
+        held.gauge = Gauge.builder(CLUSTER_RESOURCES, held, h -> h.value).tags("cluster", cluster, "kind", kind)
+            .description("Objects of a kind in a member cluster (counted by the node holding its agent)")
+            .register(registry);
+      } else {
+        resourceTotals.computeIfAbsent(kind, this::registerResourceTotal);
+      }
       return held;
     }).value = count;
   }
 
+  private Gauge registerResourceTotal(String kind) {
+    return Gauge.builder(CLUSTER_RESOURCES, () -> resources.values().stream().mapToDouble(byKind -> {
+          ResourceCount held = byKind.get(kind);
+          return held == null ? 0 : held.value;
+        }).sum()).tag("kind", kind)
+        .description("Objects of a kind in the member clusters whose agents this node holds").register(registry);
+  }
+
   /** An agent's index batch written (by the node holding the agent), with its objects and the time it took. */
   public void indexApplied(String cluster, int objects, long nanos) {
-    Counter.builder(INDEX_OBJECTS).tag("cluster", cluster)
-        .description("Objects (upserts and deletes) written to the fleet index from a cluster's agent")
+    Tags tags = perClusterDetail ? Tags.of("cluster", cluster) : Tags.empty();
+    Counter.builder(INDEX_OBJECTS).tags(tags)
+        .description("Objects (upserts and deletes) written to the fleet index from agents")
         .register(registry).increment(objects);
-    Timer.builder(INDEX_BATCHES).tags(perClusterDetail ? Tags.of("cluster", cluster) : Tags.empty())
+    Timer.builder(INDEX_BATCHES).tags(tags)
         .description("Time to write one index batch of a cluster's agent").register(registry)
         .record(nanos, TimeUnit.NANOSECONDS);
   }
@@ -317,7 +337,8 @@ public final class HubMetrics {
   public void keepResourceCounts(Set<String> counted) {
     for (String cluster : Set.copyOf(resources.keySet())) {
       if (!counted.contains(cluster)) {
-        resources.remove(cluster).values().forEach(held -> registry.remove(held.gauge));
+        resources.remove(cluster).values().stream().filter(held -> held.gauge != null)
+            .forEach(held -> registry.remove(held.gauge));
       }
     }
   }

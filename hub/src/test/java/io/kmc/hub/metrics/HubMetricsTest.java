@@ -60,6 +60,24 @@ class HubMetricsTest {
   }
 
   @Test
+  void resourceCountsAreOnePerKindByDefault() {
+    PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    HubMetrics metrics = new HubMetrics(registry, false);
+    metrics.resourceCount("a", "pods", 3);
+    metrics.resourceCount("b", "pods", 4);
+    metrics.resourceCount("b", "namespaces", 2);
+    metrics.indexApplied("a", 5, 1_000_000);
+
+    String scrape = registry.scrape();
+    assertTrue(scrape.contains("kmc_cluster_resources{kind=\"pods\"} 7.0"), scrape);
+    assertTrue(scrape.contains("kmc_index_objects_written_total 5.0"), scrape);
+    assertEquals(0, seriesOf(scrape, "a") + seriesOf(scrape, "b"), scrape);
+    // b's agent moved to another node, which reports it from now on.
+    metrics.keepResourceCounts(java.util.Set.of("a"));
+    assertTrue(registry.scrape().contains("kmc_cluster_resources{kind=\"pods\"} 3.0"), registry.scrape());
+  }
+
+  @Test
   void perClusterDetailLabelsLatenciesAndDisconnects() {
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     HubMetrics metrics = new HubMetrics(registry, true);
@@ -67,9 +85,11 @@ class HubMetricsTest {
         "idle", NEVER_CONNECTED));
     metrics.tunnelRequest("prod", 5_000_000);
     metrics.agentDisconnected("prod");
+    metrics.resourceCount("prod", "pods", 3);
 
     String scrape = registry.scrape();
     assertTrue(scrape.contains("kmc_tunnel_latency_seconds{cluster=\"prod\"} 0.8"), scrape);
+    assertTrue(scrape.contains("kmc_cluster_resources{cluster=\"prod\",kind=\"pods\"} 3.0"), scrape);
     assertTrue(scrape.contains("kmc_agent_disconnects_total{cluster=\"prod\"} 1.0"), scrape);
     assertTrue(scrape.contains("kmc_tunnel_requests_seconds_count{cluster=\"prod\"} 1"), scrape);
     assertEquals(1, seriesOf(scrape, "idle"), linesOf(scrape, "idle"));
