@@ -172,7 +172,7 @@ public final class Hub {
     this.vertx = created.vertx();
     this.nodes = created.nodes();
     this.registry = created.registry();
-    this.metrics = new HubMetrics(registry, config.management().perClusterHistograms());
+    this.metrics = new HubMetrics(registry, config.management().perClusterDetail());
     this.sessions = new SessionRegistry(vertx);
     FrameMessage.register(vertx.eventBus());
     this.channel = new NodeChannel(vertx, nodes, sessions);

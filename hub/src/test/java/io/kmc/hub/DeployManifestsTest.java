@@ -106,7 +106,8 @@ class DeployManifestsTest {
       "kmc_cluster_resources", "kmc_agent_connected", "kmc_agent_dials_total", "kmc_agent_streams",
       "kmc_propagation_applies_total", "kmc_propagation_events_total", "kmc_propagation_controller_leader");
   private static final Set<String> KMC_HISTOGRAMS = Set.of(
-      "kmc_api_requests_seconds", "kmc_tunnel_requests_seconds", "kmc_agent_requests_seconds",
+      "kmc_api_requests_seconds", "kmc_tunnel_requests_seconds", "kmc_tunnel_heartbeat_seconds",
+      "kmc_agent_requests_seconds",
       "kmc_propagation_apply_duration_seconds");
   private static final List<String> OTHER_METRIC_PREFIXES = List.of("jvm_", "process_", "vertx_");
 

@@ -60,8 +60,9 @@ class FleetIndexIT {
 
   @BeforeAll
   static void start() throws IOException {
-    // kubectl sends its bearer token over TLS only.
-    fleet = new Fleet().tls();
+    // kubectl sends its bearer token over TLS only. Objects written are counted per cluster only with
+    // metrics.per_cluster_detail, and a reconnect test below reads the lab's.
+    fleet = new Fleet().tls().hubSettings(Map.of("KMC_METRICS_PER_CLUSTER_DETAIL", "true"));
     CLUSTERS.forEach(fleet::cluster);
     fleet.cluster(LAB);
     List<Hub> hubs = fleet.hubs(2);

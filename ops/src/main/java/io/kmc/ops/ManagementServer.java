@@ -3,6 +3,7 @@ package io.kmc.ops;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
+import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.HttpServerRequest;
@@ -51,8 +52,9 @@ public final class ManagementServer extends VerticleBase {
           json(request, 503, new JsonObject().put("status", "not ready").put("error", ar.cause().getMessage()));
         }
       });
-      // Rendering thousands of series takes a while: not on the event loop.
-      case "/metrics" -> vertx.executeBlocking(registry::scrape, false).onComplete(ar -> {
+      // Rendering and encoding thousands of series (megabytes) takes a while: not on the event loop,
+      // which also carries agents' tunnels.
+      case "/metrics" -> vertx.executeBlocking(() -> Buffer.buffer(registry.scrape()), false).onComplete(ar -> {
         if (ar.succeeded()) {
           request.response().putHeader("Content-Type", "text/plain; version=0.0.4; charset=utf-8").end(ar.result());
         } else {

@@ -164,6 +164,11 @@ public record JvmProcess(long pid) {
     }
   }
 
+  /** Every thread's stack ({@code jcmd Thread.print}). */
+  public String threadDump() {
+    return jcmd("Thread.print");
+  }
+
   private String jcmd(String command) {
     Path jcmd = Path.of(System.getProperty("java.home"), "bin", "jcmd");
     try {

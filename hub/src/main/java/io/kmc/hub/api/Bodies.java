@@ -182,8 +182,10 @@ public final class Bodies {
     throw KmcException.badRequest("'" + field + "' must be seconds or a duration such as 30d, 12h, 30m");
   }
 
+  /** A JSON object or array, or JSON already encoded (a {@link Buffer}, e.g. built on a worker). */
   public static void json(RoutingContext ctx, int status, Object body) {
-    Buffer buffer = body instanceof JsonArray array ? array.toBuffer() : ((JsonObject) body).toBuffer();
+    Buffer buffer = body instanceof Buffer encoded ? encoded
+        : body instanceof JsonArray array ? array.toBuffer() : ((JsonObject) body).toBuffer();
     ctx.response().setStatusCode(status).putHeader(HttpHeaders.CONTENT_TYPE, "application/json").end(buffer);
   }
 

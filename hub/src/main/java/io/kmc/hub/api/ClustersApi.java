@@ -16,6 +16,7 @@ import io.kmc.hub.store.InstallLinks;
 import io.kmc.hub.store.TokenHashes;
 import io.kmc.ops.Texts;
 import io.vertx.core.Future;
+import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -96,30 +97,38 @@ public final class ClustersApi {
     boolean all = authorizer.allowed(principal, "clusters", "list");
     int limit = pageLimit(ctx.queryParams().get("limit"));
     String after = continueAfter(ctx.queryParams().get("continue"));
-    presence.all().onSuccess(entries -> {
-      long now = System.currentTimeMillis();
-      JsonArray items = new JsonArray();
-      String last = null;
-      boolean more = false;
-      for (ClusterRecord cluster : registry.list()) {
-        if (after != null && cluster.name().compareTo(after) <= 0
-            || !all && !authorizer.canSeeCluster(principal, cluster.name())) {
-          continue;
-        }
-        if (items.size() == limit) {
-          more = true;
-          break;
-        }
-        items.add(describe(cluster, entries.get(cluster.name()), now));
-        last = cluster.name();
+    // Ten thousand clusters are ~5 MB of JSON, ~0.3 s of CPU to build and encode (several seconds on a
+    // loaded machine): on a worker, not on the event loop, which also carries agents' tunnels.
+    presence.all()
+        .compose(entries -> ctx.vertx().executeBlocking(() -> page(principal, all, limit, after, entries), false))
+        .onSuccess(page -> Bodies.json(ctx, page))
+        .onFailure(ctx::fail);
+  }
+
+  /** One page of the cluster list as JSON bytes. */
+  private Buffer page(Principal principal, boolean all, int limit, String after, Map<String, Presence.Entry> entries) {
+    long now = System.currentTimeMillis();
+    JsonArray items = new JsonArray();
+    String last = null;
+    boolean more = false;
+    for (ClusterRecord cluster : registry.list()) {
+      if (after != null && cluster.name().compareTo(after) <= 0
+          || !all && !authorizer.canSeeCluster(principal, cluster.name())) {
+        continue;
       }
-      JsonObject answer = new JsonObject().put("items", items);
-      if (more) {
-        answer.put("continue", Base64.getUrlEncoder().withoutPadding()
-            .encodeToString(last.getBytes(StandardCharsets.UTF_8)));
+      if (items.size() == limit) {
+        more = true;
+        break;
       }
-      Bodies.json(ctx, answer);
-    }).onFailure(ctx::fail);
+      items.add(describe(cluster, entries.get(cluster.name()), now));
+      last = cluster.name();
+    }
+    JsonObject answer = new JsonObject().put("items", items);
+    if (more) {
+      answer.put("continue", Base64.getUrlEncoder().withoutPadding()
+          .encodeToString(last.getBytes(StandardCharsets.UTF_8)));
+    }
+    return answer.toBuffer();
   }
 
   private static int pageLimit(String limit) {

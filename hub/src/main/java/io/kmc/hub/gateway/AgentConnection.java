@@ -113,7 +113,9 @@ final class AgentConnection implements AgentSession.Link {
       sendControl(new Frame.Pong(ping.sentAtMillis()));
     } else if (frame instanceof Frame.Pong pong) {
       lastPresence = System.currentTimeMillis();
-      session.heard(Math.max(0, lastPresence - pong.sentAtMillis()));
+      long roundTrip = Math.max(0, lastPresence - pong.sentAtMillis());
+      gateway.metrics().heartbeat(roundTrip);
+      session.heard(roundTrip);
     } else if (frame instanceof Frame.Error error) {
       session.reported(error);
     } else if (frame instanceof Frame.Index batch) {

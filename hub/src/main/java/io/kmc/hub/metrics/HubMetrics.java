@@ -20,12 +20,21 @@ import java.util.function.Supplier;
 /**
  * The hub's own metrics, named as Prometheus expects ({@code kmc_}, units in the name), with
  * bounded labels only: cluster names (registered clusters), route templates, methods, statuses.
+ *
+ * <p>Series labelled with a cluster are what makes {@code /metrics} grow with the fleet (~40 to
+ * 80 bytes each, every scrape), so by default a cluster has only those an operator alerts on: up
+ * (every registered cluster, so that one never connected counts as down), last seen (once heard
+ * from) and the connect counter (flapping). Latencies, disconnects, objects indexed and resource
+ * counts are one series set per node (resource counts one per kind), labelled with the cluster only
+ * with {@code metrics.per_cluster_detail}. Rare events (refused index batches, policy violations)
+ * and open streams keep their cluster label: they appear only for the clusters concerned.
  */
 public final class HubMetrics {
 
   public static final String CLUSTER_UP = "kmc_cluster_up";
   public static final String CLUSTER_LAST_SEEN = "kmc_cluster_last_seen_timestamp_seconds";
   public static final String TUNNEL_LATENCY = "kmc_tunnel_latency_seconds";
+  public static final String TUNNEL_HEARTBEATS = "kmc_tunnel_heartbeat";
   public static final String AGENT_SESSIONS = "kmc_agent_sessions";
   public static final String TLS_HANDSHAKES_RUNNING = "kmc_tls_handshakes_running";
   public static final String TLS_HANDSHAKES_WAITING = "kmc_tls_handshakes_waiting";
@@ -65,6 +74,8 @@ public final class HubMetrics {
     volatile double up;
     volatile double lastSeenSeconds;
     volatile double latencySeconds;
+    /** Whether the cluster was heard from since this node started (its last-seen gauge exists). */
+    boolean seen;
     final List<Gauge> gauges = new ArrayList<>();
   }
 
@@ -79,11 +90,12 @@ public final class HubMetrics {
   }
 
   private final MeterRegistry registry;
-  private final boolean perClusterHistograms;
+  private final boolean perClusterDetail;
   private final Counter warningsSuppressed;
   private final Counter agentsDeferred;
   private final Counter pingsFromHub;
   private final Counter pingsFromAgents;
+  private final Timer heartbeats;
   /**
    * Timers already registered, so that a request does not build a meter id and look it up in the
    * registry each time (both label sets are bounded, see the class comment).
@@ -93,6 +105,8 @@ public final class HubMetrics {
   private final Map<String, ClusterState> clusters = new ConcurrentHashMap<>();
   private final Map<String, int[]> streams = new ConcurrentHashMap<>();
   private final Map<String, Map<String, ResourceCount>> resources = new ConcurrentHashMap<>();
+  /** By kind, the sum over {@link #resources} (without {@code metrics.per_cluster_detail}). */
+  private final Map<String, Gauge> resourceTotals = new ConcurrentHashMap<>();
   /** What function counters read, held here for as long as the metrics live. */
   private final List<Supplier<Number>> counted = new ArrayList<>();
 
@@ -101,14 +115,14 @@ public final class HubMetrics {
   }
 
   /**
-   * @param perClusterHistograms label latency histograms and timers with the cluster; off, one set of
-   *                             series serves every cluster, so that /metrics stays small with thousands
-   *                             (per-cluster series are then only up, last seen, heartbeat latency and
-   *                             connect/disconnect counters)
+   * @param perClusterDetail label latencies (tunnel requests, heartbeats, index batches), disconnects,
+   *                         objects indexed and resource counts with the cluster; off, one series set
+   *                         serves every cluster, so that /metrics stays small with thousands (up, last
+   *                         seen and the connect counter stay per cluster)
    */
-  public HubMetrics(MeterRegistry registry, boolean perClusterHistograms) {
+  public HubMetrics(MeterRegistry registry, boolean perClusterDetail) {
     this.registry = registry;
-    this.perClusterHistograms = perClusterHistograms;
+    this.perClusterDetail = perClusterDetail;
     this.warningsSuppressed = Counter.builder(AGENT_WARNINGS_SUPPRESSED)
         .description("Warnings about what agents sent that were counted instead of logged (at most "
             + PeerWarnings.PER_MINUTE + " a minute are logged per connection)")
@@ -117,6 +131,12 @@ public final class HubMetrics {
         .description("Pings on agent connections (each answered by a pong): what an idle fleet costs").register(registry);
     this.pingsFromAgents = Counter.builder(TUNNEL_PINGS).tag("from", "agent")
         .description("Pings on agent connections (each answered by a pong): what an idle fleet costs").register(registry);
+    this.heartbeats = Timer.builder(TUNNEL_HEARTBEATS)
+        .description("Round trips of the heartbeats (ping to pong) with this node's agents")
+        .serviceLevelObjectives(Duration.ofMillis(10), Duration.ofMillis(50), Duration.ofMillis(100),
+            Duration.ofMillis(250), Duration.ofMillis(500), Duration.ofSeconds(1), Duration.ofMillis(2_500),
+            Duration.ofSeconds(5))
+        .register(registry);
     this.agentsDeferred = Counter.builder(AGENT_DEFERRED)
         .description("New agent connections answered 503 with a Retry-After (tunnel.admission_rate)")
         .register(registry);
@@ -184,14 +204,19 @@ public final class HubMetrics {
     (fromHub ? pingsFromHub : pingsFromAgents).increment();
   }
 
+  /** A heartbeat with one of this node's agents came back after {@code millis}. */
+  public void heartbeat(long millis) {
+    heartbeats.record(millis, TimeUnit.MILLISECONDS);
+  }
+
   /** A new agent connection was told to come back later (tunnel.admission_rate). */
   public void agentDeferred() {
     agentsDeferred.increment();
   }
 
   public void agentDisconnected(String cluster) {
-    Counter.builder(AGENT_DISCONNECTS).tag("cluster", cluster).description("Agent connections ended")
-        .register(registry).increment();
+    Counter.builder(AGENT_DISCONNECTS).tags(perClusterDetail ? Tags.of("cluster", cluster) : Tags.empty())
+        .description("Agent connections ended").register(registry).increment();
   }
 
   public void apiRequest(String route, String method, int status, long nanos) {
@@ -206,7 +231,7 @@ public final class HubMetrics {
 
   /** Time from a request reaching the node holding the agent to the agent's answer starting. */
   public void tunnelRequest(String cluster, long nanos) {
-    tunnelTimers.computeIfAbsent(perClusterHistograms ? cluster : "", c -> Timer.builder(TUNNEL_REQUESTS)
+    tunnelTimers.computeIfAbsent(perClusterDetail ? cluster : "", c -> Timer.builder(TUNNEL_REQUESTS)
             .description("Round trip through the agent tunnel, until the answer starts")
             .tags(c.isEmpty() ? Tags.empty() : Tags.of("cluster", c))
             .publishPercentileHistogram()
@@ -228,17 +253,30 @@ public final class HubMetrics {
     }
   }
 
-  /** What the per-cluster gauges show of one registered cluster. */
+  /**
+   * What the per-cluster gauges show of one registered cluster; {@code lastSeenMillis} 0 and
+   * {@code latencyMillis} -1 when the presence map has no entry for it (no agent connected).
+   */
   public record ClusterGauge(boolean up, long lastSeenMillis, long latencyMillis) {
   }
 
-  /** Refreshes the per-cluster gauges; clusters not in {@code registered} any more are removed. */
+  /**
+   * Refreshes the per-cluster gauges; clusters not in {@code registered} any more are removed. A
+   * cluster's last-seen gauge appears once it is heard from and keeps that time after its agent goes,
+   * which is when an operator asks for it; one never heard from has only {@code kmc_cluster_up} 0.
+   */
   public void clusters(Map<String, ClusterGauge> registered) {
     registered.forEach((cluster, gauge) -> {
       ClusterState state = clusters.computeIfAbsent(cluster, this::register);
       state.up = gauge.up() ? 1 : 0;
-      state.lastSeenSeconds = gauge.lastSeenMillis() / 1000.0;
-      state.latencySeconds = gauge.latencyMillis() < 0 ? 0 : gauge.latencyMillis() / 1000.0;
+      if (gauge.lastSeenMillis() > 0) {
+        state.lastSeenSeconds = gauge.lastSeenMillis() / 1000.0;
+        state.latencySeconds = gauge.latencyMillis() < 0 ? 0 : gauge.latencyMillis() / 1000.0;
+        if (!state.seen) {
+          state.seen = true;
+          registerSeen(cluster, state);
+        }
+      }
     });
     for (String gone : Set.copyOf(clusters.keySet())) {
       if (!registered.containsKey(gone)) {
@@ -251,30 +289,53 @@ public final class HubMetrics {
     ClusterState state = new ClusterState();
     state.gauges.add(Gauge.builder(CLUSTER_UP, state, s -> s.up).tag("cluster", cluster)
         .description("1 when the cluster's agent (or direct connection) is live, else 0").register(registry));
-    state.gauges.add(Gauge.builder(CLUSTER_LAST_SEEN, state, s -> s.lastSeenSeconds).tag("cluster", cluster)
-        .description("When the cluster was last heard from (Unix time)").register(registry));
-    state.gauges.add(Gauge.builder(TUNNEL_LATENCY, state, s -> s.latencySeconds).tag("cluster", cluster)
-        .description("Round trip of the last heartbeat with the cluster's agent").register(registry));
     return state;
   }
 
-  /** How many objects of {@code kind} {@code cluster} has, as this node counted them. */
+  private void registerSeen(String cluster, ClusterState state) {
+    state.gauges.add(Gauge.builder(CLUSTER_LAST_SEEN, state, s -> s.lastSeenSeconds).tag("cluster", cluster)
+        .description("When the cluster was last heard from (Unix time; kept after its agent disconnects, absent "
+            + "until it is heard from)").register(registry));
+    if (perClusterDetail) {
+      state.gauges.add(Gauge.builder(TUNNEL_LATENCY, state, s -> s.latencySeconds).tag("cluster", cluster)
+          .description("Round trip of the last heartbeat with the cluster's agent").register(registry));
+    }
+  }
+
+  /**
+   * How many objects of {@code kind} {@code cluster} has, as this node counted them: a gauge per cluster
+   * and kind with {@code metrics.per_cluster_detail} (a dozen series per cluster with the agent's default
+   * kinds), else one per kind summing the clusters whose agents this node holds.
+   */
   public void resourceCount(String cluster, String kind, long count) {
     resources.computeIfAbsent(cluster, c -> new ConcurrentHashMap<>()).computeIfAbsent(kind, k -> {
       ResourceCount held = new ResourceCount();
-      held.gauge = Gauge.builder(CLUSTER_RESOURCES, held, h -> h.value).tags("cluster", cluster, "kind", kind)
-          .description("Objects of a kind in a member cluster (counted by the node holding its agent)")
-          .register(registry);
+      if (perClusterDetail) {
+        held.gauge = Gauge.builder(CLUSTER_RESOURCES, held, h -> h.value).tags("cluster", cluster, "kind", kind)
+            .description("Objects of a kind in a member cluster (counted by the node holding its agent)")
+            .register(registry);
+      } else {
+        resourceTotals.computeIfAbsent(kind, this::registerResourceTotal);
+      }
       return held;
     }).value = count;
   }
 
+  private Gauge registerResourceTotal(String kind) {
+    return Gauge.builder(CLUSTER_RESOURCES, () -> resources.values().stream().mapToDouble(byKind -> {
+          ResourceCount held = byKind.get(kind);
+          return held == null ? 0 : held.value;
+        }).sum()).tag("kind", kind)
+        .description("Objects of a kind in the member clusters whose agents this node holds").register(registry);
+  }
+
   /** An agent's index batch written (by the node holding the agent), with its objects and the time it took. */
   public void indexApplied(String cluster, int objects, long nanos) {
-    Counter.builder(INDEX_OBJECTS).tag("cluster", cluster)
-        .description("Objects (upserts and deletes) written to the fleet index from a cluster's agent")
+    Tags tags = perClusterDetail ? Tags.of("cluster", cluster) : Tags.empty();
+    Counter.builder(INDEX_OBJECTS).tags(tags)
+        .description("Objects (upserts and deletes) written to the fleet index from agents")
         .register(registry).increment(objects);
-    Timer.builder(INDEX_BATCHES).tags(perClusterHistograms ? Tags.of("cluster", cluster) : Tags.empty())
+    Timer.builder(INDEX_BATCHES).tags(tags)
         .description("Time to write one index batch of a cluster's agent").register(registry)
         .record(nanos, TimeUnit.NANOSECONDS);
   }
@@ -289,7 +350,8 @@ public final class HubMetrics {
   public void keepResourceCounts(Set<String> counted) {
     for (String cluster : Set.copyOf(resources.keySet())) {
       if (!counted.contains(cluster)) {
-        resources.remove(cluster).values().forEach(held -> registry.remove(held.gauge));
+        resources.remove(cluster).values().stream().filter(held -> held.gauge != null)
+            .forEach(held -> registry.remove(held.gauge));
       }
     }
   }
