@@ -104,7 +104,8 @@ class DeployManifestsTest {
       "kmc_agent_sessions", "kmc_agent_connects_total", "kmc_agent_disconnects_total",
       "kmc_tunnel_streams", "kmc_audit_queue", "kmc_audit_dropped_total",
       "kmc_cluster_resources", "kmc_agent_connected", "kmc_agent_dials_total", "kmc_agent_streams",
-      "kmc_propagation_applies_total", "kmc_propagation_events_total", "kmc_propagation_controller_leader");
+      "kmc_propagation_applies_total", "kmc_propagation_events_total", "kmc_propagation_controller_leader",
+      "kmc_tls_handshakes_running", "kmc_tls_handshakes_waiting", "kmc_tls_handshakes_closed_waiting_total");
   private static final Set<String> KMC_HISTOGRAMS = Set.of(
       "kmc_api_requests_seconds", "kmc_tunnel_requests_seconds", "kmc_tunnel_heartbeat_seconds",
       "kmc_agent_requests_seconds",
@@ -130,7 +131,8 @@ class DeployManifestsTest {
 
   private static final Set<String> RUNBOOK_ANCHORS = Set.of(
       "alert-kmcclusterdown", "alert-kmcagentflapping", "alert-kmctunnellatencyhigh", "alert-kmchubnodedown",
-      "alert-kmcauditdropped", "alert-kmcpropagationfailed", "alert-kmcdatabasepoolsaturated");
+      "alert-kmcauditdropped", "alert-kmcpropagationfailed", "alert-kmcdatabasepoolsaturated",
+      "alert-kmctlshandshakestimingout");
   private static final Set<String> SEVERITIES = Set.of("critical", "warning", "info");
 
   /** How a file under deploy/kubernetes is used: a whole object, or a patch of one. */
