@@ -11,14 +11,22 @@ import io.vertx.core.buffer.Buffer;
 import org.HdrHistogram.Histogram;
 
 import java.io.PrintStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.LocalTime;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Supplier;
 
 /**
  * {@code fleet-sim}: one hub node in a process of its own with a fixed heap, and {@code --agents}
@@ -222,10 +230,10 @@ public final class FleetSimBench {
     mark("unpaged cluster list done: " + list.length() + " bytes in " + listMillis + " ms");
     Histogram routed = routed(hub, agents, requests, agents + " agents");
     // What a dashboard polling the whole list, or Prometheus scraping, does to the tunnel traffic meanwhile.
-    java.util.concurrent.atomic.AtomicInteger lists = new java.util.concurrent.atomic.AtomicInteger();
+    AtomicInteger lists = new AtomicInteger();
     Histogram duringLists = routedWhile(hub, agents, requests, agents + " agents, lists fetched meanwhile",
         () -> hub.get("/api/v1/clusters"), lists);
-    java.util.concurrent.atomic.AtomicInteger scrapes = new java.util.concurrent.atomic.AtomicInteger();
+    AtomicInteger scrapes = new AtomicInteger();
     Histogram duringScrapes = routedWhile(hub, agents, requests, agents + " agents, /metrics scraped meanwhile",
         () -> hub.metrics(vertx), scrapes);
     return new Sample(agents, heap, idle, jvm.threads(), jvm.rssKib(), metrics.length(), metricsMillis,
@@ -235,9 +243,9 @@ public final class FleetSimBench {
 
   /** Routed GETs timed while {@code call} runs again and again beside them, each call counted in {@code calls}. */
   private Histogram routedWhile(HubProcess hub, int agents, int requests, String label,
-                                java.util.function.Supplier<Future<Buffer>> call,
-                                java.util.concurrent.atomic.AtomicInteger calls) throws Exception {
-    java.util.concurrent.atomic.AtomicBoolean done = new java.util.concurrent.atomic.AtomicBoolean();
+                                Supplier<Future<Buffer>> call,
+                                AtomicInteger calls) throws Exception {
+    AtomicBoolean done = new AtomicBoolean();
     Thread caller = new Thread(() -> {
       while (!done.get()) {
         try {
@@ -271,10 +279,10 @@ public final class FleetSimBench {
     Histogram histogram = new Histogram(3);
     int concurrency = 4;
     List<Thread> workers = new ArrayList<>();
-    List<Timed> timed = java.util.Collections.synchronizedList(new ArrayList<>());
-    Map<Thread, Long> waiting = new java.util.concurrent.ConcurrentHashMap<>();
-    java.util.concurrent.atomic.AtomicInteger left = new java.util.concurrent.atomic.AtomicInteger(requests);
-    java.util.concurrent.atomic.AtomicReference<Exception> failure = new java.util.concurrent.atomic.AtomicReference<>();
+    List<Timed> timed = Collections.synchronizedList(new ArrayList<>());
+    Map<Thread, Long> waiting = new ConcurrentHashMap<>();
+    AtomicInteger left = new AtomicInteger(requests);
+    AtomicReference<Exception> failure = new AtomicReference<>();
     // The client's first GETs open its TLS connections to the API port (and, at first, meet a cold JIT):
     // untimed, so that the percentiles are the routing's and not the set-up of a few connections.
     List<Future<Buffer>> warmUp = new ArrayList<>();
@@ -333,10 +341,10 @@ public final class FleetSimBench {
         long oldest = waiting.values().stream().mapToLong(Long::longValue).min().orElse(Long.MAX_VALUE);
         if (oldest != Long.MAX_VALUE && System.nanoTime() - oldest > stallMillis * 1_000_000L) {
           if (dumps == null) {
-            dumps = java.nio.file.Files.createTempDirectory("kmc-fleet-sim-stalls");
+            dumps = Files.createTempDirectory("kmc-fleet-sim-stalls");
           }
           String name = label.replace(' ', '-') + "-" + LocalTime.now().toString().replace(':', '-');
-          java.nio.file.Files.writeString(dumps.resolve(name + "-hub.txt"), hub.jvm().threadDump());
+          Files.writeString(dumps.resolve(name + "-hub.txt"), hub.jvm().threadDump());
           StringBuilder own = new StringBuilder();
           Thread.getAllStackTraces().forEach((thread, stack) -> {
             own.append('"').append(thread.getName()).append("\" ").append(thread.getState()).append('\n');
@@ -345,7 +353,7 @@ public final class FleetSimBench {
             }
             own.append('\n');
           });
-          java.nio.file.Files.writeString(dumps.resolve(name + "-simulator.txt"), own);
+          Files.writeString(dumps.resolve(name + "-simulator.txt"), own);
           mark("a routed GET waited over " + stallMillis + " ms: threads dumped (" + name + ")");
           dumped++;
           // One dump per stall: wait for the stalled GETs to finish before looking again.
@@ -368,7 +376,7 @@ public final class FleetSimBench {
 
   /** What one scrape holds, by metric name: bytes, series, and how many series carry a cluster label. */
   private void printMetricSizes(String text) {
-    Map<String, long[]> byName = new java.util.HashMap<>();
+    Map<String, long[]> byName = new HashMap<>();
     for (String line : text.split("\n")) {
       String name;
       if (line.startsWith("# ")) {
