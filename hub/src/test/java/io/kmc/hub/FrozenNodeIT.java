@@ -185,7 +185,7 @@ class FrozenNodeIT {
       if (response.statusCode() != 200) {
         meanwhile.add(response.statusCode() + " " + response.body());
         inARow[0] = 0;
-      } else if (members(nodeA) == 2) {
+      } else if (nodeA.clusterMembers().size() == 2) {
         inARow[0]++;
       }
       return inARow[0] >= 10;
@@ -197,11 +197,6 @@ class FrozenNodeIT {
           + failure);
       assertFalse(new JsonObject(failure.substring(4)).getString("message", "").isBlank(), failure);
     }
-  }
-
-  /** The hub nodes {@code node} has in its cluster, itself included. */
-  private static int members(Hub node) {
-    return ((io.vertx.core.internal.VertxInternal) node.vertx()).clusterManager().getNodes().size();
   }
 
   private static Call read() {
