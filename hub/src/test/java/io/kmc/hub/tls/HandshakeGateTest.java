@@ -23,6 +23,7 @@ import javax.net.ssl.SSLException;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.BooleanSupplier;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -51,6 +52,8 @@ class HandshakeGateTest {
     HandshakeGate gate = new HandshakeGate(1);
     HttpServer server = serve(gate, engine);
     NetSocket silent = vertx.createNetClient().connect(server.actualPort(), "127.0.0.1").await(10, TimeUnit.SECONDS);
+    AtomicBoolean silentClosed = new AtomicBoolean();
+    silent.closeHandler(v -> silentClosed.set(true));
     eventually(() -> gate.running() == 1, "the silent connection holds the handshake");
 
     HttpClient client = vertx.createHttpClient(new HttpClientOptions().setSsl(true).setTrustAll(true)
@@ -58,7 +61,9 @@ class HandshakeGateTest {
     Future<String> answer = client.request(HttpMethod.GET, server.actualPort(), "127.0.0.1", "/")
         .compose(r -> r.send()).compose(r -> r.body()).map(Buffer::toString);
     eventually(() -> gate.waiting() == 1 || answer.isComplete(), "the second connection waits");
-    assertFalse(answer.isComplete(), () -> "answered while its handshake waited: " + answer.result() + answer.cause());
+    assertFalse(answer.isComplete(), () -> "answered while its handshake waited: " + answer.result() + " "
+        + answer.cause() + "; gate: running " + gate.running() + ", waiting " + gate.waiting() + ", closed waiting "
+        + gate.closedWaiting() + "; silent connection closed: " + silentClosed.get());
 
     silent.close();
     assertEquals("ok", answer.await(30, TimeUnit.SECONDS));
